@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""gen_tensor_fixtures.py: golden model files for tests/unit/test_tensors.c.
+
+Run with Debian's /usr/bin/python3 (python3-torch, python3-numpy):
+    /usr/bin/python3 tests/oracles/gen_tensor_fixtures.py tests/golden/tensors
+
+Writes
+  small.bin            torch.save (zip format) of a small state dict: float32,
+                       float16, bfloat16, float64 tensors, a tied pair sharing one
+                       storage, a transposed (non-contiguous) view, a view with a
+                       storage offset, a 0-dim scalar, a 4-D tensor, a bool mask
+                       and an int64 buffer, in an OrderedDict with _metadata
+  small.safetensors    the same state dict written by hand (json + struct), each
+                       tensor in its own dtype, in the same order
+  expected.txt         the oracle: per float tensor "name ndim d0 d1 .. : hex
+                       bits of every value as float32", plus "skipped N"
+  legacy.bin           torch.save(_use_new_zipfile_serialization=False): refused
+  bad_*.bin, bad_*.safetensors   corrupt inputs the loaders must refuse; the
+                       expected message fragment is in bad.txt
+The safetensors package is not used: the format is written directly, so the C
+reader is checked against torch's own tensors, not against another reader.
+"""
+import collections
+import io
+import json
+import os
+import struct
+import sys
+import zipfile
+
+import numpy as np
+import torch
+
+out = sys.argv[1] if len(sys.argv) > 1 else "tests/golden/tensors"
+os.makedirs(out, exist_ok=True)
+g = torch.Generator().manual_seed(1234)
+
+
+def rnd(*shape, dtype=torch.float32):
+    return (torch.randn(*shape, generator=g) * 3).to(dtype)
+
+
+sd = collections.OrderedDict()
+sd["transformer.wte.weight"] = rnd(5, 3)
+sd["transformer.h.0.attn.attention.bias"] = torch.tril(torch.ones(4, 4, dtype=torch.bool)).view(1, 1, 4, 4)
+sd["transformer.h.0.attn.attention.masked_bias"] = torch.tensor(-1e9)
+base = rnd(4, 3)
+sd["proj.weight_t"] = base.t()                 # non-contiguous, strides (1, 3)
+long_vec = rnd(10)
+sd["vec.head"] = long_vec[:4]                  # shares storage with vec.tail
+sd["vec.tail"] = long_vec[6:]                  # storage offset 6
+sd["half.weight"] = rnd(2, 3, dtype=torch.float16)
+sd["half.weight"][0, 0] = 6.1e-5               # near the subnormal range
+sd["half.weight"][0, 1] = 3.0e-7               # a float16 subnormal
+sd["bf16.weight"] = rnd(2, 2, dtype=torch.bfloat16)
+sd["f64.bias"] = rnd(3, dtype=torch.float64)
+sd["block4d"] = rnd(1, 2, 2, 3)
+sd["position_ids"] = torch.arange(6, dtype=torch.int64).view(1, 6)
+sd["empty"] = torch.zeros(0, 3)
+sd["lm_head.weight"] = sd["transformer.wte.weight"]   # tied: one storage
+sd._metadata = collections.OrderedDict([("", {"version": 1}), ("transformer", {"version": 1})])
+
+torch.save(sd, os.path.join(out, "small.bin"))
+torch.save(sd, os.path.join(out, "legacy.bin"), _use_new_zipfile_serialization=False)
+
+# Sanity: torch reads its own file back and the tie survives.
+back = torch.load(os.path.join(out, "small.bin"))
+assert back["lm_head.weight"].data_ptr() == back["transformer.wte.weight"].data_ptr()
+assert not back["proj.weight_t"].is_contiguous()
+
+# --- expected listing --------------------------------------------------------
+FLOATS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+lines, skipped = [], 0
+for name, t in sd.items():
+    if t.dtype not in FLOATS:
+        skipped += 1
+        continue
+    a = t.detach().to(torch.float32).contiguous().numpy()
+    bits = a.reshape(-1).view(np.uint32)
+    lines.append("%s %d %s : %s" % (name, a.ndim, " ".join(str(d) for d in a.shape),
+                                    " ".join("%08x" % b for b in bits)))
+with open(os.path.join(out, "expected.txt"), "w") as f:
+    f.write("# name ndim shape... : float32 bits of every value (row-major)\n")
+    f.write("\n".join(lines) + "\n")
+    f.write("skipped %d\n" % skipped)
+
+# --- safetensors by hand -------------------------------------------------------
+ST = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+      torch.float64: "F64", torch.bool: "BOOL", torch.int64: "I64"}
+
+
+def raw_bytes(t):
+    t = t.detach().contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().tobytes()
+    return t.numpy().tobytes()
+
+
+def safetensors_bytes(items, metadata=None, pad=True):
+    header, blobs, off = {}, [], 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, t in items:
+        b = raw_bytes(t)
+        header[name] = {"dtype": ST[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    if pad:
+        h += b" " * ((8 - len(h) % 8) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
+st_items = list(sd.items())
+with open(os.path.join(out, "small.safetensors"), "wb") as f:
+    f.write(safetensors_bytes(st_items, {"format": "pt"}))
+
+# --- corrupt inputs --------------------------------------------------------------
+bad = []   # (file, expected message fragment)
+
+
+def bad_st(fname, data, frag):
+    with open(os.path.join(out, fname), "wb") as f:
+        f.write(data)
+    bad.append((fname, frag))
+
+
+two = [("a", rnd(2, 2)), ("b", rnd(3))]
+good = safetensors_bytes(two)
+hl = struct.unpack("<Q", good[:8])[0]
+hdr = json.loads(good[8:8 + hl])
+body = good[8 + hl:]
+
+
+def with_header(h, body=body):
+    hb = json.dumps(h).encode()
+    return struct.pack("<Q", len(hb)) + hb + body
+
+
+bad_st("bad_hlen.safetensors", struct.pack("<Q", 1 << 40) + good[8:], "header length")
+h = json.loads(json.dumps(hdr)); h["b"]["data_offsets"] = [16, 16 + 12 + 400]; h["b"]["shape"] = [103]
+bad_st("bad_offsets.safetensors", with_header(h), "beyond the data")
+h = json.loads(json.dumps(hdr)); h["b"]["data_offsets"] = [8, 20]
+bad_st("bad_overlap.safetensors", with_header(h), "overlaps")
+h = json.loads(json.dumps(hdr)); h["b"]["shape"] = [4]
+bad_st("bad_size.safetensors", with_header(h), "need")
+bad_st("bad_json.safetensors", struct.pack("<Q", 20) + b'{"a": {"dtype": "F3' + body, "bad JSON")
+h = json.loads(json.dumps(hdr)); h["a"]["dtype"] = "F128"
+bad_st("bad_dtype.safetensors", with_header(h), "unknown dtype")
+h = json.loads(json.dumps(hdr)); h["a"]["shape"] = [2, -2]
+bad_st("bad_shape.safetensors", with_header(h), "shape")
+bad_st("bad_hole.safetensors", with_header(hdr, body + b"\0" * 8), "after the last tensor")
+dup = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":1}'
+bad_st("bad_dup.safetensors", struct.pack("<Q", len(dup)) + dup + b"\0" * 4, "duplicate")
+
+# Zips: take the real small.bin apart and rebuild it in broken ways.
+zin = zipfile.ZipFile(os.path.join(out, "small.bin"))
+names = zin.namelist()
+prefix = names[0].split("/")[0]
+members = {n: zin.read(n) for n in names}
+
+
+def write_zip(fname, entries, compress=zipfile.ZIP_STORED, frag=""):
+    with zipfile.ZipFile(os.path.join(out, fname), "w", compression=compress) as z:
+        for n, d in entries:
+            z.writestr(n, d)
+    bad.append((fname, frag))
+
+
+pkl = members[prefix + "/data.pkl"]
+storages = [(n, d) for n, d in members.items() if "/data/" in n]
+write_zip("bad_compressed.bin", list(members.items()), zipfile.ZIP_DEFLATED, "compressed")
+write_zip("bad_nopkl.bin", storages + [(prefix + "/version", b"3\n")], frag="data.pkl")
+# A pickle that calls os.system: pickle.dumps of a __reduce__ to os.system, by hand.
+evil = b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03."
+write_zip("bad_global.bin", [("evil/data.pkl", evil), ("evil/version", b"3\n")], frag="os.system")
+# builtins.eval via the same route
+evil2 = b"\x80\x02c__builtin__\neval\nX\x01\x00\x00\x001\x85R."
+write_zip("bad_eval.bin", [("evil/data.pkl", evil2)], frag="__builtin__.eval")
+# A forbidden opcode: INST ('i') in place of GLOBAL + REDUCE.
+inst = b"\x80\x02(X\x01\x00\x00\x00aios\nsystem\n."
+write_zip("bad_opcode.bin", [("evil/data.pkl", inst)], frag="INST")
+# The real pickle but one storage missing from the archive.
+write_zip("bad_nostorage.bin", [(n, d) for n, d in members.items() if not n.endswith("/data/0")],
+          frag="data/0")
+# The real pickle with a storage shorter than it claims.
+short = [(n, (d[:-4] if n.endswith("/data/0") else d)) for n, d in members.items()]
+write_zip("bad_shortstorage.bin", short, frag="bytes")
+# Pickle ends without STOP.
+write_zip("bad_nostop.bin", [(prefix + "/data.pkl", pkl[:-1])] + storages, frag="STOP")
+# A data.pkl whose top-level object is a list, not a dict.
+write_zip("bad_toplist.bin", [("x/data.pkl", b"\x80\x02]q\x00.")], frag="dict")
+bad.append(("legacy.bin", "legacy"))
+
+with open(os.path.join(out, "bad.txt"), "w") as f:
+    f.write("# file<TAB>fragment the one-line error must contain\n")
+    for fname, frag in bad:
+        f.write("%s\t%s\n" % (fname, frag))
+print("wrote", out, "(%d corrupt files)" % len(bad))
