@@ -1,0 +1,211 @@
+/* gptneo_train.h: forward + backward of GPT-Neo for training, AdamW, and
+ * the parameter layout with Hugging Face tensor names.
+ *
+ * Semantics are DESIGN.md section 5 exactly (the same model gptneo.h runs):
+ *
+ *   x[N][C]  = wte[id] + wpe[pos]
+ *   per layer:  h = LN1(x); q,k,v = h Wq^T, h Wk^T, h Wv^T (no bias)
+ *               per head: s = q k^T (NO scaling), causal mask, on local
+ *               layers also i - j < window; p = softmax(s); z = p v
+ *               x += z Wo^T + bo
+ *               x += gelu_new(LN2(x) Wfc^T + bfc) Wproj^T + bproj
+ *   logits = LN_f(x) wte^T   (LM head tied to wte); loss = cross-entropy
+ *
+ * Training rows are packed: one row of N tokens holds several stories
+ * ("segments").  seg[i] is the row index of the first token of token i's
+ * story; a token attends only inside its own story and its position is
+ * i - seg[i], so a packed row computes exactly what running each story on
+ * its own would.  targets[i] < 0 means "no target" (not counted in the loss).
+ *
+ * Everything is float32 (softmax / loss sums in double), dense algebra with
+ * OpenBLAS sgemm.  Backward functions ADD into their gradient outputs.
+ * Shapes are written [rows][cols], row-major; C = hidden, H = heads,
+ * D = C/H (head size), F = intermediate, V = vocabulary, P = positions.
+ */
+#ifndef HEADS_GPTNEO_TRAIN_H
+#define HEADS_GPTNEO_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GNT_MAX_LAYERS 64
+
+/** Model hyper-parameters (a GPT-Neo config.json's content). */
+typedef struct gnt_config {
+    int vocab;      /**< V */
+    int n_pos;      /**< P, max_position_embeddings */
+    int d;          /**< C, hidden_size */
+    int n_head;     /**< H (C % H == 0) */
+    int n_layer;    /**< L */
+    int d_ff;       /**< F, intermediate_size */
+    int window;     /**< window_size of local layers */
+    float eps;      /**< layer_norm_epsilon */
+    unsigned char local[GNT_MAX_LAYERS]; /**< 1 = local attention layer */
+} gnt_config;
+
+/** Fill c with TinyStories-1M's config: V 50257, P 2048, C 64, H 16, L 8,
+ *  F 256, window 256, eps 1e-5, layers alternating global/local. */
+void gnt_config_tinystories_1m(gnt_config *c);
+
+/** @return "" if c is usable, else a static message naming the problem. */
+const char *gnt_config_check(const gnt_config *c);
+
+/* ------------------------------------------------------------------ */
+/* Parameters: one flat float array, tensors in Hugging Face state-dict  */
+/* order.                                                               */
+
+typedef struct gnt_layer {
+    float *ln1_w, *ln1_b;   /**< [C], [C] */
+    float *wq, *wk, *wv;    /**< [C][C] each, [out][in] */
+    float *wo, *bo;         /**< [C][C], [C] */
+    float *ln2_w, *ln2_b;   /**< [C], [C] */
+    float *wfc, *bfc;       /**< [F][C], [F] */
+    float *wproj, *bproj;   /**< [C][F], [C] */
+} gnt_layer;
+
+typedef struct gnt_params {
+    float *wte;             /**< [V][C], also the LM head */
+    float *wpe;             /**< [P][C] */
+    gnt_layer layer[GNT_MAX_LAYERS];
+    float *lnf_w, *lnf_b;   /**< [C], [C] */
+} gnt_params;
+
+/** One tensor of the flat layout. */
+typedef struct gnt_tensor_info {
+    char name[96];          /**< Hugging Face name, e.g. "transformer.h.0.ln_1.weight" */
+    int ndim;               /**< 1 or 2 */
+    int64_t shape[2];
+    size_t offset, numel;   /**< position in the flat array */
+    int decay;              /**< 1 if AdamW weight decay applies (matrices) */
+} gnt_tensor_info;
+
+/** @return number of floats of all parameters. */
+size_t gnt_param_count(const gnt_config *c);
+
+/** Point p's fields into flat (gnt_param_count floats). */
+void gnt_params_map(gnt_params *p, const gnt_config *c, float *flat);
+
+/** List the tensors in layout order.
+ *  @param out array of at least gnt_tensor_count(c) entries
+ *  @return the number written */
+int gnt_tensor_list(const gnt_config *c, gnt_tensor_info *out);
+
+/** @return 4 + 13 * n_layer (wte, wpe, 13 per layer, ln_f weight + bias). */
+int gnt_tensor_count(const gnt_config *c);
+
+/** Initialise like Hugging Face GPT-Neo: matrices and embeddings
+ *  N(0, 0.02), biases 0, LayerNorm weight 1 / bias 0.  Deterministic.
+ *  @param seed RNG seed */
+void gnt_params_init(const gnt_config *c, float *flat, uint64_t seed);
+
+/* ------------------------------------------------------------------ */
+/* Operations (exposed for the gradient-check tests)                   */
+
+/** out[N][C] = wte[ids[i]] + wpe[i - seg[i]]. */
+void gnt_embed_fwd(float *out, const int *ids, const int *seg,
+                   const float *wte, const float *wpe, int N, int C);
+/** dwte[ids[i]] += dout[i]; dwpe[i - seg[i]] += dout[i]. */
+void gnt_embed_bwd(float *dwte, float *dwpe, const float *dout,
+                   const int *ids, const int *seg, int N, int C);
+
+/** LayerNorm over rows: out = (x - mean) * rstd * w + b.
+ *  @param mean,rstd [N] saved for the backward */
+void gnt_layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
+                       const float *w, const float *b, int N, int C, float eps);
+/** @param dx [N][C] (+=), dw, db [C] (+=) */
+void gnt_layernorm_bwd(float *dx, float *dw, float *db, const float *dout,
+                       const float *x, const float *w, const float *mean,
+                       const float *rstd, int N, int C);
+
+/** out[N][Out] = x[N][In] W^T + b.  @param W [Out][In]; @param b [Out] or NULL */
+void gnt_linear_fwd(float *out, const float *x, const float *W, const float *b,
+                    int N, int In, int Out);
+/** dx[N][In] += dout W; dW[Out][In] += dout^T x; db[Out] += sum of dout rows.
+ *  dx / db may be NULL. */
+void gnt_linear_bwd(float *dx, float *dW, float *db, const float *dout,
+                    const float *x, const float *W, int N, int In, int Out);
+
+/** gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+void gnt_gelu_fwd(float *out, const float *x, size_t n);
+/** dx += dout * gelu_new'(x). */
+void gnt_gelu_bwd(float *dx, const float *dout, const float *x, size_t n);
+
+/** Unscaled causal self-attention of H heads of size C/H.
+ *  Token i attends to j in [lo, i] with lo = seg[i], raised on local
+ *  layers (window > 0) to i - window + 1.
+ *  @param z [N][C] out; @param lse [N][H] out: log-sum-exp of each row
+ *  @param q,k,v [N][C] */
+void gnt_attention_fwd(float *z, float *lse, const float *q, const float *k,
+                       const float *v, const int *seg, int N, int C, int H,
+                       int window);
+/** Backward (recomputes the probabilities from lse).
+ *  @param dq,dk,dv [N][C] (+=); @param dz [N][C]; @param z, lse from fwd */
+void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
+                       const float *q, const float *k, const float *v,
+                       const float *z, const float *lse, const int *seg,
+                       int N, int C, int H, int window);
+
+/** Tied LM head and cross-entropy, in chunks of rows (no [N][V] buffer).
+ *  logits = h wte^T; loss_i = logsumexp(logits_i) - logits_i[target_i].
+ *  @param h [N][C]; @param wte [V][C]; @param targets [N] (< 0: skipped)
+ *  @param scale factor on the gradients (e.g. 1 / tokens in the batch)
+ *  @param dh [N][C] (+=) or NULL; @param dwte [V][C] (+=) or NULL
+ *  @param scratch [chunk][V] floats, chunk = GNT_LM_CHUNK
+ *  @return sum of loss_i over rows with a target */
+#define GNT_LM_CHUNK 64
+double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
+                       int N, int C, int V, float scale, float *dh,
+                       float *dwte, float *scratch);
+
+/** A fast float exp (max relative error ~2e-7 for |x| < 87; used for
+ *  every softmax). */
+float gnt_expf(float x);
+
+/* ------------------------------------------------------------------ */
+/* The whole model                                                     */
+
+/** Per-thread activations for rows of at most max_n tokens. */
+typedef struct gnt_work gnt_work;
+
+/** @return a workspace for rows up to max_n tokens (dies on OOM). */
+gnt_work *gnt_work_new(const gnt_config *c, int max_n);
+void gnt_work_free(gnt_work *w);
+/** @return seconds spent in the LM head + loss (forward and backward)
+ *  and in total by gnt_forward_backward on this workspace. */
+void gnt_work_times(const gnt_work *w, double *lm_head, double *total);
+
+/** Forward (and backward when grad != NULL) of one packed row.
+ *  @param params flat parameters; @param grad flat gradients (+=) or NULL
+ *  @param n tokens (1..max_n); @param ids, seg, targets [n] (see top)
+ *  @param scale gradient factor (1 / target tokens of the whole batch)
+ *  @return sum of the cross-entropy over tokens with a target */
+double gnt_forward_backward(const gnt_config *c, const float *params,
+                            float *grad, gnt_work *w, int n, const int *ids,
+                            const int *seg, const int *targets, float scale);
+
+/** Forward only, returning logits of every token.
+ *  @param logits [n][V] out */
+void gnt_logits(const gnt_config *c, const float *params, gnt_work *w, int n,
+                const int *ids, const int *seg, float *logits);
+
+/* ------------------------------------------------------------------ */
+/* Optimiser                                                           */
+
+typedef struct gnt_adamw {
+    float lr, beta1, beta2, eps, weight_decay;
+} gnt_adamw;
+
+/** One AdamW step (decoupled weight decay on tensors with decay = 1,
+ *  bias-corrected moments).  @param t step number, from 1
+ *  @param m, v first / second moments, same layout as params */
+void gnt_adamw_step(const gnt_config *c, const gnt_adamw *o, float *params,
+                    const float *grad, float *m, float *v, long t);
+
+/** @return the L2 norm of the gradient (computed in double). */
+double gnt_grad_norm(const float *grad, size_t n);
+
+/** Learning rate at step t (from 1): linear warmup over `warmup` steps,
+ *  then cosine decay to min_frac * lr at `total`. */
+float gnt_lr_schedule(float lr, long t, long warmup, long total, float min_frac);
+
+#endif
