@@ -1,0 +1,368 @@
+/* test_gptneo.c: the GPT-Neo forward against the NumPy reference.
+ *
+ *   test_gptneo                       unit checks (config parsing, masks, top-k,
+ *                                     refusals) on in-memory models
+ *   test_gptneo --golden G --model DIR
+ *                                     run the C forward on G's token ids and
+ *                                     compare q, k, v, z, activity, attention
+ *                                     and logits with the golden (from
+ *                                     tests/oracles/gen_forward_golden.sh)
+ *   test_gptneo --golden G --dump ACTS
+ *                                     compare a forward-dump output (one story,
+ *                                     the golden's ids) with the golden
+ *   test_gptneo --golden G --write-tokens OUT
+ *                                     write a tokens stream holding G's ids
+ *
+ * Tolerance: |c - r| <= 1e-4 * |r| + 1e-5 * max|r| element-wise (1e-4
+ * relative, with a floor of 1e-5 of the array's scale for entries that
+ * are nearly zero).  The worst relative error per array is printed.
+ */
+#include "cli.h"
+#include "gptneo.h"
+#include "gptneo_init.h"
+#include "records.h"
+#include "stream.h"
+#include "testlib.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#define REL 1e-4
+#define FLOOR 1e-5
+
+typedef struct golden {
+    uint32_t T, L, H, dk, V, al, ah, n_rows, has_qkvz;
+    uint32_t *ids, *rows;
+    float *q, *k, *v, *z; /* [L][T][H][dk] */
+    float *act;           /* [L][T][H] */
+    float *attn;          /* [T][T] */
+    float *logits;        /* [n_rows][V] */
+    void *buf;
+} golden;
+
+static void golden_load(const char *path, golden *g)
+{
+    size_t len;
+    char *raw = cli_read_file(path, &len);
+    unsigned long long n = ZSTD_getFrameContentSize(raw, len);
+    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN) die("%s: not a zstd frame", path);
+    uint8_t *b = xmalloc(n);
+    size_t got = ZSTD_decompress(b, n, raw, len);
+    if (ZSTD_isError(got) || got != n) die("%s: zstd error", path);
+    free(raw);
+    if (n < 44 || memcmp(b, "GNEOGLD1", 8)) die("%s: not a golden file", path);
+    uint32_t *u = (uint32_t *)(b + 8);
+    g->T = u[0], g->L = u[1], g->H = u[2], g->dk = u[3], g->V = u[4], g->al = u[5], g->ah = u[6];
+    g->n_rows = u[7], g->has_qkvz = u[8];
+    g->ids = u + 9;
+    g->rows = g->ids + g->T;
+    float *f = (float *)(g->rows + g->n_rows);
+    size_t nv = (size_t)g->L * g->T * g->H * g->dk;
+    if (g->has_qkvz) {
+        g->q = f, g->k = f + nv, g->v = f + 2 * nv, g->z = f + 3 * nv;
+        f += 4 * nv;
+    }
+    g->act = f;
+    f += (size_t)g->L * g->T * g->H;
+    g->attn = f;
+    f += (size_t)g->T * g->T;
+    g->logits = f;
+    f += (size_t)g->n_rows * g->V;
+    if ((uint8_t *)f != b + n) die("%s: size mismatch", path);
+    g->buf = b;
+}
+
+/* Compare n values; print and return worst normalised error. */
+typedef struct { double worst_rel; size_t bad; double maxref; } cmp_t;
+static void cmp_add(cmp_t *c, double got, double want, double scale)
+{
+    double d = fabs(got - want), tol = REL * fabs(want) + FLOOR * scale;
+    if (!(d <= tol)) c->bad++;
+    double rel = d / (fabs(want) + FLOOR / REL * scale);
+    if (rel > c->worst_rel || rel != rel) c->worst_rel = rel;
+}
+static double maxabs(const float *x, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fabs(x[i]) > m ? fabs(x[i]) : m;
+    return m;
+}
+
+static const char *case_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Compare one kind's vectors: got(l, t, h) -> pointer to dk floats. */
+static void check_golden_model(const char *gpath, const char *mdir)
+{
+    golden g;
+    golden_load(gpath, &g);
+    gptneo_model m;
+    char err[512];
+    int rc = gptneo_load(mdir, &m, err, sizeof err);
+    CHECK(rc == 0, "%s: load %s (%s)", case_name(gpath), mdir, rc ? err : "ok");
+    if (rc) return;
+    CHECK((uint32_t)m.cfg.n_layer == g.L && (uint32_t)m.cfg.n_head == g.H &&
+          (uint32_t)m.cfg.d_head == g.dk && (uint32_t)m.cfg.vocab_size == g.V,
+          "%s: model shape matches the golden", case_name(gpath));
+    gptneo_acts a;
+    gptneo_acts_init(&a);
+    a.want_activity = 1;
+    a.attn_layer = (int)g.al;
+    a.attn_head = (int)g.ah;
+    rc = gptneo_forward(&m, g.ids, (int)g.T, &a, err, sizeof err);
+    CHECK(rc == 0, "%s: forward", case_name(gpath));
+    if (rc) return;
+    const char kinds[] = "qkvz";
+    const float *gv[4] = {g.q, g.k, g.v, g.z};
+    size_t nv = (size_t)g.L * g.T * g.H * g.dk;
+    for (int ki = 0; g.has_qkvz && ki < 4; ki++) {
+        cmp_t c = {0, 0, maxabs(gv[ki], nv)};
+        for (uint32_t l = 0; l < g.L; l++)
+            for (uint32_t t = 0; t < g.T; t++)
+                for (uint32_t h = 0; h < g.H; h++) {
+                    const float *x = gptneo_vec(&a, (int)g.dk, (int)l, (int)t, (int)h, kinds[ki]);
+                    const float *w = gv[ki] + (((size_t)l * g.T + t) * g.H + h) * g.dk;
+                    for (uint32_t d = 0; d < g.dk; d++) cmp_add(&c, x[d], w[d], c.maxref);
+                }
+        CHECK(c.bad == 0, "%s: %c within 1e-4 relative of the reference (worst %.2e, %zu bad)",
+              case_name(gpath), kinds[ki], c.worst_rel, c.bad);
+    }
+    size_t na = (size_t)g.L * g.T * g.H;
+    cmp_t c = {0, 0, maxabs(g.act, na)};
+    for (size_t i = 0; i < na; i++) cmp_add(&c, a.activity[i], g.act[i], c.maxref);
+    CHECK(c.bad == 0, "%s: activity within 1e-4 relative (worst %.2e, %zu bad)", case_name(gpath),
+          c.worst_rel, c.bad);
+    c = (cmp_t){0, 0, 1.0};
+    for (size_t i = 0; i < (size_t)g.T * g.T; i++) cmp_add(&c, a.attn[i], g.attn[i], 1.0);
+    CHECK(c.bad == 0, "%s: attention L%uH%u within 1e-4 (worst %.2e, %zu bad)", case_name(gpath),
+          g.al, g.ah, c.worst_rel, c.bad);
+    float *lg = xmalloc((size_t)g.V * sizeof(float));
+    c = (cmp_t){0, 0, maxabs(g.logits, (size_t)g.n_rows * g.V)};
+    int top_ok = 1;
+    for (uint32_t r = 0; r < g.n_rows; r++) {
+        gptneo_logits(&m, &a, (int)g.rows[r], 1, lg);
+        const float *w = g.logits + (size_t)r * g.V;
+        for (uint32_t i = 0; i < g.V; i++) cmp_add(&c, lg[i], w[i], c.maxref);
+        int i1, i2;
+        gptneo_topk(lg, (int)g.V, 1, &i1);
+        gptneo_topk(w, (int)g.V, 1, &i2);
+        top_ok &= i1 == i2;
+    }
+    CHECK(c.bad == 0, "%s: logits of %u positions within 1e-4 relative (worst %.2e, %zu bad)",
+          case_name(gpath), g.n_rows, c.worst_rel, c.bad);
+    CHECK(top_ok, "%s: argmax logits agree", case_name(gpath));
+    free(lg);
+    gptneo_acts_free(&a);
+    gptneo_free(&m);
+    free(g.buf);
+}
+
+/* Compare a forward-dump stream (one story with the golden's ids). */
+static void check_golden_dump(const char *gpath, const char *dump)
+{
+    golden g;
+    golden_load(gpath, &g);
+    stream_reader *r = reader_open_or_die(dump, 1u << STREAM_ACTIVATIONS);
+    act_layout L;
+    const char *e;
+    int rc = act_layout_parse(&L, reader_header(r), &e);
+    CHECK(rc == 0, "%s: dump layout parses", case_name(gpath));
+    if (rc) return;
+    story_rec s;
+    story_init(&s);
+    int got = story_read_or_die(r, &s);
+    CHECK(got && s.n_tokens == g.T && (s.flags & STORY_HAS_FLOATS) &&
+          (int)s.floats_per_token == L.floats_per_token,
+          "%s: dump holds one story of %u tokens with floats", case_name(gpath), g.T);
+    if (!got || s.n_tokens != g.T) return;
+    int ids_ok = 1;
+    for (uint32_t t = 0; t < g.T; t++) ids_ok &= s.tokens[t].id == g.ids[t];
+    CHECK(ids_ok, "%s: dump carries the token ids", case_name(gpath));
+    size_t nv = (size_t)g.L * g.T * g.H * g.dk;
+    for (int vi = 0; vi < L.n_vecs; vi++) {
+        char v = L.vecs[vi];
+        const float *ref = v == 'q' ? g.q : v == 'k' ? g.k : v == 'v' ? g.v : v == 'z' ? g.z : g.act;
+        if (!ref) continue;
+        int w = v == 'a' ? 1 : (int)g.dk;
+        cmp_t c = {0, 0, v == 'a' ? maxabs(g.act, (size_t)g.L * g.T * g.H) : maxabs(ref, nv)};
+        size_t n = 0;
+        for (int li = 0; li < L.n_layers; li++)
+            for (int hi = 0; hi < L.n_heads; hi++) {
+                int l = L.layers[li], h = L.heads[hi], off = act_offset(&L, l, h, v);
+                for (uint32_t t = 0; t < g.T; t++)
+                    for (int d = 0; d < w; d++, n++)
+                        cmp_add(&c, s.floats[(size_t)t * L.floats_per_token + off + d],
+                                ref[(((size_t)l * g.T + t) * g.H + h) * w + d], c.maxref);
+            }
+        CHECK(c.bad == 0 && n > 0, "%s: dumped %c (%zu floats) within 1e-4 relative (worst %.2e)",
+              case_name(gpath), v, n, c.worst_rel);
+    }
+    got = story_read_or_die(r, &s);
+    CHECK(!got, "%s: dump ends after one story", case_name(gpath));
+    story_free(&s);
+    reader_close(r);
+    free(g.buf);
+}
+
+static void write_tokens(const char *gpath, const char *out)
+{
+    golden g;
+    golden_load(gpath, &g);
+    story_rec s;
+    story_init(&s);
+    s.flags = STORY_HAS_TOKENS;
+    s.text_len = g.T;
+    s.text = xmalloc(g.T + 1);
+    memset(s.text, 'x', g.T);
+    s.text[g.T] = 0;
+    s.n_tokens = g.T;
+    s.tokens = xcalloc(g.T, sizeof *s.tokens);
+    for (uint32_t t = 0; t < g.T; t++) {
+        s.tokens[t].id = g.ids[t];
+        s.tokens[t].start = t;
+        s.tokens[t].end = t + 1;
+    }
+    stream_header h;
+    header_init(&h);
+    header_add(&h, "source", "golden %s", case_name(gpath));
+    stream_writer *w = writer_open(out, STREAM_TOKENS, &h, 0);
+    story_write(w, &s);
+    writer_close(w);
+    header_free(&h);
+    story_free(&s);
+    free(g.buf);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int parse_fails(const char *json, const char *needle)
+{
+    gptneo_config c;
+    char err[512] = "";
+    int rc = gptneo_config_parse(json, &c, err, sizeof err);
+    if (rc == 0) return 0;
+    if (needle && !strstr(err, needle)) {
+        printf("    message: %s\n", err);
+        return 0;
+    }
+    return 1;
+}
+
+#define BASE "\"hidden_size\": 8, \"num_heads\": 2, \"num_layers\": 2, \"vocab_size\": 20, " \
+             "\"max_position_embeddings\": 16, \"window_size\": 3"
+
+static void unit_checks(void)
+{
+    gptneo_config c;
+    char err[512];
+    /* the real TinyStories-1M config.json (attention_types + attention_layers) */
+    const char *ts1m =
+        "{\"_name_or_path\": \"EleutherAI/gpt-neo-125M\", \"activation_function\": \"gelu_new\","
+        "\"attention_layers\": [\"global\",\"local\",\"global\",\"local\",\"global\",\"local\",\"global\",\"local\"],"
+        "\"attention_types\": [[[\"global\",\"local\"],4]], \"hidden_size\": 64, \"intermediate_size\": null,"
+        "\"layer_norm_epsilon\": 1e-05, \"max_position_embeddings\": 2048, \"model_type\": \"gpt_neo\","
+        "\"num_heads\": 16, \"num_layers\": 8, \"vocab_size\": 50257, \"window_size\": 256}";
+    int rc = gptneo_config_parse(ts1m, &c, err, sizeof err);
+    CHECK(rc == 0, "TinyStories-1M config parses");
+    gptneo_config ref;
+    gptneo_config_tinystories_1m(&ref);
+    CHECK(c.n_embd == 64 && c.n_head == 16 && c.d_head == 4 && c.n_layer == 8 && c.n_inner == 256 &&
+          c.vocab_size == 50257 && c.n_positions == 2048 && c.window_size == 256 && c.ln_eps == 1e-5,
+          "TinyStories-1M sizes (intermediate null -> 256)");
+    CHECK(!memcmp(c.local, ref.local, sizeof c.local) && c.local[1] && !c.local[0] && c.local[7],
+          "attention_types [[[global,local],4]] expands to alternating layers");
+    CHECK(!strcmp(c.name, "EleutherAI/gpt-neo-125M"), "name from _name_or_path");
+    rc = gptneo_config_parse("{" BASE ", \"attention_layers\": [\"local\", \"global\"], \"intermediate_size\": 10}",
+                             &c, err, sizeof err);
+    CHECK(rc == 0 && c.local[0] == 1 && c.local[1] == 0 && c.n_inner == 10,
+          "attention_layers alone and intermediate_size given");
+    CHECK(parse_fails("{" BASE ", \"attention_types\": [[[\"global\",\"local\"],1]], \"activation_function\": \"relu\"}",
+                      "activation_function"), "relu refused");
+    CHECK(parse_fails("{" BASE ", \"attention_types\": [[[\"global\",\"sparse\"],1]]}", "attention type"),
+          "unknown attention type refused");
+    CHECK(parse_fails("{" BASE ", \"attention_types\": [[[\"global\",\"local\"],2]]}", "num_layers"),
+          "attention layers count != num_layers refused");
+    CHECK(parse_fails("{" BASE ", \"attention_types\": [[[\"global\",\"local\"],1]], \"attention_layers\": [\"local\",\"local\"]}",
+                      "disagrees"), "attention_layers contradicting attention_types refused");
+    CHECK(parse_fails("{\"hidden_size\": 10, \"num_heads\": 3, \"num_layers\": 1, \"vocab_size\": 5,"
+                      "\"max_position_embeddings\": 4, \"attention_layers\": [\"global\"]}", "divisible"),
+          "hidden not divisible by heads refused");
+    CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"model_type\": \"gpt2\"}",
+                      "model_type"), "gpt2 model_type refused");
+    CHECK(parse_fails("{\"num_heads\": 2}", "missing"), "missing hidden_size refused");
+    CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"num_heads\": 2.5}",
+                      "not an integer"), "non-integer num_heads refused");
+    CHECK(parse_fails("{\"hidden_size\": 8,", "invalid JSON"), "truncated JSON refused");
+
+    /* masks */
+    gptneo_config_tinystories_1m(&c);
+    CHECK(gptneo_can_attend(&c, 1, 300, 45) && !gptneo_can_attend(&c, 1, 300, 44) &&
+          gptneo_can_attend(&c, 0, 300, 0) && !gptneo_can_attend(&c, 0, 3, 4),
+          "local layers attend to i-j < 256 only; global layers to all j <= i");
+
+    /* top-k */
+    float x[6] = {1, 5, 3, 5, -2, 4};
+    int idx[6];
+    int k = gptneo_topk(x, 6, 4, idx);
+    CHECK(k == 4 && idx[0] == 1 && idx[1] == 3 && idx[2] == 5 && idx[3] == 2, "top-k order, ties by index");
+
+    /* an in-memory model: shape checks and forward refusals */
+    rc = gptneo_config_parse("{" BASE ", \"attention_layers\": [\"global\",\"local\"]}", &c, err, sizeof err);
+    CHECK(rc == 0, "small config parses");
+    tensor_set ts;
+    tensors_init(&ts);
+    gptneo_random_weights(&c, 3, 0.1f, &ts);
+    gptneo_model m;
+    rc = gptneo_from_tensors(&m, &c, &ts, err, sizeof err);
+    CHECK(rc == 0 && m.lm_head_tied, "random model binds (lm_head tied to wte)");
+    uint32_t ids[17] = {0};
+    ids[2] = 19;
+    gptneo_acts a;
+    gptneo_acts_init(&a);
+    CHECK(gptneo_forward(&m, ids, 16, &a, err, sizeof err) == 0, "16 tokens = the whole position table");
+    CHECK(gptneo_forward(&m, ids, 17, &a, err, sizeof err) != 0 && strstr(err, "positions"),
+          "17 tokens refused: %s", err);
+    ids[2] = 20;
+    CHECK(gptneo_forward(&m, ids, 5, &a, err, sizeof err) != 0 && strstr(err, "vocabulary"),
+          "id 20 with vocab 20 refused: %s", err);
+    CHECK(gptneo_forward(&m, ids, 0, &a, err, sizeof err) != 0, "empty story refused");
+    gptneo_acts_free(&a);
+    gptneo_free(&m);
+
+    /* a missing tensor, a wrong shape */
+    tensors_init(&ts);
+    gptneo_random_weights(&c, 3, 0.1f, &ts);
+    free(ts.t[5].name);
+    ts.t[5].name = xstrdup("transformer.h.0.renamed");
+    rc = gptneo_from_tensors(&m, &c, &ts, err, sizeof err);
+    CHECK(rc != 0 && strstr(err, "missing tensor"), "missing tensor refused: %s", err);
+    tensors_init(&ts);
+    gptneo_random_weights(&c, 3, 0.1f, &ts);
+    ts.t[0].shape[0] = 19; /* wte [19][8] where the config says 20 */
+    ts.t[0].numel = 19 * 8;
+    rc = gptneo_from_tensors(&m, &c, &ts, err, sizeof err);
+    CHECK(rc != 0 && strstr(err, "shape"), "wrong wte shape refused: %s", err);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    if (argc == 1) {
+        unit_checks();
+        TEST_END();
+    }
+    if (argc == 5 && !strcmp(argv[1], "--golden") && !strcmp(argv[3], "--model"))
+        check_golden_model(argv[2], argv[4]);
+    else if (argc == 5 && !strcmp(argv[1], "--golden") && !strcmp(argv[3], "--dump"))
+        check_golden_dump(argv[2], argv[4]);
+    else if (argc == 5 && !strcmp(argv[1], "--golden") && !strcmp(argv[3], "--write-tokens"))
+        write_tokens(argv[2], argv[4]);
+    else
+        die("usage: test_gptneo [--golden G (--model DIR | --dump ACTS | --write-tokens OUT)]");
+    TEST_END();
+}
