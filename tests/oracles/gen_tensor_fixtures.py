@@ -12,9 +12,12 @@ Writes
                        and an int64 buffer, in an OrderedDict with _metadata
   small.safetensors    the same state dict written by hand (json + struct), each
                        tensor in its own dtype, in the same order
+  saved_small.safetensors  the bytes tensors_save_safetensors must produce for
+                       small.bin's float tensors (F32, compact header, padded)
   expected.txt         the oracle: per float tensor "name ndim d0 d1 .. : hex
                        bits of every value as float32", plus "skipped N"
   legacy.bin           torch.save(_use_new_zipfile_serialization=False): refused
+                       (the only file whose bytes change from run to run)
   bad_*.bin, bad_*.safetensors   corrupt inputs the loaders must refuse; the
                        expected message fragment is in bad.txt
 The safetensors package is not used: the format is written directly, so the C
@@ -115,6 +118,12 @@ st_items = list(sd.items())
 with open(os.path.join(out, "small.safetensors"), "wb") as f:
     f.write(safetensors_bytes(st_items, {"format": "pt"}))
 
+# What tensors_save_safetensors must write for small.bin's float tensors:
+# F32, the set's order, __metadata__ first, compact JSON padded with spaces.
+f32_items = [(n, t.detach().to(torch.float32)) for n, t in sd.items() if t.dtype in FLOATS]
+with open(os.path.join(out, "saved_small.safetensors"), "wb") as f:
+    f.write(safetensors_bytes(f32_items, {"format": "pt"}))
+
 # --- corrupt inputs --------------------------------------------------------------
 bad = []   # (file, expected message fragment)
 
@@ -162,8 +171,8 @@ members = {n: zin.read(n) for n in names}
 
 def write_zip(fname, entries, compress=zipfile.ZIP_STORED, frag=""):
     with zipfile.ZipFile(os.path.join(out, fname), "w", compression=compress) as z:
-        for n, d in entries:
-            z.writestr(n, d)
+        for n, d in entries:   # fixed timestamps: the same bytes on every run
+            z.writestr(zipfile.ZipInfo(n, date_time=(2020, 1, 1, 0, 0, 0)), d, compress_type=compress)
     bad.append((fname, frag))
 
 

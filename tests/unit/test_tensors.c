@@ -143,6 +143,11 @@ static void test_good(void)
     memcpy(&hl, raw, 8);
     CHECK(hl % 8 == 0 && hl + 8 <= len && strstr(raw + 8, "\"__metadata__\":{\"format\":\"pt\"}"),
           "header is 8-aligned with __metadata__ {\"format\": \"pt\"}");
+    size_t glen;
+    char *gold = cli_read_file(GOLD "saved_small.safetensors", &glen);
+    CHECK(glen == len && memcmp(gold, raw, len) == 0,
+          "saved bytes equal the oracle's saved_small.safetensors (%zu vs %zu bytes)", len, glen);
+    free(gold);
     free(raw);
     DIR *d = opendir(tmpdir);
     int others = 0;
