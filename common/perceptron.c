@@ -1,0 +1,476 @@
+/* perceptron.c: NLTK's averaged perceptron tagger, inference only (see
+ * perceptron.h).  The weights live in one open-addressing hash table keyed
+ * by the feature string ("i-1 tag+i word DT dog"); each entry points at its
+ * run of (tag, weight) pairs. */
+#include "perceptron.h"
+#include "treebank.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <locale.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+const char *const PERCEPTRON_FILES[3] = {
+    "averaged_perceptron_tagger_eng.classes.json",
+    "averaged_perceptron_tagger_eng.tagdict.json",
+    "averaged_perceptron_tagger_eng.weights.json",
+};
+
+#define MAX_CLASSES 256
+
+typedef struct slot {
+    const char *key;   /* into keys arena, NUL-terminated */
+    uint32_t key_len;
+    uint32_t first;    /* weights: index of the first (tag, weight) pair, or tag for tagdict */
+    uint32_t count;    /* number of pairs */
+    uint64_t hash;
+} slot;
+
+typedef struct table {
+    slot *slots;
+    size_t mask;       /* capacity - 1 (power of two) */
+    size_t n;
+} table;
+
+struct perceptron {
+    int n_classes;          /* tags of classes.json, then any only in tagdict.json */
+    int n_model_classes;    /* those of classes.json: the candidates of predict() */
+    char *classes[MAX_CLASSES];
+    table weights;          /* feature -> pairs */
+    table tagdict;          /* word -> tag number (in .first) */
+    uint8_t *pair_class;    /* [n_pairs] */
+    double *pair_weight;    /* [n_pairs] */
+    char *keys;             /* arena of all keys */
+    /* scratch for tagging */
+    char *norm;             /* normalised words, NUL-separated */
+    size_t norm_cap;
+    const char **ctx;       /* [n + 4] context words */
+    size_t ctx_cap;
+};
+
+static char errbuf[8400];
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
+    return h ^ (h >> 29);
+}
+
+static int table_init(table *t, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    t->slots = calloc(cap, sizeof *t->slots);
+    t->mask = cap - 1;
+    t->n = 0;
+    return t->slots ? 0 : -1;
+}
+
+static const slot *table_find(const table *t, const char *key, size_t len)
+{
+    uint64_t h = hash_bytes(key, len);
+    for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        const slot *s = &t->slots[i];
+        if (!s->key) return NULL;
+        if (s->hash == h && s->key_len == len && memcmp(s->key, key, len) == 0) return s;
+    }
+}
+
+/* Insert (the caller guarantees keys are unique: they come from a JSON object). */
+static slot *table_add(table *t, const char *key, size_t len)
+{
+    uint64_t h = hash_bytes(key, len);
+    size_t i = h & t->mask;
+    while (t->slots[i].key) i = (i + 1) & t->mask;
+    slot *s = &t->slots[i];
+    s->key = key;
+    s->key_len = (uint32_t)len;
+    s->hash = h;
+    t->n++;
+    return s;
+}
+
+void perceptron_free(perceptron *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->n_classes; i++) free(p->classes[i]);
+    free(p->weights.slots);
+    free(p->tagdict.slots);
+    free(p->pair_class);
+    free(p->pair_weight);
+    free(p->keys);
+    free(p->norm);
+    free(p->ctx);
+    free(p);
+}
+
+int perceptron_n_classes(const perceptron *p) { return p->n_classes; }
+const char *perceptron_class(const perceptron *p, int i) { return p->classes[i]; }
+
+int perceptron_class_index(const perceptron *p, const char *name)
+{
+    for (int i = 0; i < p->n_classes; i++)
+        if (strcmp(p->classes[i], name) == 0) return i;
+    return -1;
+}
+
+static int add_class(perceptron *p, const char *name)
+{
+    int c = perceptron_class_index(p, name);
+    if (c >= 0) return c;
+    if (p->n_classes == MAX_CLASSES || strlen(name) == 0) return -1;
+    p->classes[p->n_classes] = strdup(name);
+    if (!p->classes[p->n_classes]) return -1;
+    return p->n_classes++;
+}
+
+static json_t *load_json(const char *dir, int which, json_type want, const char **err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, PERCEPTRON_FILES[which]);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(errbuf, sizeof errbuf, "%s: cannot open tagger file: %s", path, strerror(errno));
+        *err = errbuf;
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadf(f, 0, &je);
+    fclose(f);
+    if (!j) {
+        snprintf(errbuf, sizeof errbuf, "%s: corrupt tagger file: %s (line %d)", path, je.text,
+                 je.line);
+        *err = errbuf;
+        return NULL;
+    }
+    if (json_typeof(j) != want) {
+        snprintf(errbuf, sizeof errbuf, "%s: corrupt tagger file: expected a JSON %s", path,
+                 want == JSON_ARRAY ? "array" : "object");
+        *err = errbuf;
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static perceptron *fail(perceptron *p, json_t *a, json_t *b, json_t *c, const char *dir,
+                        const char *what, const char **err)
+{
+    snprintf(errbuf, sizeof errbuf, "%s: corrupt tagger: %s", dir, what);
+    *err = errbuf;
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    perceptron_free(p);
+    return NULL;
+}
+
+perceptron *perceptron_load(const char *dir, const char **err)
+{
+    json_t *jc = NULL, *jt = NULL, *jw = NULL;
+    perceptron *p = calloc(1, sizeof *p);
+    if (!p) { *err = "out of memory"; return NULL; }
+    if (!(jc = load_json(dir, 0, JSON_ARRAY, err)) || !(jt = load_json(dir, 1, JSON_OBJECT, err)) ||
+        !(jw = load_json(dir, 2, JSON_OBJECT, err))) {
+        json_decref(jc);
+        json_decref(jt);
+        perceptron_free(p);
+        return NULL;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(jc, i, v) {
+        if (!json_is_string(v) || add_class(p, json_string_value(v)) < 0)
+            return fail(p, jc, jt, jw, dir, "bad tag in classes.json", err);
+    }
+    if (p->n_classes == 0) return fail(p, jc, jt, jw, dir, "no tags in classes.json", err);
+    p->n_model_classes = p->n_classes;
+
+    /* Size the key arena and the pair arrays. */
+    size_t key_bytes = 0, n_pairs = 0;
+    const char *k;
+    json_object_foreach(jt, k, v) key_bytes += strlen(k) + 1;
+    json_object_foreach(jw, k, v) {
+        key_bytes += strlen(k) + 1;
+        if (!json_is_object(v)) return fail(p, jc, jt, jw, dir, "a feature's weights are not an object", err);
+        n_pairs += json_object_size(v);
+    }
+    p->keys = malloc(key_bytes ? key_bytes : 1);
+    p->pair_class = malloc(n_pairs ? n_pairs : 1);
+    p->pair_weight = malloc((n_pairs ? n_pairs : 1) * sizeof *p->pair_weight);
+    if (!p->keys || !p->pair_class || !p->pair_weight ||
+        table_init(&p->tagdict, json_object_size(jt)) || table_init(&p->weights, json_object_size(jw)))
+        return fail(p, jc, jt, jw, dir, "out of memory", err);
+
+    char *kp = p->keys;
+    json_object_foreach(jt, k, v) {
+        if (!json_is_string(v)) return fail(p, jc, jt, jw, dir, "a tagdict entry is not a tag", err);
+        int c = add_class(p, json_string_value(v));
+        if (c < 0) return fail(p, jc, jt, jw, dir, "bad tag in tagdict.json", err);
+        size_t l = strlen(k);
+        memcpy(kp, k, l + 1);
+        table_add(&p->tagdict, kp, l)->first = (uint32_t)c;
+        kp += l + 1;
+    }
+    size_t at = 0;
+    json_object_foreach(jw, k, v) {
+        size_t l = strlen(k);
+        memcpy(kp, k, l + 1);
+        slot *s = table_add(&p->weights, kp, l);
+        kp += l + 1;
+        s->first = (uint32_t)at;
+        const char *tag;
+        json_t *w;
+        json_object_foreach(v, tag, w) {
+            if (!json_is_number(w)) return fail(p, jc, jt, jw, dir, "a weight is not a number", err);
+            int c = perceptron_class_index(p, tag);
+            if (c < 0) return fail(p, jc, jt, jw, dir, "a weight names a tag not in classes.json", err);
+            p->pair_class[at] = (uint8_t)c;
+            p->pair_weight[at] = json_number_value(w);
+            at++;
+        }
+        s->count = (uint32_t)(at - s->first);
+    }
+    json_decref(jc);
+    json_decref(jt);
+    json_decref(jw);
+    return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Python str predicates and str.lower() on UTF-8. */
+
+static int utf8_encode(uint32_t c, char *o)
+{
+    if (c < 0x80) { o[0] = (char)c; return 1; }
+    if (c < 0x800) { o[0] = (char)(0xC0 | (c >> 6)); o[1] = (char)(0x80 | (c & 0x3F)); return 2; }
+    if (c < 0x10000) {
+        o[0] = (char)(0xE0 | (c >> 12)); o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (c & 0x3F)); return 3;
+    }
+    o[0] = (char)(0xF0 | (c >> 18)); o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((c >> 6) & 0x3F)); o[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* str.isdigit(): Unicode Numeric_Type Decimal or Digit (Python 3.11 tables). */
+static const uint32_t DIGIT_RANGES[][2] = {
+    {0x30, 0x39}, {0xb2, 0xb3}, {0xb9, 0xb9}, {0x660, 0x669}, {0x6f0, 0x6f9}, {0x7c0, 0x7c9},
+    {0x966, 0x96f}, {0x9e6, 0x9ef}, {0xa66, 0xa6f}, {0xae6, 0xaef}, {0xb66, 0xb6f}, {0xbe6, 0xbef},
+    {0xc66, 0xc6f}, {0xce6, 0xcef}, {0xd66, 0xd6f}, {0xde6, 0xdef}, {0xe50, 0xe59}, {0xed0, 0xed9},
+    {0xf20, 0xf29}, {0x1040, 0x1049}, {0x1090, 0x1099}, {0x1369, 0x1371}, {0x17e0, 0x17e9},
+    {0x1810, 0x1819}, {0x1946, 0x194f}, {0x19d0, 0x19da}, {0x1a80, 0x1a89}, {0x1a90, 0x1a99},
+    {0x1b50, 0x1b59}, {0x1bb0, 0x1bb9}, {0x1c40, 0x1c49}, {0x1c50, 0x1c59}, {0x2070, 0x2070},
+    {0x2074, 0x2079}, {0x2080, 0x2089}, {0x2460, 0x2468}, {0x2474, 0x247c}, {0x2488, 0x2490},
+    {0x24ea, 0x24ea}, {0x24f5, 0x24fd}, {0x24ff, 0x24ff}, {0x2776, 0x277e}, {0x2780, 0x2788},
+    {0x278a, 0x2792}, {0xa620, 0xa629}, {0xa8d0, 0xa8d9}, {0xa900, 0xa909}, {0xa9d0, 0xa9d9},
+    {0xa9f0, 0xa9f9}, {0xaa50, 0xaa59}, {0xabf0, 0xabf9}, {0xff10, 0xff19}, {0x104a0, 0x104a9},
+    {0x10a40, 0x10a43}, {0x10d30, 0x10d39}, {0x10e60, 0x10e68}, {0x11052, 0x1105a},
+    {0x11066, 0x1106f}, {0x110f0, 0x110f9}, {0x11136, 0x1113f}, {0x111d0, 0x111d9},
+    {0x112f0, 0x112f9}, {0x11450, 0x11459}, {0x114d0, 0x114d9}, {0x11650, 0x11659},
+    {0x116c0, 0x116c9}, {0x11730, 0x11739}, {0x118e0, 0x118e9}, {0x11950, 0x11959},
+    {0x11c50, 0x11c59}, {0x11d50, 0x11d59}, {0x11da0, 0x11da9}, {0x16a60, 0x16a69},
+    {0x16ac0, 0x16ac9}, {0x16b50, 0x16b59}, {0x1d7ce, 0x1d7ff}, {0x1e140, 0x1e149},
+    {0x1e2f0, 0x1e2f9}, {0x1e950, 0x1e959}, {0x1f100, 0x1f10a}, {0x1fbf0, 0x1fbf9},
+};
+
+static int py_isdigit(uint32_t c)
+{
+    if (c < 0x80) return c >= '0' && c <= '9';
+    for (size_t i = 0; i < sizeof DIGIT_RANGES / sizeof DIGIT_RANGES[0]; i++)
+        if (c >= DIGIT_RANGES[i][0] && c <= DIGIT_RANGES[i][1]) return 1;
+    return 0;
+}
+
+static locale_t utf8_locale(void)
+{
+    static locale_t loc;
+    static int tried;
+    if (!tried) { tried = 1; loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+    return loc;
+}
+
+/* str.lower(): simple case mapping through the C library's Unicode tables,
+ * plus Python's one unconditional special case (U+0130 -> "i\u0307") and
+ * Final_Sigma (U+03A3 after a letter and not before one -> U+03C2). */
+static int py_lower(const char *w, char *out, size_t cap)
+{
+    size_t o = 0;
+    locale_t loc = utf8_locale();
+    for (size_t i = 0; w[i];) {
+        unsigned char b = (unsigned char)w[i];
+        if (b < 0x80) {
+            if (o + 1 >= cap) return -1;
+            out[o++] = (char)(b >= 'A' && b <= 'Z' ? b + 32 : b);
+            i++;
+            continue;
+        }
+        uint32_t c, lc;
+        int l = utf8_decode(w + i, &c);
+        if (c == 0x130) {
+            if (o + 4 >= cap) return -1;
+            out[o++] = 'i';
+            o += (size_t)utf8_encode(0x307, out + o);
+            i += (size_t)l;
+            continue;
+        }
+        lc = loc ? (uint32_t)towlower_l((wint_t)c, loc) : c;
+        if (c == 0x3A3 && loc && i > 0) {
+            uint32_t prev = 0, next = 0;
+            size_t pi = i;
+            do pi--; while (pi > 0 && ((unsigned char)w[pi] & 0xC0) == 0x80);
+            utf8_decode(w + pi, &prev);
+            if (w[i + (size_t)l]) utf8_decode(w + i + (size_t)l, &next);
+            if (iswalpha_l((wint_t)prev, loc) && !(next && iswalpha_l((wint_t)next, loc))) lc = 0x3C2;
+        }
+        if (o + 5 >= cap) return -1;
+        o += (size_t)utf8_encode(lc, out + o);
+        i += (size_t)l;
+    }
+    if (o >= cap) return -1;
+    out[o] = '\0';
+    return (int)o;
+}
+
+int perceptron_normalize(const char *word, char *out, size_t cap)
+{
+    const char *r = NULL;
+    if (strchr(word, '-') && word[0] != '-') r = "!HYPHEN";
+    else {
+        size_t n_chars = 0;
+        int all_digits = word[0] != '\0';
+        for (size_t i = 0; word[i];) {
+            uint32_t c;
+            i += (size_t)utf8_decode(word + i, &c);
+            if (!py_isdigit(c)) all_digits = 0;
+            n_chars++;
+        }
+        uint32_t first = 0;
+        if (word[0]) utf8_decode(word, &first);
+        if (all_digits && n_chars == 4) r = "!YEAR";
+        else if (word[0] && py_isdigit(first)) r = "!DIGITS";
+    }
+    if (!r) return py_lower(word, out, cap);
+    size_t l = strlen(r);
+    if (l + 1 > cap) return -1;
+    memcpy(out, r, l + 1);
+    return (int)l;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The last 3 characters (Python's s[-3:]) of a UTF-8 string. */
+static const char *suffix3(const char *s)
+{
+    const char *e = s + strlen(s), *p = e;
+    for (int n = 0; n < 3 && p > s; n++) {
+        do p--; while (p > s && ((unsigned char)*p & 0xC0) == 0x80);
+    }
+    return p;
+}
+
+/* Build "name arg1 arg2" into buf; @return its length or 0 if too long. */
+static size_t feature_key(char *buf, size_t cap, const char *name, const char *a1, size_t a1_len,
+                          const char *a2)
+{
+    size_t nl = strlen(name), l2 = a2 ? strlen(a2) : 0;
+    size_t need = nl + (a1 ? 1 + a1_len : 0) + (a2 ? 1 + l2 : 0);
+    if (need >= cap) return 0;
+    memcpy(buf, name, nl);
+    size_t o = nl;
+    if (a1) { buf[o++] = ' '; memcpy(buf + o, a1, a1_len); o += a1_len; }
+    if (a2) { buf[o++] = ' '; memcpy(buf + o, a2, l2); o += l2; }
+    buf[o] = '\0';
+    return o;
+}
+
+static void add_feature(const perceptron *p, double *scores, const char *key, size_t len)
+{
+    if (!len) return; /* longer than any key in the model: not in the weights */
+    const slot *s = table_find(&p->weights, key, len);
+    if (!s) return;
+    for (uint32_t j = s->first; j < s->first + s->count; j++)
+        scores[p->pair_class[j]] += p->pair_weight[j];
+}
+
+int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
+                   const char **err)
+{
+    /* context = START + [normalize(w) for w in words] + END */
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++) need += 3 * strlen(words[i]) + 16;
+    if (need > p->norm_cap) {
+        char *q = realloc(p->norm, need);
+        if (!q) { *err = "out of memory"; return -1; }
+        p->norm = q;
+        p->norm_cap = need;
+    }
+    if (n + 4 > p->ctx_cap) {
+        const char **q = realloc(p->ctx, (n + 4) * sizeof *q);
+        if (!q) { *err = "out of memory"; return -1; }
+        p->ctx = q;
+        p->ctx_cap = n + 4;
+    }
+    const char **ctx = p->ctx;
+    ctx[0] = "-START-";
+    ctx[1] = "-START2-";
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        int l = perceptron_normalize(words[i], p->norm + at, p->norm_cap - at);
+        if (l < 0) { *err = "word normalisation overflow"; return -1; }
+        ctx[i + 2] = p->norm + at;
+        at += (size_t)l + 1;
+    }
+    ctx[n + 2] = "-END-";
+    ctx[n + 3] = "-END2-";
+
+    const char *prev = "-START-", *prev2 = "-START2-";
+    char key[1024];
+    double scores[MAX_CLASSES];
+    for (size_t i = 0; i < n; i++) {
+        const char *word = words[i];
+        const slot *d = table_find(&p->tagdict, word, strlen(word));
+        int tag;
+        if (d) {
+            tag = (int)d->first;
+        } else {
+            memset(scores, 0, sizeof scores);
+            size_t c = i + 2;
+            uint32_t cp;
+            int first_len = word[0] ? utf8_decode(word, &cp) : 0;
+            const char *suf = suffix3(word);
+            /* NLTK's templates, in NLTK's order (the summation order per tag) */
+            add_feature(p, scores, key, feature_key(key, sizeof key, "bias", NULL, 0, NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i suffix", suf, strlen(suf), NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i pref1", word, (size_t)first_len, NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 tag", prev, strlen(prev), NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i-2 tag", prev2, strlen(prev2), NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i tag+i-2 tag", prev, strlen(prev), prev2));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i word", ctx[c], strlen(ctx[c]), NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 tag+i word", prev, strlen(prev), ctx[c]));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 word", ctx[c - 1], strlen(ctx[c - 1]), NULL));
+            suf = suffix3(ctx[c - 1]);
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 suffix", suf, strlen(suf), NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i-2 word", ctx[c - 2], strlen(ctx[c - 2]), NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i+1 word", ctx[c + 1], strlen(ctx[c + 1]), NULL));
+            suf = suffix3(ctx[c + 1]);
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i+1 suffix", suf, strlen(suf), NULL));
+            add_feature(p, scores, key, feature_key(key, sizeof key, "i+2 word", ctx[c + 2], strlen(ctx[c + 2]), NULL));
+            /* max(classes, key=lambda t: (scores[t], t)) */
+            tag = 0;
+            for (int k = 1; k < p->n_model_classes; k++)
+                if (scores[k] > scores[tag] ||
+                    (scores[k] == scores[tag] && strcmp(p->classes[k], p->classes[tag]) > 0))
+                    tag = k;
+        }
+        tags[i] = tag;
+        prev2 = prev;
+        prev = p->classes[tag];
+    }
+    return 0;
+}
