@@ -1,0 +1,86 @@
+/* cli.h: what every tool shares at its edges: the tool name in error
+ * messages, dying with one clear line, version, terminal checks, progress.
+ *
+ * Every tool calls cli_init(argv[0]) first; afterwards die() prefixes its
+ * message with the tool name, so an error is always one line on stderr:
+ *     tokenize: vocab.json: no such file
+ */
+#ifndef HEADS_CLI_H
+#define HEADS_CLI_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Project version, printed by every tool's --version and recorded in
+ *  provenance headers. */
+#define HEADS_VERSION "0.1.0"
+
+/** Remember the tool's name (basename of argv0) for messages.
+ *  @param argv0 argv[0] of main */
+void cli_init(const char *argv0);
+
+/** @return the tool name given to cli_init ("heads" before it). */
+const char *cli_tool(void);
+
+/** Print "tool: message" plus newline on stderr, run the registered
+ *  cleanup (removing half-written outputs) and exit(1). */
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/** Print "tool: message" plus newline on stderr and continue. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** Print "tool VERSION" on stdout and exit(0). */
+void cli_print_version(void) __attribute__((noreturn));
+
+/** Register a function that die() calls before exiting (at most 8);
+ *  used by the stream writer to unlink its temporary file. */
+void cli_on_die(void (*fn)(void));
+
+/** Join argv[1..argc-1] into one line for a provenance header, quoting
+ *  arguments with spaces. @return malloc'd string (caller frees). */
+char *cli_join_args(int argc, char **argv);
+
+/** Progress on stderr, only when stderr is a terminal (quiet in make logs).
+ *  @param what label, e.g. "stories"; @param done count so far;
+ *  @param total count expected or 0 when unknown */
+void cli_progress(const char *what, uint64_t done, uint64_t total);
+
+/** Finish a progress line (newline) if any was drawn. */
+void cli_progress_end(void);
+
+/** Parse a non-negative integer fully, or die naming the option.
+ *  @return the value */
+long cli_parse_long(const char *opt, const char *s, long min, long max);
+
+/** Parse a float fully, or die naming the option. */
+double cli_parse_double(const char *opt, const char *s);
+
+/** Parse a list like "0-3,5,7" into a 0/1 mask of n entries, or die.
+ *  "all" selects every entry. @param mask out, n bytes */
+void cli_parse_index_list(const char *opt, const char *s, uint8_t *mask, int n);
+
+/** For getopt_long loops: set `opterr = 0` before the loop (so getopt prints
+ *  nothing itself) and call this on '?': dies with one line naming the
+ *  unknown option or the option missing its value. */
+void cli_bad_option(char **argv) __attribute__((noreturn));
+
+/** Read a whole file into memory, or die.
+ *  @param path file name; @param len_out receives the length
+ *  @return malloc'd bytes with a NUL appended (not counted in len) */
+char *cli_read_file(const char *path, size_t *len_out);
+
+/** sha256 of a file as 64 lowercase hex characters, or die.
+ *  @param out 65 bytes */
+void cli_sha256_file(const char *path, char out[65]);
+
+/** sha256 of a buffer as 64 lowercase hex characters. @param out 65 bytes */
+void cli_sha256_buf(const void *data, size_t len, char out[65]);
+
+/** Checked allocation: die on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+#endif

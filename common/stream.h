@@ -1,0 +1,163 @@
+/* stream.h: the one record-stream container every tool reads and writes.
+ *
+ * On disk / in a pipe a stream is one or more zstd frames (content checksum
+ * on).  Decompressed, one stream is:
+ *
+ *   magic      8 bytes  "HEADSTRM"
+ *   version    u32      STREAM_VERSION
+ *   kind       u32      enum stream_kind
+ *   hdr_len    u32      length of the header text
+ *   header     hdr_len bytes of "key: value\n" lines (UTF-8, no NUL)
+ *   records    each: u32 length (< STREAM_END_TAG), then length bytes
+ *   end        u32 STREAM_END_TAG, u64 record count, 8 bytes "HEADSEND"
+ *
+ * All integers little-endian.  A reader that reaches EOF before the end
+ * marker reports a truncated stream; a count that disagrees with the
+ * records read is corruption.  After an end marker another stream may
+ * follow (shards joined with `cat`): it is accepted when its kind matches and
+ * its header agrees with the first one, i.e. the two are identical once the
+ * provenance lines ("pg: ...") are set aside; the provenance lines of later
+ * parts that are new are appended to the merged header.
+ *
+ * Header conventions: keys are lowercase with dashes ("model-sha256").
+ * Every tool copies its input's header and appends its own lines plus one
+ * provenance line:  "pg: TOOL VERSION ARGS".
+ */
+#ifndef HEADS_STREAM_H
+#define HEADS_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define STREAM_VERSION 1u
+#define STREAM_END_TAG 0xFFFFFFFFu
+/** Largest record accepted (guards readers against absurd lengths). */
+#define STREAM_MAX_RECORD (1u << 30)
+/** Largest header accepted. */
+#define STREAM_MAX_HEADER (1u << 24)
+
+/** The kinds of stream.  Values are part of the format: never renumber. */
+enum stream_kind {
+    STREAM_TOKENS = 1,      /**< story records with text + BPE tokens (tokenize) */
+    STREAM_TAGGED = 2,      /**< ... plus a POS tag per token (postag-join) */
+    STREAM_ACTIVATIONS = 3, /**< ... plus float32 vectors per token (forward-dump) */
+    STREAM_PROBES = 4,      /**< one probe record per (layer, head, vector) (probe-fit) */
+    STREAM_KIND_MAX = 4
+};
+
+/** @return "tokens", "tagged", "activations", "probes" or "unknown". */
+const char *stream_kind_name(uint32_t kind);
+
+/** @return which tool writes the kind ("tokenize", "postag-join", ...). */
+const char *stream_kind_producer(uint32_t kind);
+
+/* ------------------------------------------------------------------ */
+/* Header: an ordered list of "key: value" lines.                      */
+
+typedef struct stream_header {
+    char **lines;   /**< each line without its newline */
+    size_t n, cap;
+} stream_header;
+
+/** Initialise an empty header. */
+void header_init(stream_header *h);
+/** Free all lines. */
+void header_free(stream_header *h);
+/** Deep copy src into dst (dst must be initialised and is cleared first). */
+void header_copy(stream_header *dst, const stream_header *src);
+/** Append "key: value" (value formatted with printf).  Keys must not
+ *  contain ':' or newlines; newlines in the value are replaced by spaces. */
+void header_add(stream_header *h, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** Replace the value of the last line with this key, or append it. */
+void header_set(stream_header *h, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/** @return the value of the LAST line with this key, or NULL. */
+const char *header_get(const stream_header *h, const char *key);
+/** Append the provenance line "pg: TOOL VERSION ARGS" for this tool.
+ *  @param argc,argv main's arguments (argv[0] is skipped) */
+void header_add_provenance(stream_header *h, int argc, char **argv);
+/** Write the header as text lines to f. */
+void header_print(const stream_header *h, FILE *f);
+
+/* ------------------------------------------------------------------ */
+/* Writer                                                              */
+
+typedef struct stream_writer stream_writer;
+
+/** Open a stream for writing.
+ *  @param path output file, or NULL / "-" for stdout.  A file is written
+ *         under a temporary name and renamed by writer_close(); if the tool
+ *         dies first, the temporary is removed.  stdout that is a terminal is
+ *         refused (die), like zstd does.
+ *  @param kind stream kind; @param h header (copied)
+ *  @param level zstd level (0 = default, STREAM_DEFAULT_LEVEL)
+ *  @return the writer; dies with one line on any error. */
+stream_writer *writer_open(const char *path, uint32_t kind,
+                           const stream_header *h, int level);
+#define STREAM_DEFAULT_LEVEL 1
+
+/** Append one record.  Dies on I/O errors. */
+void writer_put(stream_writer *w, const void *rec, size_t len);
+
+/** Write the end marker, finish the zstd frame, flush, rename into place.
+ *  Dies on error. */
+void writer_close(stream_writer *w);
+
+/** Frame an already-serialised payload (magic, version, kind, header,
+ *  records, end marker: the decompressed layout above) as a stream: one
+ *  zstd frame plus its frame check.  For tests and fuzzing, which craft
+ *  malformed payloads that writer_open would never produce.
+ *  @param out receives a malloc'd buffer (caller frees)
+ *  @return its length */
+size_t stream_frame_payload(const void *payload, size_t len, uint8_t **out);
+
+/* ------------------------------------------------------------------ */
+/* Reader                                                              */
+
+typedef struct stream_reader stream_reader;
+
+/** Reader results. */
+enum { SR_RECORD = 1, SR_END = 0, SR_ERROR = -1 };
+
+/** Open a stream from a file (NULL / "-" = stdin) or from memory.
+ *  @param kind_mask bit (1u << kind) for each accepted kind; 0 = any
+ *  @return NULL on error with *err set to a static-lifetime-until-next-call
+ *          message (no tool prefix), e.g. "stdin is a tokens stream; expected
+ *          activations from forward-dump". */
+stream_reader *reader_open(const char *path, uint32_t kind_mask, const char **err);
+stream_reader *reader_open_mem(const void *data, size_t len, uint32_t kind_mask,
+                               const char **err);
+
+/** Like reader_open but dies with one line on error (tools use this). */
+stream_reader *reader_open_or_die(const char *path, uint32_t kind_mask);
+
+/** @return the stream's kind. */
+uint32_t reader_kind(const stream_reader *r);
+/** @return the (merged) header; valid until reader_close. */
+const stream_header *reader_header(const stream_reader *r);
+
+/** Read the next record.
+ *  @param rec receives a pointer to the record bytes, valid until the next
+ *         call; @param len its length
+ *  @return SR_RECORD, SR_END (after a complete stream and any concatenated
+ *          parts) or SR_ERROR (message via reader_error) */
+int reader_next(stream_reader *r, const uint8_t **rec, size_t *len)
+    __attribute__((warn_unused_result));
+
+/** Like reader_next but dies with one line on error.
+ *  @return 1 for a record, 0 at the end. */
+int reader_next_or_die(stream_reader *r, const uint8_t **rec, size_t *len)
+    __attribute__((warn_unused_result));
+
+/** @return the last error message, or NULL. */
+const char *reader_error(const stream_reader *r);
+/** @return the name used in messages ("stdin" or the path). */
+const char *reader_name(const stream_reader *r);
+/** @return records read so far. */
+uint64_t reader_count(const stream_reader *r);
+/** Close and free. */
+void reader_close(stream_reader *r);
+
+#endif

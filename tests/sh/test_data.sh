@@ -1,0 +1,23 @@
+# test_data.sh: the fetch rules verify sha256, refuse corrupt copies and
+# leave nothing behind, and say in one line what is missing.
+. tests/sh/lib.sh
+F=data/fetch.sh
+mkdir -p "$TMP/mirror/tokenizer" "$TMP/out"
+if [ -n "${MIRROR:-}" ] && [ -d "$MIRROR" ]; then
+  n=0 bad=0
+  while IFS=$'\t' read -r rel sha _; do
+    case "$rel" in '#'*|'') continue;; models/*) continue;; esac
+    n=$((n + 1))
+    MIRROR=$MIRROR $F "$rel" "$TMP/out/$rel" 2>"$TMP/err" || { bad=$((bad + 1)); cat "$TMP/err"; }
+  done < data/sources.tsv
+  check_eq "every pinned input in the mirror verifies ($n files)" "$bad" 0
+  cp "$MIRROR/tokenizer/merges.txt" "$TMP/mirror/tokenizer/merges.txt"
+  echo "tampered" >> "$TMP/mirror/tokenizer/merges.txt"
+  check_fails "a corrupted copy is refused" 'fetch: tokenizer/merges.txt: sha256 mismatch' env MIRROR="$TMP/mirror" $F tokenizer/merges.txt "$TMP/out/m.txt"
+  check "nothing is left in place after a mismatch" test -z "$(ls "$TMP/out" | grep m.txt)"
+else
+  skip "no MIRROR set: mirror verification not run (make check MIRROR=DIR)"
+fi
+check_fails "a file missing from the mirror is one line naming it" 'fetch: tokenizer/vocab.json is not in the mirror' env MIRROR="$TMP/mirror" $F tokenizer/vocab.json "$TMP/out/v.json"
+check_fails "an unlisted file is refused" 'not listed' env MIRROR="$TMP/mirror" $F nope.txt "$TMP/out/n"
+check_fails "the model is not mirrored, and says so" 'models/tinystories-1m/pytorch_model.bin is not in the mirror' env MIRROR="$TMP/mirror" $F models/tinystories-1m/pytorch_model.bin "$TMP/out/p.bin"

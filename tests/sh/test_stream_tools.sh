@@ -1,0 +1,38 @@
+# test_stream_tools.sh: stream-view on known streams, its errors, and a
+# short smoke run of the stream-reader fuzz target.
+. tests/sh/lib.sh
+V=$BIN/stream-view
+for k in tokens tagged activations probes; do
+  tail -c +2 tests/fuzz/seeds/raw-$k.stream > "$TMP/$k.stream"
+done
+check_eq "stream-view --count counts the records" "$($V --count "$TMP/tokens.stream")" 12
+check_eq "stream-view reads stdin" "$($V --count < "$TMP/probes.stream")" 12
+check "stream-view --header prints the kind and header" grep -qx 'kind: activations' <($V --header "$TMP/activations.stream")
+check "activations header carries the layout" grep -qx 'vectors: q k' <($V --header "$TMP/activations.stream")
+check "--head 1 prints rows of one story only" test "$($V --no-header --head 1 "$TMP/tagged.stream" | cut -f1 | sort -u | wc -l)" -le 1
+check "--no-header prints no comment lines" test "$($V --no-header "$TMP/tagged.stream" | grep -c '^#')" -eq 0
+cols=$($V "$TMP/activations.stream" | grep -m1 '^#story' | awk -F'\t' '{print NF}')
+check_eq "activations rows: 7 token columns + 8 floats" "$cols" 15
+check "every activations row has 15 fields" test "$($V --no-header "$TMP/activations.stream" | awk -F'\t' 'NF != 15' | wc -l)" -eq 0
+check "CSV output starts with the column names" grep -q '^layer,head,vector,class' <($V --csv "$TMP/probes.stream")
+check_fails "a truncated file is one line naming truncation" 'stream-view: .*truncated' $V "$(head -c 300 "$TMP/tokens.stream" > "$TMP/cut"; echo "$TMP/cut")"
+check_fails "plain text is refused" 'stream-view: .*not a heads stream' $V <(echo hello)
+check_fails "a missing file is one line" 'stream-view: /nonexistent: No such file' $V /nonexistent
+check_fails "an unknown option is one line" 'stream-view: unknown option .--bogus' $V --bogus
+check_fails "two shards that disagree are refused" "concatenated streams of different kinds" $V <(cat "$TMP/tokens.stream" "$TMP/tagged.stream")
+check_eq "two identical shards read as one" "$(cat "$TMP/tokens.stream" "$TMP/tokens.stream" | $V --count)" 24
+check_eq "--version" "$($V --version)" "stream-view 0.1.0"
+# zstd itself can decompress a stream (the frame check is a skippable frame).
+check "zstd -t accepts a stream" zstd -q -t "$TMP/tokens.stream"
+
+if [ -x "$FUZZBIN/fuzz_stream" ]; then
+  mkdir -p "$TMP/corpus"
+  if "$FUZZBIN/fuzz_stream" -max_total_time=15 -rss_limit_mb=2048 -print_final_stats=0 \
+       "$TMP/corpus" tests/fuzz/seeds >"$TMP/fuzz.log" 2>&1; then
+    ok "fuzz smoke: $(grep -o 'Done [0-9]* runs' "$TMP/fuzz.log") with no crash, leak or sanitizer report"
+  else
+    fail "fuzz smoke found a problem"; tail -n 20 "$TMP/fuzz.log"
+  fi
+else
+  fail "fuzz target not built (make check builds it with clang)"
+fi
