@@ -265,9 +265,13 @@ int tensors_save_safetensors(const char *path, const tensor_set *ts, char *err, 
             return tio_err(err, errlen, "%s: tensor name \"%s\" empty, reserved or repeated",
                            path, t->name ? t->name : "");
         }
-        if (t->ndim < 0 || t->ndim > TENSOR_MAX_DIMS || t->numel < 0) {
+        int64_t numel = 1;
+        int shape_ok = t->ndim >= 0 && t->ndim <= TENSOR_MAX_DIMS;
+        for (int d = 0; shape_ok && d < t->ndim; d++)
+            shape_ok = t->shape[d] >= 0 && !__builtin_mul_overflow(numel, t->shape[d], &numel);
+        if (!shape_ok || numel != t->numel || (numel > 0 && !t->data)) {
             json_decref(root);
-            return tio_err(err, errlen, "%s: tensor %s has a bad shape", path, t->name);
+            return tio_err(err, errlen, "%s: tensor %s: shape, numel and data disagree", path, t->name);
         }
         json_t *e = json_object(), *shape = json_array();
         for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer(t->shape[d]));

@@ -177,6 +177,11 @@ static void test_good(void)
           "save refuses repeated names: %s", err);
     int64_t sh5[5] = {1, 1, 1, 1, 1};
     CHECK(tensors_add(&one, "y", 5, sh5, NULL) == NULL, "tensors_add refuses 5 dimensions");
+    one.t[0].numel = 3;
+    err[0] = 0;
+    CHECK(tensors_save_safetensors(path, &one, err, sizeof err) == -1 && strstr(err, "disagree"),
+          "save refuses a numel that disagrees with the shape: %s", err);
+    one.t[0].numel = 2;
     CHECK(tensors_find(&one, "y") == NULL && tensors_find(&one, "x") == &one.t[0], "tensors_find");
     tensors_free(&one);
     CHECK(one.n == 0 && one.t == NULL, "tensors_free empties the set");
