@@ -300,6 +300,21 @@ void gptneo_free(gptneo_model *m)
     memset(m, 0, sizeof *m);
 }
 
+int gptneo_is_tinystories_1m(const gptneo_model *m)
+{
+    return !strcmp(m->weights_sha256, GPTNEO_TINYSTORIES_1M_BIN_SHA256);
+}
+
+const char *gptneo_identity(const gptneo_model *m, char *out, size_t n)
+{
+    if (gptneo_is_tinystories_1m(m))
+        snprintf(out, n, "TinyStories-1M (roneneldan/TinyStories-1M, weights sha256 verified)");
+    else
+        snprintf(out, n, "%s (not TinyStories-1M: weights sha256 %.12s...)",
+                 m->cfg.name[0] ? m->cfg.name : "unnamed model", m->weights_sha256);
+    return out;
+}
+
 static int is_file(const char *p)
 {
     struct stat st;

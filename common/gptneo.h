@@ -101,6 +101,21 @@ int gptneo_from_tensors(gptneo_model *m, const gptneo_config *c, tensor_set *ts,
 /** Free a model. */
 void gptneo_free(gptneo_model *m);
 
+/** sha256 of the real TinyStories-1M pytorch_model.bin (pinned revision
+ *  77f1b168e219585646439073245fe87e56b3023e of roneneldan/TinyStories-1M). */
+#define GPTNEO_TINYSTORIES_1M_BIN_SHA256 \
+    "07f9609ea882b8163ff3b23d40e2b82cb715d409631beb15c84b164f3877dae7"
+
+/** The model's identity for headers, reports and figures.  Only weights
+ *  whose sha256 is the pinned TinyStories-1M file are called TinyStories-1M;
+ *  anything else is named by its config's _name_or_path and marked
+ *  "not TinyStories-1M".  @param out buffer; @param n its size
+ *  @return out */
+const char *gptneo_identity(const gptneo_model *m, char *out, size_t n);
+
+/** @return 1 if the weights are the pinned TinyStories-1M file. */
+int gptneo_is_tinystories_1m(const gptneo_model *m);
+
 /** @return 1 if layer l is a local-attention layer. */
 static inline int gptneo_is_local(const gptneo_config *c, int l) { return c->local[l]; }
 

@@ -38,3 +38,8 @@ done
 "$TOP/bin/model-init" --layers 3 --heads 4 --hidden 16 --inner 40 --vocab 300 --positions 64 --window 5 --attention local,global,local --seed 12 -o "$TMP/binfix"
 "$PY" "$TOP/tests/oracles/make_torch_bin.py" "$TMP/binfix" "$OUT/mixed.pytorch_model.bin"
 ls -l "$OUT"
+# The real-model check's comparison code, exercised on a random model with
+# TinyStories-1M's config (the mirror's reference JSON layout).
+"$TOP/bin/model-init" --tinystories-1m-config --seed 14 -o "$TMP/ts1m-ref"
+"$PY" "$TOP/tests/oracles/gen_reference_format.py" "$TMP/ts1m-ref" "$TOP/data/cache/tokenizer/vocab.json" \
+  "$OUT/ts1m-seed14-reference-format.json"

@@ -12,11 +12,21 @@
  *                                     the golden's ids) with the golden
  *   test_gptneo --golden G --write-tokens OUT
  *                                     write a tokens stream holding G's ids
+ *                                     (a tagged one, tags NN VBD "" cycling,
+ *                                     when OUT ends in ".tagged")
+ *   test_gptneo --reference JSON --model DIR [--tokenizer DIR]
+ *                                     the real-model check: top-10 logits,
+ *                                     first 8, mean, std, attention of L0H0
+ *                                     and L7H3, greedy continuation (ids, and
+ *                                     text with a tokenizer), all within 1e-3,
+ *                                     against a JSON in the layout of
+ *                                     mirror/reference/tinystories-1m-*.json
  *
  * Tolerance: |c - r| <= 1e-4 * |r| + 1e-5 * max|r| element-wise (1e-4
  * relative, with a floor of 1e-5 of the array's scale for entries that
  * are nearly zero).  The worst relative error per array is printed.
  */
+#include "bpe.h"
 #include "cli.h"
 #include "gptneo.h"
 #include "gptneo_init.h"
@@ -24,6 +34,7 @@
 #include "stream.h"
 #include "testlib.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,7 +226,9 @@ static void write_tokens(const char *gpath, const char *out)
     golden_load(gpath, &g);
     story_rec s;
     story_init(&s);
-    s.flags = STORY_HAS_TOKENS;
+    size_t ol = strlen(out);
+    int tagged = ol > 7 && !strcmp(out + ol - 7, ".tagged");
+    s.flags = STORY_HAS_TOKENS | (tagged ? STORY_HAS_TAGS : 0);
     s.text_len = g.T;
     s.text = xmalloc(g.T + 1);
     memset(s.text, 'x', g.T);
@@ -226,16 +239,141 @@ static void write_tokens(const char *gpath, const char *out)
         s.tokens[t].id = g.ids[t];
         s.tokens[t].start = t;
         s.tokens[t].end = t + 1;
+        if (tagged) snprintf(s.tokens[t].tag, sizeof s.tokens[t].tag, "%s", t % 3 == 0 ? "NN" : t % 3 == 1 ? "VBD" : "");
     }
     stream_header h;
     header_init(&h);
-    header_add(&h, "source", "golden %s", case_name(gpath));
-    stream_writer *w = writer_open(out, STREAM_TOKENS, &h, 0);
+    header_add(&h, "source", "golden token ids");
+    stream_writer *w = writer_open(out, tagged ? STREAM_TAGGED : STREAM_TOKENS, &h, 0);
     story_write(w, &s);
     writer_close(w);
     header_free(&h);
     story_free(&s);
     free(g.buf);
+}
+
+/* |got - want| <= 1e-3 * max(1, |want|) */
+static int near3(double got, double want) { return fabs(got - want) <= 1e-3 * fmax(1.0, fabs(want)); }
+
+static void check_reference(const char *jpath, const char *mdir, const char *tokdir)
+{
+    json_error_t je;
+    json_t *ref = json_load_file(jpath, 0, &je);
+    if (!ref) die("%s: %s", jpath, je.text);
+    gptneo_model m;
+    char err[512];
+    int rc = gptneo_load(mdir, &m, err, sizeof err);
+    CHECK(rc == 0, "reference: load %s (%s)", mdir, rc ? err : "ok");
+    if (rc) return;
+    char id[512];
+    printf("# model: %s\n", gptneo_identity(&m, id, sizeof id));
+    json_t *jids = json_object_get(ref, "input_ids");
+    int T = (int)json_array_size(jids);
+    if (T <= 0) die("%s: no input_ids", jpath);
+    uint32_t ids[64];
+    for (int t = 0; t < T && t < 64; t++) ids[t] = (uint32_t)json_integer_value(json_array_get(jids, (size_t)t));
+    const int V = m.cfg.vocab_size;
+    gptneo_acts a;
+    gptneo_acts_init(&a);
+    a.attn_layer = 0;
+    a.attn_head = 0;
+    rc = gptneo_forward(&m, ids, T, &a, err, sizeof err);
+    CHECK(rc == 0, "reference: forward on %d prompt ids", T);
+    if (rc) return;
+    float *lg = xmalloc((size_t)V * sizeof(float));
+    gptneo_logits(&m, &a, T - 1, 1, lg);
+    /* attention L0H0 */
+    const char *names[2] = {"attn_l0_h0", "attn_l7_h3"};
+    for (int which = 0; which < 2; which++) {
+        if (which == 1) {
+            a.attn_layer = 7;
+            a.attn_head = 3;
+            rc = gptneo_forward(&m, ids, T, &a, err, sizeof err);
+            if (rc) die("%s", err);
+        }
+        json_t *A = json_object_get(ref, names[which]);
+        int ok = json_array_size(A) == (size_t)T;
+        double worst = 0;
+        for (int i = 0; ok && i < T; i++)
+            for (int j = 0; j < T; j++) {
+                double want = json_number_value(json_array_get(json_array_get(A, (size_t)i), (size_t)j));
+                double d = fabs(a.attn[(size_t)i * T + j] - want);
+                worst = d > worst ? d : worst;
+                ok &= d <= 1e-3;
+            }
+        CHECK(ok, "reference: %s within 1e-3 (worst %.2e)", names[which], worst);
+    }
+    /* top-10 */
+    int top[10];
+    gptneo_topk(lg, V, 10, top);
+    json_t *t10 = json_object_get(ref, "top10");
+    int ok = json_array_size(t10) == 10;
+    double worst = 0;
+    for (int k = 0; ok && k < 10; k++) {
+        json_t *e = json_array_get(t10, (size_t)k);
+        int rid = (int)json_integer_value(json_object_get(e, "id"));
+        double want = json_number_value(json_object_get(e, "logit"));
+        ok &= rid == top[k] && near3(lg[rid], want);
+        worst = fmax(worst, fabs(lg[rid] - want));
+    }
+    CHECK(ok, "reference: top-10 ids in order, logits within 1e-3 (worst %.2e)", worst);
+    json_t *f8 = json_object_get(ref, "logits_first8");
+    ok = json_array_size(f8) == 8;
+    for (int i = 0; ok && i < 8; i++) ok &= near3(lg[i], json_number_value(json_array_get(f8, (size_t)i)));
+    CHECK(ok, "reference: first 8 logits within 1e-3");
+    double sum = 0, ss = 0;
+    for (int i = 0; i < V; i++) sum += lg[i];
+    double mean = sum / V;
+    for (int i = 0; i < V; i++) ss += (lg[i] - mean) * (lg[i] - mean);
+    double sd = sqrt(ss / (V - 1));
+    double wm = json_number_value(json_object_get(ref, "logits_mean"));
+    double ws = json_number_value(json_object_get(ref, "logits_std"));
+    CHECK(near3(mean, wm) && near3(sd, ws), "reference: logits mean %.6f (want %.6f), std %.6f (want %.6f)",
+          mean, wm, sd, ws);
+    /* greedy continuation */
+    json_t *gids = json_object_get(ref, "greedy_ids");
+    int G = (int)json_array_size(gids);
+    uint32_t *seq = xcalloc((size_t)(G > T ? G : T) + 1, sizeof *seq);
+    memcpy(seq, ids, (size_t)T * sizeof *seq);
+    int cur = T;
+    a.attn_layer = -1;
+    while (cur < G) {
+        if (gptneo_forward(&m, seq, cur, &a, err, sizeof err)) die("%s", err);
+        gptneo_logits(&m, &a, cur - 1, 1, lg);
+        int best;
+        gptneo_topk(lg, V, 1, &best);
+        seq[cur++] = (uint32_t)best;
+    }
+    ok = G > T;
+    for (int i = 0; ok && i < G; i++) ok &= seq[i] == (uint32_t)json_integer_value(json_array_get(gids, (size_t)i));
+    CHECK(ok, "reference: greedy continuation of %d tokens has the same ids", G - T);
+    if (tokdir) {
+        char vp[2048], mp[2048];
+        snprintf(vp, sizeof vp, "%s/vocab.json", tokdir);
+        snprintf(mp, sizeof mp, "%s/merges.txt", tokdir);
+        bpe *b = bpe_load(vp, mp, err, sizeof err);
+        if (!b) die("%s", err);
+        char *text = xmalloc(65536);
+        size_t n = 0;
+        for (int i = 0; i < G; i++) {
+            size_t len;
+            const char *t = bpe_token_text(b, seq[i], &len);
+            if (t && n + len < 65536) {
+                memcpy(text + n, t, len);
+                n += len;
+            }
+        }
+        text[n] = 0;
+        const char *want = json_string_value(json_object_get(ref, "greedy_text"));
+        CHECK(want && !strcmp(text, want), "reference: greedy text \"%s\"", text);
+        free(text);
+        bpe_free(b);
+    }
+    free(seq);
+    free(lg);
+    gptneo_acts_free(&a);
+    gptneo_free(&m);
+    json_decref(ref);
 }
 
 /* ------------------------------------------------------------------ */
@@ -360,6 +498,9 @@ int main(int argc, char **argv)
         check_golden_model(argv[2], argv[4]);
     else if (argc == 5 && !strcmp(argv[1], "--golden") && !strcmp(argv[3], "--dump"))
         check_golden_dump(argv[2], argv[4]);
+    else if ((argc == 5 || argc == 7) && !strcmp(argv[1], "--reference") && !strcmp(argv[3], "--model") &&
+             (argc == 5 || !strcmp(argv[5], "--tokenizer")))
+        check_reference(argv[2], argv[4], argc == 7 ? argv[6] : NULL);
     else if (argc == 5 && !strcmp(argv[1], "--golden") && !strcmp(argv[3], "--write-tokens"))
         write_tokens(argv[2], argv[4]);
     else
