@@ -10,6 +10,9 @@ Writes
                        storage, a transposed (non-contiguous) view, a view with a
                        storage offset, a 0-dim scalar, a 4-D tensor, a bool mask
                        and an int64 buffer, in an OrderedDict with _metadata
+  small_p4.bin         the same with pickle protocol 4 (FRAME, MEMOIZE, STACK_GLOBAL)
+  many.bin, many_p4.bin  300 0-dim views of one storage and an nn.Parameter
+                       (LONG_BINPUT, BININT2, _rebuild_parameter); expected_many.txt
   small.safetensors    the same state dict written by hand (json + struct), each
                        tensor in its own dtype, in the same order
   saved_small.safetensors  the bytes tensors_save_safetensors must produce for
@@ -64,6 +67,7 @@ sd["lm_head.weight"] = sd["transformer.wte.weight"]   # tied: one storage
 sd._metadata = collections.OrderedDict([("", {"version": 1}), ("transformer", {"version": 1})])
 
 torch.save(sd, os.path.join(out, "small.bin"))
+torch.save(sd, os.path.join(out, "small_p4.bin"), pickle_protocol=4)   # FRAME, MEMOIZE, STACK_GLOBAL
 torch.save(sd, os.path.join(out, "legacy.bin"), _use_new_zipfile_serialization=False)
 
 # Sanity: torch reads its own file back and the tie survives.
@@ -71,21 +75,39 @@ back = torch.load(os.path.join(out, "small.bin"))
 assert back["lm_head.weight"].data_ptr() == back["transformer.wte.weight"].data_ptr()
 assert not back["proj.weight_t"].is_contiguous()
 
-# --- expected listing --------------------------------------------------------
+# A state dict with 300 0-dim views into one storage (offsets past 255: BININT2;
+# more than 256 memo slots: LONG_BINPUT) and an nn.Parameter
+# (torch._utils._rebuild_parameter).
+many = collections.OrderedDict()
+vec = rnd(300)
+for i in range(300):
+    many["s%d" % i] = vec[i]
+many["param"] = torch.nn.Parameter(rnd(2, 2))
+torch.save(many, os.path.join(out, "many.bin"))
+torch.save(many, os.path.join(out, "many_p4.bin"), pickle_protocol=4)
+
+# --- expected listings --------------------------------------------------------
 FLOATS = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
-lines, skipped = [], 0
-for name, t in sd.items():
-    if t.dtype not in FLOATS:
-        skipped += 1
-        continue
-    a = t.detach().to(torch.float32).contiguous().numpy()
-    bits = a.reshape(-1).view(np.uint32)
-    lines.append("%s %d %s : %s" % (name, a.ndim, " ".join(str(d) for d in a.shape),
-                                    " ".join("%08x" % b for b in bits)))
-with open(os.path.join(out, "expected.txt"), "w") as f:
-    f.write("# name ndim shape... : float32 bits of every value (row-major)\n")
-    f.write("\n".join(lines) + "\n")
-    f.write("skipped %d\n" % skipped)
+
+
+def write_expected(fname, d):
+    lines, skipped = [], 0
+    for name, t in d.items():
+        if t.dtype not in FLOATS:
+            skipped += 1
+            continue
+        a = t.detach().to(torch.float32).contiguous().numpy()
+        bits = a.reshape(-1).view(np.uint32)
+        lines.append("%s %d %s : %s" % (name, a.ndim, " ".join(str(d) for d in a.shape),
+                                        " ".join("%08x" % b for b in bits)))
+    with open(os.path.join(out, fname), "w") as f:
+        f.write("# name ndim shape... : float32 bits of every value (row-major)\n")
+        f.write("\n".join(lines) + "\n")
+        f.write("skipped %d\n" % skipped)
+
+
+write_expected("expected.txt", sd)
+write_expected("expected_many.txt", many)
 
 # --- safetensors by hand -------------------------------------------------------
 ST = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",

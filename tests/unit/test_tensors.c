@@ -23,47 +23,56 @@ typedef struct {
     int ndim;
     int64_t shape[TENSOR_MAX_DIMS];
     size_t n;
-    uint32_t bits[64];
+    uint32_t *bits;
 } expect;
 
-static expect ex[32];
-static size_t n_ex, ex_skipped = (size_t)-1;
+typedef struct {
+    expect *e;
+    size_t n, skipped;
+} listing;
 
-static void read_expected(void)
+/* Read an expected-*.txt listing written by the oracle. */
+static void read_expected(const char *path, listing *L)
 {
-    FILE *f = fopen(GOLD "expected.txt", "r");
-    CHECK(f != NULL, "expected.txt opens");
-    if (!f) return;
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
+    memset(L, 0, sizeof *L);
+    L->skipped = (size_t)-1;
+    size_t len;
+    char *text = cli_read_file(path, &len), *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#') continue;
-        if (sscanf(line, "skipped %zu", &ex_skipped) == 1) continue;
-        if (n_ex == sizeof ex / sizeof ex[0]) break;
-        expect *e = &ex[n_ex++];
-        char *tok = strtok(line, " \n");
+        if (sscanf(line, "skipped %zu", &L->skipped) == 1) continue;
+        L->e = realloc(L->e, (L->n + 1) * sizeof *L->e);
+        expect *e = &L->e[L->n++];
+        memset(e, 0, sizeof *e);
+        e->bits = malloc(strlen(line) / 9 * sizeof *e->bits + 4);
+        char *s2 = NULL, *tok = strtok_r(line, " ", &s2);
         snprintf(e->name, sizeof e->name, "%s", tok ? tok : "");
-        tok = strtok(NULL, " \n");
+        tok = strtok_r(NULL, " ", &s2);
         e->ndim = tok ? atoi(tok) : -1;
         for (int d = 0; d < e->ndim && d < TENSOR_MAX_DIMS; d++) {
-            tok = strtok(NULL, " \n");
+            tok = strtok_r(NULL, " ", &s2);
             e->shape[d] = tok ? atoll(tok) : -1;
         }
-        tok = strtok(NULL, " \n");   /* ":" */
-        while ((tok = strtok(NULL, " \n")) && e->n < 64) e->bits[e->n++] = (uint32_t)strtoul(tok, NULL, 16);
+        tok = strtok_r(NULL, " ", &s2);   /* ":" */
+        while ((tok = strtok_r(NULL, " ", &s2))) e->bits[e->n++] = (uint32_t)strtoul(tok, NULL, 16);
     }
-    fclose(f);
-    CHECK(n_ex == 11 && ex_skipped == 2, "expected.txt lists 11 float tensors and 2 skipped (%zu, %zu)",
-          n_ex, ex_skipped);
+    free(text);
 }
 
-/* The set equals expected.txt exactly: order, names, shapes, every bit. */
-static int matches_expected(const tensor_set *ts, char *why, size_t wl)
+static void free_expected(listing *L)
 {
-    if (ts->n != n_ex) return snprintf(why, wl, "%zu tensors, want %zu", ts->n, n_ex), 0;
-    if (ts->n_skipped != ex_skipped) return snprintf(why, wl, "%zu skipped", ts->n_skipped), 0;
-    for (size_t i = 0; i < n_ex; i++) {
+    for (size_t i = 0; i < L->n; i++) free(L->e[i].bits);
+    free(L->e);
+}
+
+/* The set equals the listing exactly: order, names, shapes, every bit. */
+static int matches_expected(const tensor_set *ts, const listing *L, char *why, size_t wl)
+{
+    if (ts->n != L->n) return snprintf(why, wl, "%zu tensors, want %zu", ts->n, L->n), 0;
+    if (ts->n_skipped != L->skipped) return snprintf(why, wl, "%zu skipped", ts->n_skipped), 0;
+    for (size_t i = 0; i < L->n; i++) {
         const tensor *t = &ts->t[i];
-        const expect *e = &ex[i];
+        const expect *e = &L->e[i];
         if (strcmp(t->name, e->name)) return snprintf(why, wl, "tensor %zu is %.60s, want %.60s", i, t->name, e->name), 0;
         if (t->ndim != e->ndim) return snprintf(why, wl, "%.60s: ndim %d", t->name, t->ndim), 0;
         int64_t numel = 1;
@@ -80,6 +89,8 @@ static int matches_expected(const tensor_set *ts, char *why, size_t wl)
     }
     return 1;
 }
+
+static listing ex;
 
 static int same_sets(const tensor_set *a, const tensor_set *b)
 {
@@ -103,9 +114,9 @@ static void test_good(void)
     CHECK(rb == 0, "small.bin loads (%s)", rb ? err : "ok");
     int rs = tensors_load(GOLD "small.safetensors", &st, err, sizeof err);
     CHECK(rs == 0, "small.safetensors loads (%s)", rs ? err : "ok");
-    CHECK(rb == 0 && matches_expected(&bin, why, sizeof why), "small.bin equals torch's tensors bit for bit %s", why);
+    CHECK(rb == 0 && matches_expected(&bin, &ex, why, sizeof why), "small.bin equals torch's tensors bit for bit %s", why);
     why[0] = 0;
-    CHECK(rs == 0 && matches_expected(&st, why, sizeof why), "small.safetensors equals torch's tensors bit for bit %s", why);
+    CHECK(rs == 0 && matches_expected(&st, &ex, why, sizeof why), "small.safetensors equals torch's tensors bit for bit %s", why);
     CHECK(rb == 0 && rs == 0 && same_sets(&bin, &st) && same_sets(&st, &bin),
           ".bin and .safetensors of the same weights give identical tensors");
 
@@ -189,6 +200,25 @@ static void test_good(void)
     tensors_free(&bin);
     tensors_free(&st);
     unlink(path);
+}
+
+/* Other picklings of state dicts: protocol 4, and one with 300 entries
+ * (LONG_BINPUT, BININT2 offsets) and an nn.Parameter (_rebuild_parameter). */
+static void test_more_pickles(void)
+{
+    listing many;
+    read_expected(GOLD "expected_many.txt", &many);
+    CHECK(many.n == 301 && many.skipped == 0, "expected_many.txt lists 301 tensors");
+    static const char *files[] = {GOLD "small_p4.bin", GOLD "many.bin", GOLD "many_p4.bin"};
+    for (size_t i = 0; i < 3; i++) {
+        tensor_set ts;
+        char err[512] = "", why[256] = "";
+        int rc = tensors_load(files[i], &ts, err, sizeof err);
+        CHECK(rc == 0 && matches_expected(&ts, i == 0 ? &ex : &many, why, sizeof why),
+              "%s equals torch's tensors bit for bit %s%s", files[i], err, why);
+        if (rc == 0) tensors_free(&ts);
+    }
+    free_expected(&many);
 }
 
 static void test_bad_files(void)
@@ -345,12 +375,16 @@ int main(void)
         snprintf(tmpdir, sizeof tmpdir, "/tmp/test_tensors.XXXXXX");
         if (!mkdtemp(tmpdir)) { printf("not ok - mkdtemp\n"); return 1; }
     }
-    read_expected();
+    read_expected(GOLD "expected.txt", &ex);
+    CHECK(ex.n == 11 && ex.skipped == 2, "expected.txt lists 11 float tensors and 2 skipped (%zu, %zu)",
+          ex.n, ex.skipped);
     test_good();
     test_bad_files();
     mangle(GOLD "small.safetensors", "safetensors");
     mangle(GOLD "small.bin", "bin");
     mangle_pickle();
+    test_more_pickles();
+    free_expected(&ex);
     rmdir(tmpdir);
     TEST_END();
 }
