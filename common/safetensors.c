@@ -225,6 +225,11 @@ static int load_buf(const char *path, const unsigned char *buf, size_t len, tens
             goto out;
         }
     }
+    char dup[300];
+    if (tio_check_unique(ts, dup, sizeof dup)) {
+        tio_err(err, errlen, "%s: %s", path, dup);
+        goto out;
+    }
     rc = 0;
 out:
     free(ents);

@@ -156,12 +156,27 @@ tensor *tio_add_owned(tensor_set *ts, const char *name, int ndim,
                 name, ndim, TENSOR_MAX_DIMS);
         return NULL;
     }
-    if (tensors_find(ts, name)) {
-        free(data);
-        tio_err(err, errlen, "tensor %s appears twice", name);
-        return NULL;
-    }
     return push(ts, name, ndim, shape, numel, data);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tio_check_unique(const tensor_set *ts, char *err, size_t errlen)
+{
+    if (ts->n < 2) return 0;
+    char **names = malloc(ts->n * sizeof *names);
+    if (!names) return tio_err(err, errlen, "out of memory");
+    for (size_t i = 0; i < ts->n; i++) names[i] = ts->t[i].name;
+    qsort(names, ts->n, sizeof *names, cmp_name);
+    int rc = 0;
+    for (size_t i = 1; i < ts->n && !rc; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            rc = tio_err(err, errlen, "tensor %.200s appears twice", names[i]);
+    free(names);
+    return rc;
 }
 
 static int ends_with(const char *s, const char *suffix)

@@ -22,11 +22,15 @@ int tio_err(char *err, size_t errlen, const char *fmt, ...)
 int tio_read_file(const char *path, unsigned char **data_out, size_t *len_out,
                   char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/** Like tensors_add but takes ownership of data (malloc'd, numel floats) and
- *  refuses a name already in the set.
+/** Like tensors_add but takes ownership of data (malloc'd, numel floats).
  *  @return the new tensor, or NULL with a message in err (data is freed) */
 tensor *tio_add_owned(tensor_set *ts, const char *name, int ndim,
                       const int64_t *shape, float *data, char *err, size_t errlen);
+
+/** Check that no name occurs twice (O(n log n)).
+ *  @return 0, or -1 with "tensor NAME appears twice" in err */
+int tio_check_unique(const tensor_set *ts, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /** Exact IEEE half -> float. @param h the 16 bits */
 float tio_f16_to_f32(uint16_t h);

@@ -57,6 +57,8 @@ static uint32_t crc32_buf(const unsigned char *p, uint64_t n)
     return c ^ 0xffffffffu;
 }
 
+static int cmp_zentry(const void *x, const void *y);
+
 /* Parse the central directory.  @return 0, or -1 with err set. */
 static int zip_open(const char *path, const unsigned char *buf, size_t len, zarchive *z,
                     char *err, size_t errlen)
@@ -157,6 +159,7 @@ static int zip_open(const char *path, const unsigned char *buf, size_t len, zarc
         ze->crc = tio_le32(p + 16);
         p += 46 + nlen + xlen + clen;
     }
+    qsort(z->e, z->n, sizeof *z->e, cmp_zentry);
     return 0;
 bad_cd:
     tio_err(err, errlen, "%s: corrupt zip central directory", path);
@@ -166,14 +169,33 @@ fail:
     return -1;
 }
 
+static int cmp_zname(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int cmp_zentry(const void *x, const void *y)
+{
+    const zentry *a = x, *b = y;
+    return cmp_zname(a->name, a->nlen, b->name, b->nlen);
+}
+
+/* Entries sorted by name (zip_open does it) for a binary search. */
 static zentry *zip_find(zarchive *z, const char *prefix, size_t plen, const char *rest)
 {
+    char key[1024];
     size_t rlen = strlen(rest);
-    for (size_t i = 0; i < z->n; i++) {
-        zentry *e = &z->e[i];
-        if (e->nlen == plen + rlen && memcmp(e->name, prefix, plen) == 0 &&
-            memcmp(e->name + plen, rest, rlen) == 0)
-            return e;
+    if (plen + rlen > sizeof key) return NULL;
+    memcpy(key, prefix, plen);
+    memcpy(key + plen, rest, rlen);
+    size_t lo = 0, hi = z->n, kl = plen + rlen;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_zname(z->e[mid].name, z->e[mid].nlen, key, kl);
+        if (c == 0) return &z->e[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
     }
     return NULL;
 }
@@ -839,6 +861,11 @@ static int load_buf(const char *path, const unsigned char *buf, size_t len, tens
             goto out;
         }
         if (materialise(path, &z, prefix, plen, k->s, v, ts, err, errlen)) goto out;
+    }
+    char dup[300];
+    if (tio_check_unique(ts, dup, sizeof dup)) {
+        tio_err(err, errlen, "%s: %s", path, dup);
+        goto out;
     }
     rc = 0;
 out:

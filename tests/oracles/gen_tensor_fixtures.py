@@ -223,6 +223,41 @@ write_zip("bad_nostop.bin", [(prefix + "/data.pkl", pkl[:-1])] + storages, frag=
 write_zip("bad_toplist.bin", [("x/data.pkl", b"\x80\x02]q\x00.")], frag="dict")
 bad.append(("legacy.bin", "legacy"))
 
+
+# Hand-made state-dict pickles over one 1-element float storage "x/data/0".
+def U(text):
+    b = text.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def tensor_pickle(offset=b"K\x00", size=b")", stride=b")"):
+    return (b"ctorch._utils\n_rebuild_tensor_v2\n((" + U("storage") + b"ctorch\nFloatStorage\n"
+            + U("0") + U("cpu") + b"K\x01tQ" + offset + size + stride
+            + b"\x89ccollections\nOrderedDict\n)RtR")
+
+
+def state_pickle(entries):
+    body = b"".join(U(k) + v for k, v in entries)
+    return b"\x80\x02ccollections\nOrderedDict\n)R(" + body + b"u."
+
+
+one_float = struct.pack("<f", 2.5)
+write_zip("bad_dupname.bin", [("x/data.pkl", state_pickle([("a", tensor_pickle()), ("a", tensor_pickle())])),
+                              ("x/data/0", one_float)], frag="appears twice")
+write_zip("bad_view.bin", [("x/data.pkl", state_pickle([("a", tensor_pickle(size=b"K\x02\x85", stride=b"K\x01\x85"))])),
+                           ("x/data/0", one_float)], frag="reaches element")
+write_zip("bad_negoffset.bin", [("x/data.pkl", state_pickle([("a", tensor_pickle(offset=b"J\xff\xff\xff\xff"))])),
+                                ("x/data/0", one_float)], frag="storage offset")
+write_zip("bad_notensor.bin", [("x/data.pkl", state_pickle([("a", b"K\x07")])), ("x/data/0", one_float)],
+          frag="not a tensor")
+# The same hand-made pickle, well formed, must load (so the three above fail
+# for the reason named, not for the pickle's framing).
+with zipfile.ZipFile(os.path.join(out, "handmade.bin"), "w") as z:
+    for n, d in [("x/data.pkl", state_pickle([("a", tensor_pickle())])), ("x/data/0", one_float),
+                 ("x/version", b"3\n")]:
+        z.writestr(zipfile.ZipInfo(n, date_time=(2020, 1, 1, 0, 0, 0)), d)
+assert torch.load(os.path.join(out, "handmade.bin"))["a"].item() == 2.5   # torch agrees it is valid
+
 with open(os.path.join(out, "bad.txt"), "w") as f:
     f.write("# file<TAB>fragment the one-line error must contain\n")
     for fname, frag in bad:
