@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# gen_figures_golden.sh: regenerate tests/golden/figures/ (activity and
+# attn-slice against the NumPy reference forward).  Needs bin/model-init
+# (make) and Debian's /usr/bin/python3 with python3-numpy.
+#
+# The model is a random test model with a small local window (5) on layers 0
+# and 2, so the local mask matters for stories of 29 and 40 tokens; its
+# model-init flags and the sha256 of the weights it made go to model.tsv so the
+# test notices if model-init ever drifts.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$TOP/tests/golden/figures
+TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+FLAGS="--layers 3 --heads 4 --hidden 16 --inner 40 --vocab 300 --positions 64 --window 5 --attention local,global,local --seed 12"
+mkdir -p "$OUT"
+# shellcheck disable=SC2086
+"$TOP/bin/model-init" $FLAGS -o "$TMP/m"
+/usr/bin/python3 "$TOP/tests/oracles/gen_figures_golden.py" "$TMP/m" "$TMP"
+cp "$TMP/input.tsv" "$TMP/from-PRPS.tsv" "$TMP/to-NN.tsv" "$TMP/activity.tsv" "$OUT/"
+zstd -q -19 -f "$TMP/attn.tsv" -o "$OUT/attn.tsv.zst"
+printf '%s\t%s\n' "$FLAGS" "$(sha256sum "$TMP/m/model.safetensors" | cut -d' ' -f1)" >"$OUT/model.tsv"
+ls -l "$OUT"

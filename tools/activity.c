@@ -1,0 +1,201 @@
+/* activity: per-token activity of chosen heads, as a TSV table for gnuplot.
+ *
+ *   forward-dump --model m --vectors z --layers 2 --heads 0 < tagged.hs | \
+ *     activity --model m --heads L2H0 --story 12 --window 40:70 > act.tsv
+ *
+ * Activity of head h of layer l at token i is ||c_i||_2 with
+ * c_i = out_proj.weight[:, h*dk:(h+1)*dk] @ z_h(i) (the head's contribution
+ * to the residual stream, without the projection's bias; DESIGN.md 1.2).
+ * It is computed from the dumped z vectors and the model's W_O (--model,
+ * which must be the model the activations came from), or read from dumped
+ * "a" floats (forward-dump --vectors a) when no model is given.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gptneo.h"
+#include "headtab.h"
+#include "records.h"
+#include "stream.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: activity [options] [INPUT]\n"
+        "Per-token activity ||W_O[:, h*dk:(h+1)*dk] z_h||_2 of chosen heads, from an\n"
+        "activations stream (stdin or INPUT), as TSV:\n"
+        "  story pos token tag layer head activity label\n"
+        "label is the study's \"word (TAG)\"; tag \"(none)\" = untagged.  The table starts with\n"
+        "'#' lines naming the model (from the stream header) and the columns.\n\n"
+        "  --heads LIST       heads, e.g. L2H0,L6H4, or all (every dumped head)\n"
+        "  --layer N --head N one head (instead of --heads)\n"
+        "  --model DIR        compute from z with the model's W_O; DIR must hold the\n"
+        "                     model the activations came from (sha256 checked).\n"
+        "                     Without --model the dumped 'a' floats are used.\n"
+        "  --story LIST       stories by index, e.g. 12 or 0-99 (default all)\n"
+        "  --window A:B       token positions A..B-1 of each story (default all)\n"
+        "  -o, --output FILE  output (default stdout)\n"
+        "  --help, --version\n\n"
+        "example:\n"
+        "  tokenize --stories 0-199 < stories.txt | postag-join | \\\n"
+        "    forward-dump --model m --vectors z --layers 6 --heads 4 | \\\n"
+        "    activity --model m --heads L6H4 --story 12 --window 40:70 > act.tsv\n");
+    exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    enum { O_HEADS = 256, O_LAYER, O_HEAD, O_MODEL, O_STORY, O_WINDOW, O_HELP, O_VERSION };
+    static const struct option opts[] = {
+        {"heads", required_argument, 0, O_HEADS}, {"layer", required_argument, 0, O_LAYER},
+        {"head", required_argument, 0, O_HEAD},   {"model", required_argument, 0, O_MODEL},
+        {"story", required_argument, 0, O_STORY}, {"window", required_argument, 0, O_WINDOW},
+        {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, O_HELP},
+        {"version", no_argument, 0, O_VERSION},   {0, 0, 0, 0}};
+    const char *heads_s = NULL, *model_dir = NULL, *story_s = NULL, *window_s = NULL, *out = NULL;
+    long layer = -1, head = -1;
+    int o;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (o) {
+        case O_HEADS: heads_s = optarg; break;
+        case O_LAYER: layer = cli_parse_long("--layer", optarg, 0, 100000); break;
+        case O_HEAD: head = cli_parse_long("--head", optarg, 0, 100000); break;
+        case O_MODEL: model_dir = optarg; break;
+        case O_STORY: story_s = optarg; break;
+        case O_WINDOW: window_s = optarg; break;
+        case 'o': out = optarg; break;
+        case O_HELP: usage(); break;
+        case O_VERSION: cli_print_version(); break;
+        default: cli_bad_option(argv);
+        }
+    }
+    const char *input = NULL;
+    if (optind < argc) input = argv[optind++];
+    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+
+    char err[512];
+    static head_id heads[HEADTAB_MAX_HEADS];
+    int nh;
+    if (heads_s) {
+        if (layer >= 0 || head >= 0) die("give --heads or --layer/--head, not both");
+        nh = strcmp(heads_s, "all") ? headspec_parse(heads_s, heads, HEADTAB_MAX_HEADS, err, sizeof err) : 0;
+        if (nh < 0) die("--heads: %s", err);
+    } else {
+        if (layer < 0 || head < 0) die("no head chosen (--heads L2H0,... or --layer N --head N)");
+        heads[0].layer = (int)layer;
+        heads[0].head = (int)head;
+        nh = 1;
+    }
+    story_sel sel;
+    if (story_sel_parse(&sel, story_s, err, sizeof err)) die("--story: %s", err);
+    tok_window win = {0, -1, 0};
+    if (window_s && tok_window_parse(&win, window_s, err, sizeof err)) die("--window: %s", err);
+
+    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *h = reader_header(r);
+    act_layout L;
+    const char *e;
+    if (act_layout_parse(&L, h, &e)) die("%s: %s", reader_name(r), e);
+    if (nh == 0) /* --heads all: every dumped head */
+        for (int li = 0; li < L.n_layers; li++)
+            for (int hi = 0; hi < L.n_heads; hi++) {
+                if (nh == HEADTAB_MAX_HEADS) die("--heads all: too many heads");
+                heads[nh].layer = L.layers[li];
+                heads[nh++].head = L.heads[hi];
+            }
+
+    /* the model, when given, must be the stream's */
+    gptneo_model m;
+    int have_model = 0;
+    if (model_dir) {
+        if (gptneo_load(model_dir, &m, err, sizeof err)) die("%s", err);
+        have_model = 1;
+        const char *sha = header_get(h, "model-sha256");
+        if (!sha) die("%s: the activations name no model (no model-sha256 line)", reader_name(r));
+        if (strcmp(sha, m.weights_sha256))
+            die("--model %s is not the model of the activations (weights sha256 %.12s..., stream's "
+                "model-sha256 %.12s...)",
+                model_dir, m.weights_sha256, sha);
+        if (m.cfg.n_layer != L.n_layer || m.cfg.n_head != L.n_head || m.cfg.d_head != L.d_head)
+            die("--model %s has %d layers x %d heads of size %d; the activations %d x %d of size %d",
+                model_dir, m.cfg.n_layer, m.cfg.n_head, m.cfg.d_head, L.n_layer, L.n_head, L.d_head);
+    }
+
+    /* where each head's input lives */
+    int off[HEADTAB_MAX_HEADS];
+    for (int i = 0; i < nh; i++) {
+        const int l = heads[i].layer, hh = heads[i].head;
+        if (l >= L.n_layer) die("L%dH%d: layer %d is out of range (the model has %d layers)", l, hh, l, L.n_layer);
+        if (hh >= L.n_head) die("L%dH%d: head %d is out of range (the model has %d heads)", l, hh, hh, L.n_head);
+        if (have_model) {
+            off[i] = act_offset(&L, l, hh, 'z');
+            if (off[i] < 0)
+                die("%s: the activations have no z vector for L%dH%d (dump it with forward-dump --vectors z)",
+                    reader_name(r), l, hh);
+        } else {
+            off[i] = act_offset(&L, l, hh, 'a');
+            if (off[i] < 0) {
+                if (act_offset(&L, l, hh, 'z') >= 0)
+                    die("activity from z vectors needs the model's W_O: give --model DIR");
+                die("%s: the activations have no z or a vector for L%dH%d (forward-dump --vectors z or a)",
+                    reader_name(r), l, hh);
+            }
+        }
+    }
+
+    FILE *f = table_open(out);
+    headtab_print_model(f, h);
+    fprintf(f, "# activity = ||out_proj.weight[:, h*dk:(h+1)*dk] @ z_h||_2 (%s)\n",
+            have_model ? "computed from z and W_O" : "dumped by forward-dump");
+    fprintf(f, "#story\tpos\ttoken\ttag\tlayer\thead\tactivity\tlabel\n");
+
+    const int D = L.n_head * L.d_head, dk = L.d_head;
+    story_rec s;
+    story_init(&s);
+    while (story_read_or_die(r, &s)) {
+        if (!story_sel_take(&sel, s.story)) continue;
+        if (!(s.flags & STORY_HAS_FLOATS) || s.floats_per_token != (uint32_t)L.floats_per_token)
+            die("story %u carries %u floats per token; the header's layout says %d", s.story,
+                s.floats_per_token, L.floats_per_token);
+        long lo, hi;
+        if (tok_window_resolve(&win, &s, &lo, &hi, err, sizeof err)) die("--window: %s", err);
+        for (int i = 0; i < nh; i++) {
+            const int l = heads[i].layer, hh = heads[i].head;
+            for (long t = lo; t < hi; t++) {
+                const float *v = s.floats + (size_t)t * L.floats_per_token + off[i];
+                double act;
+                if (have_model) {
+                    const float *wo = gptneo_wo_head(&m, l, hh); /* [D][dk], row stride D */
+                    double ss = 0;
+                    for (int od = 0; od < D; od++) {
+                        double c = 0;
+                        for (int j = 0; j < dk; j++) c += (double)wo[(size_t)od * D + j] * v[j];
+                        ss += c * c;
+                    }
+                    act = sqrt(ss);
+                } else {
+                    act = v[0];
+                }
+                char word[256], label[300];
+                token_word(&s, (uint32_t)t, word, sizeof word);
+                token_label(&s, (uint32_t)t, label, sizeof label);
+                fprintf(f, "%u\t%ld\t%s\t%s\t%d\t%d\t%.9g\t%s\n", s.story, t, word,
+                        tag_field(s.tokens[t].tag), l, hh, act, label);
+            }
+        }
+    }
+    uint32_t miss;
+    if (story_sel_missing(&sel, &miss)) die("story %u is not in the stream", miss);
+    table_close(f);
+    story_free(&s);
+    story_sel_free(&sel);
+    reader_close(r);
+    if (have_model) gptneo_free(&m);
+    return 0;
+}

@@ -1,0 +1,328 @@
+/* attn-slice: attention rows of chosen heads, recomputed from the dumped q
+ * and k vectors exactly as the model attends (DESIGN.md section 5): scores
+ * q_i . k_j with NO 1/sqrt(d) scaling, causal (j <= i), on local layers only
+ * keys with i - j < window-size (both from the stream header), softmax.
+ *
+ *   forward-dump --model m --vectors q,k --layers 6 --heads 4 < tagged.hs | \
+ *     attn-slice --heads L6H4 --story 12 --query 57 --window 38:58 > attn.tsv
+ *
+ * Rows mode: one row per (query, key) for the keys of the window.
+ * Aggregate modes (the study's appendix): --from-tag TAG averages the
+ * attention FROM every token tagged TAG to each key tag; --to-tag TAG the
+ * attention TO every token tagged TAG from each query tag; over all the
+ * selected stories, with counts.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "headtab.h"
+#include "records.h"
+#include "stream.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: attn-slice [options] [INPUT]\n"
+        "Attention of chosen heads recomputed from the q and k vectors of an activations\n"
+        "stream (stdin or INPUT): softmax_j(q_i . k_j), no scaling, causal, local window on\n"
+        "local layers (attention-layers / window-size from the header).\n\n"
+        "  --heads LIST       heads, e.g. L6H4,L5H5, or all (every dumped head)\n"
+        "  --layer N --head N one head (instead of --heads)\n"
+        "  --story LIST       stories by index, e.g. 12 or 0-99 (default all)\n"
+        "Rows mode (default), TSV:\n"
+        "  story layer head query key attention visible qtag ktag qlabel klabel qword\n"
+        "  one row per query and per key of the window; attention 0 and visible 0\n"
+        "  where the model masks the key (future, or outside the local window).\n"
+        "  --query LIST       query positions, e.g. 57 or 40-49,52 (default: the window)\n"
+        "  --window A:B       key positions A..B-1 (default 0 .. last query)\n"
+        "Aggregate modes, TSV: layer head tag mean_attention pairs attention_sum tokens\n"
+        "  --from-tag TAG     attention from every TAG token to the keys of each tag\n"
+        "  --to-tag TAG       attention to every TAG token from the queries of each tag\n"
+        "  mean_attention = attention_sum / pairs over the visible (query, key) pairs;\n"
+        "  tokens = how many tokens carry the tag in the selected stories (the\n"
+        "  study's bar opacity).  The empty tag is written \"(none)\".\n"
+        "  -o, --output FILE  output (default stdout)\n"
+        "  --help, --version\n\n"
+        "example:\n"
+        "  forward-dump --model m --vectors q,k --layers 5 --heads 5 < tagged.hs | \\\n"
+        "    attn-slice --heads L5H5 --story 0-99 --from-tag 'PRP$' > from-prp.tsv\n");
+    exit(0);
+}
+
+/* Per-head state. */
+typedef struct hsel {
+    int layer, head, qoff, koff;
+} hsel;
+
+/* One attention row: p[0..i] for query i of (layer, head); masked keys 0.
+ * Computed in double from the float32 q, k. */
+static void attn_row(const act_layout *L, const story_rec *s, const hsel *h, long i, double *p)
+{
+    const int dk = L->d_head, F = L->floats_per_token;
+    const float *q = s->floats + (size_t)i * F + h->qoff;
+    const int local = L->local_layer[h->layer];
+    double mx = -INFINITY;
+    for (long j = 0; j <= i; j++) {
+        if (local && i - j >= L->window_size) {
+            p[j] = -INFINITY;
+            continue;
+        }
+        const float *k = s->floats + (size_t)j * F + h->koff;
+        double d = 0;
+        for (int c = 0; c < dk; c++) d += (double)q[c] * k[c];
+        p[j] = d;
+        if (d > mx) mx = d;
+    }
+    double sum = 0;
+    for (long j = 0; j <= i; j++) {
+        p[j] = isinf(p[j]) ? 0.0 : exp(p[j] - mx);
+        sum += p[j];
+    }
+    for (long j = 0; j <= i; j++) p[j] /= sum;
+}
+
+static int visible(const act_layout *L, int layer, long i, long j)
+{
+    return j <= i && (!L->local_layer[layer] || i - j < L->window_size);
+}
+
+/* Aggregates per tag. */
+typedef struct tagacc {
+    char tag[TAG_MAX + 1];
+    double sum;
+    unsigned long long pairs, tokens;
+} tagacc;
+
+typedef struct tagtab {
+    tagacc *v;
+    size_t n, cap;
+} tagtab;
+
+static tagacc *tag_get(tagtab *t, const char *tag)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->v[i].tag, tag)) return &t->v[i];
+    if (t->n == t->cap) t->v = xrealloc(t->v, (t->cap = t->cap ? 2 * t->cap : 64) * sizeof *t->v);
+    tagacc *a = &t->v[t->n++];
+    memset(a, 0, sizeof *a);
+    snprintf(a->tag, sizeof a->tag, "%s", tag);
+    return a;
+}
+
+static int cmp_tag(const void *a, const void *b)
+{
+    return strcmp(((const tagacc *)a)->tag, ((const tagacc *)b)->tag);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    enum { O_HEADS = 256, O_LAYER, O_HEAD, O_STORY, O_WINDOW, O_QUERY, O_FROM, O_TO, O_HELP,
+           O_VERSION };
+    static const struct option opts[] = {
+        {"heads", required_argument, 0, O_HEADS},   {"layer", required_argument, 0, O_LAYER},
+        {"head", required_argument, 0, O_HEAD},     {"story", required_argument, 0, O_STORY},
+        {"window", required_argument, 0, O_WINDOW}, {"query", required_argument, 0, O_QUERY},
+        {"from-tag", required_argument, 0, O_FROM}, {"to-tag", required_argument, 0, O_TO},
+        {"output", required_argument, 0, 'o'},      {"help", no_argument, 0, O_HELP},
+        {"version", no_argument, 0, O_VERSION},     {0, 0, 0, 0}};
+    const char *heads_s = NULL, *story_s = NULL, *window_s = NULL, *query_s = NULL, *out = NULL;
+    const char *from_tag = NULL, *to_tag = NULL;
+    long layer = -1, head = -1;
+    int o;
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (o) {
+        case O_HEADS: heads_s = optarg; break;
+        case O_LAYER: layer = cli_parse_long("--layer", optarg, 0, 100000); break;
+        case O_HEAD: head = cli_parse_long("--head", optarg, 0, 100000); break;
+        case O_STORY: story_s = optarg; break;
+        case O_WINDOW: window_s = optarg; break;
+        case O_QUERY: query_s = optarg; break;
+        case O_FROM: from_tag = optarg; break;
+        case O_TO: to_tag = optarg; break;
+        case 'o': out = optarg; break;
+        case O_HELP: usage(); break;
+        case O_VERSION: cli_print_version(); break;
+        default: cli_bad_option(argv);
+        }
+    }
+    const char *input = NULL;
+    if (optind < argc) input = argv[optind++];
+    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    if (from_tag && to_tag) die("give --from-tag or --to-tag, not both");
+    const char *agg_tag = from_tag ? from_tag : to_tag;
+    if (agg_tag && (query_s || window_s)) die("--query / --window select rows; the aggregates use every token");
+    if (agg_tag && strlen(agg_tag) > TAG_MAX) die("'%s' is not a POS tag", agg_tag);
+    if (agg_tag && !strcmp(agg_tag, "(none)")) agg_tag = "";
+
+    char err[512];
+    static head_id hid[HEADTAB_MAX_HEADS];
+    int nh;
+    if (heads_s) {
+        if (layer >= 0 || head >= 0) die("give --heads or --layer/--head, not both");
+        nh = strcmp(heads_s, "all") ? headspec_parse(heads_s, hid, HEADTAB_MAX_HEADS, err, sizeof err) : 0;
+        if (nh < 0) die("--heads: %s", err);
+    } else {
+        if (layer < 0 || head < 0) die("no head chosen (--heads L2H0,... or --layer N --head N)");
+        hid[0].layer = (int)layer;
+        hid[0].head = (int)head;
+        nh = 1;
+    }
+    story_sel sel, qsel;
+    if (story_sel_parse(&sel, story_s, err, sizeof err)) die("--story: %s", err);
+    if (story_sel_parse(&qsel, query_s, err, sizeof err)) die("--query: %s", err);
+    tok_window win = {0, -1, 0};
+    if (window_s && tok_window_parse(&win, window_s, err, sizeof err)) die("--window: %s", err);
+
+    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *hdr = reader_header(r);
+    act_layout L;
+    const char *e;
+    if (act_layout_parse(&L, hdr, &e)) die("%s: %s", reader_name(r), e);
+    if (nh == 0) /* --heads all: every dumped head */
+        for (int li = 0; li < L.n_layers; li++)
+            for (int hi = 0; hi < L.n_heads; hi++) {
+                if (nh == HEADTAB_MAX_HEADS) die("--heads all: too many heads");
+                hid[nh].layer = L.layers[li];
+                hid[nh++].head = L.heads[hi];
+            }
+    hsel *hs = xcalloc((size_t)nh, sizeof *hs);
+    for (int i = 0; i < nh; i++) {
+        const int l = hid[i].layer, h = hid[i].head;
+        if (l >= L.n_layer) die("L%dH%d: layer %d is out of range (the model has %d layers)", l, h, l, L.n_layer);
+        if (h >= L.n_head) die("L%dH%d: head %d is out of range (the model has %d heads)", l, h, h, L.n_head);
+        hs[i].layer = l;
+        hs[i].head = h;
+        hs[i].qoff = act_offset(&L, l, h, 'q');
+        hs[i].koff = act_offset(&L, l, h, 'k');
+        if (hs[i].qoff < 0 || hs[i].koff < 0)
+            die("%s: the activations have no %s vector for L%dH%d (dump it with forward-dump --vectors q,k)",
+                reader_name(r), hs[i].qoff < 0 ? "q" : "k", l, h);
+    }
+
+    FILE *f = table_open(out);
+    headtab_print_model(f, hdr);
+    fprintf(f, "# attention: softmax(q.k) unscaled, causal; local layers (");
+    int any_local = 0;
+    for (int l = 0; l < L.n_layer; l++)
+        if (L.local_layer[l]) fprintf(f, "%s%d", any_local++ ? "," : "", l);
+    fprintf(f, "%s) window-size %d\n", any_local ? "" : "none", L.window_size);
+    if (agg_tag) {
+        fprintf(f, "# %s tag %s\n", from_tag ? "from" : "to", tag_field(agg_tag));
+        fprintf(f, "#layer\thead\ttag\tmean_attention\tpairs\tattention_sum\ttokens\n");
+    } else {
+        fprintf(f, "#story\tlayer\thead\tquery\tkey\tattention\tvisible\tqtag\tktag\tqlabel\tklabel\tqword\n");
+    }
+
+    tagtab *acc = xcalloc((size_t)nh, sizeof *acc); /* [nh] per-tag sums */
+    tagtab tokcount = {0};                          /* tokens per tag */
+    unsigned long long n_agg_tokens = 0;
+    double *p = NULL;
+    size_t pcap = 0;
+    story_rec s;
+    story_init(&s);
+    while (story_read_or_die(r, &s)) {
+        if (!story_sel_take(&sel, s.story)) continue;
+        if (!(s.flags & STORY_HAS_FLOATS) || s.floats_per_token != (uint32_t)L.floats_per_token)
+            die("story %u carries %u floats per token; the header's layout says %d", s.story,
+                s.floats_per_token, L.floats_per_token);
+        const long T = (long)s.n_tokens;
+        if ((size_t)T > pcap) p = xrealloc(p, (pcap = (size_t)T) * sizeof *p);
+        if (agg_tag) {
+            if (!(s.flags & STORY_HAS_TAGS)) die("story %u has no POS tags (run postag-join before forward-dump)", s.story);
+            for (long t = 0; t < T; t++) {
+                tag_get(&tokcount, s.tokens[t].tag)->tokens++;
+                if (!strcmp(s.tokens[t].tag, agg_tag)) n_agg_tokens++;
+            }
+            for (int hi = 0; hi < nh; hi++)
+                for (long i = 0; i < T; i++) {
+                    const int q_is = !strcmp(s.tokens[i].tag, agg_tag);
+                    if (from_tag && !q_is) continue;
+                    /* to-tag: only queries that see some key with the tag */
+                    if (to_tag) {
+                        int sees = 0;
+                        for (long j = 0; j <= i && !sees; j++)
+                            sees = visible(&L, hs[hi].layer, i, j) && !strcmp(s.tokens[j].tag, agg_tag);
+                        if (!sees) continue;
+                    }
+                    attn_row(&L, &s, &hs[hi], i, p);
+                    for (long j = 0; j <= i; j++) {
+                        if (!visible(&L, hs[hi].layer, i, j)) continue;
+                        if (from_tag) {
+                            tagacc *a = tag_get(&acc[hi], s.tokens[j].tag);
+                            a->sum += p[j];
+                            a->pairs++;
+                        } else if (!strcmp(s.tokens[j].tag, agg_tag)) {
+                            tagacc *a = tag_get(&acc[hi], s.tokens[i].tag);
+                            a->sum += p[j];
+                            a->pairs++;
+                        }
+                    }
+                }
+            continue;
+        }
+        /* rows mode */
+        long qmax = -1;
+        if (query_s) {
+            for (size_t k = 0; k < qsel.n; k++) {
+                if (qsel.r[k][1] >= (uint32_t)T)
+                    die("--query %u is outside story %u (%ld tokens)", qsel.r[k][1], s.story, T);
+                if ((long)qsel.r[k][1] > qmax) qmax = qsel.r[k][1];
+            }
+        }
+        long lo, hi;
+        if (win.given) {
+            if (tok_window_resolve(&win, &s, &lo, &hi, err, sizeof err)) die("--window: %s", err);
+        } else {
+            lo = 0;
+            hi = query_s ? qmax + 1 : T;
+        }
+        for (int h = 0; h < nh; h++)
+            for (long i = 0; i < T; i++) {
+                if (query_s ? !story_sel_take(&qsel, (uint32_t)i) : (i < lo || i >= hi)) continue;
+                attn_row(&L, &s, &hs[h], i, p);
+                char ql[300], qw[256];
+                token_label(&s, (uint32_t)i, ql, sizeof ql);
+                token_word(&s, (uint32_t)i, qw, sizeof qw);
+                for (long j = lo; j < hi; j++) {
+                    char kl[300];
+                    token_label(&s, (uint32_t)j, kl, sizeof kl);
+                    const int vis = visible(&L, hs[h].layer, i, j);
+                    fprintf(f, "%u\t%d\t%d\t%ld\t%ld\t%.9g\t%d\t%s\t%s\t%s\t%s\t%s\n", s.story,
+                            hs[h].layer, hs[h].head, i, j, vis ? p[j] : 0.0, vis,
+                            tag_field(s.tokens[i].tag), tag_field(s.tokens[j].tag), ql, kl, qw);
+                }
+            }
+    }
+    uint32_t miss;
+    if (story_sel_missing(&sel, &miss)) die("story %u is not in the stream", miss);
+    if (agg_tag) {
+        if (!n_agg_tokens) die("no token is tagged %s in the selected stories", tag_field(agg_tag));
+        fprintf(f, "# tokens tagged %s: %llu\n", tag_field(agg_tag), n_agg_tokens);
+        qsort(tokcount.v, tokcount.n, sizeof *tokcount.v, cmp_tag);
+        for (int h = 0; h < nh; h++)
+            for (size_t t = 0; t < tokcount.n; t++) {
+                const tagacc *c = &tokcount.v[t];
+                tagacc *a = tag_get(&acc[h], c->tag);
+                fprintf(f, "%d\t%d\t%s\t%.9g\t%llu\t%.9g\t%llu\n", hs[h].layer, hs[h].head,
+                        tag_field(c->tag), a->pairs ? a->sum / (double)a->pairs : 0.0, a->pairs,
+                        a->sum, c->tokens);
+            }
+    }
+    table_close(f);
+    for (int h = 0; h < nh; h++) free(acc[h].v);
+    free(acc);
+    free(tokcount.v);
+    free(p);
+    free(hs);
+    story_free(&s);
+    story_sel_free(&sel);
+    story_sel_free(&qsel);
+    reader_close(r);
+    return 0;
+}
