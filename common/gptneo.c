@@ -466,18 +466,111 @@ static void matmul_wt(float *out, const float *in, const float *W, int T, int N,
                 accumulate ? 1.0f : 0.0f, out, N);
 }
 
-/* gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-static inline float gelu_new(float x)
+/* ------------------------------------------------------------------ */
+/* Vector kernels.  GCC/Clang vector extensions (8 floats), compiled for  */
+/* AVX2 and for the baseline by target_clones and picked at load time.    */
+/* -std=c17 keeps floating-point contraction off, so both clones give     */
+/* bit-identical results.                                                  */
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* The v8f helpers below are always inlined: no AVX values cross a call. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef float v8f_u __attribute__((vector_size(32), aligned(4))); /* unaligned access */
+
+#if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define KERNEL
+#endif
+
+static inline __attribute__((always_inline)) v8f v8_load(const float *p) { return *(const v8f_u *)p; }
+static inline __attribute__((always_inline)) void v8_store(float *p, v8f v) { *(v8f_u *)p = v; }
+static inline __attribute__((always_inline)) v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
+static inline __attribute__((always_inline)) v8f v8_max(v8f a, v8f b)
+{
+    v8i m = a > b;
+    return (v8f)((m & (v8i)a) | (~m & (v8i)b));
+}
+static inline __attribute__((always_inline)) float v8_hmax(v8f v)
+{
+    float m = v[0];
+    for (int i = 1; i < 8; i++) m = v[i] > m ? v[i] : m;
+    return m;
+}
+static inline __attribute__((always_inline)) float v8_hsum(v8f v)
+{
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* exp(x) for x in [-87, 88] (clamped), relative error ~2 ulp: Cephes'
+ * expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, times 2^n. */
+static inline __attribute__((always_inline)) v8f v8_exp(v8f x)
+{
+    const v8f hi = v8_splat(88.0f), lo = v8_splat(-87.0f);
+    v8i m = x > hi;
+    x = (v8f)((m & (v8i)hi) | (~m & (v8i)x));
+    m = x < lo;
+    x = (v8f)((m & (v8i)lo) | (~m & (v8i)x));
+    const v8f magic = v8_splat(12582912.0f); /* 1.5 * 2^23: round to nearest */
+    v8f n = (x * v8_splat(1.44269504088896341f) + magic) - magic;
+    v8f r = x - n * v8_splat(0.693359375f) - n * v8_splat(-2.12194440e-4f);
+    v8f p = v8_splat(1.9875691500e-4f);
+    p = p * r + v8_splat(1.3981999507e-3f);
+    p = p * r + v8_splat(8.3334519073e-3f);
+    p = p * r + v8_splat(4.1665795894e-2f);
+    p = p * r + v8_splat(1.6666665459e-1f);
+    p = p * r + v8_splat(5.0000001201e-1f);
+    p = p * (r * r) + r + v8_splat(1.0f);
+    v8i e = (__builtin_convertvector(n, v8i) + 127) << 23;
+    return p * (v8f)e;
+}
+
+/* scalar twin of v8_exp (same arithmetic, for loop tails) */
+static inline float s_exp(float x)
+{
+    x = x > 88.0f ? 88.0f : x < -87.0f ? -87.0f : x;
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &e, sizeof scale);
+    return p * scale;
+}
+
+/* gelu_new in place: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3),
+ * with 1 + tanh(u) = 2 - 2 / (1 + exp(2u)). */
+KERNEL static void gelu_new_inplace(float *x, size_t n)
 {
     const float c = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v = v8_load(x + i);
+        v8f u = v8_splat(2.0f * c) * (v + v8_splat(0.044715f) * v * v * v);
+        v8f t = v8_splat(2.0f) - v8_splat(2.0f) / (v8_splat(1.0f) + v8_exp(u));
+        v8_store(x + i, v8_splat(0.5f) * v * t);
+    }
+    for (; i < n; i++) {
+        float v = x[i], u = 2.0f * c * (v + 0.044715f * v * v * v);
+        x[i] = 0.5f * v * (2.0f - 2.0f / (1.0f + s_exp(u)));
+    }
 }
 
 /* Causal (and local-window) self-attention of one layer.
  * qkv [T][3][D] in, z [T][D] out; optional probabilities of head attn_h into
  * attn [T][T].  Scratch kt, vt [H][dk][T], p [T]. */
-static void attention(const gptneo_config *c, int l, int T, const float *qkv, float *z,
-                      float *kt, float *vt, float *p, int attn_h, float *attn)
+KERNEL static void attention(const gptneo_config *c, int l, int T, const float *qkv, float *z,
+                             float *kt, float *vt, float *p, int attn_h, float *attn)
 {
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
     const int W = c->local[l] ? c->window_size : T;
@@ -492,30 +585,48 @@ static void attention(const gptneo_config *c, int l, int T, const float *qkv, fl
     }
     for (int i = 0; i < T; i++) {
         const int lo = i - W + 1 > 0 ? i - W + 1 : 0, n = i - lo + 1; /* keys lo..i */
+        const int n8 = n & ~7;
         const float *qi = qkv + (size_t)i * 3 * D;
         float *zi = z + (size_t)i * D;
         for (int h = 0; h < H; h++) {
             const float *kh = kt + (size_t)h * dk * T + lo, *vh = vt + (size_t)h * dk * T + lo;
             const float *q = qi + h * dk;
-            /* scores p[j] = q . k_j  (no scaling) */
-            for (int j = 0; j < n; j++) p[j] = q[0] * kh[j];
-            for (int d = 1; d < dk; d++) {
-                const float qd = q[d], *kd = kh + (size_t)d * T;
-                for (int j = 0; j < n; j++) p[j] += qd * kd[j];
+            /* scores p[j] = q . k_j  (no 1/sqrt(dk) scaling) and their max */
+            v8f vmx = v8_splat(-INFINITY);
+            for (int j = 0; j < n8; j += 8) {
+                v8f s = v8_splat(q[0]) * v8_load(kh + j);
+                for (int d = 1; d < dk; d++) s += v8_splat(q[d]) * v8_load(kh + (size_t)d * T + j);
+                v8_store(p + j, s);
+                vmx = v8_max(vmx, s);
             }
-            float mx = p[0];
-            for (int j = 1; j < n; j++) mx = p[j] > mx ? p[j] : mx;
-            float sum = 0;
-            for (int j = 0; j < n; j++) {
-                p[j] = expf(p[j] - mx);
+            float mx = v8_hmax(vmx);
+            for (int j = n8; j < n; j++) {
+                float s = q[0] * kh[j];
+                for (int d = 1; d < dk; d++) s += q[d] * kh[(size_t)d * T + j];
+                p[j] = s;
+                mx = s > mx ? s : mx;
+            }
+            /* p = exp(s - max), softmax denominator */
+            v8f vsum = v8_splat(0.0f), vm = v8_splat(mx);
+            for (int j = 0; j < n8; j += 8) {
+                v8f e = v8_exp(v8_load(p + j) - vm);
+                v8_store(p + j, e);
+                vsum += e;
+            }
+            float sum = v8_hsum(vsum);
+            for (int j = n8; j < n; j++) {
+                p[j] = s_exp(p[j] - mx);
                 sum += p[j];
             }
             const float inv = 1.0f / sum;
+            /* z_h = sum_j p_j v_j / sum */
             for (int d = 0; d < dk; d++) {
                 const float *vd = vh + (size_t)d * T;
-                float acc = 0;
-                for (int j = 0; j < n; j++) acc += p[j] * vd[j];
-                zi[h * dk + d] = acc * inv;
+                v8f acc = v8_splat(0.0f);
+                for (int j = 0; j < n8; j += 8) acc += v8_load(p + j) * v8_load(vd + j);
+                float a = v8_hsum(acc);
+                for (int j = n8; j < n; j++) a += p[j] * vd[j];
+                zi[h * dk + d] = a * inv;
             }
             if (h == attn_h) {
                 float *row = attn + (size_t)i * T;
@@ -578,7 +689,7 @@ int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_act
         float *ff = a->ff; /* [T][I] */
         for (int t = 0; t < T; t++) memcpy(ff + (size_t)t * I, ly->fc_b, (size_t)I * sizeof(float));
         matmul_wt(ff, a->h, ly->fc_w, T, I, D, 1);
-        for (size_t i = 0; i < (size_t)T * I; i++) ff[i] = gelu_new(ff[i]);
+        gelu_new_inplace(ff, (size_t)T * I);
         matmul_wt(x, ff, ly->proj_w, T, D, I, 1);
         for (int t = 0; t < T; t++)
             for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->proj_b[i];

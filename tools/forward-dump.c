@@ -43,6 +43,8 @@ static void usage(void)
         "  --layers LIST      e.g. 0-3,7 or all (default all)\n"
         "  --heads LIST       e.g. 0,4,13 or all (default all)\n"
         "  --threads N        worker threads, one story each (default 2)\n"
+        "  --ids-text         INPUT is text, one story per line of token ids (no text\n"
+        "                     or spans travel; for sanity checks and benchmarks)\n"
         "  --logits K         instead of a stream, print the top-K logits of every token\n"
         "                     as TSV: story pos token mean std id:logit ...\n"
         "  --generate N       greedy continuation: N new tokens after --prompt TEXT\n"
@@ -290,6 +292,50 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
 }
 
 /* ------------------------------------------------------------------ */
+/* Input: a tokens / tagged stream, or (--ids-text) lines of token ids   */
+
+typedef struct story_input {
+    stream_reader *r;     /* stream input, or NULL */
+    FILE *f;              /* --ids-text input */
+    const char *name;
+    uint32_t story;       /* next story index for ids text */
+    char *line;
+    size_t line_cap;
+} story_input;
+
+/* Read the next story. @return 1, or 0 at the end. */
+static int input_next(story_input *in, story_rec *s)
+{
+    if (in->r) return story_read_or_die(in->r, s);
+    ssize_t len = getline(&in->line, &in->line_cap, in->f);
+    if (len < 0) {
+        if (ferror(in->f)) die("%s: read error", in->name);
+        return 0;
+    }
+    story_free(s);
+    s->story = in->story++;
+    s->flags = STORY_HAS_TOKENS;
+    s->text = xstrdup("");
+    uint32_t cap = 64;
+    s->tokens = xcalloc(cap, sizeof *s->tokens);
+    char *p = in->line;
+    for (;;) {
+        while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+        if (!*p) break;
+        char *end;
+        unsigned long v = strtoul(p, &end, 10);
+        if (end == p || v > 0xffffffffUL || (*end && !strchr(" ,\t\r\n", *end)))
+            die("%s: line %u: not a list of token ids", in->name, s->story + 1);
+        if (s->n_tokens == cap) {
+            cap *= 2;
+            s->tokens = xrealloc(s->tokens, cap * sizeof *s->tokens);
+            memset(s->tokens + s->n_tokens, 0, (cap - s->n_tokens) * sizeof *s->tokens);
+        }
+        s->tokens[s->n_tokens++].id = (uint32_t)v;
+        p = end;
+    }
+    return 1;
+}
 
 static FILE *open_text_out(const char *path)
 {
@@ -303,18 +349,18 @@ int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     enum { O_MODEL = 256, O_VECTORS, O_LAYERS, O_HEADS, O_THREADS, O_LOGITS, O_GEN, O_PROMPT,
-           O_PROMPT_IDS, O_TOK, O_HELP, O_VERSION };
+           O_PROMPT_IDS, O_TOK, O_IDS_TEXT, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"output", required_argument, 0, 'o'},
         {"vectors", required_argument, 0, O_VECTORS}, {"layers", required_argument, 0, O_LAYERS},
         {"heads", required_argument, 0, O_HEADS}, {"threads", required_argument, 0, O_THREADS},
         {"logits", required_argument, 0, O_LOGITS}, {"generate", required_argument, 0, O_GEN},
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
-        {"tokenizer", required_argument, 0, O_TOK}, {"help", no_argument, 0, O_HELP},
+        {"tokenizer", required_argument, 0, O_TOK}, {"ids-text", no_argument, 0, O_IDS_TEXT}, {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     const char *model_dir = NULL, *out = NULL, *vectors = "q,k", *layers = "all", *heads = "all";
     const char *prompt = NULL, *prompt_ids = NULL, *tokdir = NULL;
-    int threads = 2, logits_k = 0, gen = -1;
+    int threads = 2, logits_k = 0, gen = -1, ids_text = 0;
     int o;
     while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (o) {
@@ -329,6 +375,7 @@ int main(int argc, char **argv)
         case O_PROMPT: prompt = optarg; break;
         case O_PROMPT_IDS: prompt_ids = optarg; break;
         case O_TOK: tokdir = optarg; break;
+        case O_IDS_TEXT: ids_text = 1; break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: die("unknown option (see --help)");
@@ -356,7 +403,19 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    stream_reader *r = reader_open_or_die(input, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
+    story_input in;
+    memset(&in, 0, sizeof in);
+    stream_header inh;
+    header_init(&inh);
+    if (ids_text) {
+        in.name = input ? input : "stdin";
+        in.f = input && strcmp(input, "-") ? fopen(input, "r") : stdin;
+        if (!in.f) die("%s: cannot open", input);
+        header_add(&inh, "source", "token ids from %s", in.name);
+    } else {
+        in.r = reader_open_or_die(input, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
+        header_copy(&inh, reader_header(in.r));
+    }
     if (logits_k) {
         FILE *f = open_text_out(out);
         char id[512];
@@ -367,13 +426,13 @@ int main(int argc, char **argv)
         gptneo_acts_init(&a);
         story_rec s;
         story_init(&s);
-        while (story_read_or_die(r, &s)) {
+        while (input_next(&in, &s)) {
             if (!(s.flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s.story);
             logits_story(&m, &a, &s, logits_k, f);
         }
         story_free(&s);
         gptneo_acts_free(&a);
-        reader_close(r);
+        if (in.r) reader_close(in.r);
         if (fflush(f) || (f != stdout && fclose(f))) die("write error");
         gptneo_free(&m);
         return 0;
@@ -400,7 +459,7 @@ int main(int argc, char **argv)
 
     stream_header h;
     header_init(&h);
-    header_copy(&h, reader_header(r));
+    header_copy(&h, &inh);
     if (header_get(&h, "model-sha256")) die("input already names a model (model-sha256); expected tokens");
     act_layout_to_header(&L, &h);
     add_model_identity(&h, &m);
@@ -408,13 +467,15 @@ int main(int argc, char **argv)
     stream_writer *w = writer_open(out, STREAM_ACTIVATIONS, &h, 0);
     header_free(&h);
 
-    /* batches of stories, run by the workers, written in order */
+    /* Batches of stories, run by the workers, written in order.  Two batch
+     * buffers: the main thread writes (compresses) batch k while the workers
+     * compute batch k+1. */
     const int B = threads * 8;
     job j;
     memset(&j, 0, sizeof j);
     j.m = &m;
     j.L = &L;
-    j.batch = xcalloc((size_t)B, sizeof *j.batch);
+    story_rec *bufs[2] = {xcalloc((size_t)B, sizeof(story_rec)), xcalloc((size_t)B, sizeof(story_rec))};
     pthread_mutex_init(&j.mu, NULL);
     worker *ws = xcalloc((size_t)threads, sizeof *ws);
     pthread_t *tid = xcalloc((size_t)threads, sizeof *tid);
@@ -423,12 +484,17 @@ int main(int argc, char **argv)
         gptneo_acts_init(&ws[i].a);
         ws[i].a.want_activity = memchr(L.vecs, 'a', (size_t)L.n_vecs) != NULL;
     }
-    for (int i = 0; i < B; i++) story_init(&j.batch[i]);
+    for (int i = 0; i < B; i++) {
+        story_init(&bufs[0][i]);
+        story_init(&bufs[1][i]);
+    }
     uint64_t done = 0;
+    int cur = 0, pending = 0; /* stories of bufs[1 - cur] computed, not yet written */
     for (;;) {
+        story_rec *batch = bufs[cur];
         int n = 0;
-        while (n < B && story_read_or_die(r, &j.batch[n])) {
-            story_rec *s = &j.batch[n];
+        while (n < B && input_next(&in, &batch[n])) {
+            story_rec *s = &batch[n];
             if (!(s->flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s->story);
             if (s->n_tokens > (uint32_t)m.cfg.n_positions)
                 die("story %u: %u tokens exceed the model's %d positions", s->story, s->n_tokens,
@@ -439,34 +505,42 @@ int main(int argc, char **argv)
                         s->tokens[t].id, t, m.cfg.vocab_size);
             n++;
         }
-        if (!n) break;
+        int nt = threads < n ? threads : n;
+        j.batch = batch;
         j.n = n;
         j.next = 0;
-        if (threads == 1 || n == 1) {
-            worker_main(&ws[0]);
-        } else {
-            int nt = threads < n ? threads : n;
-            for (int i = 0; i < nt; i++)
-                if (pthread_create(&tid[i], NULL, worker_main, &ws[i])) die("cannot start a thread");
-            for (int i = 0; i < nt; i++) pthread_join(tid[i], NULL);
-        }
+        for (int i = 0; i < nt; i++)
+            if (pthread_create(&tid[i], NULL, worker_main, &ws[i])) die("cannot start a thread");
+        for (int i = 0; i < pending; i++) story_write(w, &bufs[1 - cur][i]);
+        done += (uint64_t)pending;
+        if (pending) cli_progress("stories", done, 0);
+        for (int i = 0; i < nt; i++) pthread_join(tid[i], NULL);
         if (j.failed) die("%s", j.err);
-        for (int i = 0; i < n; i++) story_write(w, &j.batch[i]);
-        done += (uint64_t)n;
-        cli_progress("stories", done, 0);
-        if (n < B) break;
+        pending = n;
+        cur = 1 - cur;
+        if (n < B) {
+            for (int i = 0; i < pending; i++) story_write(w, &bufs[1 - cur][i]);
+            break;
+        }
     }
     cli_progress_end();
     writer_close(w);
-    reader_close(r);
-    for (int i = 0; i < B; i++) story_free(&j.batch[i]);
+    if (in.r) reader_close(in.r);
+    if (in.f && in.f != stdin) fclose(in.f);
+    free(in.line);
+    header_free(&inh);
+    for (int i = 0; i < B; i++) {
+        story_free(&bufs[0][i]);
+        story_free(&bufs[1][i]);
+    }
     for (int i = 0; i < threads; i++) {
         gptneo_acts_free(&ws[i].a);
         free(ws[i].ids);
     }
     free(ws);
     free(tid);
-    free(j.batch);
+    free(bufs[0]);
+    free(bufs[1]);
     pthread_mutex_destroy(&j.mu);
     gptneo_free(&m);
     return 0;
