@@ -163,8 +163,14 @@ void gnt_params_init(const gnt_config *c, float *flat, uint64_t seed)
  * vector extensions so the softmax loops run 8 floats at a time.        */
 
 #pragma GCC diagnostic ignored "-Wpsabi"  /* v8f passed only between static inlines */
+/* Helpers are forced inline so each compiled variant of a hot function
+ * (see GNT_HOT) gets them with its own instruction set. */
+#define VINLINE static inline __attribute__((always_inline))
 typedef float v8f __attribute__((vector_size(32)));
 typedef int v8i __attribute__((vector_size(32)));
+
+VINLINE v8f vload(const float *p) { v8f v; memcpy(&v, p, sizeof v); return v; }
+VINLINE void vstore(float *p, v8f v) { memcpy(p, &v, sizeof v); }
 
 #define EXP_HI 88.3762626647949f
 #define EXP_LO (-87.3365447505531f)
@@ -189,7 +195,7 @@ static inline float expf_scalar(float x)
 }
 
 /* Lane-wise mask ? a : b (mask lanes are all ones or zero). */
-static inline v8f vsel(v8i mask, v8f a, v8f b)
+VINLINE v8f vsel(v8i mask, v8f a, v8f b)
 {
     v8i ai, bi;
     memcpy(&ai, &a, sizeof ai);
@@ -200,7 +206,7 @@ static inline v8f vsel(v8i mask, v8f a, v8f b)
     return out;
 }
 
-static inline v8f expf_v8(v8f x)
+VINLINE v8f expf_v8(v8f x)
 {
     const v8f hi = { EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI };
     const v8f lo = { EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO };
@@ -225,15 +231,13 @@ static inline v8f expf_v8(v8f x)
 float gnt_expf(float x) { return expf_scalar(x); }
 
 /* out[j] = exp(in[j] - m) for j < n; @return the sum (double). */
-static double exp_shift(float *out, const float *in, float m, int n)
+VINLINE double exp_shift(float *out, const float *in, float m, int n)
 {
     int j = 0;
     v8f acc = { 0 };
     for (; j + 8 <= n; j += 8) {
-        v8f x;
-        memcpy(&x, in + j, sizeof x);
-        v8f e = expf_v8(x - m);
-        memcpy(out + j, &e, sizeof e);
+        v8f e = expf_v8(vload(in + j) - m);
+        vstore(out + j, e);
         acc += e;
     }
     double sum = 0;
@@ -242,11 +246,53 @@ static double exp_shift(float *out, const float *in, float m, int n)
     return sum;
 }
 
-static float max_of(const float *x, int n)
+/* Vector helpers (8 floats at a time, scalar tail).  They are inlined into
+ * the hot functions below, which are compiled twice (AVX2 and baseline
+ * x86-64) and picked at load time. */
+#if defined(__x86_64__) && !defined(__clang__) && !defined(GNT_NO_CLONES)
+#define GNT_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define GNT_HOT
+#endif
+
+VINLINE float max_of(const float *x, int n)
 {
+    int j = 0;
     float m = x[0];
-    for (int j = 1; j < n; j++) m = x[j] > m ? x[j] : m;
+    if (n >= 8) {
+        v8f mv = vload(x);
+        for (j = 8; j + 8 <= n; j += 8) { v8f a = vload(x + j); mv = vsel(a > mv, a, mv); }
+        for (int k = 0; k < 8; k++) m = mv[k] > m ? mv[k] : m;
+    }
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
     return m;
+}
+
+/* y[j] += a * x[j] */
+VINLINE void vaxpy(float *y, float a, const float *x, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8) vstore(y + j, vload(y + j) + a * vload(x + j));
+    for (; j < n; j++) y[j] += a * x[j];
+}
+
+/* @return sum a[j] b[j] */
+VINLINE float vdot(const float *a, const float *b, int n)
+{
+    int j = 0;
+    v8f acc = { 0 };
+    for (; j + 8 <= n; j += 8) acc += vload(a + j) * vload(b + j);
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
+/* x[j] *= a */
+VINLINE void vscale(float *x, float a, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8) vstore(x + j, vload(x + j) * a);
+    for (; j < n; j++) x[j] *= a;
 }
 
 /* ------------------------------------------------------------------ */
@@ -345,20 +391,37 @@ void gnt_linear_bwd(float *dx, float *dW, float *db, const float *dout,
 
 #define GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
 
-void gnt_gelu_fwd(float *out, const float *x, size_t n)
+/* tanh(u) = 1 - 2 / (exp(2u) + 1), with the vector exp (abs. error ~1e-7) */
+VINLINE v8f tanh_v8(v8f u) { return 1.0f - 2.0f / (expf_v8(u + u) + 1.0f); }
+static inline float tanh_s(float u) { return 1.0f - 2.0f / (expf_scalar(u + u) + 1.0f); }
+
+GNT_HOT void gnt_gelu_fwd(float *out, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v = vload(x + i);
+        v8f t = tanh_v8(GELU_K * (v + 0.044715f * v * v * v));
+        vstore(out + i, 0.5f * v * (1.0f + t));
+    }
+    for (; i < n; i++) {
         float v = x[i];
-        out[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
+        out[i] = 0.5f * v * (1.0f + tanh_s(GELU_K * (v + 0.044715f * v * v * v)));
     }
 }
 
-void gnt_gelu_bwd(float *dx, const float *dout, const float *x, size_t n)
+GNT_HOT void gnt_gelu_bwd(float *dx, const float *dout, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v = vload(x + i);
+        v8f t = tanh_v8(GELU_K * (v + 0.044715f * v * v * v));
+        v8f du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        v8f g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+        vstore(dx + i, vload(dx + i) + vload(dout + i) * g);
+    }
+    for (; i < n; i++) {
         float v = x[i];
-        float u = GELU_K * (v + 0.044715f * v * v * v);
-        float t = tanhf(u);
+        float t = tanh_s(GELU_K * (v + 0.044715f * v * v * v));
         float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
         float g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
         dx[i] += dout[i] * g;
@@ -373,78 +436,112 @@ static inline int attn_lo(const int *seg, int i, int window)
     return lo;
 }
 
-void gnt_attention_fwd(float *z, float *lse, const float *q, const float *k,
-                       const float *v, const int *seg, int N, int C, int H,
-                       int window)
+/* kt[h][e][j] = k[j][h*D + e]: head-major copies so the loops over keys j
+ * are contiguous. */
+static void to_head_major(float *kt, const float *k, int N, int C, int H)
 {
     const int D = C / H;
-    float *s = xmalloc(sizeof(float) * (size_t)N * 2); /* scores, probs of one head */
-    float *p = s + N;
+    for (int j = 0; j < N; j++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < D; e++)
+                kt[((size_t)h * D + e) * N + j] = k[(size_t)j * C + h * D + e];
+}
+
+/* s[0..n) = q . kt[.][lo + j] for one head: D passes of axpy. */
+VINLINE void head_scores(float *s, const float *qi, const float *kth, int D, int N,
+                        int lo, int n)
+{
+    memset(s, 0, sizeof(float) * (size_t)n);
+    for (int e = 0; e < D; e++) vaxpy(s, qi[e], kth + (size_t)e * N + lo, n);
+}
+
+GNT_HOT void gnt_attention_fwd(float *z, float *lse, const float *q, const float *k,
+                               const float *v, const int *seg, int N, int C, int H,
+                               int window)
+{
+    const int D = C / H;
+    float *kt = xmalloc(sizeof(float) * ((size_t)N * C * 2 + (size_t)N * 2));
+    float *vt = kt + (size_t)N * C, *s = vt + (size_t)N * C, *p = s + N;
+    to_head_major(kt, k, N, C, H);   /* [H][D][N] */
+    to_head_major(vt, v, N, C, H);   /* [H][D][N] */
     for (int i = 0; i < N; i++) {
         const int lo = attn_lo(seg, i, window), n = i - lo + 1;
         for (int h = 0; h < H; h++) {
             const float *qi = q + (size_t)i * C + h * D;
-            for (int j = lo; j <= i; j++) {
-                const float *kj = k + (size_t)j * C + h * D;
-                float d = 0;
-                for (int e = 0; e < D; e++) d += qi[e] * kj[e];
-                s[j - lo] = d;
-            }
+            const float *kth = kt + (size_t)h * D * N, *vth = vt + (size_t)h * D * N;
+            head_scores(s, qi, kth, D, N, lo, n);
             float m = max_of(s, n);
             double sum = exp_shift(p, s, m, n);
             float inv = (float)(1.0 / sum);
             float *zi = z + (size_t)i * C + h * D;
-            for (int e = 0; e < D; e++) zi[e] = 0;
-            for (int j = lo; j <= i; j++) {
-                const float *vj = v + (size_t)j * C + h * D;
-                float pj = p[j - lo] * inv;
-                for (int e = 0; e < D; e++) zi[e] += pj * vj[e];
-            }
+            for (int e = 0; e < D; e++) zi[e] = vdot(p, vth + (size_t)e * N + lo, n) * inv;
             lse[(size_t)i * H + h] = m + (float)log(sum);
         }
     }
-    free(s);
+    free(kt);
 }
 
-void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
-                       const float *q, const float *k, const float *v,
-                       const float *z, const float *lse, const int *seg,
-                       int N, int C, int H, int window)
+GNT_HOT void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
+                               const float *q, const float *k, const float *v,
+                               const float *z, const float *lse, const int *seg,
+                               int N, int C, int H, int window)
 {
     const int D = C / H;
-    float *s = xmalloc(sizeof(float) * (size_t)N * 2);
-    float *p = s + N;
+    const size_t NC = (size_t)N * C;
+    float *kt = xmalloc(sizeof(float) * (NC * 4 + (size_t)N * 3));
+    float *vt = kt + NC, *dkt = vt + NC, *dvt = dkt + NC;   /* [H][D][N] each */
+    float *s = dvt + NC, *p = s + N, *dp = p + N;
+    to_head_major(kt, k, N, C, H);
+    to_head_major(vt, v, N, C, H);
+    memset(dkt, 0, sizeof(float) * NC * 2);
     for (int i = 0; i < N; i++) {
         const int lo = attn_lo(seg, i, window), n = i - lo + 1;
         for (int h = 0; h < H; h++) {
             const float *qi = q + (size_t)i * C + h * D;
             const float *dzi = dz + (size_t)i * C + h * D, *zi = z + (size_t)i * C + h * D;
-            const float l = lse[(size_t)i * H + h];
-            for (int j = lo; j <= i; j++) {
-                const float *kj = k + (size_t)j * C + h * D;
-                float d = 0;
-                for (int e = 0; e < D; e++) d += qi[e] * kj[e];
-                s[j - lo] = d;
-            }
-            exp_shift(p, s, l, n);                 /* p_j = exp(s_j - lse) */
-            float delta = 0;                       /* sum_j p_j (dz . v_j) = dz . z */
+            const float *kth = kt + (size_t)h * D * N, *vth = vt + (size_t)h * D * N;
+            float *dkth = dkt + (size_t)h * D * N, *dvth = dvt + (size_t)h * D * N;
+            head_scores(s, qi, kth, D, N, lo, n);
+            exp_shift(p, s, lse[(size_t)i * H + h], n);   /* p_j = exp(s_j - lse) */
+            memset(dp, 0, sizeof(float) * (size_t)n);       /* dp_j = dz . v_j */
+            for (int e = 0; e < D; e++) vaxpy(dp, dzi[e], vth + (size_t)e * N + lo, n);
+            float delta = 0;                                /* sum_j p_j dp_j = dz . z */
             for (int e = 0; e < D; e++) delta += dzi[e] * zi[e];
+            int j = 0;                                      /* ds_j = p_j (dp_j - delta) */
+            for (; j + 8 <= n; j += 8) vstore(dp + j, vload(p + j) * (vload(dp + j) - delta));
+            for (; j < n; j++) dp[j] = p[j] * (dp[j] - delta);
             float *dqi = dq + (size_t)i * C + h * D;
-            for (int j = lo; j <= i; j++) {
-                const float *vj = v + (size_t)j * C + h * D, *kj = k + (size_t)j * C + h * D;
-                float *dkj = dk + (size_t)j * C + h * D, *dvj = dv + (size_t)j * C + h * D;
-                float pj = p[j - lo], dp = 0;
-                for (int e = 0; e < D; e++) dp += dzi[e] * vj[e];
-                float ds = pj * (dp - delta);
-                for (int e = 0; e < D; e++) {
-                    dqi[e] += ds * kj[e];
-                    dkj[e] += ds * qi[e];
-                    dvj[e] += pj * dzi[e];
-                }
+            for (int e = 0; e < D; e++) {
+                dqi[e] += vdot(dp, kth + (size_t)e * N + lo, n);
+                vaxpy(dkth + (size_t)e * N + lo, qi[e], dp, n);
+                vaxpy(dvth + (size_t)e * N + lo, dzi[e], p, n);
             }
         }
     }
-    free(s);
+    for (int jj = 0; jj < N; jj++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < D; e++) {
+                size_t a = (size_t)jj * C + h * D + e, b = ((size_t)h * D + e) * N + jj;
+                dk[a] += dkt[b];
+                dv[a] += dvt[b];
+            }
+    free(kt);
+}
+
+/* Softmax cross-entropy of nb logit rows in place: rows become
+ * scale * (softmax - onehot(target)).  @return summed loss */
+GNT_HOT static double xent_rows(float *lg, const int *tg, int nb, int V, float scale)
+{
+    double loss = 0;
+    for (int r = 0; r < nb; r++, lg += V) {
+        int t = tg[r];
+        float lt = lg[t], m = max_of(lg, V);
+        double sum = exp_shift(lg, lg, m, V);
+        loss += m + log(sum) - lt;
+        vscale(lg, (float)(scale / sum), V);
+        lg[t] -= scale;
+    }
+    return loss;
 }
 
 double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
@@ -454,7 +551,7 @@ double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
     const int B = GNT_LM_CHUNK;
     float *hbuf = xmalloc(sizeof(float) * (size_t)B * C * 2); /* [B][C] rows, [B][C] dh */
     float *dhb = hbuf + (size_t)B * C;
-    int rows[GNT_LM_CHUNK];
+    int rows[GNT_LM_CHUNK], tg[GNT_LM_CHUNK];
     double loss = 0;
     int i = 0;
     while (i < N) {
@@ -462,6 +559,7 @@ double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
         for (; i < N && nb < B; i++)
             if (targets[i] >= 0) {
                 rows[nb] = i;
+                tg[nb] = targets[i];
                 memcpy(hbuf + (size_t)nb * C, h + (size_t)i * C, sizeof(float) * C);
                 nb++;
             }
@@ -469,16 +567,7 @@ double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
         /* logits[nb][V] = hbuf[nb][C] @ wte[V][C]^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, V, C, 1.0f, hbuf, C,
                     wte, C, 0.0f, scratch, V);
-        for (int r = 0; r < nb; r++) {
-            float *lg = scratch + (size_t)r * V;
-            int t = targets[rows[r]];
-            float lt = lg[t], m = max_of(lg, V);
-            double sum = exp_shift(lg, lg, m, V);
-            loss += m + log(sum) - lt;
-            float f = (float)(scale / sum);           /* dlogits = scale (p - onehot) */
-            for (int j = 0; j < V; j++) lg[j] *= f;
-            lg[t] -= scale;
-        }
+        loss += xent_rows(scratch, tg, nb, V, scale);  /* dlogits = scale (p - onehot) */
         if (dh) {
             /* dhb[nb][C] = dlogits[nb][V] @ wte[V][C] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, C, V, 1.0f, scratch,

@@ -152,7 +152,7 @@ void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
  *  @param dh [N][C] (+=) or NULL; @param dwte [V][C] (+=) or NULL
  *  @param scratch [chunk][V] floats, chunk = GNT_LM_CHUNK
  *  @return sum of loss_i over rows with a target */
-#define GNT_LM_CHUNK 64
+#define GNT_LM_CHUNK 128
 double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
                        int N, int C, int V, float scale, float *dh,
                        float *dwte, float *scratch);
