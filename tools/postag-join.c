@@ -1,0 +1,338 @@
+/* postag-join: tokens -> tagged tokens.  Each story's text is split into
+ * words and tagged exactly as NLTK does for the study (TreebankWordTokenizer
+ * on the whole story, span_tokenize, the averaged perceptron tagger), then
+ * every BPE token takes a tag by one of two alignment rules:
+ *
+ *   overlap (default)  the tag of the word the token's characters overlap
+ *                      most (ties: the later word); a token on no word
+ *                      (a lone space, ...) gets the explicit no-tag "".
+ *   study              the study's PosTagger.tag_input: the token's span in
+ *                      characters INCLUDING its leading space, as Hugging
+ *                      Face's offset mapping gives it; the tag of the
+ *                      character at (start+stop)//2 for an even length,
+ *                      min((start+stop)//2 + 1, len(text)-1) for an odd one;
+ *                      a character outside any word has the empty tag.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "perceptron.h"
+#include "records.h"
+#include "sha256.h"
+#include "stream.h"
+#include "treebank.h"
+
+static const char USAGE[] =
+    "usage: postag-join [options] [TOKENS]\n"
+    "Tag the words of every story as NLTK does (TreebankWordTokenizer on the whole\n"
+    "story + the averaged perceptron tagger) and give every BPE token a POS tag.\n"
+    "Reads a tokens stream (from tokenize; a tagged stream is re-tagged), writes a\n"
+    "tagged stream.\n"
+    "\n"
+    "  --align RULE    overlap (default): the tag of the word the token overlaps\n"
+    "                  most (the later word on ties), \"\" when it overlaps none;\n"
+    "                  study: the study's middle-character rule, quirks included\n"
+    "                  (see docs/postag-join.md)\n"
+    "  --merge P=TAG   rename every tag matching the glob P to TAG, e.g. 'VB*=VB'\n"
+    "                  (the study's merge); repeat or separate with commas; P must\n"
+    "                  match and TAG must be a tag of the model\n"
+    "  --keep TAGS     keep only these tags (comma-separated, after --merge); others\n"
+    "                  become \"\"\n"
+    "  --tagger DIR    the tagger's JSON model: DIR/averaged_perceptron_tagger_eng.\n"
+    "                  {weights,tagdict,classes}.json (default $HEADS_TAGGER or\n"
+    "                  data/cache/nltk/averaged_perceptron_tagger_eng)\n"
+    "  --words         print the words instead of a stream, as TSV: per story a line\n"
+    "                  '#story N chars C sha256 H' (H = 16 hex digits of the text's\n"
+    "                  sha256), then per word: story index char-start char-end\n"
+    "                  byte-start byte-end word tag (character = code point)\n"
+    "  -o FILE         output file (default stdout)\n"
+    "  -h, --help      this help;  --version  the version\n"
+    "\n"
+    "example:\n"
+    "  tokenize stories.txt | postag-join --merge 'VB*=VB' | stream-view --head 1\n";
+
+static char words_tmp[4200];
+static void remove_words_tmp(void)
+{
+    if (words_tmp[0]) unlink(words_tmp);
+}
+
+#define DEFAULT_TAGGER "data/cache/nltk/averaged_perceptron_tagger_eng"
+
+typedef struct tag_rules {
+    int n_classes;
+    const char **out;   /* [n_classes] output name of each model tag ("" = dropped) */
+} tag_rules;
+
+/* Apply --merge specs ("P=TAG,P=TAG") to the output names, in order. */
+static void apply_merge(tag_rules *tr, const perceptron *p, const char *spec)
+{
+    char *copy = xstrdup(spec), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strrchr(item, '=');
+        if (!eq || eq == item || !eq[1]) die("--merge '%s': expected PATTERN=TAG, e.g. 'VB*=VB'", item);
+        *eq = '\0';
+        const char *target = eq + 1;
+        int t = perceptron_class_index(p, target);
+        if (t < 0) die("--merge: tag '%s' does not exist in the tagger's tag set", target);
+        int hits = 0;
+        for (int c = 0; c < tr->n_classes; c++)
+            if (fnmatch(item, perceptron_class(p, c), 0) == 0) {
+                tr->out[c] = perceptron_class(p, t);
+                hits++;
+            }
+        if (!hits) die("--merge: pattern '%s' matches no tag of the tagger", item);
+    }
+    free(copy);
+}
+
+/* --keep: names not listed become "". */
+static void apply_keep(tag_rules *tr, const char *list)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    uint8_t *keep = xcalloc((size_t)tr->n_classes, 1);
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        int hits = 0;
+        for (int c = 0; c < tr->n_classes; c++)
+            if (strcmp(tr->out[c], item) == 0) { keep[c] = 1; hits++; }
+        if (!hits) die("--keep: tag '%s' does not exist (after --merge)", item);
+    }
+    for (int c = 0; c < tr->n_classes; c++)
+        if (!keep[c]) tr->out[c] = "";
+    free(keep);
+    free(copy);
+}
+
+/* Identity of the tagger: sha256 of its three files' bytes, concatenated in
+ * PERCEPTRON_FILES order (= cat classes tagdict weights | sha256sum). */
+static void tagger_sha256(const char *dir, char out[65])
+{
+    sha256_ctx c;
+    sha256_init(&c);
+    for (int i = 0; i < 3; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, PERCEPTRON_FILES[i]);
+        size_t len;
+        char *b = cli_read_file(path, &len);
+        sha256_update(&c, b, len);
+        free(b);
+    }
+    uint8_t d[32];
+    sha256_final(&c, d);
+    sha256_hex(d, out);
+}
+
+/* Rule "study": tags by the character at the middle of the token's span. */
+static void align_study(story_rec *s, const tb_words *w, const int *wtag, const tag_rules *tr,
+                        const uint32_t *map)
+{
+    uint32_t n_chars = map[s->text_len];
+    int *ctag = xmalloc(((size_t)n_chars + 1) * sizeof *ctag);
+    for (uint32_t i = 0; i < n_chars; i++) ctag[i] = -1;
+    for (size_t k = 0; k < w->n; k++)
+        for (uint32_t i = map[w->start[k]]; i < map[w->end[k]]; i++) ctag[i] = wtag[k];
+    for (uint32_t t = 0; t < s->n_tokens; t++) {
+        story_token *tok = &s->tokens[t];
+        /* Hugging Face offsets: characters, the leading space included; a
+         * token holding part of a multi-byte character spans that character */
+        uint32_t start = map[tok->start];
+        uint32_t stop = tok->end > tok->start ? map[tok->end - 1] + 1 : start;
+        uint32_t idx = (start + stop) / 2;
+        if ((stop - start) % 2 == 1) {
+            idx += 1;                                   /* "round up" */
+            if (n_chars > 0 && idx > n_chars - 1) idx = n_chars - 1;
+        }
+        int c = idx < n_chars ? ctag[idx] : -1;
+        snprintf(tok->tag, sizeof tok->tag, "%s", c >= 0 ? tr->out[c] : "");
+    }
+    free(ctag);
+}
+
+/* Rule "overlap": the word sharing the most bytes with the token (words hold
+ * no whitespace, so the token's leading space never counts).  Ties go to the
+ * later word: a token '."' or ',"' (one byte of "said." and one of the
+ * closing quote) is the closing quote '', as the study's rule also has it. */
+static void align_overlap(story_rec *s, const tb_words *w, const int *wtag, const tag_rules *tr)
+{
+    size_t first = 0;
+    uint32_t prev_start = 0;
+    for (uint32_t t = 0; t < s->n_tokens; t++) {
+        story_token *tok = &s->tokens[t];
+        if (tok->start < prev_start) first = 0; /* out-of-order spans: rescan */
+        prev_start = tok->start;
+        while (first < w->n && w->end[first] <= tok->start) first++;
+        int best = -1;
+        uint32_t best_len = 0;
+        for (size_t k = first; k < w->n && w->start[k] < tok->end; k++) {
+            uint32_t lo = w->start[k] > tok->start ? w->start[k] : tok->start;
+            uint32_t hi = w->end[k] < tok->end ? w->end[k] : tok->end;
+            if (hi > lo && hi - lo >= best_len) { best_len = hi - lo; best = wtag[k]; }
+        }
+        snprintf(tok->tag, sizeof tok->tag, "%s", best >= 0 ? tr->out[best] : "");
+    }
+}
+
+static void print_words(FILE *out, const story_rec *s, const tb_words *w, const int *wtag,
+                        const tag_rules *tr, const uint32_t *map)
+{
+    char sha[65];
+    cli_sha256_buf(s->text, s->text_len, sha);
+    sha[16] = '\0';
+    fprintf(out, "#story %u chars %u sha256 %s\n", s->story, map[s->text_len], sha);
+    for (size_t k = 0; k < w->n; k++)
+        fprintf(out, "%u\t%zu\t%u\t%u\t%u\t%u\t%s\t%s\n", s->story, k, map[w->start[k]], map[w->end[k]],
+                w->start[k], w->end[k], w->word[k], tr->out[wtag[k]]);
+}
+
+enum { OPT_ALIGN = 256, OPT_MERGE, OPT_KEEP, OPT_TAGGER, OPT_WORDS, OPT_VERSION };
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    static const struct option opts[] = {
+        {"align", required_argument, 0, OPT_ALIGN}, {"merge", required_argument, 0, OPT_MERGE},
+        {"keep", required_argument, 0, OPT_KEEP},   {"tagger", required_argument, 0, OPT_TAGGER},
+        {"words", no_argument, 0, OPT_WORDS},       {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, OPT_VERSION},   {0, 0, 0, 0}};
+    const char *align = "overlap", *keep = NULL, *out_path = NULL;
+    const char *tagger_dir = getenv("HEADS_TAGGER");
+    if (!tagger_dir || !*tagger_dir) tagger_dir = DEFAULT_TAGGER;
+    char **merges = xcalloc((size_t)argc, sizeof *merges);
+    int n_merges = 0, words_mode = 0, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_ALIGN: align = optarg; break;
+        case OPT_MERGE: merges[n_merges++] = optarg; break;
+        case OPT_KEEP: keep = optarg; break;
+        case OPT_TAGGER: tagger_dir = optarg; break;
+        case OPT_WORDS: words_mode = 1; break;
+        case 'o': out_path = optarg; break;
+        case 'h': fputs(USAGE, stdout); return 0;
+        case OPT_VERSION: cli_print_version();
+        default: cli_bad_option(argv);
+        }
+    }
+    if (strcmp(align, "overlap") != 0 && strcmp(align, "study") != 0)
+        die("--align '%s': expected overlap or study", align);
+    if (optind + 1 < argc) die("too many inputs; give one tokens stream (or none for stdin)");
+    const char *in_path = optind < argc ? argv[optind] : NULL;
+
+    const char *err = NULL;
+    perceptron *pt = perceptron_load(tagger_dir, &err);
+    if (!pt) die("%s", err);
+    treebank *tb = treebank_new(&err);
+    if (!tb) die("%s", err);
+    tag_rules tr = {perceptron_n_classes(pt), NULL};
+    tr.out = xcalloc((size_t)tr.n_classes, sizeof *tr.out);
+    for (int k = 0; k < tr.n_classes; k++) tr.out[k] = perceptron_class(pt, k);
+    for (int m = 0; m < n_merges; m++) apply_merge(&tr, pt, merges[m]);
+    if (keep) apply_keep(&tr, keep);
+    for (int k = 0; k < tr.n_classes; k++)
+        if (strlen(tr.out[k]) > TAG_MAX) die("tag '%s' is longer than %d bytes", tr.out[k], TAG_MAX);
+
+    stream_reader *r = reader_open_or_die(in_path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
+    stream_writer *wr = NULL;
+    FILE *words_out = NULL;
+    if (words_mode) {
+        if (out_path && strcmp(out_path, "-") != 0) {
+            /* written under a temporary name, renamed when complete */
+            snprintf(words_tmp, sizeof words_tmp, "%s.tmp.%ld", out_path, (long)getpid());
+            words_out = fopen(words_tmp, "w");
+            if (!words_out) die("%s: cannot create: %s", words_tmp, strerror(errno));
+            cli_on_die(remove_words_tmp);
+        } else {
+            words_out = stdout;
+        }
+    } else {
+        char sha[65];
+        tagger_sha256(tagger_dir, sha);
+        stream_header h;
+        header_init(&h);
+        header_copy(&h, reader_header(r));
+        header_set(&h, "tagger", "nltk averaged_perceptron_tagger_eng (%s)", tagger_dir);
+        header_set(&h, "tagger-sha256", "%s", sha);
+        header_set(&h, "postag-align", "%s", align);
+        {
+            /* the effective renaming, e.g. "VBD=VB VBG=VB ..." */
+            size_t cap = 64, len = 0;
+            char *m = xmalloc(cap);
+            m[0] = '\0';
+            for (int k = 0; k < tr.n_classes; k++) {
+                const char *from = perceptron_class(pt, k);
+                if (strcmp(from, tr.out[k]) == 0 || !*tr.out[k]) continue;
+                size_t need = len + strlen(from) + strlen(tr.out[k]) + 3;
+                if (need > cap) { while (need > cap) cap *= 2; m = xrealloc(m, cap); }
+                len += (size_t)sprintf(m + len, "%s%s=%s", len ? " " : "", from, tr.out[k]);
+            }
+            if (len) header_set(&h, "postag-merge", "%s", m);
+            free(m);
+        }
+        if (keep) header_set(&h, "postag-keep", "%s", keep);
+        header_add_provenance(&h, argc, argv);
+        wr = writer_open(out_path, STREAM_TAGGED, &h, 0);
+        header_free(&h);
+    }
+
+    story_rec s;
+    story_init(&s);
+    tb_words w;
+    tb_words_init(&w);
+    int *wtag = NULL;
+    size_t wtag_cap = 0;
+    uint64_t n_stories = 0;
+    while (story_read_or_die(r, &s)) {
+        if (!(s.flags & STORY_HAS_TOKENS))
+            die("%s: story %u has no tokens; expected a tokens stream from tokenize", reader_name(r), s.story);
+        if (s.text_len == 0 && s.n_tokens > 0)
+            die("%s: story %u has tokens but no story text; postag-join needs the text in the stream",
+                reader_name(r), s.story);
+        if (treebank_tokenize(tb, s.text, s.text_len, &w, &err) != 0)
+            die("%s: story %u: %s", reader_name(r), s.story, err);
+        if (w.n + 1 > wtag_cap) {
+            wtag_cap = 2 * (w.n + 1);
+            wtag = xrealloc(wtag, wtag_cap * sizeof *wtag);
+        }
+        if (perceptron_tag(pt, (const char *const *)w.word, w.n, wtag, &err) != 0)
+            die("story %u: %s", s.story, err);
+        uint32_t *map = xmalloc(((size_t)s.text_len + 1) * sizeof *map);
+        utf8_char_map(s.text, s.text_len, map);
+        if (words_mode) {
+            print_words(words_out, &s, &w, wtag, &tr, map);
+        } else {
+            if (strcmp(align, "study") == 0) align_study(&s, &w, wtag, &tr, map);
+            else align_overlap(&s, &w, wtag, &tr);
+            s.flags |= STORY_HAS_TAGS;
+            story_write(wr, &s);
+        }
+        free(map);
+        cli_progress("stories", ++n_stories, 0);
+    }
+    cli_progress_end();
+    if (words_mode) {
+        if (fflush(words_out) != 0 || ferror(words_out))
+            die("%s: write error", words_tmp[0] ? words_tmp : "stdout");
+        if (words_out != stdout) {
+            if (fclose(words_out) != 0 || rename(words_tmp, out_path) != 0)
+                die("%s: cannot write: %s", out_path, strerror(errno));
+            words_tmp[0] = '\0';
+        }
+    } else {
+        writer_close(wr);
+    }
+    reader_close(r);
+    story_free(&s);
+    tb_words_free(&w);
+    free(wtag);
+    free(tr.out);
+    free(merges);
+    treebank_free(tb);
+    perceptron_free(pt);
+    return 0;
+}
