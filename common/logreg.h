@@ -1,0 +1,78 @@
+/* logreg.h: L2-regularised logistic regression with an intercept, solved to
+ * the same optimum as scikit-learn 1.2's
+ * LogisticRegression(solver='newton-cg', C=C, max_iter, tol).
+ *
+ * Objective (scikit-learn 1.2, _logistic.py: newton-cg with
+ * l2_reg_strength = 1/C and unit sample weights; LinearModelLoss sums the
+ * per-sample losses, the intercept is not penalised):
+ *
+ *   f(W) = sum_i [ logsumexp_k z_ik - z_i,y_i ] + 1/(2C) * sum_k ||w_k||^2,
+ *   z_ik = w_k . x_i + b_k
+ *
+ * K > 2 classes: multinomial (every class has a row; scikit-learn's
+ * multi_class='auto' picks multinomial for newton-cg).  K == 2: scikit-learn
+ * fits a binary model (one weight vector for classes[1]); that is the
+ * multinomial objective with row 0 fixed at zero, which is how it is stored
+ * here (row 0 = zeros), so argmax prediction with ties to class 0 equals
+ * scikit-learn's "decision > 0 -> classes[1]".
+ *
+ * Solver: full Newton with the exact Hessian (K(d+1))^2, Cholesky (LAPACK
+ * dpotrf in OpenBLAS) and a backtracking Armijo line search, from W = 0.
+ * Stops like scikit-learn's _newton_cg: when max_j |grad_j| <= tol at the
+ * start of an iteration, or after max_iter Newton steps.  The free
+ * direction of the multinomial intercepts (adding a constant to every b_k
+ * changes nothing) is pinned at sum_k b_k = 0, as scikit-learn's CG from
+ * zero keeps it.
+ *
+ * Deterministic: every sum runs in a fixed order and BLAS is used single
+ * threaded (logreg_fit sets OpenBLAS to one thread once); callers run
+ * several fits in parallel threads instead.
+ */
+#ifndef HEADS_LOGREG_H
+#define HEADS_LOGREG_H
+
+#include <stddef.h>
+
+/** Options of a fit (scikit-learn's defaults: C 1, max_iter 100, tol 1e-4). */
+typedef struct logreg_opts {
+    double C;      /**< inverse regularisation strength, > 0 */
+    int max_iter;  /**< Newton iterations at most, >= 0 */
+    double tol;    /**< stop when max |gradient| <= tol */
+} logreg_opts;
+
+/** Fill opts with scikit-learn's defaults. @param o options to set */
+void logreg_default_opts(logreg_opts *o);
+
+/** Outcome of a fit. */
+typedef struct logreg_result {
+    int iterations;   /**< Newton steps taken */
+    int converged;    /**< 1 if max |gradient| <= tol was reached */
+    double loss;      /**< objective f at the returned weights */
+    double grad_max;  /**< max |gradient| at the returned weights */
+} logreg_result;
+
+/** Fit a probe.
+ *  @param X n x d features, row-major (double; convert float32 inputs
+ *         exactly)
+ *  @param y n class indices in [0, K); every class must occur at least once
+ *  @param n samples (>= 1)
+ *  @param d feature dimension (>= 1)
+ *  @param K classes (>= 2)
+ *  @param o options
+ *  @param W out: K x (d+1), row k = [w_k0 .. w_k(d-1), b_k]
+ *  @param res out: iterations, convergence, loss
+ *  @return 0, or -1 if the arguments are invalid or the Hessian could not
+ *          be factorised (non-finite input) */
+int logreg_fit(const double *X, const int *y, size_t n, int d, int K,
+               const logreg_opts *o, double *W, logreg_result *res)
+    __attribute__((warn_unused_result));
+
+/** Predict one sample: argmax_k (w_k . x + b_k), ties to the lowest k
+ *  (numpy argmax).  Scores are computed in double, in order a = 0..d-1, then
+ *  the intercept added.
+ *  @param W K x (d+1) weights as written by logreg_fit
+ *  @param K classes; @param d dimension; @param x d features
+ *  @return the class index */
+int logreg_predict(const double *W, int K, int d, const double *x);
+
+#endif

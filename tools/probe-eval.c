@@ -1,0 +1,405 @@
+/* probe-eval: probes + activations (test split) -> classification reports.
+ *
+ * Each probe predicts the tag of every test token from its head's vector
+ * (argmax of w_k . x + b_k, ties to the first class); the report per probe
+ * is scikit-learn's classification_report(y_true, y_pred, output_dict=True,
+ * zero_division=1) (see clsreport.h).  Test tags are merged / dropped by the
+ * rules probe-fit recorded in the probes header (tagmap.h).
+ *
+ * Outputs: CSV in long form (one row per probe and label, then accuracy,
+ * macro avg, weighted avg) and, per vector kind, JSON in the study's layout
+ * ([layer][head] -> report, like results_keys.json).
+ */
+#include <csv.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "clsreport.h"
+#include "logreg.h"
+#include "pyfmt.h"
+#include "records.h"
+#include "stream.h"
+#include "tagmap.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: probe-eval --probes FILE [options] [INPUT]\n"
+        "Evaluate probes (from probe-fit) on an activations stream with POS tags\n"
+        "(stdin or INPUT, the test split): per probe and tag precision, recall, F1 and\n"
+        "support, plus accuracy, macro and weighted averages, exactly as scikit-learn's\n"
+        "classification_report(output_dict=True, zero_division=1).  Test tags are\n"
+        "merged / dropped as probe-fit did for training (rules from the probes header).\n"
+        "\n"
+        "  --probes FILE      probes stream (required)\n"
+        "  --csv FILE         CSV report, long form: vector,layer,head,label,precision,\n"
+        "                     recall,f1-score,support (labels, then accuracy -- in the\n"
+        "                     f1-score column --, macro avg, weighted avg)\n"
+        "  -o, --output FILE  same as --csv\n"
+        "  --json [KIND=]FILE JSON report of the probes of one vector kind in the study's\n"
+        "                     layout: [layer][head] -> {tag: {precision, recall,\n"
+        "                     f1-score, support}, accuracy, macro avg, weighted avg}, as\n"
+        "                     json.dump(indent=4) writes it; heads not probed are null\n"
+        "                     (repeatable: k=keys.json q=queries.json; KIND= may be\n"
+        "                     left out when the probes are of one kind)\n"
+        "  --threads N        probes evaluated in parallel (default 2); the output does\n"
+        "                     not depend on it\n"
+        "  --help, --version\n"
+        "Without --csv, -o or --json the CSV goes to stdout.\n"
+        "\n"
+        "example:\n"
+        "  probe-fit < train.acts > probes.hs\n"
+        "  probe-eval --probes probes.hs --json k=results_keys.json \\\n"
+        "             --json q=results_queries.json --csv report.csv < test.acts\n");
+    exit(0);
+}
+
+/* ---- text outputs written under a temporary name, renamed on success ---- */
+#define MAX_OUT 16
+static char *tmp_names[MAX_OUT];
+static int n_tmp;
+static void remove_tmps(void)
+{
+    for (int i = 0; i < n_tmp; i++)
+        if (tmp_names[i]) unlink(tmp_names[i]);
+}
+
+typedef struct outfile {
+    const char *path; /* NULL = stdout */
+    char *tmp;
+    FILE *f;
+} outfile;
+
+static void out_open(outfile *o, const char *path)
+{
+    o->path = path && strcmp(path, "-") ? path : NULL;
+    o->tmp = NULL;
+    if (!o->path) { o->f = stdout; return; }
+    size_t l = strlen(path) + 32;
+    o->tmp = xmalloc(l);
+    snprintf(o->tmp, l, "%s.tmp.%ld", path, (long)getpid());
+    if (n_tmp == MAX_OUT) die("too many outputs");
+    tmp_names[n_tmp++] = o->tmp;
+    o->f = fopen(o->tmp, "w");
+    if (!o->f) die("%s: %s", o->tmp, strerror(errno));
+}
+
+static void out_close(outfile *o)
+{
+    if (fflush(o->f) != 0 || ferror(o->f)) die("%s: write error", o->path ? o->path : "stdout");
+    if (!o->path) return;
+    if (fclose(o->f) != 0) die("%s: write error", o->path);
+    if (rename(o->tmp, o->path) != 0) die("%s: %s", o->path, strerror(errno));
+    for (int i = 0; i < n_tmp; i++)
+        if (tmp_names[i] == o->tmp) tmp_names[i] = NULL;
+    free(o->tmp);
+}
+
+/* ---- label names: test tags plus every probe class ---- */
+typedef struct names {
+    int n, cap;
+    char (*name)[TAG_MAX + 1];
+} names;
+
+static int name_index(names *t, const char *tag)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->name[i], tag)) return i;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->name = xrealloc(t->name, (size_t)t->cap * sizeof *t->name);
+    }
+    strcpy(t->name[t->n], tag);
+    return t->n++;
+}
+
+typedef struct eval_shared {
+    const probe_rec *probes;
+    const int *offset;     /* [n_probes] offset in a token's features */
+    const int **cmap;      /* [n_probes][K] class -> name index */
+    const float *feats;    /* [n][per] */
+    size_t n, per;
+    const int *y_true;
+    const names *nm;
+    int n_probes;
+    cls_report *reports;   /* [n_probes] */
+    int *rc;
+    pthread_mutex_t lock;
+    int next;
+} eval_shared;
+
+static void *eval_worker(void *arg)
+{
+    eval_shared *s = arg;
+    int *pred = xmalloc((s->n ? s->n : 1) * sizeof *pred);
+    double x[64];
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        int p = s->next < s->n_probes ? s->next++ : -1;
+        pthread_mutex_unlock(&s->lock);
+        if (p < 0) break;
+        const probe_rec *pr = &s->probes[p];
+        for (size_t i = 0; i < s->n; i++) {
+            const float *f = s->feats + i * s->per + s->offset[p];
+            for (uint32_t a = 0; a < pr->dim; a++) x[a] = f[a];
+            pred[i] = s->cmap[p][logreg_predict(pr->weights, (int)pr->n_classes, (int)pr->dim, x)];
+        }
+        s->rc[p] = cls_report_compute(&s->reports[p], (const char (*)[TAG_MAX + 1])s->nm->name, s->nm->n,
+                                      s->y_true, pred, s->n);
+    }
+    free(pred);
+    return NULL;
+}
+
+static void csv_field(FILE *f, const char *s) { csv_fwrite(f, s, strlen(s)); }
+
+static void csv_row(FILE *f, const probe_rec *p, const char *label, const cls_metrics *m, int accuracy_row,
+                    double acc)
+{
+    char b[32];
+    fprintf(f, "%s,%u,%u,", p->vec, p->layer, p->head);
+    csv_field(f, label);
+    if (accuracy_row) {
+        fprintf(f, ",,,%s,", py_repr_double(acc, b));
+        fprintf(f, "%s\n", py_repr_double(m->support, b));
+        return;
+    }
+    fprintf(f, ",%s", py_repr_double(m->precision, b));
+    fprintf(f, ",%s", py_repr_double(m->recall, b));
+    fprintf(f, ",%s", py_repr_double(m->f1, b));
+    fprintf(f, ",%s\n", py_repr_double(m->support, b));
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    enum { O_PROBES = 256, O_CSV, O_JSON, O_THREADS, O_HELP, O_VERSION };
+    static const struct option opts[] = {
+        {"probes", required_argument, 0, O_PROBES}, {"csv", required_argument, 0, O_CSV},
+        {"output", required_argument, 0, 'o'}, {"json", required_argument, 0, O_JSON},
+        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
+        {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    const char *probes_path = NULL, *csv_path = NULL;
+    const char *json_spec[MAX_OUT];
+    int n_json = 0, threads = 2;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_PROBES: probes_path = optarg; break;
+        case 'o': case O_CSV:
+            if (csv_path) die("the CSV output is given twice (--csv / -o)");
+            csv_path = optarg;
+            break;
+        case O_JSON:
+            if (n_json == MAX_OUT - 2) die("too many --json outputs");
+            json_spec[n_json++] = optarg;
+            break;
+        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
+        case 'h': case O_HELP: usage(); break;
+        case O_VERSION: cli_print_version(); break;
+        default: cli_bad_option(argv);
+        }
+    }
+    const char *input = NULL;
+    if (optind < argc) input = argv[optind++];
+    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
+    cli_on_die(remove_tmps);
+
+    /* probes */
+    stream_reader *pr = reader_open_or_die(probes_path, 1u << STREAM_PROBES);
+    tagmap tm;
+    const char *err;
+    if (tagmap_from_header(&tm, reader_header(pr), &err) != 0) die("%s: %s", reader_name(pr), err);
+    probe_rec *probes = NULL;
+    int n_probes = 0;
+    for (;;) {
+        probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
+        probe_init(&probes[n_probes]);
+        if (!probe_read_or_die(pr, &probes[n_probes])) break;
+        probe_rec *p = &probes[n_probes];
+        if (p->n_classes < 2) die("%s: probe %d has %u classes", reader_name(pr), n_probes, p->n_classes);
+        if (p->dim < 1 || p->dim > 64) die("%s: probe %d has dimension %u", reader_name(pr), n_probes, p->dim);
+        for (size_t j = 0; j < (size_t)p->n_classes * (p->dim + 1); j++)
+            if (!isfinite(p->weights[j])) die("%s: probe %d has non-finite weights", reader_name(pr), n_probes);
+        n_probes++;
+    }
+    reader_close(pr);
+    if (!n_probes) die("%s: no probes in the stream", probes_path);
+
+    /* JSON outputs: kind -> file */
+    char json_kind[MAX_OUT];
+    const char *json_path[MAX_OUT];
+    for (int j = 0; j < n_json; j++) {
+        const char *s = json_spec[j];
+        if (s[0] && s[1] == '=' && strchr("qkvza", s[0])) { json_kind[j] = s[0]; json_path[j] = s + 2; }
+        else {
+            char k = probes[0].vec[0];
+            for (int p = 1; p < n_probes; p++)
+                if (probes[p].vec[0] != k)
+                    die("--json %s: the probes are of several vector kinds; give KIND=FILE (e.g. k=keys.json)", s);
+            json_kind[j] = k;
+            json_path[j] = s;
+        }
+        int any = 0;
+        for (int p = 0; p < n_probes; p++) any |= probes[p].vec[0] == json_kind[j];
+        if (!any) die("--json %c=...: no probes of vector kind %c in %s", json_kind[j], json_kind[j], probes_path);
+        if (!*json_path[j]) die("--json: empty file name");
+    }
+
+    /* activations */
+    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
+    act_layout L;
+    if (act_layout_parse(&L, reader_header(r), &err) != 0) die("%s: %s", reader_name(r), err);
+    int *offset = xmalloc((size_t)n_probes * sizeof *offset);
+    /* keep only the floats the probes read: [token][probe][dim] */
+    size_t per = 0;
+    int *src_off = xmalloc((size_t)n_probes * sizeof *src_off);
+    for (int p = 0; p < n_probes; p++) {
+        src_off[p] = act_offset(&L, (int)probes[p].layer, (int)probes[p].head, probes[p].vec[0]);
+        if (src_off[p] < 0)
+            die("%s has no vector %s of layer %u head %u, which probe %d needs", reader_name(r), probes[p].vec,
+                probes[p].layer, probes[p].head, p);
+        int w = probes[p].vec[0] == 'a' ? 1 : L.d_head;
+        if ((int)probes[p].dim != w)
+            die("probe of layer %u head %u %s has dimension %u; %s has %d floats per vector", probes[p].layer,
+                probes[p].head, probes[p].vec, probes[p].dim, reader_name(r), w);
+        offset[p] = (int)per;
+        per += probes[p].dim;
+    }
+    names nm = {0, 0, NULL};
+    size_t n = 0, cap = 0;
+    int *y_true = NULL;
+    float *feats = NULL;
+    story_rec s;
+    story_init(&s);
+    uint64_t stories = 0;
+    while (story_read_or_die(r, &s)) {
+        stories++;
+        if (s.n_tokens == 0) continue;
+        if (!(s.flags & STORY_HAS_TAGS))
+            die("%s: story %u has no POS tags (run postag-join before forward-dump)", reader_name(r), s.story);
+        if (!(s.flags & STORY_HAS_FLOATS) || (int)s.floats_per_token != L.floats_per_token)
+            die("%s: story %u has %u floats per token; the header's layout says %d", reader_name(r), s.story,
+                s.floats_per_token, L.floats_per_token);
+        for (uint32_t t = 0; t < s.n_tokens; t++) {
+            char tag[TAG_MAX + 1];
+            if (!tagmap_apply(&tm, s.tokens[t].tag, tag)) continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 4096;
+                y_true = xrealloc(y_true, cap * sizeof *y_true);
+                feats = xrealloc(feats, cap * per * sizeof *feats);
+            }
+            const float *src = s.floats + (size_t)t * s.floats_per_token;
+            float *dst = feats + n * per;
+            for (int p = 0; p < n_probes; p++)
+                for (uint32_t a = 0; a < probes[p].dim; a++) {
+                    float v = src[src_off[p] + (int)a];
+                    if (!isfinite(v))
+                        die("%s: story %u token %u: non-finite %s value of layer %u head %u", reader_name(r), s.story,
+                            t, probes[p].vec, probes[p].layer, probes[p].head);
+                    dst[offset[p] + (int)a] = v;
+                }
+            y_true[n++] = name_index(&nm, tag);
+        }
+        cli_progress("stories", stories, 0);
+    }
+    cli_progress_end();
+    story_free(&s);
+    reader_close(r);
+    if (n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
+
+    /* class -> name index maps (adds classes never seen in the test set) */
+    int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
+    for (int p = 0; p < n_probes; p++) {
+        cmap[p] = xmalloc(probes[p].n_classes * sizeof **cmap);
+        for (uint32_t k = 0; k < probes[p].n_classes; k++) cmap[p][k] = name_index(&nm, probes[p].classes[k]);
+    }
+
+    eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = feats, .n = n,
+                      .per = per, .y_true = y_true, .nm = &nm, .n_probes = n_probes};
+    sh.reports = xcalloc((size_t)n_probes, sizeof *sh.reports);
+    sh.rc = xcalloc((size_t)n_probes, sizeof *sh.rc);
+    pthread_mutex_init(&sh.lock, NULL);
+    if (threads > n_probes) threads = n_probes;
+    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
+    for (int t = 0; t < threads; t++)
+        if (pthread_create(&tid[t], NULL, eval_worker, &sh) != 0) die("cannot start a thread");
+    for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
+    for (int p = 0; p < n_probes; p++)
+        if (sh.rc[p] != 0) die("probe %d: the report could not be computed", p);
+
+    /* CSV */
+    if (csv_path || n_json == 0) {
+        outfile of;
+        out_open(&of, csv_path);
+        FILE *f = of.f;
+        fprintf(f, "vector,layer,head,label,precision,recall,f1-score,support\n");
+        for (int p = 0; p < n_probes; p++) {
+            const cls_report *rep = &sh.reports[p];
+            for (int j = 0; j < rep->n_labels; j++) csv_row(f, &probes[p], rep->labels[j], &rep->rows[j], 0, 0);
+            cls_metrics accm = {0, 0, 0, rep->n};
+            csv_row(f, &probes[p], "accuracy", &accm, 1, rep->accuracy);
+            csv_row(f, &probes[p], "macro avg", &rep->macro, 0, 0);
+            csv_row(f, &probes[p], "weighted avg", &rep->weighted, 0, 0);
+        }
+        out_close(&of);
+    }
+
+    /* JSON: [layer][head], indexed by the real layer and head numbers; cells
+     * of heads that were not probed are null */
+    for (int j = 0; j < n_json; j++) {
+        uint32_t max_layer = 0, max_head = 0;
+        for (int p = 0; p < n_probes; p++)
+            if (probes[p].vec[0] == json_kind[j]) {
+                if (probes[p].layer > max_layer) max_layer = probes[p].layer;
+                if (probes[p].head > max_head) max_head = probes[p].head;
+            }
+        if (max_layer >= 4096 || max_head >= 4096) die("layer / head numbers too large for a JSON grid");
+        size_t cells = (size_t)(max_layer + 1) * (max_head + 1);
+        int *cell = xmalloc(cells * sizeof *cell);
+        for (size_t c = 0; c < cells; c++) cell[c] = -1;
+        for (int p = 0; p < n_probes; p++)
+            if (probes[p].vec[0] == json_kind[j]) {
+                size_t c = (size_t)probes[p].layer * (max_head + 1) + probes[p].head;
+                if (cell[c] >= 0)
+                    die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
+                cell[c] = p;
+            }
+        outfile of;
+        out_open(&of, json_path[j]);
+        FILE *f = of.f;
+        fputs("[\n", f);
+        for (uint32_t l = 0; l <= max_layer; l++) {
+            fputs(l ? ",\n    [\n" : "    [\n", f);
+            for (uint32_t h = 0; h <= max_head; h++) {
+                fputs(h ? ",\n        " : "        ", f);
+                int p = cell[(size_t)l * (max_head + 1) + h];
+                if (p < 0) fputs("null", f);
+                else cls_report_json(f, &sh.reports[p], 2);
+            }
+            fputs("\n    ]", f);
+        }
+        fputs("\n]", f);
+        out_close(&of);
+        free(cell);
+    }
+
+    for (int p = 0; p < n_probes; p++) {
+        cls_report_free(&sh.reports[p]);
+        free(cmap[p]);
+        probe_free(&probes[p]);
+    }
+    probe_free(&probes[n_probes]);
+    free(probes); free(cmap); free(sh.reports); free(sh.rc); free(tid); free(offset); free(src_off);
+    free(y_true); free(feats); free(nm.name);
+    return 0;
+}

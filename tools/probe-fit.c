@@ -1,0 +1,357 @@
+/* probe-fit: activations (train split) -> probes: one L2 logistic
+ * regression per (layer, head, vector kind) predicting each token's POS tag
+ * from that head's vector, at the optimum of scikit-learn's
+ * LogisticRegression(solver='newton-cg', C=1, max_iter=100) (see logreg.h).
+ *
+ * Reads every story, keeps each selected head's d floats per kept token in
+ * float32 ([token][probe][d]), then fits the probes in parallel threads (one
+ * probe per thread at a time, each fit single-threaded, so the output is the
+ * same bytes for any --threads) and writes them in (layer, head, vector)
+ * order.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "logreg.h"
+#include "records.h"
+#include "stream.h"
+#include "tagmap.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: probe-fit [options] [INPUT]\n"
+        "Fit one multinomial logistic-regression probe per (layer, head, vector\n"
+        "kind) on an activations stream with POS tags (stdin or INPUT): the tag of\n"
+        "each token from that head's vector, L2 with C and an intercept, the optimum\n"
+        "of scikit-learn's LogisticRegression(solver='newton-cg', max_iter=100).\n"
+        "Writes a probes stream.\n"
+        "\n"
+        "  -o, --output FILE  output (default stdout; never a terminal)\n"
+        "  --layers LIST      layers to probe, e.g. 0-3,7 (default: all dumped)\n"
+        "  --heads LIST       heads to probe (default: all dumped)\n"
+        "  --vectors LIST     vector kinds, in output order (default k,q)\n"
+        "  --merge PAT=TAG    map tags matching the shell pattern PAT to TAG, e.g.\n"
+        "                     'VB*=VB' (repeatable; first match wins)\n"
+        "  --drop TAG         leave out tokens whose (merged) tag is TAG (repeatable)\n"
+        "  --drop-empty       leave out tokens with the empty tag (the study kept them)\n"
+        "  -C X               inverse regularisation strength (default 1.0)\n"
+        "  --max-iter N       Newton iterations at most (default 100)\n"
+        "  --tol X            stop when max |gradient| <= X (default 1e-4)\n"
+        "  --threads N        probes fitted in parallel (default 2); the output does\n"
+        "                     not depend on it\n"
+        "  --help, --version\n"
+        "\n"
+        "Probes that do not converge are reported on stderr and flagged in the record.\n"
+        "Fewer than two classes is refused, as scikit-learn refuses it.\n"
+        "\n"
+        "example:\n"
+        "  forward-dump --model m --vectors q,k < train.tagged > train.acts\n"
+        "  probe-fit --vectors k,q --threads 2 < train.acts > probes.hs\n"
+        "  probe-eval --probes probes.hs --json k=keys.json --json q=queries.json < test.acts\n");
+    exit(0);
+}
+
+typedef struct probe_job {
+    int layer, head;
+    char vec;
+    int offset;   /* in a token's floats */
+    int dim;
+} probe_job;
+
+typedef struct fit_shared {
+    const float *feats;   /* [n][n_probes][dim] */
+    const int *y;         /* [n] */
+    size_t n;
+    int n_probes, dim, K;
+    const probe_job *jobs;
+    logreg_opts opts;
+    double *weights;      /* [n_probes][K][dim+1] */
+    logreg_result *res;   /* [n_probes] */
+    int *rc;              /* [n_probes] */
+    pthread_mutex_t lock;
+    int next;
+    int done;
+} fit_shared;
+
+static void *fit_worker(void *arg)
+{
+    fit_shared *s = arg;
+    double *X = xmalloc(s->n * (size_t)s->dim * sizeof(double));
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        int p = s->next < s->n_probes ? s->next++ : -1;
+        pthread_mutex_unlock(&s->lock);
+        if (p < 0) break;
+        const size_t stride = (size_t)s->n_probes * s->dim;
+        for (size_t i = 0; i < s->n; i++)
+            for (int a = 0; a < s->dim; a++)
+                X[i * s->dim + a] = s->feats[i * stride + (size_t)p * s->dim + a];
+        s->rc[p] = logreg_fit(X, s->y, s->n, s->dim, s->K, &s->opts,
+                              s->weights + (size_t)p * s->K * (s->dim + 1), &s->res[p]);
+        pthread_mutex_lock(&s->lock);
+        s->done++;
+        cli_progress("probes", (uint64_t)s->done, (uint64_t)s->n_probes);
+        pthread_mutex_unlock(&s->lock);
+    }
+    free(X);
+    return NULL;
+}
+
+/* A growable list of distinct tag names. */
+typedef struct tagset {
+    int n, cap;
+    char (*name)[TAG_MAX + 1];
+} tagset;
+
+static int tagset_index(tagset *t, const char *tag)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->name[i], tag)) return i;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->name = xrealloc(t->name, (size_t)t->cap * sizeof *t->name);
+    }
+    strcpy(t->name[t->n], tag);
+    return t->n++;
+}
+
+static int cmp_name(const void *a, const void *b, void *ctx)
+{
+    const tagset *t = ctx;
+    return strcmp(t->name[*(const int *)a], t->name[*(const int *)b]);
+}
+
+/* argv without --threads (it does not change the output, so it is not
+ * provenance, and the header stays identical for any thread count). */
+static void add_provenance(stream_header *h, int argc, char **argv)
+{
+    char **v = xmalloc((size_t)(argc + 1) * sizeof *v);
+    int m = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && !strcmp(argv[i], "--threads") && i + 1 < argc) { i++; continue; }
+        if (i > 0 && !strncmp(argv[i], "--threads=", 10)) continue;
+        v[m++] = argv[i];
+    }
+    v[m] = NULL;
+    header_add_provenance(h, m, v);
+    free(v);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    enum { O_LAYERS = 256, O_HEADS, O_VECTORS, O_MERGE, O_DROP, O_DROP_EMPTY, O_MAXIT, O_TOL,
+           O_THREADS, O_HELP, O_VERSION };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"layers", required_argument, 0, O_LAYERS},
+        {"heads", required_argument, 0, O_HEADS}, {"vectors", required_argument, 0, O_VECTORS},
+        {"merge", required_argument, 0, O_MERGE}, {"drop", required_argument, 0, O_DROP},
+        {"drop-empty", no_argument, 0, O_DROP_EMPTY}, {"max-iter", required_argument, 0, O_MAXIT},
+        {"tol", required_argument, 0, O_TOL}, {"threads", required_argument, 0, O_THREADS},
+        {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    const char *out = NULL, *layers_s = NULL, *heads_s = NULL, *vectors = "k,q";
+    int threads = 2;
+    tagmap tm;
+    tagmap_init(&tm);
+    logreg_opts lo;
+    logreg_default_opts(&lo);
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "o:C:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o': out = optarg; break;
+        case O_LAYERS: layers_s = optarg; break;
+        case O_HEADS: heads_s = optarg; break;
+        case O_VECTORS: vectors = optarg; break;
+        case O_MERGE:
+            if (tagmap_add_merge(&tm, optarg) != 0)
+                die("--merge: bad rule '%s' (want PATTERN=TAG, tags of at most %d bytes)", optarg, TAG_MAX);
+            break;
+        case O_DROP:
+            if (!*optarg) die("--drop: empty tag (use --drop-empty)");
+            if (tagmap_add_drop(&tm, optarg) != 0) die("--drop: bad tag '%s'", optarg);
+            break;
+        case O_DROP_EMPTY:
+            if (tagmap_add_drop(&tm, "") != 0) die("--drop-empty: too many drops");
+            break;
+        case 'C':
+            lo.C = cli_parse_double("-C", optarg);
+            if (!(lo.C > 0.0) || !isfinite(lo.C)) die("-C must be a positive number");
+            break;
+        case O_MAXIT: lo.max_iter = (int)cli_parse_long("--max-iter", optarg, 0, 1000000); break;
+        case O_TOL:
+            lo.tol = cli_parse_double("--tol", optarg);
+            if (!(lo.tol >= 0.0) || !isfinite(lo.tol)) die("--tol must be a non-negative number");
+            break;
+        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
+        case 'h': case O_HELP: usage(); break;
+        case O_VERSION: cli_print_version(); break;
+        default: cli_bad_option(argv);
+        }
+    }
+    const char *input = NULL;
+    if (optind < argc) input = argv[optind++];
+    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+
+    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *ih = reader_header(r);
+    act_layout L;
+    const char *err;
+    if (act_layout_parse(&L, ih, &err) != 0) die("%s: %s", reader_name(r), err);
+
+    /* selection */
+    uint8_t lmask[ACT_MAX_LAYERS], hmask[ACT_MAX_HEADS];
+    if (layers_s) cli_parse_index_list("--layers", layers_s, lmask, L.n_layer);
+    if (heads_s) cli_parse_index_list("--heads", heads_s, hmask, L.n_head);
+    char vecs[ACT_MAX_VECS + 1];
+    int nv = 0;
+    for (const char *p = vectors; *p; p++) {
+        if (*p == ',') continue;
+        if (!strchr("qkvza", *p) || (p[1] && p[1] != ',')) die("--vectors: bad list '%s' (want letters from q,k,v,z,a)", vectors);
+        if (memchr(vecs, *p, (size_t)nv)) continue;
+        if (nv == ACT_MAX_VECS) die("--vectors: too many kinds");
+        vecs[nv++] = *p;
+    }
+    if (!nv) die("--vectors: empty list");
+    probe_job *jobs = NULL;
+    int n_probes = 0, dim = -1;
+    for (int li = 0; li < (layers_s ? L.n_layer : L.n_layers); li++) {
+        int layer = layers_s ? li : L.layers[li];
+        if (layers_s && !lmask[layer]) continue;
+        for (int hi = 0; hi < (heads_s ? L.n_head : L.n_heads); hi++) {
+            int head = heads_s ? hi : L.heads[hi];
+            if (heads_s && !hmask[head]) continue;
+            for (int v = 0; v < nv; v++) {
+                int off = act_offset(&L, layer, head, vecs[v]);
+                if (off < 0)
+                    die("%s has no vector %c of layer %d head %d (see its header: layers, heads, vectors)",
+                        reader_name(r), vecs[v], layer, head);
+                int w = vecs[v] == 'a' ? 1 : L.d_head;
+                if (dim >= 0 && w != dim) die("--vectors: 'a' (1 float) cannot be mixed with q/k/v/z (%d floats)", dim);
+                dim = w;
+                jobs = xrealloc(jobs, (size_t)(n_probes + 1) * sizeof *jobs);
+                jobs[n_probes++] = (probe_job){layer, head, vecs[v], off, w};
+            }
+        }
+    }
+    if (!n_probes) die("no probes selected");
+
+    /* read the tokens */
+    tagset tags = {0, 0, NULL};
+    size_t n = 0, cap = 0;
+    int *raw = NULL;
+    float *feats = NULL;
+    const size_t per = (size_t)n_probes * dim;
+    story_rec s;
+    story_init(&s);
+    uint64_t stories = 0;
+    while (story_read_or_die(r, &s)) {
+        stories++;
+        if (s.n_tokens == 0) continue;
+        if (!(s.flags & STORY_HAS_TAGS))
+            die("%s: story %u has no POS tags (run postag-join before forward-dump)", reader_name(r), s.story);
+        if (!(s.flags & STORY_HAS_FLOATS) || (int)s.floats_per_token != L.floats_per_token)
+            die("%s: story %u has %u floats per token; the header's layout says %d", reader_name(r),
+                s.story, s.floats_per_token, L.floats_per_token);
+        for (uint32_t t = 0; t < s.n_tokens; t++) {
+            char tag[TAG_MAX + 1];
+            if (!tagmap_apply(&tm, s.tokens[t].tag, tag)) continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 4096;
+                raw = xrealloc(raw, cap * sizeof *raw);
+                feats = xrealloc(feats, cap * per * sizeof *feats);
+            }
+            const float *src = s.floats + (size_t)t * s.floats_per_token;
+            float *dst = feats + n * per;
+            for (int p = 0; p < n_probes; p++)
+                for (int a = 0; a < dim; a++) {
+                    float v = src[jobs[p].offset + a];
+                    if (!isfinite(v))
+                        die("%s: story %u token %u: non-finite %c value of layer %d head %d", reader_name(r),
+                            s.story, t, jobs[p].vec, jobs[p].layer, jobs[p].head);
+                    dst[p * dim + a] = v;
+                }
+            raw[n++] = tagset_index(&tags, tag);
+        }
+        cli_progress("stories", stories, 0);
+    }
+    cli_progress_end();
+    story_free(&s);
+    if (n == 0) die("%s: no training tokens%s", reader_name(r), tm.n_drop ? " left after --drop" : "");
+    if (tags.n < 2)
+        die("only one class ('%s') in %zu training tokens; a probe needs at least 2 (scikit-learn refuses too)",
+            tags.name[0], n);
+
+    /* classes: sorted tag names, as np.unique */
+    int K = tags.n;
+    int *order = xmalloc((size_t)K * sizeof *order), *rank = xmalloc((size_t)K * sizeof *rank);
+    for (int k = 0; k < K; k++) order[k] = k;
+    qsort_r(order, (size_t)K, sizeof *order, cmp_name, &tags);
+    for (int k = 0; k < K; k++) rank[order[k]] = k;
+    for (size_t i = 0; i < n; i++) raw[i] = rank[raw[i]];
+
+    fit_shared sh = {.feats = feats, .y = raw, .n = n, .n_probes = n_probes, .dim = dim, .K = K,
+                     .jobs = jobs, .opts = lo};
+    sh.weights = xmalloc((size_t)n_probes * K * (dim + 1) * sizeof(double));
+    sh.res = xcalloc((size_t)n_probes, sizeof *sh.res);
+    sh.rc = xcalloc((size_t)n_probes, sizeof *sh.rc);
+    pthread_mutex_init(&sh.lock, NULL);
+    if (threads > n_probes) threads = n_probes;
+    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
+    for (int t = 0; t < threads; t++)
+        if (pthread_create(&tid[t], NULL, fit_worker, &sh) != 0) die("cannot start a thread");
+    for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
+    cli_progress_end();
+    for (int p = 0; p < n_probes; p++)
+        if (sh.rc[p] != 0) die("layer %d head %d %c: the fit failed", jobs[p].layer, jobs[p].head, jobs[p].vec);
+
+    /* write */
+    stream_header h;
+    header_init(&h);
+    header_copy(&h, ih);
+    tagmap_to_header(&tm, &h);
+    header_add(&h, "probe-classes", "%d", K);
+    header_add(&h, "probe-n-train", "%zu", n);
+    header_add(&h, "probe-c", "%.17g", lo.C);
+    header_add(&h, "probe-max-iter", "%d", lo.max_iter);
+    header_add(&h, "probe-tol", "%.17g", lo.tol);
+    add_provenance(&h, argc, argv);
+    stream_writer *w = writer_open(out, STREAM_PROBES, &h, 0);
+    char (*classes)[TAG_MAX + 1] = xmalloc((size_t)K * sizeof *classes);
+    for (int k = 0; k < K; k++) strcpy(classes[k], tags.name[order[k]]);
+    int unconverged = 0;
+    for (int p = 0; p < n_probes; p++) {
+        probe_rec pr;
+        probe_init(&pr);
+        pr.layer = (uint32_t)jobs[p].layer;
+        pr.head = (uint32_t)jobs[p].head;
+        pr.vec[0] = jobs[p].vec;
+        pr.dim = (uint32_t)dim;
+        pr.n_classes = (uint32_t)K;
+        pr.classes = classes;
+        pr.weights = sh.weights + (size_t)p * K * (dim + 1);
+        pr.n_train = (uint32_t)n;
+        pr.iterations = (uint32_t)sh.res[p].iterations;
+        pr.converged = (uint8_t)sh.res[p].converged;
+        pr.loss = sh.res[p].loss;
+        probe_write(w, &pr);
+        if (!sh.res[p].converged) {
+            unconverged++;
+            warn("layer %d head %d %c: not converged after %d iterations (max |gradient| %.3g > tol %g)",
+                 jobs[p].layer, jobs[p].head, jobs[p].vec, sh.res[p].iterations, sh.res[p].grad_max, lo.tol);
+        }
+    }
+    writer_close(w);
+    if (unconverged) warn("%d of %d probes did not converge (flagged converged=0 in their records)", unconverged, n_probes);
+    header_free(&h);
+    reader_close(r);
+    free(classes); free(tid); free(sh.weights); free(sh.res); free(sh.rc); free(order); free(rank);
+    free(raw); free(feats); free(jobs); free(tags.name);
+    return 0;
+}
