@@ -1,0 +1,493 @@
+/* tokenize: stories text -> tokens stream (GPT-2 / GPT-Neo byte-level BPE).
+ *
+ *   tokenize --split train --seed 1 --take 200 stories.txt | postag-join | ...
+ *
+ * Input: stories separated by a line "<|endoftext|>" (file arguments are
+ * read one after the other, like cat; stdin when none).  Each story becomes
+ * one record: its index in the input, its text, and per token the id and the
+ * byte span in that text.  See docs/tokenize.md for the joining of lines,
+ * the seeded split and the invalid-UTF-8 policy.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bpe.h"
+#include "cli.h"
+#include "records.h"
+#include "sha256.h"
+#include "stream.h"
+
+static const char USAGE[] =
+    "usage: tokenize [options] [STORIES...]\n"
+    "Split stories text (stories separated by a line <|endoftext|>) into GPT-2 /\n"
+    "GPT-Neo BPE tokens; write a tokens stream: per story its index in the input,\n"
+    "its text and per token the id and byte span.  Files are read in order like\n"
+    "cat; stdin when none.\n"
+    "\n"
+    "  --vocab FILE         vocab.json (default data/cache/tokenizer/vocab.json)\n"
+    "  --merges FILE        merges.txt (default data/cache/tokenizer/merges.txt)\n"
+    "  --keep-newlines      keep the story text verbatim; by default every line\n"
+    "                       break becomes one space, as the study did (so a story\n"
+    "                       ends with a space)\n"
+    "  --stories LIST       only these story indices, e.g. 0-199,300,500- (0-based)\n"
+    "  --split train|test   the seeded split: story i is in train when the i-th\n"
+    "                       output of splitmix64(seed), as a fraction of 2^64, is\n"
+    "                       below --train-fraction\n"
+    "  --seed N             split seed (default 1)\n"
+    "  --train-fraction X   (default 0.8)\n"
+    "  --take N             only the first N selected stories (after --split)\n"
+    "  --shard K/N          of those, only every N-th from the K-th (0-based), so\n"
+    "                       shards joined with cat hold each story once\n"
+    "  --max-tokens N       fail on a story longer than N tokens (TinyStories-1M:\n"
+    "                       2048); default no limit\n"
+    "  --keep-empty         also write stories with no text but spaces (0 tokens);\n"
+    "                       by default they are skipped (their index is kept)\n"
+    "  --ids                write text instead of a stream: per story a line\n"
+    "                       'INDEX<TAB>id id ...' (to diff with other tokenizers)\n"
+    "  -o FILE              output (default stdout)\n"
+    "  -h, --help           this help;  --version  the version\n"
+    "\n"
+    "example:\n"
+    "  tokenize --stories 0-1 data/cache/stories/tinystories-train-first2316.txt | stream-view --head 1\n";
+
+#define DEFAULT_VOCAB "data/cache/tokenizer/vocab.json"
+#define DEFAULT_MERGES "data/cache/tokenizer/merges.txt"
+#define SEPARATOR "<|endoftext|>"
+
+/* A story whose invalid UTF-8 sequences make up more than this fraction of
+ * its bytes is taken for binary data, not text with a few stray bytes. */
+#define MAX_INVALID_FRACTION 0.05
+
+typedef struct range { long lo, hi; } range;  /* inclusive; hi = -1: open */
+
+typedef struct options {
+    const char *vocab, *merges, *out;
+    int keep_newlines, keep_empty, ids_text;
+    range *ranges; int n_ranges; const char *ranges_text;
+    int split;            /* 0 all, 1 train, 2 test */
+    uint64_t seed;
+    double train_fraction;
+    long take;            /* -1 = all */
+    long shard_k, shard_n;
+    long max_tokens;      /* 0 = no limit */
+} options;
+
+/* --- story selection ---------------------------------------------------- */
+
+/* splitmix64 (Steele, Lea, Flood 2014): the i-th output of the generator
+ * seeded with seed.  Pure integer arithmetic: the same on every machine. */
+static uint64_t splitmix64_at(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* @return 1 if story index is in the train side of the split. */
+static int in_train(const options *o, uint64_t index)
+{
+    /* 53 high bits as a double in [0, 1): exact, no libm rounding. */
+    double u = (double)(splitmix64_at(o->seed, index) >> 11) * 0x1.0p-53;
+    return u < o->train_fraction;
+}
+
+static void parse_ranges(options *o, const char *s)
+{
+    o->ranges_text = s;
+    char *copy = xstrdup(s), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        range r;
+        char *dash = strchr(item, '-');
+        if (dash) {
+            *dash = 0;
+            r.lo = cli_parse_long("--stories", item, 0, 1L << 40);
+            r.hi = dash[1] ? cli_parse_long("--stories", dash + 1, 0, 1L << 40) : -1;
+            if (r.hi >= 0 && r.hi < r.lo) die("--stories: empty range %ld-%ld", r.lo, r.hi);
+        } else {
+            r.lo = r.hi = cli_parse_long("--stories", item, 0, 1L << 40);
+        }
+        o->ranges = xrealloc(o->ranges, (size_t)(o->n_ranges + 1) * sizeof *o->ranges);
+        o->ranges[o->n_ranges++] = r;
+    }
+    free(copy);
+    if (!o->n_ranges) die("--stories: empty list");
+}
+
+static int in_ranges(const options *o, long index)
+{
+    if (!o->n_ranges) return 1;
+    for (int i = 0; i < o->n_ranges; i++)
+        if (index >= o->ranges[i].lo && (o->ranges[i].hi < 0 || index <= o->ranges[i].hi)) return 1;
+    return 0;
+}
+
+/* @return 1 when every range is closed and index is past all of them. */
+static int past_ranges(const options *o, long index)
+{
+    if (!o->n_ranges) return 0;
+    for (int i = 0; i < o->n_ranges; i++)
+        if (o->ranges[i].hi < 0 || index <= o->ranges[i].hi) return 0;
+    return 1;
+}
+
+/* --- input: all files hashed first, then read story by story ------------ */
+
+typedef struct input {
+    FILE **files;
+    const char **names;
+    int n, cur;
+    char digest[65];
+} input;
+
+/* Open every input and hash it.  Regular files are rewound after hashing;
+ * anything else (a pipe) is spooled to an anonymous temporary file, so memory
+ * stays independent of the input size. */
+static void input_open(input *in, int n, char **paths)
+{
+    static char *stdin_only[] = {"-"};
+    if (n == 0) { n = 1; paths = stdin_only; }
+    in->files = xcalloc((size_t)n, sizeof *in->files);
+    in->names = xcalloc((size_t)n, sizeof *in->names);
+    in->n = n;
+    sha256_ctx ctx;
+    sha256_init(&ctx);
+    char *buf = xmalloc(1 << 16);
+    for (int i = 0; i < n; i++) {
+        int is_stdin = strcmp(paths[i], "-") == 0;
+        const char *name = is_stdin ? "stdin" : paths[i];
+        FILE *f = is_stdin ? stdin : fopen(paths[i], "rb");
+        if (!f) die("%s: %s", name, strerror(errno));
+        struct stat st;
+        int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && ftell(f) == 0;
+        FILE *spool = NULL;
+        if (!regular) {
+            spool = tmpfile();
+            if (!spool) die("temporary file for %s: %s", name, strerror(errno));
+        }
+        size_t got;
+        while ((got = fread(buf, 1, 1 << 16, f)) > 0) {
+            sha256_update(&ctx, buf, got);
+            if (spool && fwrite(buf, 1, got, spool) != got) die("temporary file for %s: %s", name, strerror(errno));
+        }
+        if (ferror(f)) die("%s: read error: %s", name, strerror(errno));
+        if (spool) {
+            if (!is_stdin) fclose(f);
+            f = spool;
+        }
+        if (fflush(f) != 0 || fseek(f, 0, SEEK_SET) != 0) die("%s: cannot rewind: %s", name, strerror(errno));
+        in->files[i] = f;
+        in->names[i] = name;
+    }
+    free(buf);
+    uint8_t d[32];
+    sha256_final(&ctx, d);
+    sha256_hex(d, in->digest);
+}
+
+/* Next line across all inputs, with its terminator ("\n", "\r\n" or "\r",
+ * Python's universal newlines).  @return length, or -1 at the end. */
+static long input_line(input *in, char **line, size_t *cap, size_t *term_len)
+{
+    size_t n = 0;
+    while (in->cur < in->n) {
+        FILE *f = in->files[in->cur];
+        int c;
+        while ((c = getc(f)) != EOF) {
+            if (n + 2 >= *cap) { *cap = *cap ? *cap * 2 : 4096; *line = xrealloc(*line, *cap); }
+            (*line)[n++] = (char)c;
+            if (c == '\n') { *term_len = n >= 2 && (*line)[n - 2] == '\r' ? 2 : 1; goto done; }
+            if (c == '\r') {
+                int d = getc(f);
+                if (d == '\n') { (*line)[n++] = '\n'; *term_len = 2; }
+                else { if (d != EOF) ungetc(d, f); *term_len = 1; }
+                goto done;
+            }
+        }
+        if (ferror(f)) die("%s: read error: %s", in->names[in->cur], strerror(errno));
+        /* A file's last line without a terminator ends there (like cat, the
+         * next file's first line would continue it; we keep it a line). */
+        in->cur++;
+        if (n) { *term_len = 0; goto done; }
+    }
+    return -1;
+done:
+    (*line)[n] = 0;
+    return (long)n;
+}
+
+/* --ids -o FILE is written under a temporary name, renamed when complete. */
+static char ids_tmp[4200];
+static void remove_ids_tmp(void)
+{
+    if (ids_tmp[0]) unlink(ids_tmp);
+}
+
+/* --- main ---------------------------------------------------------------- */
+
+typedef struct growbuf { char *p; size_t n, cap; } growbuf;
+
+static void gb_add(growbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 14;
+        while (cap < b->n + n + 1) cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+static int all_space(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strchr(" \t\n\r\v\f", s[i])) return 0;
+    return 1;
+}
+
+static void file_sha256(const char *path, const char *what, char out[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) die("%s %s: %s", what, path, strerror(errno));
+    fclose(f);
+    cli_sha256_file(path, out);
+}
+
+typedef struct state {
+    const options *o;
+    bpe *tok;
+    stream_writer *w;
+    FILE *text_out;
+    bpe_tokens toks;
+    story_rec rec;
+    long selected, written, repaired_stories;
+} state;
+
+/* Handle one complete story: select, repair, tokenize, write.
+ * @return 1 when no later story can be selected (stop reading). */
+static int emit_story(state *st, long index, growbuf *text)
+{
+    const options *o = st->o;
+    if (past_ranges(o, index)) return 1;
+    if (!in_ranges(o, index)) return 0;
+    if (!o->keep_empty && all_space(text->p ? text->p : "", text->n)) return 0;
+    if (o->split && in_train(o, (uint64_t)index) != (o->split == 1)) return 0;
+    if (o->take >= 0 && st->selected >= o->take) return 1;
+    long ordinal = st->selected++;
+    if (o->shard_n && ordinal % o->shard_n != o->shard_k) return 0;
+
+    const char *s = text->p ? text->p : "";
+    size_t len = text->n;
+    if (memchr(s, 0, len)) die("story %ld contains a NUL byte: binary data, not stories text", index);
+    char *fixed = NULL;
+    size_t fixed_len;
+    size_t bad = utf8_repair(s, len, &fixed, &fixed_len);
+    if (bad) {
+        if (!fixed) die("out of memory");
+        if ((double)bad > MAX_INVALID_FRACTION * (double)len + 2)
+            die("story %ld: %zu invalid UTF-8 sequences in %zu bytes: binary data, not stories text", index, bad, len);
+        st->repaired_stories++;
+        s = fixed;
+        len = fixed_len;
+    }
+    if (len >= STREAM_MAX_RECORD / 4) die("story %ld is too long (%zu bytes)", index, len);
+    st->toks.n = 0;
+    const char *err;
+    if (bpe_encode(st->tok, s, len, &st->toks, &err)) die("story %ld: %s", index, err);
+    if (o->max_tokens && (long)st->toks.n > o->max_tokens)
+        die("story %ld has %zu tokens, more than --max-tokens %ld", index, st->toks.n, o->max_tokens);
+
+    if (st->text_out) {
+        if (fprintf(st->text_out, "%ld\t", index) < 0) die("write error: %s", strerror(errno));
+        for (size_t i = 0; i < st->toks.n; i++)
+            fprintf(st->text_out, i ? " %u" : "%u", st->toks.v[i].id);
+        if (fputc('\n', st->text_out) == EOF) die("write error: %s", strerror(errno));
+    } else {
+        story_rec *r = &st->rec;
+        r->story = (uint32_t)index;
+        r->flags = STORY_HAS_TOKENS;
+        r->text = (char *)s;
+        r->text_len = (uint32_t)len;
+        r->n_tokens = (uint32_t)st->toks.n;
+        r->tokens = xrealloc(r->tokens, (st->toks.n ? st->toks.n : 1) * sizeof *r->tokens);
+        for (size_t i = 0; i < st->toks.n; i++)
+            r->tokens[i] = (story_token){.id = st->toks.v[i].id, .start = st->toks.v[i].start, .end = st->toks.v[i].end};
+        story_write(st->w, r);
+        r->text = NULL;
+    }
+    free(fixed);
+    st->written++;
+    cli_progress("stories", (uint64_t)st->written, o->take > 0 ? (uint64_t)o->take : 0);
+    return 0;
+}
+
+enum { O_VOCAB = 256, O_MERGES, O_KEEP_NL, O_STORIES, O_SPLIT, O_SEED, O_FRACTION, O_TAKE,
+       O_SHARD, O_MAX_TOKENS, O_KEEP_EMPTY, O_IDS, O_VERSION };
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    options o = {.vocab = DEFAULT_VOCAB, .merges = DEFAULT_MERGES, .seed = 1,
+                 .train_fraction = 0.8, .take = -1};
+    static const struct option opts[] = {
+        {"vocab", required_argument, 0, O_VOCAB}, {"merges", required_argument, 0, O_MERGES},
+        {"keep-newlines", no_argument, 0, O_KEEP_NL}, {"stories", required_argument, 0, O_STORIES},
+        {"split", required_argument, 0, O_SPLIT}, {"seed", required_argument, 0, O_SEED},
+        {"train-fraction", required_argument, 0, O_FRACTION}, {"take", required_argument, 0, O_TAKE},
+        {"shard", required_argument, 0, O_SHARD}, {"max-tokens", required_argument, 0, O_MAX_TOKENS},
+        {"keep-empty", no_argument, 0, O_KEEP_EMPTY}, {"ids", no_argument, 0, O_IDS},
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        switch (c) {
+        case O_VOCAB: o.vocab = optarg; break;
+        case O_MERGES: o.merges = optarg; break;
+        case O_KEEP_NL: o.keep_newlines = 1; break;
+        case O_STORIES: parse_ranges(&o, optarg); break;
+        case O_SPLIT:
+            if (strcmp(optarg, "train") == 0) o.split = 1;
+            else if (strcmp(optarg, "test") == 0) o.split = 2;
+            else die("--split: expected train or test, got '%s'", optarg);
+            break;
+        case O_SEED: o.seed = (uint64_t)cli_parse_long("--seed", optarg, 0, INT64_MAX); break;
+        case O_FRACTION:
+            o.train_fraction = cli_parse_double("--train-fraction", optarg);
+            if (!(o.train_fraction >= 0 && o.train_fraction <= 1)) die("--train-fraction: must be in [0, 1]");
+            break;
+        case O_TAKE: o.take = cli_parse_long("--take", optarg, 0, INT32_MAX); break;
+        case O_SHARD: {
+            char *slash = strchr(optarg, '/');
+            if (!slash) die("--shard: expected K/N, e.g. 0/4");
+            *slash = 0;
+            o.shard_k = cli_parse_long("--shard", optarg, 0, 1 << 20);
+            o.shard_n = cli_parse_long("--shard", slash + 1, 1, 1 << 20);
+            *slash = '/';
+            if (o.shard_k >= o.shard_n) die("--shard %s: K must be below N", optarg);
+            break;
+        }
+        case O_MAX_TOKENS: o.max_tokens = cli_parse_long("--max-tokens", optarg, 1, INT32_MAX); break;
+        case O_KEEP_EMPTY: o.keep_empty = 1; break;
+        case O_IDS: o.ids_text = 1; break;
+        case 'o': o.out = optarg; break;
+        case 'h': fputs(USAGE, stdout); return 0;
+        case O_VERSION: cli_print_version();
+        default: die("unknown option or missing value: '%s' (see --help)", argv[optind - 1]);
+        }
+    }
+
+    /* Tokenizer first: a bad vocabulary fails before any input is read. */
+    char err[512];
+    bpe *tok = bpe_load(o.vocab, o.merges, err, sizeof err);
+    if (!tok) die("%s", err);
+    char vocab_sha[65], merges_sha[65], tok_sha[65];
+    file_sha256(o.vocab, "--vocab", vocab_sha);
+    file_sha256(o.merges, "--merges", merges_sha);
+    {   /* tokenizer identity: sha256 of vocab.json's bytes then merges.txt's */
+        size_t lv, lm;
+        char *v = cli_read_file(o.vocab, &lv), *m = cli_read_file(o.merges, &lm);
+        sha256_ctx ctx;
+        uint8_t d[32];
+        sha256_init(&ctx);
+        sha256_update(&ctx, v, lv);
+        sha256_update(&ctx, m, lm);
+        sha256_final(&ctx, d);
+        sha256_hex(d, tok_sha);
+        free(v);
+        free(m);
+    }
+
+    input in = {0};
+    input_open(&in, argc - optind, argv + optind);
+
+    state st = {.o = &o, .tok = tok};
+    story_init(&st.rec);
+    if (o.ids_text) {
+        if (o.out && strcmp(o.out, "-") != 0) {
+            snprintf(ids_tmp, sizeof ids_tmp, "%s.tmp%ld", o.out, (long)getpid());
+            cli_on_die(remove_ids_tmp);
+            st.text_out = fopen(ids_tmp, "w");
+            if (!st.text_out) die("%s: %s", o.out, strerror(errno));
+        } else {
+            st.text_out = stdout;
+        }
+    } else {
+        stream_header h;
+        header_init(&h);
+        header_add(&h, "tokenizer", "gpt2-byte-level-bpe vocab %zu merges %zu", bpe_vocab_size(tok), bpe_merge_count(tok));
+        header_add(&h, "tokenizer-sha256", "%s", tok_sha);
+        header_add(&h, "vocab-sha256", "%s", vocab_sha);
+        header_add(&h, "merges-sha256", "%s", merges_sha);
+        header_add(&h, "stories-sha256", "%s", in.digest);
+        header_add(&h, "stories-join", "%s", o.keep_newlines ? "newlines" : "study");
+        header_add(&h, "stories-select", "%s", o.ranges_text ? o.ranges_text : "all");
+        if (o.split) {
+            header_add(&h, "split", "%s", o.split == 1 ? "train" : "test");
+            header_add(&h, "split-seed", "%llu", (unsigned long long)o.seed);
+            header_add(&h, "train-fraction", "%.17g", o.train_fraction);
+        } else {
+            header_add(&h, "split", "all");
+        }
+        if (o.take >= 0) header_add(&h, "take", "%ld", o.take);
+        header_add_provenance(&h, argc, argv);
+        st.w = writer_open(o.out, STREAM_TOKENS, &h, 0);
+        header_free(&h);
+    }
+
+    growbuf text = {0};
+    char *line = NULL;
+    size_t cap = 0, term;
+    long len, index = 0;
+    int stopped = 0, pending = 0;
+    while ((len = input_line(&in, &line, &cap, &term)) >= 0) {
+        size_t body = (size_t)len - term;
+        if (body == strlen(SEPARATOR) && memcmp(line, SEPARATOR, body) == 0) {
+            if (emit_story(&st, index++, &text)) { stopped = 1; break; }
+            text.n = 0;
+            pending = 0;
+            continue;
+        }
+        pending = 1;
+        if (o.keep_newlines) {
+            gb_add(&text, line, (size_t)len);
+        } else {
+            gb_add(&text, line, body);
+            if (term) gb_add(&text, " ", 1);
+        }
+    }
+    /* A last story without a separator line still counts (the study's
+     * reader dropped it; a filter should not lose text silently). */
+    if (!stopped && pending && !all_space(text.p, text.n)) emit_story(&st, index, &text);
+    cli_progress_end();
+    if (st.repaired_stories)
+        warn("%ld stories had invalid UTF-8; each bad sequence became U+FFFD", st.repaired_stories);
+
+    if (st.text_out) {
+        if (fflush(st.text_out) != 0 || ferror(st.text_out)) die("write error: %s", strerror(errno));
+        if (st.text_out != stdout) {
+            if (fclose(st.text_out) != 0 || rename(ids_tmp, o.out) != 0) die("%s: %s", o.out, strerror(errno));
+            ids_tmp[0] = 0;
+        }
+    } else {
+        writer_close(st.w);
+    }
+    for (int i = 0; i < in.n; i++)
+        if (in.files[i] != stdin) fclose(in.files[i]);
+    free(in.files);
+    free(in.names);
+    free(text.p);
+    free(line);
+    free(o.ranges);
+    story_free(&st.rec);
+    bpe_tokens_free(&st.toks);
+    bpe_free(tok);
+    return 0;
+}
