@@ -1,0 +1,37 @@
+# f1-grid.gp: the study's appendix grid: one small F1 heatmap per POS tag
+# (x: head, y: layer, colour 0..1), five per row.
+#   report-grid --all --model-from probes.hs keys.json > all.txt
+#   gnuplot -e "data='all.txt'; out='fig/keys-grid'; kind='key'" pipelines/figures/f1-grid.gp
+# vars: data out [kind: key|query] [model] [cols (default 5)]
+load ARG0[1:strstrt(ARG0, "f1-grid.gp") - 1] . "common.gp"
+if (!exists("kind")) kind = ""
+if (!exists("cols")) cols = 5
+ntags = int(system(sprintf("sed -n 's/^# tags: //p' '%s' | head -n 1", data)))
+if (ntags < 1) { print sprintf("figure: %s has no '# tags:' line (make it with report-grid --all)", data); exit status 1 }
+tagnames = system(sprintf("sed -n 's/^# tag: //p' '%s'", data))
+# the i-th tag (1-based), one tag per line of tagnames
+tagname(i) = system(sprintf("sed -n 's/^# tag: //p' '%s' | sed -n '%dp'", data, i))
+rows = (ntags + cols - 1) / cols
+set datafile separator whitespace
+set palette defined (0 "#fff5f0", 0.25 "#fcbba1", 0.5 "#fb6a4a", 0.75 "#cb181d", 1 "#67000d")
+set cbrange [0:1]
+set cbtics 0,0.5,1 font ",7" scale 0.3
+set xrange [-0.5:15.5]; set yrange [-0.5:7.5]
+set xtics 0,5,15 out nomirror scale 0.3 font ",7"
+set ytics 0,2,7 out nomirror scale 0.3 font ",7"
+set tics front
+W = 250 * cols + 40
+H = 190 * rows + 90
+do for [f in "png pdf"] {
+  eval setterm(f, W, H)
+  set multiplot title sprintf("F1 of the %s probes per POS tag (x: head, y: layer)", strlen(kind) ? kind : "") noenhanced \
+      layout rows, cols margins 0.03, 0.955, 0.06, 0.94 spacing 0.065, 0.045
+  set label 1 model_line at screen 0.01, screen 0.012 left font ",9" tc rgb MODELTC noenhanced
+  do for [i = 1:ntags] {
+    set title "POS-Tag: " . tagname(i) font ",9" noenhanced offset 0,-0.6
+    plot data index (i - 1) matrix with image notitle
+    unset label 1
+  }
+  unset multiplot
+  unset output
+}
