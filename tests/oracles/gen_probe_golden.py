@@ -24,6 +24,11 @@ Writes tests/golden/probes/:
                        on those predictions.
   reports.json.zst     classification_report dicts for fixed (y_true, y_pred)
                        label lists: the report arithmetic alone.
+  compare_a.json, compare_b.json, compare_ab.tsv, compare_study_q_k.tsv
+                       probe-compare's expected rows (--tsv) for two small grids
+                       (nulls, ties, a tag on one side) and for the study's
+                       results_queries.json vs results_keys.json (needs
+                       `make data`), with scipy's spearmanr.
   randmodel.json.zst   the same for features from a random test model
                        (bin/model-init + bin/forward-dump over tagged streams
                        written by the C test itself: `test_probes
@@ -241,6 +246,96 @@ def randmodel():
         return {"spec": spec, "probes": probes}
 
 
+def compare_rows(A, B, min_support=1):
+    """probe-compare --tsv's rows, computed independently (scipy's spearmanr)."""
+    from scipy.stats import spearmanr
+    NL, NH = min(len(A), len(B)), min(max(len(r) for r in A), max(len(r) for r in B))
+    def cell(G, l, h):
+        return G[l][h] if l < len(G) and h < len(G[l]) else None
+    common = [(l, h) for l in range(NL) for h in range(NH)
+              if cell(A, l, h) is not None and cell(B, l, h) is not None]
+    avg = ["accuracy", "macro avg", "weighted avg"]
+    keys = sorted({k for l, h in common for G in (A, B) for k in cell(G, l, h) if k not in avg})
+    out = []
+    for key in keys + avg:
+        def f1(c):
+            v = c.get(key)
+            if v is None:
+                return None
+            return v if isinstance(v, (int, float)) else v["f1-score"]
+        def sup(G):
+            for l, h in common:
+                c = cell(G, l, h)
+                k = "macro avg" if key in avg else key
+                if k in c:
+                    return float(c[k]["support"])
+            return float("nan")
+        fa, fb, at = [], [], []
+        for l, h in common:
+            a, b = f1(cell(A, l, h)), f1(cell(B, l, h))
+            if a is None or b is None:
+                continue
+            fa.append(a); fb.append(b); at.append((l, h))
+        if not fa:
+            continue
+        sa, sb = sup(A), sup(B)
+        if key not in avg and not (sa >= min_support and sb >= min_support):
+            continue
+        ia = max(range(len(fa)), key=lambda i: (fa[i], -i))
+        ib = max(range(len(fb)), key=lambda i: (fb[i], -i))
+        d = [abs(x - y) for x, y in zip(fa, fb)]
+        im = max(range(len(d)), key=lambda i: (d[i], -i))
+        if len(fa) < 2 or len(set(fa)) == 1 or len(set(fb)) == 1:
+            rho = "-"
+        else:
+            rho = repr(float(spearmanr(fa, fb).correlation))
+        L = lambda lh: "L%dH%d" % lh
+        out.append([key, repr(sa), repr(sb), L(at[ia]), repr(fa[ia]), L(at[ib]), repr(fb[ib]),
+                    "yes" if ia == ib else "no", str(1 + sum(x > fa[ib] for x in fa)),
+                    repr(sum(d) / len(d)), repr(d[im]), L(at[im]), rho, str(len(fa))])
+    return out
+
+
+def compare():
+    """Two small report grids with nulls, ties and a tag on one side only,
+    plus the study's own queries-vs-keys comparison."""
+    rng = np.random.default_rng(5)
+    tags = ["", "''", "CC", "DT", "NN", "VBD", "``"]
+    def grid(extra):
+        G = []
+        for l in range(3):
+            row = []
+            for h in range(4):
+                if (l, h) == (1, 2):
+                    row.append(None)
+                    continue
+                c = {}
+                for t in tags + extra:
+                    f = float(rng.choice([0.0, 0.5, round(rng.random(), 3)]))
+                    c[t] = {"precision": f, "recall": f, "f1-score": f, "support": float(1 + tags.index(t) if t in tags else 3)}
+                c["accuracy"] = float(rng.random())
+                for a in ("macro avg", "weighted avg"):
+                    c[a] = {"precision": 0.5, "recall": 0.5, "f1-score": float(rng.random()), "support": 28.0}
+                row.append(c)
+            G.append(row)
+        return G
+    A, B = grid(["UH"]), grid([])
+    os.makedirs(OUT, exist_ok=True)
+    for name, G in (("compare_a.json", A), ("compare_b.json", B)):
+        with open(os.path.join(OUT, name), "w") as f:
+            json.dump(G, f, indent=4)
+    with open(os.path.join(OUT, "compare_ab.tsv"), "w") as f:
+        for r in compare_rows(A, B):
+            f.write("\t".join(r) + "\n")
+    study = os.path.join(TOP, "data", "cache", "study")
+    Q = json.load(open(os.path.join(study, "results_queries.json")))
+    K = json.load(open(os.path.join(study, "results_keys.json")))
+    with open(os.path.join(OUT, "compare_study_q_k.tsv"), "w") as f:
+        for r in compare_rows(Q, K):
+            f.write("\t".join(r) + "\n")
+    print("wrote compare goldens")
+
+
 def rows_tag(rows):
     return rows[0].index("tag")
 
@@ -254,7 +349,9 @@ def write(name, obj):
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["synthetic", "reports", "randmodel"]
+    what = sys.argv[1:] or ["synthetic", "reports", "randmodel", "compare"]
+    if "compare" in what:
+        compare()
     if "synthetic" in what:
         write("synthetic.json.zst", synthetic())
     if "reports" in what:

@@ -1,0 +1,327 @@
+/* probe-compare: compare two probe reports in the study's JSON layout
+ * ([layer][head] -> classification_report dict, as probe-eval --json and the
+ * study's results_keys.json / results_queries.json), tag by tag: the best
+ * head on each side, F1 differences over the grid and the Spearman rank
+ * correlation of the two F1 grids.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "pyfmt.h"
+
+static void usage(void)
+{
+    printf(
+        "usage: probe-compare [options] A.json B.json\n"
+        "Compare two probe reports in the study's layout ([layer][head] -> {tag:\n"
+        "{precision, recall, f1-score, support}, accuracy, macro avg, weighted avg}),\n"
+        "e.g. probe-eval --json output against the study's results_keys.json, or two\n"
+        "runs.  One row per tag present on both sides (then accuracy, macro avg and\n"
+        "weighted avg F1), over the heads present on both sides:\n"
+        "  support A / B, the best head by F1 on each side (LxHy and its F1), whether\n"
+        "  they are the same head, B's best head's rank in A's grid (1 = best), mean\n"
+        "  and max |F1(A) - F1(B)| (and where the max is), and Spearman's rank\n"
+        "  correlation of the two F1 grids (average ranks for ties; '-' when a grid\n"
+        "  is constant).\n"
+        "\n"
+        "  --tags LIST        only these tags, comma-separated (e.g. VBD,CC,PRP$)\n"
+        "  --min-support N    only tags with support >= N on both sides (default 1)\n"
+        "  --tsv              tab-separated with a header line, full precision\n"
+        "  -o, --output FILE  output (default stdout)\n"
+        "  --help, --version\n"
+        "\n"
+        "example:\n"
+        "  probe-eval --probes probes.hs --json k=keys.json < test.acts\n"
+        "  probe-compare keys.json data/cache/study/results_keys.json\n");
+    exit(0);
+}
+
+typedef struct grid {
+    const char *path;
+    json_t *root;
+    int n_layer, n_head;  /* bounding box */
+    json_t **cell;        /* [n_layer][n_head], NULL where missing */
+} grid;
+
+static void grid_load(grid *g, const char *path)
+{
+    json_error_t e;
+    g->path = path;
+    g->root = json_load_file(path, 0, &e);
+    if (!g->root) die("%s: %s (line %d)", path, e.text, e.line);
+    if (!json_is_array(g->root) || json_array_size(g->root) == 0)
+        die("%s: not a report grid (want a [layer][head] list of lists)", path);
+    g->n_layer = (int)json_array_size(g->root);
+    g->n_head = 0;
+    for (int l = 0; l < g->n_layer; l++) {
+        json_t *row = json_array_get(g->root, (size_t)l);
+        if (!json_is_array(row)) die("%s: layer %d is not a list of heads", path, l);
+        if ((int)json_array_size(row) > g->n_head) g->n_head = (int)json_array_size(row);
+    }
+    g->cell = xcalloc((size_t)g->n_layer * (g->n_head ? g->n_head : 1), sizeof *g->cell);
+    for (int l = 0; l < g->n_layer; l++) {
+        json_t *row = json_array_get(g->root, (size_t)l);
+        for (int h = 0; h < (int)json_array_size(row); h++) {
+            json_t *c = json_array_get(row, (size_t)h);
+            if (json_is_null(c)) continue;
+            if (!json_is_object(c)) die("%s: layer %d head %d is not a report object", path, l, h);
+            g->cell[l * g->n_head + h] = c;
+        }
+    }
+}
+
+/* F1 of key in a cell ("accuracy" is a bare number); NAN when absent. */
+static double cell_f1(const json_t *c, const char *key)
+{
+    if (!c) return NAN;
+    const json_t *v = json_object_get(c, key);
+    if (!v) return NAN;
+    if (json_is_number(v)) return json_number_value(v);
+    const json_t *f = json_object_get(v, "f1-score");
+    return f && json_is_number(f) ? json_number_value(f) : NAN;
+}
+
+static double cell_support(const json_t *c, const char *key)
+{
+    const json_t *v = c ? json_object_get(c, key) : NULL;
+    const json_t *s = v ? json_object_get(v, "support") : NULL;
+    return s && json_is_number(s) ? json_number_value(s) : NAN;
+}
+
+/* Average ranks (1-based) of v[0..n-1]. */
+static void ranks(const double *v, int n, double *r)
+{
+    int *idx = xmalloc((size_t)n * sizeof *idx);
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 1; i < n; i++) /* insertion sort, stable; n <= a few hundred */
+        for (int j = i; j > 0 && v[idx[j - 1]] > v[idx[j]]; j--) { int t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t; }
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && v[idx[j + 1]] == v[idx[i]]) j++;
+        double avg = (i + j) / 2.0 + 1.0;
+        for (int k = i; k <= j; k++) r[idx[k]] = avg;
+        i = j + 1;
+    }
+    free(idx);
+}
+
+/* Spearman's rho: Pearson correlation of the average ranks; NAN if a side
+ * is constant or n < 2. */
+static double spearman(const double *a, const double *b, int n)
+{
+    if (n < 2) return NAN;
+    double *ra = xmalloc((size_t)n * sizeof *ra), *rb = xmalloc((size_t)n * sizeof *rb);
+    ranks(a, n, ra);
+    ranks(b, n, rb);
+    double ma = 0, mb = 0;
+    for (int i = 0; i < n; i++) { ma += ra[i]; mb += rb[i]; }
+    ma /= n; mb /= n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < n; i++) {
+        sab += (ra[i] - ma) * (rb[i] - mb);
+        saa += (ra[i] - ma) * (ra[i] - ma);
+        sbb += (rb[i] - mb) * (rb[i] - mb);
+    }
+    free(ra); free(rb);
+    if (saa == 0 || sbb == 0) return NAN;
+    return sab / sqrt(saa * sbb);
+}
+
+typedef struct row {
+    char tag[64];
+    double sup_a, sup_b;
+    int best_a, best_b;      /* cell index, -1 if none */
+    double f1_best_a, f1_best_b;
+    int rank_b_in_a;
+    double mean_abs, max_abs;
+    int at_max;
+    double rho;
+    int n;
+} row;
+
+static int in_list(const char *list, const char *tag)
+{
+    if (!list) return 1;
+    size_t tl = strlen(tag);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == tl && !strncmp(p, tag, l)) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+static int is_avg_key(const char *k)
+{
+    return !strcmp(k, "accuracy") || !strcmp(k, "macro avg") || !strcmp(k, "weighted avg");
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    enum { O_TAGS = 256, O_MINSUP, O_TSV, O_HELP, O_VERSION };
+    static const struct option opts[] = {
+        {"tags", required_argument, 0, O_TAGS}, {"min-support", required_argument, 0, O_MINSUP},
+        {"tsv", no_argument, 0, O_TSV}, {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    const char *tags = NULL, *out = NULL;
+    long min_sup = 1;
+    int tsv = 0;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_TAGS: tags = optarg; break;
+        case O_MINSUP: min_sup = cli_parse_long("--min-support", optarg, 0, 1L << 40); break;
+        case O_TSV: tsv = 1; break;
+        case 'o': out = optarg; break;
+        case 'h': case O_HELP: usage(); break;
+        case O_VERSION: cli_print_version(); break;
+        default: cli_bad_option(argv);
+        }
+    }
+    if (argc - optind != 2) die("want two reports: A.json B.json (see --help)");
+    grid A, B;
+    grid_load(&A, argv[optind]);
+    grid_load(&B, argv[optind + 1]);
+    int NL = A.n_layer < B.n_layer ? A.n_layer : B.n_layer, NH = A.n_head < B.n_head ? A.n_head : B.n_head;
+    /* common cells */
+    int *ca = xmalloc((size_t)(NL * NH + 1) * sizeof *ca), n_common = 0;
+    for (int l = 0; l < NL; l++)
+        for (int h = 0; h < NH; h++)
+            if (A.cell[l * A.n_head + h] && B.cell[l * B.n_head + h]) ca[n_common++] = l * NH + h;
+    if (!n_common) die("%s and %s have no head in common", A.path, B.path);
+
+    /* the tags: keys of the first common cell of either side, sorted, plus
+     * keys of any other common cell */
+    char **keys = NULL;
+    size_t n_keys = 0;
+    for (int i = 0; i < n_common; i++) {
+        int l = ca[i] / NH, h = ca[i] % NH;
+        const json_t *cells[2] = {A.cell[l * A.n_head + h], B.cell[l * B.n_head + h]};
+        for (int s = 0; s < 2; s++) {
+            const char *k;
+            json_t *v;
+            json_object_foreach((json_t *)cells[s], k, v) {
+                if (is_avg_key(k)) continue;
+                size_t j;
+                for (j = 0; j < n_keys && strcmp(keys[j], k); j++) {}
+                if (j == n_keys) {
+                    keys = xrealloc(keys, (n_keys + 1) * sizeof *keys);
+                    keys[n_keys++] = xstrdup(k);
+                }
+            }
+        }
+    }
+    qsort(keys, n_keys, sizeof *keys, cmp_str);
+    static const char *avg_keys[3] = {"accuracy", "macro avg", "weighted avg"};
+    row *rows = xcalloc(n_keys + 3, sizeof *rows);
+    int n_rows = 0;
+    double *fa = xmalloc((size_t)n_common * sizeof *fa), *fb = xmalloc((size_t)n_common * sizeof *fb);
+    int *at = xmalloc((size_t)n_common * sizeof *at);
+    for (size_t t = 0; t < n_keys + 3; t++) {
+        const char *key = t < n_keys ? keys[t] : avg_keys[t - n_keys];
+        int avg = t >= n_keys;
+        if (!avg && !in_list(tags, key)) continue;
+        row *r = &rows[n_rows];
+        memset(r, 0, sizeof *r);
+        snprintf(r->tag, sizeof r->tag, "%s", avg ? key : key);
+        r->sup_a = r->sup_b = NAN;
+        int n = 0;
+        for (int i = 0; i < n_common; i++) {
+            int l = ca[i] / NH, h = ca[i] % NH;
+            const json_t *xa = A.cell[l * A.n_head + h], *xb = B.cell[l * B.n_head + h];
+            double a = cell_f1(xa, key), b = cell_f1(xb, key);
+            if (isnan(r->sup_a)) r->sup_a = avg ? cell_support(xa, "macro avg") : cell_support(xa, key);
+            if (isnan(r->sup_b)) r->sup_b = avg ? cell_support(xb, "macro avg") : cell_support(xb, key);
+            if (isnan(a) || isnan(b)) continue;
+            fa[n] = a; fb[n] = b; at[n] = ca[i];
+            n++;
+        }
+        if (!n) continue;
+        if (!avg && min_sup > 0 && !(r->sup_a >= (double)min_sup && r->sup_b >= (double)min_sup)) continue;
+        r->n = n;
+        int ia = 0, ib = 0;
+        for (int i = 1; i < n; i++) {
+            if (fa[i] > fa[ia]) ia = i;
+            if (fb[i] > fb[ib]) ib = i;
+        }
+        r->best_a = at[ia]; r->best_b = at[ib];
+        r->f1_best_a = fa[ia]; r->f1_best_b = fb[ib];
+        r->rank_b_in_a = 1;
+        for (int i = 0; i < n; i++) r->rank_b_in_a += fa[i] > fa[ib];
+        double sum = 0;
+        r->max_abs = -1;
+        for (int i = 0; i < n; i++) {
+            double d = fabs(fa[i] - fb[i]);
+            sum += d;
+            if (d > r->max_abs) { r->max_abs = d; r->at_max = at[i]; }
+        }
+        r->mean_abs = sum / n;
+        r->rho = spearman(fa, fb, n);
+        n_rows++;
+    }
+
+    FILE *f = stdout;
+    char *tmp = NULL;
+    if (out && strcmp(out, "-")) {
+        size_t l = strlen(out) + 32;
+        tmp = xmalloc(l);
+        snprintf(tmp, l, "%s.tmp.%ld", out, (long)getpid());
+        f = fopen(tmp, "w");
+        if (!f) die("%s: cannot create", out);
+    }
+    if (tsv) {
+        fprintf(f, "tag\tsupport_a\tsupport_b\tbest_a\tf1_best_a\tbest_b\tf1_best_b\tsame_best\trank_of_best_b_in_a\t"
+                   "mean_abs_df1\tmax_abs_df1\tat_max\tspearman\theads\n");
+        for (int i = 0; i < n_rows; i++) {
+            row *r = &rows[i];
+            char b[6][32];
+            fprintf(f, "%s\t%s\t%s\tL%dH%d\t%s\tL%dH%d\t%s\t%s\t%d\t%s\t%s\tL%dH%d\t", r->tag,
+                    py_repr_double(r->sup_a, b[0]), py_repr_double(r->sup_b, b[1]), r->best_a / NH, r->best_a % NH,
+                    py_repr_double(r->f1_best_a, b[2]), r->best_b / NH, r->best_b % NH,
+                    py_repr_double(r->f1_best_b, b[3]), r->best_a == r->best_b ? "yes" : "no", r->rank_b_in_a,
+                    py_repr_double(r->mean_abs, b[4]), py_repr_double(r->max_abs, b[5]), r->at_max / NH,
+                    r->at_max % NH);
+            if (isnan(r->rho)) fprintf(f, "-\t%d\n", r->n);
+            else fprintf(f, "%s\t%d\n", py_repr_double(r->rho, b[0]), r->n);
+        }
+    } else {
+        fprintf(f, "A: %s (%dx%d)\nB: %s (%dx%d)\n%d heads in common\n\n", A.path, A.n_layer, A.n_head, B.path,
+                B.n_layer, B.n_head, n_common);
+        fprintf(f, "%-13s %8s %8s  %-13s %-13s %-4s %6s  %8s  %-15s %7s\n", "tag", "sup A", "sup B", "best A (F1)",
+                "best B (F1)", "same", "rankA", "mean|dF1|", "max|dF1| (at)", "rho");
+        for (int i = 0; i < n_rows; i++) {
+            row *r = &rows[i];
+            char ba[32], bb[32], mx[32], rho[16], tg[80];
+            snprintf(tg, sizeof tg, "%s", r->tag[0] ? r->tag : "(empty)");
+            snprintf(ba, sizeof ba, "L%dH%d %.3f", r->best_a / NH, r->best_a % NH, r->f1_best_a);
+            snprintf(bb, sizeof bb, "L%dH%d %.3f", r->best_b / NH, r->best_b % NH, r->f1_best_b);
+            snprintf(mx, sizeof mx, "%.4f L%dH%d", r->max_abs, r->at_max / NH, r->at_max % NH);
+            if (isnan(r->rho)) snprintf(rho, sizeof rho, "-");
+            else snprintf(rho, sizeof rho, "%.3f", r->rho);
+            fprintf(f, "%-13s %8.0f %8.0f  %-13s %-13s %-4s %6d  %9.4f  %-15s %7s\n", tg, r->sup_a, r->sup_b, ba, bb,
+                    r->best_a == r->best_b ? "yes" : "no", r->rank_b_in_a, r->mean_abs, mx, rho);
+        }
+    }
+    if (fflush(f) != 0 || ferror(f)) die("write error");
+    if (tmp) {
+        if (fclose(f) != 0 || rename(tmp, out) != 0) { unlink(tmp); die("%s: write error", out); }
+        free(tmp);
+    }
+    for (size_t i = 0; i < n_keys; i++) free(keys[i]);
+    free(keys); free(rows); free(fa); free(fb); free(at); free(ca); free(A.cell); free(B.cell);
+    json_decref(A.root);
+    json_decref(B.root);
+    return 0;
+}
