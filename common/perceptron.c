@@ -3,6 +3,7 @@
  * by the feature string ("i-1 tag+i word DT dog"); each entry points at its
  * run of (tag, weight) pairs. */
 #include "perceptron.h"
+#include "sha256.h"
 #include "treebank.h"
 
 #include <errno.h>
@@ -36,6 +37,16 @@ typedef struct table {
     size_t n;
 } table;
 
+#define N_TEMPLATES 14
+typedef struct feature_batch {
+    char buf[N_TEMPLATES * 512];
+    size_t used;
+    const char *key[N_TEMPLATES];
+    size_t len[N_TEMPLATES];
+    uint64_t hash[N_TEMPLATES];
+    int n;
+} feature_batch;
+
 struct perceptron {
     int n_classes;          /* tags of classes.json, then any only in tagdict.json */
     int n_model_classes;    /* those of classes.json: the candidates of predict() */
@@ -50,15 +61,32 @@ struct perceptron {
     size_t norm_cap;
     const char **ctx;       /* [n + 4] context words */
     size_t ctx_cap;
+    feature_batch batch;    /* the current word's feature keys */
+    char sha256[65];        /* identity: sha256 of the three files' bytes */
 };
 
 static char errbuf[8400];
 
+/* 8 bytes at a time: feature keys are ~10-30 bytes and hashing them was a
+ * visible share of tagging time with a byte-wise hash. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
-    return h ^ (h >> 29);
+    const uint64_t K = 0x9E3779B97F4A7C15ull;
+    uint64_t h = (uint64_t)n * K;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * K;
+        h ^= h >> 32;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * K;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 32);
 }
 
 static int table_init(table *t, size_t n)
@@ -71,14 +99,18 @@ static int table_init(table *t, size_t n)
     return t->slots ? 0 : -1;
 }
 
-static const slot *table_find(const table *t, const char *key, size_t len)
+static const slot *table_find_h(const table *t, const char *key, size_t len, uint64_t h)
 {
-    uint64_t h = hash_bytes(key, len);
     for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
         const slot *s = &t->slots[i];
         if (!s->key) return NULL;
         if (s->hash == h && s->key_len == len && memcmp(s->key, key, len) == 0) return s;
     }
+}
+
+static const slot *table_find(const table *t, const char *key, size_t len)
+{
+    return table_find_h(t, key, len, hash_bytes(key, len));
 }
 
 /* Insert (the caller guarantees keys are unique: they come from a JSON object). */
@@ -129,7 +161,44 @@ static int add_class(perceptron *p, const char *name)
     return p->n_classes++;
 }
 
-static json_t *load_json(const char *dir, int which, json_type want, const char **err)
+/* A bump allocator for jansson while the model loads: the DOM of the 5.7 MB
+ * weights file is a million small blocks, and freeing them one by one cost
+ * more than parsing.  The arena goes at once when the load is done. */
+typedef struct arena_block { struct arena_block *next; size_t used, cap; } arena_block;
+static arena_block *arena_head;
+
+static void *arena_malloc(size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (!arena_head || arena_head->used + n > arena_head->cap) {
+        size_t cap = n > ((size_t)4 << 20) ? n : ((size_t)4 << 20);
+        arena_block *b = malloc(sizeof(arena_block) + 16 + cap);
+        if (!b) return NULL;
+        b->next = arena_head;
+        b->used = 0;
+        b->cap = cap;
+        arena_head = b;
+    }
+    char *base = (char *)(arena_head + 1);
+    base += (16 - ((uintptr_t)base & 15)) & 15;
+    void *p = base + arena_head->used;
+    arena_head->used += n;
+    return p;
+}
+
+static void arena_free(void *p) { (void)p; }
+
+static void arena_release(void)
+{
+    while (arena_head) {
+        arena_block *n = arena_head->next;
+        free(arena_head);
+        arena_head = n;
+    }
+}
+
+/* Read one model file, add its bytes to the identity hash, parse it. */
+static json_t *load_json(const char *dir, int which, json_type want, sha256_ctx *id, const char **err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, PERCEPTRON_FILES[which]);
@@ -139,9 +208,28 @@ static json_t *load_json(const char *dir, int which, json_type want, const char 
         *err = errbuf;
         return NULL;
     }
-    json_error_t je;
-    json_t *j = json_loadf(f, 0, &je);
+    size_t cap = 1 << 16, len = 0, r;
+    char *buf = malloc(cap);
+    while (buf && (r = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += r;
+        if (len == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) { free(buf); buf = NULL; }
+            buf = nb;
+        }
+    }
+    int read_error = ferror(f);
     fclose(f);
+    if (!buf || read_error) {
+        free(buf);
+        snprintf(errbuf, sizeof errbuf, "%s: cannot read tagger file", path);
+        *err = errbuf;
+        return NULL;
+    }
+    sha256_update(id, buf, len);
+    json_error_t je;
+    json_t *j = json_loadb(buf, len, 0, &je);
+    free(buf);
     if (!j) {
         snprintf(errbuf, sizeof errbuf, "%s: corrupt tagger file: %s (line %d)", path, je.text,
                  je.line);
@@ -170,13 +258,40 @@ static perceptron *fail(perceptron *p, json_t *a, json_t *b, json_t *c, const ch
     return NULL;
 }
 
+static perceptron *load(const char *dir, const char **err);
+
 perceptron *perceptron_load(const char *dir, const char **err)
 {
+    json_malloc_t old_malloc;
+    json_free_t old_free;
+    json_get_alloc_funcs(&old_malloc, &old_free);
+    json_set_alloc_funcs(arena_malloc, arena_free);
+    perceptron *p = load(dir, err);
+    json_set_alloc_funcs(old_malloc, old_free);
+    arena_release();
+    return p;
+}
+
+/* Index of a tag while loading: a tiny hash on the tag's bytes. */
+static int class_lookup(const perceptron *p, const int16_t *idx, const char *tag)
+{
+    size_t l = strlen(tag);
+    for (size_t h = hash_bytes(tag, l) & 511;; h = (h + 1) & 511) {
+        if (idx[h] < 0) return -1;
+        if (strcmp(p->classes[idx[h]], tag) == 0) return idx[h];
+    }
+}
+
+static perceptron *load(const char *dir, const char **err)
+{
     json_t *jc = NULL, *jt = NULL, *jw = NULL;
+    int16_t class_idx[512];
     perceptron *p = calloc(1, sizeof *p);
     if (!p) { *err = "out of memory"; return NULL; }
-    if (!(jc = load_json(dir, 0, JSON_ARRAY, err)) || !(jt = load_json(dir, 1, JSON_OBJECT, err)) ||
-        !(jw = load_json(dir, 2, JSON_OBJECT, err))) {
+    sha256_ctx id;
+    sha256_init(&id);
+    if (!(jc = load_json(dir, 0, JSON_ARRAY, &id, err)) || !(jt = load_json(dir, 1, JSON_OBJECT, &id, err)) ||
+        !(jw = load_json(dir, 2, JSON_OBJECT, &id, err))) {
         json_decref(jc);
         json_decref(jt);
         perceptron_free(p);
@@ -217,6 +332,12 @@ perceptron *perceptron_load(const char *dir, const char **err)
         table_add(&p->tagdict, kp, l)->first = (uint32_t)c;
         kp += l + 1;
     }
+    for (int h = 0; h < 512; h++) class_idx[h] = -1;
+    for (int c = 0; c < p->n_classes; c++) {
+        size_t h = hash_bytes(p->classes[c], strlen(p->classes[c])) & 511;
+        while (class_idx[h] >= 0) h = (h + 1) & 511;
+        class_idx[h] = (int16_t)c;
+    }
     size_t at = 0;
     json_object_foreach(jw, k, v) {
         size_t l = strlen(k);
@@ -228,7 +349,7 @@ perceptron *perceptron_load(const char *dir, const char **err)
         json_t *w;
         json_object_foreach(v, tag, w) {
             if (!json_is_number(w)) return fail(p, jc, jt, jw, dir, "a weight is not a number", err);
-            int c = perceptron_class_index(p, tag);
+            int c = class_lookup(p, class_idx, tag);
             if (c < 0) return fail(p, jc, jt, jw, dir, "a weight names a tag not in classes.json", err);
             p->pair_class[at] = (uint8_t)c;
             p->pair_weight[at] = json_number_value(w);
@@ -239,8 +360,13 @@ perceptron *perceptron_load(const char *dir, const char **err)
     json_decref(jc);
     json_decref(jt);
     json_decref(jw);
+    uint8_t digest[32];
+    sha256_final(&id, digest);
+    sha256_hex(digest, p->sha256);
     return p;
 }
+
+const char *perceptron_sha256(const perceptron *p) { return p->sha256; }
 
 /* ------------------------------------------------------------------ */
 /* Python str predicates and str.lower() on UTF-8. */
@@ -374,28 +500,42 @@ static const char *suffix3(const char *s)
     return p;
 }
 
-/* Build "name arg1 arg2" into buf; @return its length or 0 if too long. */
-static size_t feature_key(char *buf, size_t cap, const char *name, const char *a1, size_t a1_len,
-                          const char *a2)
+/* The feature strings of one word, built into one buffer, hashed, and their
+ * table slots prefetched before any is probed (the lookups are cache-miss
+ * bound: 75k features in a table of a few MB). */
+
+/* Append "name arg1 arg2" (a1 may be cut to a1_len bytes); a key too long
+ * for the buffer cannot be in the model and is dropped. */
+static void feature_add(feature_batch *b, const char *name, const char *a1, size_t a1_len, const char *a2)
 {
     size_t nl = strlen(name), l2 = a2 ? strlen(a2) : 0;
     size_t need = nl + (a1 ? 1 + a1_len : 0) + (a2 ? 1 + l2 : 0);
-    if (need >= cap) return 0;
-    memcpy(buf, name, nl);
+    if (need + 1 > 512) return;
+    char *k = b->buf + b->used;
     size_t o = nl;
-    if (a1) { buf[o++] = ' '; memcpy(buf + o, a1, a1_len); o += a1_len; }
-    if (a2) { buf[o++] = ' '; memcpy(buf + o, a2, l2); o += l2; }
-    buf[o] = '\0';
-    return o;
+    memcpy(k, name, nl);
+    if (a1) { k[o++] = ' '; memcpy(k + o, a1, a1_len); o += a1_len; }
+    if (a2) { k[o++] = ' '; memcpy(k + o, a2, l2); o += l2; }
+    k[o] = '\0';
+    b->key[b->n] = k;
+    b->len[b->n] = o;
+    b->n++;
+    b->used += o + 1;
 }
 
-static void add_feature(const perceptron *p, double *scores, const char *key, size_t len)
+static void add_features(const perceptron *p, feature_batch *b, double *scores)
 {
-    if (!len) return; /* longer than any key in the model: not in the weights */
-    const slot *s = table_find(&p->weights, key, len);
-    if (!s) return;
-    for (uint32_t j = s->first; j < s->first + s->count; j++)
-        scores[p->pair_class[j]] += p->pair_weight[j];
+    for (int f = 0; f < b->n; f++) {
+        b->hash[f] = hash_bytes(b->key[f], b->len[f]);
+        __builtin_prefetch(&p->weights.slots[b->hash[f] & p->weights.mask]);
+    }
+    /* in template order: the order NLTK sums each tag's score in */
+    for (int f = 0; f < b->n; f++) {
+        const slot *s = table_find_h(&p->weights, b->key[f], b->len[f], b->hash[f]);
+        if (!s) continue;
+        for (uint32_t j = s->first; j < s->first + s->count; j++)
+            scores[p->pair_class[j]] += p->pair_weight[j];
+    }
 }
 
 int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
@@ -430,7 +570,6 @@ int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
     ctx[n + 3] = "-END2-";
 
     const char *prev = "-START-", *prev2 = "-START2-";
-    char key[1024];
     double scores[MAX_CLASSES];
     for (size_t i = 0; i < n; i++) {
         const char *word = words[i];
@@ -439,28 +578,32 @@ int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
         if (d) {
             tag = (int)d->first;
         } else {
-            memset(scores, 0, sizeof scores);
+            memset(scores, 0, (size_t)p->n_classes * sizeof scores[0]);
             size_t c = i + 2;
             uint32_t cp;
             int first_len = word[0] ? utf8_decode(word, &cp) : 0;
             const char *suf = suffix3(word);
             /* NLTK's templates, in NLTK's order (the summation order per tag) */
-            add_feature(p, scores, key, feature_key(key, sizeof key, "bias", NULL, 0, NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i suffix", suf, strlen(suf), NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i pref1", word, (size_t)first_len, NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 tag", prev, strlen(prev), NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i-2 tag", prev2, strlen(prev2), NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i tag+i-2 tag", prev, strlen(prev), prev2));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i word", ctx[c], strlen(ctx[c]), NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 tag+i word", prev, strlen(prev), ctx[c]));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 word", ctx[c - 1], strlen(ctx[c - 1]), NULL));
+            feature_batch *b = &p->batch;
+            b->n = 0;
+            b->used = 0;
+            feature_add(b, "bias", NULL, 0, NULL);
+            feature_add(b, "i suffix", suf, strlen(suf), NULL);
+            feature_add(b, "i pref1", word, (size_t)first_len, NULL);
+            feature_add(b, "i-1 tag", prev, strlen(prev), NULL);
+            feature_add(b, "i-2 tag", prev2, strlen(prev2), NULL);
+            feature_add(b, "i tag+i-2 tag", prev, strlen(prev), prev2);
+            feature_add(b, "i word", ctx[c], strlen(ctx[c]), NULL);
+            feature_add(b, "i-1 tag+i word", prev, strlen(prev), ctx[c]);
+            feature_add(b, "i-1 word", ctx[c - 1], strlen(ctx[c - 1]), NULL);
             suf = suffix3(ctx[c - 1]);
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i-1 suffix", suf, strlen(suf), NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i-2 word", ctx[c - 2], strlen(ctx[c - 2]), NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i+1 word", ctx[c + 1], strlen(ctx[c + 1]), NULL));
+            feature_add(b, "i-1 suffix", suf, strlen(suf), NULL);
+            feature_add(b, "i-2 word", ctx[c - 2], strlen(ctx[c - 2]), NULL);
+            feature_add(b, "i+1 word", ctx[c + 1], strlen(ctx[c + 1]), NULL);
             suf = suffix3(ctx[c + 1]);
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i+1 suffix", suf, strlen(suf), NULL));
-            add_feature(p, scores, key, feature_key(key, sizeof key, "i+2 word", ctx[c + 2], strlen(ctx[c + 2]), NULL));
+            feature_add(b, "i+1 suffix", suf, strlen(suf), NULL);
+            feature_add(b, "i+2 word", ctx[c + 2], strlen(ctx[c + 2]), NULL);
+            add_features(p, b, scores);
             /* max(classes, key=lambda t: (scores[t], t)) */
             tag = 0;
             for (int k = 1; k < p->n_model_classes; k++)

@@ -30,6 +30,12 @@ extern const char *const PERCEPTRON_FILES[3];
 perceptron *perceptron_load(const char *dir, const char **err)
     __attribute__((warn_unused_result));
 
+/** The model's identity: sha256 of the bytes of its three files
+ *  concatenated in PERCEPTRON_FILES order, i.e. of
+ *  `cat *.classes.json *.tagdict.json *.weights.json`.
+ *  @return 64 lowercase hex characters */
+const char *perceptron_sha256(const perceptron *p);
+
 /** Free a model (NULL is fine). */
 void perceptron_free(perceptron *p);
 

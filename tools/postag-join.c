@@ -24,7 +24,6 @@
 #include "cli.h"
 #include "perceptron.h"
 #include "records.h"
-#include "sha256.h"
 #include "stream.h"
 #include "treebank.h"
 
@@ -107,25 +106,6 @@ static void apply_keep(tag_rules *tr, const char *list)
         if (!keep[c]) tr->out[c] = "";
     free(keep);
     free(copy);
-}
-
-/* Identity of the tagger: sha256 of its three files' bytes, concatenated in
- * PERCEPTRON_FILES order (= cat classes tagdict weights | sha256sum). */
-static void tagger_sha256(const char *dir, char out[65])
-{
-    sha256_ctx c;
-    sha256_init(&c);
-    for (int i = 0; i < 3; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, PERCEPTRON_FILES[i]);
-        size_t len;
-        char *b = cli_read_file(path, &len);
-        sha256_update(&c, b, len);
-        free(b);
-    }
-    uint8_t d[32];
-    sha256_final(&c, d);
-    sha256_hex(d, out);
 }
 
 /* Rule "study": tags by the character at the middle of the token's span. */
@@ -251,13 +231,11 @@ int main(int argc, char **argv)
             words_out = stdout;
         }
     } else {
-        char sha[65];
-        tagger_sha256(tagger_dir, sha);
         stream_header h;
         header_init(&h);
         header_copy(&h, reader_header(r));
         header_set(&h, "tagger", "nltk averaged_perceptron_tagger_eng (%s)", tagger_dir);
-        header_set(&h, "tagger-sha256", "%s", sha);
+        header_set(&h, "tagger-sha256", "%s", perceptron_sha256(pt));
         header_set(&h, "postag-align", "%s", align);
         {
             /* the effective renaming, e.g. "VBD=VB VBG=VB ..." */
