@@ -4,9 +4,8 @@
  *   tokenize < stories.txt | train --steps 600 -o models/standin
  *   train --stories stories.txt --steps 600 --log train.tsv -o models/standin
  *
- * Input: a tokens stream (tokenize) or a stories text file (--stories, same
- * splitting as tokenize: stories separated by a line "<|endoftext|>", lines
- * joined with single spaces).  The last --heldout fraction of the stories is
+ * Input: a tokens stream (tokenize) or a stories text file (--stories, split
+ * and joined exactly as tokenize does by default: same tokens).  The last --heldout fraction of the stories is
  * held out for the held-out loss.  Each story is one segment: its tokens at
  * positions 0.., each predicting the next, the last one predicting
  * <|endoftext|>; segments are packed into rows of --seq-len tokens with
@@ -49,6 +48,7 @@
 typedef struct opts {
     const char *input, *stories, *vocab, *merges, *out, *log, *ckpt, *resume, *prompt;
     long steps, batch, seq_len, warmup, eval_every, log_every, ckpt_every, threads, gen_tokens;
+    long stop_after;   /* stop (checkpoint, no model) after this step: simulates an interruption */
     long eos;
     uint64_t seed;
     double lr, min_lr_frac, wd, beta1, beta2, adam_eps, clip, heldout;
@@ -84,6 +84,7 @@ static void usage(void)
 "  --checkpoint FILE    write weights + optimizer state here (every --checkpoint-every\n"
 "                       N steps, default 100, and at the end)\n"
 "  --resume FILE        continue from a checkpoint (same model config and data)\n"
+"  --stop-after N       stop after step N with a checkpoint and no model (an interruption)\n"
 "  --prompt TEXT        after training, log the greedy continuation of TEXT\n"
 "  --gen-tokens N (40)  tokens to generate\n"
 "  -o, --output DIR     model directory (created)\n"
@@ -153,8 +154,17 @@ static void corpus_from_stream(corpus *c, const char *path, long vocab)
     reader_close(r);
 }
 
-/* Stories text: stories separated by a line "<|endoftext|>", a story's
- * non-empty lines joined with single spaces (tokenize's default). */
+static int all_space(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') return 0;
+    return 1;
+}
+
+/* Stories text, split and joined exactly as tokenize does by default:
+ * stories separated by a line "<|endoftext|>"; every line of a story
+ * followed by one space (line breaks \n, \r\n or \r); stories of spaces
+ * only skipped; invalid UTF-8 repaired to U+FFFD. */
 static void corpus_from_text(corpus *c, const char *path, const char *vocab_path,
                              const char *merges_path, long vocab)
 {
@@ -164,36 +174,39 @@ static void corpus_from_text(corpus *c, const char *path, const char *vocab_path
     size_t len;
     char *text = cli_read_file(path, &len);
     char *story = xmalloc(len + 1);
-    size_t slen = 0;
+    size_t slen = 0, icap = 0, i = 0;
     bpe_tokens toks = { 0 };
     uint32_t *ids = NULL;
-    size_t icap = 0;
-    const char *p = text, *end = text + len;
-    while (p <= end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        size_t ll = (size_t)(le - p);
-        if (ll && p[ll - 1] == '\r') ll--;
-        int is_sep = ll == 13 && memcmp(p, "<|endoftext|>", 13) == 0;
-        if (!is_sep && ll) {
-            if (slen) story[slen++] = ' ';
-            memcpy(story + slen, p, ll);
-            slen += ll;
-        }
-        if (is_sep || !nl) {
-            if (slen) {
-                const char *e;
-                toks.n = 0;
-                if (bpe_encode(b, story, slen, &toks, &e) != 0)
-                    die("%s: story %d: %s", path, c->n, e);
-                if (toks.n > icap) { icap = toks.n * 2; ids = xrealloc(ids, icap * sizeof *ids); }
-                for (size_t i = 0; i < toks.n; i++) ids[i] = toks.v[i].id;
-                corpus_add(c, ids, toks.n, vocab);
+    for (;;) {
+        int at_end = i >= len, is_sep = 0;
+        if (!at_end) {
+            size_t a = i;
+            while (i < len && text[i] != '\n' && text[i] != '\r') i++;
+            size_t body = i - a;
+            int term = i < len;
+            if (term) i += text[i] == '\r' && i + 1 < len && text[i + 1] == '\n' ? 2 : 1;
+            is_sep = body == 13 && memcmp(text + a, "<|endoftext|>", 13) == 0;
+            if (!is_sep) {
+                memcpy(story + slen, text + a, body);
+                slen += body;
+                if (term) story[slen++] = ' ';
             }
-            slen = 0;
         }
-        if (!nl) break;
-        p = nl + 1;
+        if ((is_sep || at_end) && slen && !all_space(story, slen)) {
+            char *fixed = NULL;
+            size_t flen = slen;
+            utf8_repair(story, slen, &fixed, &flen);
+            const char *e;
+            toks.n = 0;
+            if (bpe_encode(b, fixed ? fixed : story, flen, &toks, &e) != 0)
+                die("%s: story %d: %s", path, c->n, e);
+            free(fixed);
+            if (toks.n > icap) { icap = toks.n * 2; ids = xrealloc(ids, icap * sizeof *ids); }
+            for (size_t k = 0; k < toks.n; k++) ids[k] = toks.v[k].id;
+            corpus_add(c, ids, toks.n, vocab);
+        }
+        if (is_sep || at_end) slen = 0;
+        if (at_end) break;
     }
     bpe_tokens_free(&toks);
     free(ids);
@@ -601,6 +614,14 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds used by the whole process (all threads). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* Held-out loss: the held-out stories packed into rows in order. */
 static double heldout_loss(worker *wk, int nt, const corpus *c, int n_train, const opts *o,
                            const float *params, long *ntok)
@@ -637,6 +658,82 @@ static double heldout_loss(worker *wk, int nt, const corpus *c, int n_train, con
     return tok ? loss / (double)tok : NAN;
 }
 
+/* After the last step: held-out loss, throughput, greedy continuation,
+ * the model files and training.json. */
+static void finish(const opts *op, const corpus *cp, const state *stp, worker *wk, int nt,
+                   int n_train, int n_held, long tok_this_run, double t_train, double cpu,
+                   double last_train, double last_held, int argc, char **argv)
+{
+    const opts o = *op;
+    const corpus c = *cp;
+    const state st = *stp;
+    if (isnan(last_held) && n_held > 0) {
+        long ht;
+        last_held = heldout_loss(wk, nt, &c, n_train, &o, st.params, &ht);
+        fprintf(stderr, "train: held-out loss %.4f nats/token (%ld tokens)\n", last_held, ht);
+    }
+
+    double lm = 0, tot = 0;
+    for (int i = 0; i < nt; i++) {
+        double a, b;
+        gnt_work_times(wk[i].w, &a, &b);
+        lm += a;
+        tot += b;
+    }
+    if (tok_this_run)
+        fprintf(stderr, "train: %ld tokens in %.1f s: %.0f tokens/s on %d threads (%.0f tokens per "
+                "CPU-second, evaluation included); LM head + loss %.0f%% of forward/backward time\n",
+                tok_this_run, t_train, tok_this_run / t_train, nt, tok_this_run / cpu,
+                tot > 0 ? 100 * lm / tot : 0);
+
+    char *cont = NULL;
+    if (o.prompt) {
+        cont = greedy(&o, st.params, wk[0].w, o.prompt);
+        fprintf(stderr, "train: greedy: %s\n", cont);
+    }
+    save_model(o.out, &o, st.params);
+
+    /* training.json: what was done */
+    json_t *j = json_object();
+    json_object_set_new(j, "model", json_string(STANDIN_NAME));
+    json_object_set_new(j, "note", json_string("locally trained stand-in with TinyStories-1M's "
+                        "architecture and tokenizer; not TinyStories-1M"));
+    json_object_set_new(j, "input", json_string(o.stories ? o.stories : o.input ? o.input : "stdin"));
+    json_object_set_new(j, "tokens_sha256", json_string(c.sha256));
+    json_object_set_new(j, "stories", json_integer(c.n));
+    json_object_set_new(j, "train_stories", json_integer(n_train));
+    json_object_set_new(j, "heldout_stories", json_integer(n_held));
+    json_object_set_new(j, "steps", json_integer(st.step));
+    json_object_set_new(j, "tokens_seen", json_integer(st.tokens));
+    json_object_set_new(j, "seed", json_integer((json_int_t)o.seed));
+    json_object_set_new(j, "threads", json_integer(nt));
+    json_object_set_new(j, "batch_rows", json_integer(o.batch));
+    json_object_set_new(j, "seq_len", json_integer(o.seq_len));
+    json_object_set_new(j, "lr", json_real(o.lr));
+    json_object_set_new(j, "train_loss", isnan(last_train) ? json_null() : json_real(last_train));
+    json_object_set_new(j, "heldout_loss", isnan(last_held) ? json_null() : json_real(last_held));
+    json_object_set_new(j, "train_seconds", json_real(t_train));
+    if (o.prompt) {
+        json_object_set_new(j, "prompt", json_string(o.prompt));
+        json_object_set_new(j, "greedy", json_string(cont));
+    }
+    char *args = cli_join_args(argc, argv);
+    json_object_set_new(j, "command", json_string(args));
+    free(args);
+    char *js = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    json_decref(j);
+    size_t dl = strlen(o.out) + 32;
+    char *tp = xmalloc(dl);
+    snprintf(tp, dl, "%s/training.json", o.out);
+    size_t jl = strlen(js);
+    js = realloc(js, jl + 2);
+    if (!js) die("out of memory");
+    js[jl] = '\n'; js[jl + 1] = 0;
+    write_text_atomic(tp, js);
+    free(js); free(tp); free(cont);
+
+}
+
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
@@ -653,7 +750,7 @@ int main(int argc, char **argv)
     enum { O_STORIES = 256, O_VOCAB, O_MERGES, O_STEPS, O_BATCH, O_SEQ, O_LR, O_WARM, O_MINLR,
            O_WD, O_B1, O_B2, O_AEPS, O_CLIP, O_HELD, O_SEED, O_THREADS, O_HIDDEN, O_HEADS,
            O_LAYERS, O_INNER, O_WINDOW, O_POS, O_EOS, O_EVAL, O_LOGEV, O_LOG, O_CKPT, O_CKEV,
-           O_RESUME, O_PROMPT, O_GEN, O_HELP, O_VERSION };
+           O_RESUME, O_PROMPT, O_GEN, O_STOP, O_HELP, O_VERSION };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"stories", required_argument, 0, O_STORIES},
         {"vocab", required_argument, 0, O_VOCAB}, {"merges", required_argument, 0, O_MERGES},
@@ -672,7 +769,7 @@ int main(int argc, char **argv)
         {"checkpoint", required_argument, 0, O_CKPT},
         {"checkpoint-every", required_argument, 0, O_CKEV},
         {"resume", required_argument, 0, O_RESUME}, {"prompt", required_argument, 0, O_PROMPT},
-        {"gen-tokens", required_argument, 0, O_GEN}, {"help", no_argument, 0, O_HELP},
+        {"gen-tokens", required_argument, 0, O_GEN}, {"stop-after", required_argument, 0, O_STOP}, {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     int ch, inner_set = 0;
     while ((ch = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
@@ -710,6 +807,7 @@ int main(int argc, char **argv)
         case O_RESUME: o.resume = optarg; break;
         case O_PROMPT: o.prompt = optarg; break;
         case O_GEN: o.gen_tokens = cli_parse_long("--gen-tokens", optarg, 0, 100000); break;
+        case O_STOP: o.stop_after = cli_parse_long("--stop-after", optarg, 1, 100000000); break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: die("unknown option (see --help)");
@@ -746,8 +844,6 @@ int main(int argc, char **argv)
         n_cut += n > o.seq_len;
         if (s < n_train) train_tokens += story_len(&c, s, o.seq_len);
     }
-    fprintf(stderr, "train: %d stories (%zu tokens): %d for training (%ld tokens), %d held out; "
-            "%ld cut to %ld tokens\n", c.n, c.ntok, n_train, train_tokens, n_held, n_cut, o.seq_len);
 
     /* model + optimizer state */
     openblas_set_num_threads(1);   /* parallel over rows instead: deterministic */
@@ -761,8 +857,11 @@ int main(int argc, char **argv)
     gnt_params_init(&o.cfg, st.params, o.seed);
     if (o.resume) {
         ckpt_read(o.resume, &o, &c, &cu, &st);
-        fprintf(stderr, "train: resumed from %s at step %ld\n", o.resume, st.step);
     }
+    /* all checks passed: from here on, stderr is the training log */
+    fprintf(stderr, "train: %d stories (%zu tokens): %d for training (%ld tokens), %d held out; "
+            "%ld cut to %ld tokens\n", c.n, c.ntok, n_train, train_tokens, n_held, n_cut, o.seq_len);
+    if (o.resume) fprintf(stderr, "train: resumed from %s at step %ld\n", o.resume, st.step);
     fprintf(stderr, "train: %zu parameters (hidden %d, %d heads, %d layers, inner %d, vocab %d), "
             "%ld steps of %ld rows x %ld tokens, %ld threads\n", st.n, o.cfg.d, o.cfg.n_head,
             o.cfg.n_layer, o.cfg.d_ff, o.cfg.vocab, o.steps, o.batch, o.seq_len, o.threads);
@@ -794,6 +893,8 @@ int main(int argc, char **argv)
 
     gnt_adamw opt = { .beta1 = (float)o.beta1, .beta2 = (float)o.beta2, .eps = (float)o.adam_eps,
                       .weight_decay = (float)o.wd };
+    double cpu_start = cpu_s();
+    int stopped = 0;
     double t_start = now_s(), t_train = 0, run_loss = 0, last_held = NAN, last_train = NAN;
     long run_tok = 0, tok_this_run = 0;
     double gnorm = 0;
@@ -853,73 +954,20 @@ int main(int argc, char **argv)
             fprintf(logf, "\t%.6f\t%.3f\n", gnorm, now_s() - t_start);
             fflush(logf);
         }
-        if (o.ckpt && (st.step % o.ckpt_every == 0 || st.step == o.steps))
+        int stop = o.stop_after && st.step == o.stop_after && st.step < o.steps;
+        if (o.ckpt && (st.step % o.ckpt_every == 0 || st.step == o.steps || stop))
             ckpt_write(o.ckpt, &o, &c, &cu, &st);
+        if (stop) {
+            fprintf(stderr, "train: stopped after step %ld as asked (--stop-after)%s\n", st.step,
+                    o.ckpt ? "; resume with --resume" : "");
+            stopped = 1;
+            break;
+        }
     }
     if (logf && fclose(logf) != 0) die("%s: write error", o.log);
-    if (isnan(last_held) && n_held > 0) {
-        long ht;
-        last_held = heldout_loss(wk, nt, &c, n_train, &o, st.params, &ht);
-        fprintf(stderr, "train: held-out loss %.4f nats/token (%ld tokens)\n", last_held, ht);
-    }
-
-    double lm = 0, tot = 0;
-    for (int i = 0; i < nt; i++) {
-        double a, b;
-        gnt_work_times(wk[i].w, &a, &b);
-        lm += a;
-        tot += b;
-    }
-    if (tok_this_run)
-        fprintf(stderr, "train: %ld tokens in %.1f s: %.0f tokens/s on %d threads; LM head + loss "
-                "%.0f%% of forward/backward time\n", tok_this_run, t_train, tok_this_run / t_train,
-                nt, tot > 0 ? 100 * lm / tot : 0);
-
-    char *cont = NULL;
-    if (o.prompt) {
-        cont = greedy(&o, st.params, wk[0].w, o.prompt);
-        fprintf(stderr, "train: greedy: %s\n", cont);
-    }
-    save_model(o.out, &o, st.params);
-
-    /* training.json: what was done */
-    json_t *j = json_object();
-    json_object_set_new(j, "model", json_string(STANDIN_NAME));
-    json_object_set_new(j, "note", json_string("locally trained stand-in with TinyStories-1M's "
-                        "architecture and tokenizer; not TinyStories-1M"));
-    json_object_set_new(j, "input", json_string(o.stories ? o.stories : o.input ? o.input : "stdin"));
-    json_object_set_new(j, "tokens_sha256", json_string(c.sha256));
-    json_object_set_new(j, "stories", json_integer(c.n));
-    json_object_set_new(j, "train_stories", json_integer(n_train));
-    json_object_set_new(j, "heldout_stories", json_integer(n_held));
-    json_object_set_new(j, "steps", json_integer(st.step));
-    json_object_set_new(j, "tokens_seen", json_integer(st.tokens));
-    json_object_set_new(j, "seed", json_integer((json_int_t)o.seed));
-    json_object_set_new(j, "threads", json_integer(nt));
-    json_object_set_new(j, "batch_rows", json_integer(o.batch));
-    json_object_set_new(j, "seq_len", json_integer(o.seq_len));
-    json_object_set_new(j, "lr", json_real(o.lr));
-    json_object_set_new(j, "train_loss", isnan(last_train) ? json_null() : json_real(last_train));
-    json_object_set_new(j, "heldout_loss", isnan(last_held) ? json_null() : json_real(last_held));
-    json_object_set_new(j, "train_seconds", json_real(t_train));
-    if (o.prompt) {
-        json_object_set_new(j, "prompt", json_string(o.prompt));
-        json_object_set_new(j, "greedy", json_string(cont));
-    }
-    char *args = cli_join_args(argc, argv);
-    json_object_set_new(j, "command", json_string(args));
-    free(args);
-    char *js = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    json_decref(j);
-    size_t dl = strlen(o.out) + 32;
-    char *tp = xmalloc(dl);
-    snprintf(tp, dl, "%s/training.json", o.out);
-    size_t jl = strlen(js);
-    js = realloc(js, jl + 2);
-    if (!js) die("out of memory");
-    js[jl] = '\n'; js[jl + 1] = 0;
-    write_text_atomic(tp, js);
-    free(js); free(tp); free(cont);
+    if (!stopped)
+        finish(&o, &c, &st, wk, nt, n_train, n_held, tok_this_run, t_train, cpu_s() - cpu_start,
+               last_train, last_held, argc, argv);
 
     for (int i = 0; i < nt; i++) {
         gnt_work_free(wk[i].w);

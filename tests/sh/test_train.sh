@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test_train.sh: the trainer end to end on a tiny config and a dozen mirror
+# stories: output files and names, determinism, checkpoint + resume giving
+# the same weights as an uninterrupted run, tokens stream = --stories, the
+# saved model loading in forward-dump, and refusals of bad input (corrupt or
+# mismatched checkpoint, empty corpus).
+. "$TOP/tests/sh/lib.sh"
+TR=$BIN/train
+STORIES=$DATA/stories/tinystories-train-first2316.txt
+TOK=(--vocab "$DATA/tokenizer/vocab.json" --merges "$DATA/tokenizer/merges.txt")
+# a tiny model: 16 hidden, 4 heads, 2 layers (global, local window 8)
+TINY=(--hidden 16 --heads 4 --layers 2 --window 8 --seq-len 96 --batch 4 --threads 2
+      --warmup 2 --lr 0.01 --eval-every 3 --log-every 1)
+
+awk '{print} /^<\|endoftext\|>$/ {n++} n == 16 {exit}' "$STORIES" >"$TMP/s16.txt"
+"$BIN/tokenize" "${TOK[@]}" "$TMP/s16.txt" -o "$TMP/s16.tok"
+
+# --- a run, its files ---------------------------------------------------------
+check "train 6 steps from a tokens stream" \
+  "$TR" "${TINY[@]}" --steps 6 --log "$TMP/a.tsv" --checkpoint "$TMP/a.ckpt" -o "$TMP/a" "$TMP/s16.tok"
+check "config.json names the stand-in" grep -q '"_name_or_path": "heads-standin-tinystories-1m-arch"' "$TMP/a/config.json"
+check "config.json: GPTNeoForCausalLM" grep -q '"GPTNeoForCausalLM"' "$TMP/a/config.json"
+check "config.json: layers alternate global/local" grep -q '"local"' "$TMP/a/config.json"
+names=$(head -c 100000 "$TMP/a/model.safetensors" | grep -ao '"[a-z_.0-9]*weight"' | sort -u | tr '\n' ' ')
+for t in transformer.wte.weight transformer.wpe.weight transformer.h.1.attn.attention.q_proj.weight \
+         transformer.h.1.attn.attention.out_proj.weight transformer.h.0.mlp.c_fc.weight \
+         transformer.ln_f.weight lm_head.weight; do
+  case " $names " in *"\"$t\""*) ok "model.safetensors has $t";; *) fail "model.safetensors lacks $t";; esac
+done
+check_eq "TSV log: header + 6 step lines" "$(wc -l <"$TMP/a.tsv" | tr -d ' ')" 7
+first=$(awk -F'\t' 'NR == 2 {print $4}' "$TMP/a.tsv"); last=$(awk -F'\t' 'NR == 7 {print $4}' "$TMP/a.tsv")
+check "train loss falls ($first -> $last)" awk -v a="$first" -v b="$last" 'BEGIN {exit !(b < a - 0.05)}'
+held=$(awk -F'\t' 'NR == 7 {print $5}' "$TMP/a.tsv")
+check "held-out loss logged and below ln(50257) = 10.825 ($held)" awk -v h="$held" 'BEGIN {exit !(h > 0 && h < 10.825)}'
+check "training.json records the held-out loss" grep -q '"heldout_loss": [0-9]' "$TMP/a/training.json"
+
+# --- determinism, and --stories = tokenize | train ------------------------------
+check "same run again" "$TR" "${TINY[@]}" --steps 6 -o "$TMP/b" "$TMP/s16.tok"
+check_same_file "same seed and threads -> identical weights" "$TMP/a/model.safetensors" "$TMP/b/model.safetensors"
+check "--stories FILE" "$TR" "${TINY[@]}" "${TOK[@]}" --steps 6 --stories "$TMP/s16.txt" -o "$TMP/c"
+check_same_file "--stories gives the weights of tokenize | train" "$TMP/a/model.safetensors" "$TMP/c/model.safetensors"
+check "another seed" "$TR" "${TINY[@]}" --steps 6 --seed 2 -o "$TMP/d" "$TMP/s16.tok"
+if cmp -s "$TMP/a/model.safetensors" "$TMP/d/model.safetensors"; then fail "another seed -> other weights"; else ok "another seed -> other weights"; fi
+
+# --- interruption + resume = uninterrupted run -------------------------------
+check "interrupted after step 3" "$TR" "${TINY[@]}" --steps 6 --stop-after 3 --checkpoint "$TMP/r.ckpt" -o "$TMP/r" "$TMP/s16.tok"
+if [ -e "$TMP/r/model.safetensors" ]; then fail "an interrupted run writes no model"; else ok "an interrupted run writes no model"; fi
+cp "$TMP/r.ckpt" "$TMP/r3.ckpt"
+check "resume from step 3" "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/r.ckpt" --checkpoint "$TMP/r.ckpt" -o "$TMP/r" "$TMP/s16.tok"
+check_same_file "resumed run = uninterrupted run (weights)" "$TMP/a/model.safetensors" "$TMP/r/model.safetensors"
+check_same_file "resumed run = uninterrupted run (final checkpoint)" "$TMP/a.ckpt" "$TMP/r.ckpt"
+
+# --- the model loads in forward-dump ------------------------------------------
+if [ -x "$BIN/forward-dump" ]; then
+  check "forward-dump runs on the trained model" "$BIN/forward-dump" --model "$TMP/a" --vectors k "$TMP/s16.tok" -o "$TMP/a.act"
+else
+  skip "forward-dump not built"
+fi
+
+# --- bad input: one line, non-zero exit ---------------------------------------
+cp "$TMP/r3.ckpt" "$TMP/bad.ckpt"
+printf '\x55' | dd of="$TMP/bad.ckpt" bs=1 seek=5000 conv=notrunc 2>/dev/null
+check_fails "corrupt checkpoint refused" '^train: .*corrupt checkpoint \(checksum mismatch\)' \
+  "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/bad.ckpt" -o "$TMP/x" "$TMP/s16.tok"
+head -c 3000 "$TMP/r3.ckpt" >"$TMP/short.ckpt"
+check_fails "truncated checkpoint refused" '^train: .*corrupt checkpoint' \
+  "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/short.ckpt" -o "$TMP/x" "$TMP/s16.tok"
+check_fails "not a checkpoint refused" '^train: .*not a train checkpoint' \
+  "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/s16.txt" -o "$TMP/x" "$TMP/s16.tok"
+check_fails "checkpoint of another model config refused" '^train: .*model config differs: hidden size 16, not 32' \
+  "$TR" "${TINY[@]}" --hidden 32 --steps 6 --resume "$TMP/r3.ckpt" -o "$TMP/x" "$TMP/s16.tok"
+check_fails "checkpoint of another seed refused" '^train: .*trained with --seed 1, not 5' \
+  "$TR" "${TINY[@]}" --seed 5 --steps 6 --resume "$TMP/r3.ckpt" -o "$TMP/x" "$TMP/s16.tok"
+awk '{print} /^<\|endoftext\|>$/ {n++} n == 15 {exit}' "$STORIES" >"$TMP/s15.txt"
+check_fails "checkpoint of other data refused" '^train: .*trained on other data' \
+  "$TR" "${TINY[@]}" "${TOK[@]}" --steps 6 --resume "$TMP/r3.ckpt" -o "$TMP/x" --stories "$TMP/s15.txt"
+: >"$TMP/empty.txt"
+check_fails "empty corpus refused" '^train: empty corpus' \
+  "$TR" "${TINY[@]}" "${TOK[@]}" --steps 2 --stories "$TMP/empty.txt" -o "$TMP/x"
+printf '<|endoftext|>\n   \n<|endoftext|>\n' >"$TMP/spaces.txt"
+check_fails "corpus of blank stories refused" '^train: empty corpus' \
+  "$TR" "${TINY[@]}" "${TOK[@]}" --steps 2 --stories "$TMP/spaces.txt" -o "$TMP/x"
+check_fails "heads not dividing hidden refused" '^train: model config: hidden size not divisible' \
+  "$TR" --hidden 16 --heads 3 --steps 2 -o "$TMP/x" "$TMP/s16.tok"
+check_fails "truncated tokens stream refused" '^train: ' \
+  "$TR" "${TINY[@]}" --steps 2 -o "$TMP/x" <(head -c 2000 "$TMP/s16.tok")
+if [ -e "$TMP/x" ]; then fail "no output left behind by refused runs"; else ok "no output left behind by refused runs"; fi
