@@ -43,9 +43,36 @@ typedef struct feature_batch {
     size_t used;
     const char *key[N_TEMPLATES];
     size_t len[N_TEMPLATES];
-    uint64_t hash[N_TEMPLATES];
     int n;
 } feature_batch;
+
+/* Caches of the lookups that depend on one word only (9 of the 14
+ * templates) and on the two previous tags only (3 more): TinyStories has a
+ * small vocabulary, so most words' features are looked up once per run. */
+enum { T_I_WORD, T_IM1_WORD, T_IM1_SUFFIX, T_IM2_WORD, T_IP1_WORD, T_IP1_SUFFIX, T_IP2_WORD, N_NORM_T };
+
+typedef struct norm_entry {      /* a normalised context word */
+    uint64_t hash;
+    size_t len;
+    const slot *feat[N_NORM_T];  /* its features' slots (NULL = not in the model) */
+    char key[];
+} norm_entry;
+
+typedef struct raw_entry {       /* a word as written */
+    uint64_t hash;
+    size_t len;
+    int tagdict;                 /* tag from the tag dictionary, or -1 */
+    const slot *suffix, *pref1;  /* "i suffix", "i pref1" */
+    norm_entry *norm;            /* its normalised form */
+    char key[];
+} raw_entry;
+
+typedef struct entry_table {     /* open addressing over entry pointers */
+    void **e;
+    size_t mask, n;
+} entry_table;
+
+#define CACHE_MAX_ENTRIES ((size_t)1 << 20)
 
 struct perceptron {
     int n_classes;          /* tags of classes.json, then any only in tagdict.json */
@@ -57,11 +84,15 @@ struct perceptron {
     double *pair_weight;    /* [n_pairs] */
     char *keys;             /* arena of all keys */
     /* scratch for tagging */
-    char *norm;             /* normalised words, NUL-separated */
-    size_t norm_cap;
-    const char **ctx;       /* [n + 4] context words */
-    size_t ctx_cap;
     feature_batch batch;    /* the current word's feature keys */
+    entry_table raw_cache, norm_cache;
+    norm_entry *pad[4];     /* -START- -START2- -END- -END2- */
+    const slot *bias;
+    const slot **pair;      /* [(prev, prev2) * 3]: i-1 tag, i-2 tag, i tag+i-2 tag */
+    uint8_t *pair_done;
+    const raw_entry **ctx_raw;  /* scratch [n] */
+    const norm_entry **ctx_norm;/* scratch [n + 4] */
+    size_t ctx_entries_cap;
     char sha256[65];        /* identity: sha256 of the three files' bytes */
 };
 
@@ -127,6 +158,8 @@ static slot *table_add(table *t, const char *key, size_t len)
     return s;
 }
 
+static void cache_flush(perceptron *p);
+
 void perceptron_free(perceptron *p)
 {
     if (!p) return;
@@ -136,8 +169,13 @@ void perceptron_free(perceptron *p)
     free(p->pair_class);
     free(p->pair_weight);
     free(p->keys);
-    free(p->norm);
-    free(p->ctx);
+    cache_flush(p);
+    free(p->raw_cache.e);
+    free(p->norm_cache.e);
+    free(p->pair);
+    free(p->pair_done);
+    free(p->ctx_raw);
+    free(p->ctx_norm);
     free(p);
 }
 
@@ -500,9 +538,6 @@ static const char *suffix3(const char *s)
     return p;
 }
 
-/* The feature strings of one word, built into one buffer, hashed, and their
- * table slots prefetched before any is probed (the lookups are cache-miss
- * bound: 75k features in a table of a few MB). */
 
 /* Append "name arg1 arg2" (a1 may be cut to a1_len bytes); a key too long
  * for the buffer cannot be in the model and is dropped. */
@@ -523,87 +558,215 @@ static void feature_add(feature_batch *b, const char *name, const char *a1, size
     b->used += o + 1;
 }
 
-static void add_features(const perceptron *p, feature_batch *b, double *scores)
+/* ---- caches ---- */
+
+static void entry_table_clear(entry_table *t)
 {
-    for (int f = 0; f < b->n; f++) {
-        b->hash[f] = hash_bytes(b->key[f], b->len[f]);
-        __builtin_prefetch(&p->weights.slots[b->hash[f] & p->weights.mask]);
+    if (t->e)
+        for (size_t i = 0; i <= t->mask; i++) { free(t->e[i]); t->e[i] = NULL; }
+    t->n = 0;
+}
+
+static void cache_flush(perceptron *p)
+{
+    entry_table_clear(&p->raw_cache);
+    entry_table_clear(&p->norm_cache);
+    for (int i = 0; i < 4; i++) p->pad[i] = NULL;
+}
+
+/* Find the entry with this key; both entry kinds start hash, len, ... key[]. */
+#define ENTRY_FIND(T, type, key_, len_, h_, out)                                   \
+    do {                                                                          \
+        (out) = NULL;                                                             \
+        if ((T)->e)                                                               \
+            for (size_t i_ = (h_) & (T)->mask; (T)->e[i_]; i_ = (i_ + 1) & (T)->mask) { \
+                type *c_ = (type *)(T)->e[i_];                                    \
+                if (c_->hash == (h_) && c_->len == (len_) && memcmp(c_->key, key_, len_) == 0) { \
+                    (out) = c_;                                                   \
+                    break;                                                        \
+                }                                                                 \
+            }                                                                     \
+    } while (0)
+
+static int entry_table_put(entry_table *t, void *e, uint64_t h)
+{
+    if (2 * (t->n + 1) > (t->e ? t->mask + 1 : 0)) {
+        size_t cap = t->e ? 2 * (t->mask + 1) : 1024;
+        void **ne = calloc(cap, sizeof *ne);
+        if (!ne) return -1;
+        if (t->e)
+            for (size_t i = 0; i <= t->mask; i++) {
+                if (!t->e[i]) continue;
+                uint64_t hh = *(uint64_t *)t->e[i];
+                size_t j = hh & (cap - 1);
+                while (ne[j]) j = (j + 1) & (cap - 1);
+                ne[j] = t->e[i];
+            }
+        free(t->e);
+        t->e = ne;
+        t->mask = cap - 1;
     }
-    /* in template order: the order NLTK sums each tag's score in */
-    for (int f = 0; f < b->n; f++) {
-        const slot *s = table_find_h(&p->weights, b->key[f], b->len[f], b->hash[f]);
-        if (!s) continue;
-        for (uint32_t j = s->first; j < s->first + s->count; j++)
-            scores[p->pair_class[j]] += p->pair_weight[j];
+    size_t j = h & t->mask;
+    while (t->e[j]) j = (j + 1) & t->mask;
+    t->e[j] = e;
+    t->n++;
+    return 0;
+}
+
+static const slot *feature_slot(const perceptron *p, const char *name, const char *a1, size_t a1_len,
+                                const char *a2)
+{
+    feature_batch b;
+    b.n = 0;
+    b.used = 0;
+    feature_add(&b, name, a1, a1_len, a2);
+    return b.n ? table_find(&p->weights, b.key[0], b.len[0]) : NULL;
+}
+
+static norm_entry *norm_get(perceptron *p, const char *w)
+{
+    size_t len = strlen(w);
+    uint64_t h = hash_bytes(w, len);
+    norm_entry *e;
+    ENTRY_FIND(&p->norm_cache, norm_entry, w, len, h, e);
+    if (e) return e;
+    e = malloc(sizeof *e + len + 1);
+    if (!e) return NULL;
+    e->hash = h;
+    e->len = len;
+    memcpy(e->key, w, len + 1);
+    const char *suf = suffix3(w);
+    size_t sl = strlen(suf);
+    e->feat[T_I_WORD] = feature_slot(p, "i word", w, len, NULL);
+    e->feat[T_IM1_WORD] = feature_slot(p, "i-1 word", w, len, NULL);
+    e->feat[T_IM1_SUFFIX] = feature_slot(p, "i-1 suffix", suf, sl, NULL);
+    e->feat[T_IM2_WORD] = feature_slot(p, "i-2 word", w, len, NULL);
+    e->feat[T_IP1_WORD] = feature_slot(p, "i+1 word", w, len, NULL);
+    e->feat[T_IP1_SUFFIX] = feature_slot(p, "i+1 suffix", suf, sl, NULL);
+    e->feat[T_IP2_WORD] = feature_slot(p, "i+2 word", w, len, NULL);
+    if (entry_table_put(&p->norm_cache, e, h)) { free(e); return NULL; }
+    return e;
+}
+
+static raw_entry *raw_get(perceptron *p, const char *w)
+{
+    size_t len = strlen(w);
+    uint64_t h = hash_bytes(w, len);
+    raw_entry *e;
+    ENTRY_FIND(&p->raw_cache, raw_entry, w, len, h, e);
+    if (e) return e;
+    char *norm = malloc(3 * len + 16);
+    if (!norm) return NULL;
+    if (perceptron_normalize(w, norm, 3 * len + 16) < 0) { free(norm); return NULL; }
+    norm_entry *ne = norm_get(p, norm);
+    free(norm);
+    if (!ne) return NULL;
+    e = malloc(sizeof *e + len + 1);
+    if (!e) return NULL;
+    e->hash = h;
+    e->len = len;
+    memcpy(e->key, w, len + 1);
+    e->norm = ne;
+    const slot *d = table_find(&p->tagdict, w, len);
+    e->tagdict = d ? (int)d->first : -1;
+    uint32_t cp;
+    const char *suf = suffix3(w);
+    e->suffix = feature_slot(p, "i suffix", suf, strlen(suf), NULL);
+    e->pref1 = feature_slot(p, "i pref1", w, len ? (size_t)utf8_decode(w, &cp) : 0, NULL);
+    if (entry_table_put(&p->raw_cache, e, h)) { free(e); return NULL; }
+    return e;
+}
+
+/* Tag name by index, with the two padding "tags" after the model's. */
+static const char *tag_name(const perceptron *p, int t)
+{
+    return t < p->n_classes ? p->classes[t] : t == p->n_classes ? "-START-" : "-START2-";
+}
+
+static int cache_setup(perceptron *p)
+{
+    if (p->raw_cache.n + p->norm_cache.n > CACHE_MAX_ENTRIES) cache_flush(p);
+    static const char *const PAD[4] = {"-START-", "-START2-", "-END-", "-END2-"};
+    for (int i = 0; i < 4; i++)
+        if (!p->pad[i] && !(p->pad[i] = norm_get(p, PAD[i]))) return -1;
+    if (!p->pair) {
+        size_t nt = (size_t)p->n_classes + 2;
+        p->bias = feature_slot(p, "bias", NULL, 0, NULL);
+        p->pair = calloc(nt * nt * 3, sizeof *p->pair);
+        p->pair_done = calloc(nt * nt, 1);
+        if (!p->pair || !p->pair_done) return -1;
     }
+    return 0;
 }
 
 int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
                    const char **err)
 {
+    if (cache_setup(p)) { *err = "out of memory"; return -1; }
+    if (n + 4 > p->ctx_entries_cap) {
+        const raw_entry **r = realloc(p->ctx_raw, (n + 4) * sizeof *r);
+        if (r) p->ctx_raw = r;
+        const norm_entry **q = realloc(p->ctx_norm, (n + 4) * sizeof *q);
+        if (q) p->ctx_norm = q;
+        if (!r || !q) { *err = "out of memory"; return -1; }
+        p->ctx_entries_cap = n + 4;
+    }
     /* context = START + [normalize(w) for w in words] + END */
-    size_t need = 0;
-    for (size_t i = 0; i < n; i++) need += 3 * strlen(words[i]) + 16;
-    if (need > p->norm_cap) {
-        char *q = realloc(p->norm, need);
-        if (!q) { *err = "out of memory"; return -1; }
-        p->norm = q;
-        p->norm_cap = need;
-    }
-    if (n + 4 > p->ctx_cap) {
-        const char **q = realloc(p->ctx, (n + 4) * sizeof *q);
-        if (!q) { *err = "out of memory"; return -1; }
-        p->ctx = q;
-        p->ctx_cap = n + 4;
-    }
-    const char **ctx = p->ctx;
-    ctx[0] = "-START-";
-    ctx[1] = "-START2-";
-    size_t at = 0;
+    const norm_entry **ctx = p->ctx_norm;
+    ctx[0] = p->pad[0];
+    ctx[1] = p->pad[1];
     for (size_t i = 0; i < n; i++) {
-        int l = perceptron_normalize(words[i], p->norm + at, p->norm_cap - at);
-        if (l < 0) { *err = "word normalisation overflow"; return -1; }
-        ctx[i + 2] = p->norm + at;
-        at += (size_t)l + 1;
+        const raw_entry *r = raw_get(p, words[i]);
+        if (!r) { *err = "out of memory"; return -1; }
+        p->ctx_raw[i] = r;
+        ctx[i + 2] = r->norm;
     }
-    ctx[n + 2] = "-END-";
-    ctx[n + 3] = "-END2-";
+    ctx[n + 2] = p->pad[2];
+    ctx[n + 3] = p->pad[3];
 
-    const char *prev = "-START-", *prev2 = "-START2-";
+    size_t nt = (size_t)p->n_classes + 2;
+    int prev = p->n_classes, prev2 = p->n_classes + 1; /* -START-, -START2- */
     double scores[MAX_CLASSES];
+    feature_batch *b = &p->batch;
     for (size_t i = 0; i < n; i++) {
-        const char *word = words[i];
-        const slot *d = table_find(&p->tagdict, word, strlen(word));
-        int tag;
-        if (d) {
-            tag = (int)d->first;
-        } else {
-            memset(scores, 0, (size_t)p->n_classes * sizeof scores[0]);
+        const raw_entry *r = p->ctx_raw[i];
+        int tag = r->tagdict;
+        if (tag < 0) {
             size_t c = i + 2;
-            uint32_t cp;
-            int first_len = word[0] ? utf8_decode(word, &cp) : 0;
-            const char *suf = suffix3(word);
-            /* NLTK's templates, in NLTK's order (the summation order per tag) */
-            feature_batch *b = &p->batch;
+            size_t pi = (size_t)prev * nt + (size_t)prev2;
+            if (!p->pair_done[pi]) {
+                const char *a = tag_name(p, prev), *a2 = tag_name(p, prev2);
+                p->pair[3 * pi] = feature_slot(p, "i-1 tag", a, strlen(a), NULL);
+                p->pair[3 * pi + 1] = feature_slot(p, "i-2 tag", a2, strlen(a2), NULL);
+                p->pair[3 * pi + 2] = feature_slot(p, "i tag+i-2 tag", a, strlen(a), a2);
+                p->pair_done[pi] = 1;
+            }
+            const char *pn = tag_name(p, prev);
             b->n = 0;
             b->used = 0;
-            feature_add(b, "bias", NULL, 0, NULL);
-            feature_add(b, "i suffix", suf, strlen(suf), NULL);
-            feature_add(b, "i pref1", word, (size_t)first_len, NULL);
-            feature_add(b, "i-1 tag", prev, strlen(prev), NULL);
-            feature_add(b, "i-2 tag", prev2, strlen(prev2), NULL);
-            feature_add(b, "i tag+i-2 tag", prev, strlen(prev), prev2);
-            feature_add(b, "i word", ctx[c], strlen(ctx[c]), NULL);
-            feature_add(b, "i-1 tag+i word", prev, strlen(prev), ctx[c]);
-            feature_add(b, "i-1 word", ctx[c - 1], strlen(ctx[c - 1]), NULL);
-            suf = suffix3(ctx[c - 1]);
-            feature_add(b, "i-1 suffix", suf, strlen(suf), NULL);
-            feature_add(b, "i-2 word", ctx[c - 2], strlen(ctx[c - 2]), NULL);
-            feature_add(b, "i+1 word", ctx[c + 1], strlen(ctx[c + 1]), NULL);
-            suf = suffix3(ctx[c + 1]);
-            feature_add(b, "i+1 suffix", suf, strlen(suf), NULL);
-            feature_add(b, "i+2 word", ctx[c + 2], strlen(ctx[c + 2]), NULL);
-            add_features(p, b, scores);
+            feature_add(b, "i-1 tag+i word", pn, strlen(pn), ctx[c]->key);
+            /* NLTK's templates in NLTK's order: the order each tag's score
+             * is summed in, so the sums are bit-identical to Python's */
+            const slot *f[14] = {
+                p->bias, r->suffix, r->pref1, p->pair[3 * pi], p->pair[3 * pi + 1], p->pair[3 * pi + 2],
+                ctx[c]->feat[T_I_WORD],
+                b->n ? table_find(&p->weights, b->key[0], b->len[0]) : NULL,
+                ctx[c - 1]->feat[T_IM1_WORD], ctx[c - 1]->feat[T_IM1_SUFFIX], ctx[c - 2]->feat[T_IM2_WORD],
+                ctx[c + 1]->feat[T_IP1_WORD], ctx[c + 1]->feat[T_IP1_SUFFIX], ctx[c + 2]->feat[T_IP2_WORD],
+            };
+            /* the lookups are cache-miss bound: fetch all weight runs first */
+            for (int k = 0; k < 14; k++)
+                if (f[k]) {
+                    __builtin_prefetch(&p->pair_weight[f[k]->first]);
+                    __builtin_prefetch(&p->pair_class[f[k]->first]);
+                }
+            memset(scores, 0, (size_t)p->n_classes * sizeof scores[0]);
+            for (int k = 0; k < 14; k++) {
+                const slot *s = f[k];
+                if (!s) continue;
+                for (uint32_t j = s->first; j < s->first + s->count; j++)
+                    scores[p->pair_class[j]] += p->pair_weight[j];
+            }
             /* max(classes, key=lambda t: (scores[t], t)) */
             tag = 0;
             for (int k = 1; k < p->n_model_classes; k++)
@@ -613,7 +776,7 @@ int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
         }
         tags[i] = tag;
         prev2 = prev;
-        prev = p->classes[tag];
+        prev = tag;
     }
     return 0;
 }
