@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# test_slurm.sh: the make DAG on a real single-node Slurm cluster (Debian's
+# slurm-wlm + munge, started here from a generated slurm.conf in a temp
+# directory by tests/slurm/cluster.sh, and always stopped again).
+#
+#  1. the launcher's contract on tests/slurm/mini.mk (the study's shape, the
+#     project's tools): srun steps give byte-identical outputs; a step that
+#     fails or is cancelled by the scheduler fails make with the step's
+#     error, leaves no target behind, and a rerun resumes (nothing done twice)
+#  2. `make all` on a small random test model, locally and through
+#     salloc + srun into another OUT: results JSON, CSV and summary identical
+#  3. the documented sbatch script (pipelines/slurm.sbatch) under sbatch --wait
+#
+# Needs root (the daemons run as SlurmUser=root) and the Debian packages;
+# otherwise one visible skip line.  SLURM_TEST_FULL=0 leaves out part 2.
+. tests/sh/lib.sh
+. tests/slurm/cluster.sh
+
+if ! slurm_have; then
+  skip "slurm: Debian's slurm-wlm and munge are not installed (apt-get install slurm-wlm munge)"; exit 0
+fi
+if [ "$(id -u)" != 0 ]; then skip "slurm: the private cluster's daemons must run as root"; exit 0; fi
+
+S=$TMP/slurm
+trap 'slurm_down "$S"; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+unset SLURM_JOB_ID SLURM_JOBID SLURM_STEP_ID   # not inside someone else's allocation
+
+if slurm_up "$S"; then
+  ok "single-node cluster up from a generated slurm.conf (node $(hostname -s) idle after ${SLURM_UP_SECONDS}s)"
+else
+  fail "single-node cluster up (see the daemon logs above)"; exit 1
+fi
+check "srun runs a step on the private cluster" test "$(srun -N1 -n1 hostname)" = "$(hostname)"
+
+SRUN='srun -N1 -n1 --exclusive --mem=512M'
+FL=$TOP/tests/slurm/fault-launch.sh
+CPUS=$(nproc)
+M=$TMP/model; "$BIN/model-init" --seed 11 -o "$M" >/dev/null
+mini() {  # mini OUTDIR [make args...]: the mini DAG, -j over the node's CPUs
+  local out=$1; shift
+  make --no-print-directory -f tests/slurm/mini.mk -j"$CPUS" BIN="$BIN" MODEL_DIR="$M" OUT="$out" SHARDS=4 LAYERS=2 STORIES=40 all "$@"
+}
+# mtimes OUT: every file under OUT with its modification time (ns)
+mtimes() { find "$1" -type f ! -name '*.tsv' -printf '%P %T@\n' | sort; }
+same_results() {  # same_results WHAT A B: the three result files byte-identical
+  local f bad=""
+  for f in results_keys.json results_queries.json report.csv; do
+    cmp -s "$2/$f" "$3/$f" || bad="$bad $f"
+  done
+  if [ -z "$bad" ]; then ok "$1"; else fail "$1: differ:$bad"; fi
+}
+
+# --- 1. the launcher's contract on the mini DAG ----------------------------
+L=$TMP/mini-local
+check "mini DAG runs locally" mini "$L"
+check "mini DAG runs as srun steps inside salloc" salloc -N1 --exclusive \
+  make --no-print-directory -f tests/slurm/mini.mk -j"$CPUS" BIN="$BIN" MODEL_DIR="$M" OUT="$TMP/mini-srun" \
+  SHARDS=4 LAYERS=2 STORIES=40 all LAUNCH="$SRUN"
+same_results "mini DAG: srun outputs byte-identical to the local run" "$L" "$TMP/mini-srun"
+# the steps really ran under Slurm: slurmd logged their launch
+n=$(grep -c 'launch task StepId=' "$S/log/slurmd.log" || true)
+check "slurmd launched the 19 steps as Slurm job steps (${n} so far)" test "$n" -ge 20
+
+# fault_case KIND TARGET PATTERN...: run with the fault, check make's failure
+# (every PATTERN in its output), then resume and check nothing was done twice.
+fault_case() {
+  local kind=$1 target=$2 out=$TMP/mini-$1 rc; shift 2
+  local pats=("$@")
+  : >"$TMP/$kind.log"
+  salloc -N1 --exclusive env FAULT="$kind" FAULT_MATCH="$target" FAULT_LOG="$TMP/$kind.log" \
+    make --no-print-directory -f tests/slurm/mini.mk -j"$CPUS" BIN="$BIN" MODEL_DIR="$M" OUT="$out" \
+    SHARDS=4 LAYERS=2 STORIES=40 all LAUNCH="$FL $SRUN --" >"$TMP/$kind.out" 2>&1
+  rc=$?
+  check_eq "$kind: make fails (exit 2) when the step $kind""s" "$rc" 2
+  local p miss=""
+  for p in "${pats[@]}" "\\[.*${target}\\] Error"; do grep -qE -- "$p" "$TMP/$kind.out" || miss="$miss /$p/"; done
+  if [ -z "$miss" ]; then
+    ok "$kind: make reports the step's error: $(grep -E -- "${pats[0]}" "$TMP/$kind.out" | head -n 1)"
+  else
+    fail "$kind: make's output lacks$miss"; sed 's/^/    /' "$TMP/$kind.out" | tail -n 12
+  fi
+  check "$kind: no $target left behind" test ! -e "$out/shards/$target"
+  check "$kind: results not made" test ! -e "$out/report.csv"
+  local before; before=$(mtimes "$out")
+  : >"$TMP/$kind.resume.log"
+  check "$kind: rerun under srun resumes and completes" salloc -N1 --exclusive env FAULT_LOG="$TMP/$kind.resume.log" \
+    make --no-print-directory -f tests/slurm/mini.mk -j"$CPUS" BIN="$BIN" MODEL_DIR="$M" OUT="$out" \
+    SHARDS=4 LAYERS=2 STORIES=40 all LAUNCH="$FL $SRUN --"
+  # Files present before the rerun were not made again ...
+  local redone; redone=$(join <(echo "$before") <(mtimes "$out") | awk '$2 != $3 {print $1}')
+  check_eq "$kind: the rerun left every finished file untouched" "$redone" ""
+  # ... and it launched only what was missing (the failed step among them).
+  local n1 n2; n1=$(wc -l <"$TMP/$kind.log"); n2=$(wc -l <"$TMP/$kind.resume.log")
+  if [ "$n2" -lt 19 ] && [ $((n1 + n2)) -le 20 ] && grep -q -- "$target" "$TMP/$kind.resume.log"; then
+    ok "$kind: the rerun launched only the $n2 missing steps ($n1 launched before the fault, 19 in all)"
+  else
+    fail "$kind: steps launched: $n1 before, $n2 on resume (19 in all)"
+  fi
+  same_results "$kind: resumed outputs byte-identical to the local run" "$L" "$out"
+}
+fault_case fail test-1.acts "^forward-dump: --vectors: 'bogus'" "srun: error: .*task 0: Exited with exit code 1"
+fault_case cancel test-2.acts "STEP [0-9.]+ ON .* CANCELLED AT" "srun: error: .*task 0: Killed"
+
+# --- 3. the documented sbatch script ----------------------------------------
+if sb=$(sbatch --parsable --wait -o "$TMP/sbatch.out" -N1 -n"$CPUS" --mem-per-cpu=512M pipelines/slurm.sbatch \
+        -f tests/slurm/mini.mk BIN="$BIN" MODEL_DIR="$M" OUT="$TMP/mini-sbatch" SHARDS=4 LAYERS=2 STORIES=40 all \
+        2>"$TMP/sbatch.err"); then
+  ok "sbatch --wait pipelines/slurm.sbatch (job $sb) exits 0"
+  same_results "sbatch: outputs byte-identical to the local run" "$L" "$TMP/mini-sbatch"
+else
+  fail "sbatch --wait pipelines/slurm.sbatch: $(cat "$TMP/sbatch.err")"; sed 's/^/    /' "$TMP/sbatch.out" 2>/dev/null | tail -n 12
+fi
+
+# --- 2. make all on a test model: local vs srun -----------------------------
+if [ "${SLURM_TEST_FULL:-1}" = 0 ]; then skip "slurm: make all (SLURM_TEST_FULL=0)"; exit 0; fi
+FM=$TMP/tsmodel
+"$BIN/model-init" --tinystories-1m-config --seed 5 -o "$FM" >/dev/null
+ALL_ARGS=(MODEL="$FM" N_TRAIN=16 N_TEST=8 SHARDS=2 PROBE_THREADS=1)
+t0=$(date +%s.%N)
+make --no-print-directory -j"$CPUS" all "${ALL_ARGS[@]}" OUT="$TMP/all-local" >"$TMP/all-local.log" 2>&1
+rc=$?; t1=$(date +%s.%N)
+check_eq "make all runs locally ($(echo "$t1 - $t0" | bc | cut -c1-5)s)" "$rc" 0
+[ "$rc" = 0 ] || tail -n 15 "$TMP/all-local.log" | sed 's/^/    | /'
+salloc -N1 --exclusive make --no-print-directory -j"$CPUS" all "${ALL_ARGS[@]}" OUT="$TMP/all-srun" LAUNCH="$SRUN" >"$TMP/all-srun.log" 2>&1
+rc=$?; t2=$(date +%s.%N)
+check_eq "make all runs through salloc + srun ($(echo "$t2 - $t1" | bc | cut -c1-5)s)" "$rc" 0
+[ "$rc" = 0 ] || tail -n 15 "$TMP/all-srun.log" | sed 's/^/    | /'
+nsteps=$(grep -c "^$SRUN " "$TMP/all-srun.log" || true)
+check "make all launched its shard, probe and eval recipes as srun steps ($nsteps)" test "$nsteps" -ge 9
+for f in results_keys.json results_queries.json report.csv summary.md; do
+  check_same_file "make all: $f byte-identical, local vs srun" "$TMP/all-local/$f" "$TMP/all-srun/$f"
+done
+# every stream's records (not its header: provenance names OUT) identical
+for f in train.acts test.acts probes.probes; do
+  if [ -f "$TMP/all-local/$f" ]; then
+    check_same_file "make all: $f records identical, local vs srun" \
+      <("$BIN/stream-view" --no-header "$TMP/all-local/$f" | sha256sum) <("$BIN/stream-view" --no-header "$TMP/all-srun/$f" | sha256sum)
+  fi
+done
