@@ -24,7 +24,7 @@ set ytics nomirror font ",8" 0, (ymax > 0.5 ? 0.5 : (ymax > 0.2 ? 0.1 : 0.05))
 set key off
 set lmargin 8; set rmargin 12
 PH = 75
-H = PH * nq + 230
+H = PH * nq + 180
 W = 200 + 32 * (kmax - kmin + 1)
 W = W < 520 ? 520 : W
 do for [f in "png pdf"] {
@@ -32,7 +32,7 @@ do for [f in "png pdf"] {
   set multiplot title title noenhanced
   set label 1 model_line at screen 0.01, screen 0.012 left font ",8" tc rgb MODELTC noenhanced
   top = 1.0 - 40.0 / H
-  bottom = 170.0 / H
+  bottom = 120.0 / H
   ph = (top - bottom) / nq
   do for [i = 1:nq] {
     q = int(word(queries, i))

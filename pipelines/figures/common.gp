@@ -14,7 +14,7 @@ if (strlen(model) == 0) { print sprintf("figure: %s names no model (no '# model:
 if (!exists("modelsha")) modelsha = system(sprintf("sed -n 's/^# model-sha256: //p' '%s' | head -n 1", data))
 model_line = "model: " . model . ((strlen(modelsha) >= 12 && strstrt(model, modelsha[1:12]) == 0) ? "   sha256 " . modelsha[1:12] . "..." : "")
 
-MODELTC = strstrt(model, "TinyStories-1M (roneneldan") == 1 ? "#000000" : "#b00000"
+MODELTC = strstrt(model, "not TinyStories-1M") > 0 ? "#b00000" : "#000000"
 PNGTERM = strstrt(GPVAL_TERMINALS, " pngcairo ") > 0 ? "pngcairo" : "png"
 PDFTERM = strstrt(GPVAL_TERMINALS, " pdfcairo ") > 0 ? "pdfcairo" : "svg"
 PDFEXT = PDFTERM eq "pdfcairo" ? "pdf" : "svg"
