@@ -425,14 +425,22 @@ static int acts_reserve(const gptneo_config *c, gptneo_acts *a, int T)
     const size_t L = (size_t)c->n_layer, D = (size_t)c->n_embd, H = (size_t)c->n_head,
                  I = (size_t)c->n_inner, t = (size_t)T;
     int same_model = a->L == c->n_layer && a->D == c->n_embd && a->H == c->n_head;
-    if (!same_model) a->cap_T = 0;
+    if (!same_model) a->cap_T = a->cap_act = a->cap_attn = 0;
     if (T > a->cap_T) {
         if (grow(&a->qkv, L * t * 3 * D) || grow(&a->z, L * t * D) || grow(&a->hidden, t * D) ||
             grow(&a->x, t * D) || grow(&a->h, t * D) || grow(&a->ff, t * I) ||
-            grow(&a->kt, H * t * (D / H)) || grow(&a->vt, H * t * (D / H)) ||
-            grow(&a->p, t) || grow(&a->activity, L * t * H) || grow(&a->attn, t * t))
+            grow(&a->kt, H * t * (D / H)) || grow(&a->vt, H * t * (D / H)) || grow(&a->p, t))
             return -1;
         a->cap_T = T;
+    }
+    /* activity [L][T][H] and attention [T][T] only when asked for */
+    if (a->want_activity && T > a->cap_act) {
+        if (grow(&a->activity, L * t * H)) return -1;
+        a->cap_act = T;
+    }
+    if (a->attn_layer >= 0 && T > a->cap_attn) {
+        if (grow(&a->attn, t * t)) return -1;
+        a->cap_attn = T;
     }
     a->L = c->n_layer;
     a->D = c->n_embd;

@@ -156,7 +156,7 @@ typedef struct gptneo_acts {
     float *hidden;        /**< [T][D]: final hidden state after ln_f */
 
     /* scratch (internal) */
-    int cap_T;
+    int cap_T, cap_act, cap_attn; /* tokens the buffers hold */
     float *x;             /**< [T][D] residual stream */
     float *h;             /**< [T][D] layer-norm output */
     float *ff;            /**< [T][I] MLP hidden */
