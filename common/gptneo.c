@@ -480,62 +480,48 @@ static void matmul_wt(float *out, const float *in, const float *W, int T, int N,
 /* -std=c17 keeps floating-point contraction off, so both clones give     */
 /* bit-identical results.                                                  */
 
-#if defined(__GNUC__) && !defined(__clang__)
-/* The v8f helpers below are always inlined: no AVX values cross a call. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 typedef float v8f_u __attribute__((vector_size(32), aligned(4))); /* unaligned access */
 
 #if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6) && \
-    !defined(__SANITIZE_ADDRESS__)
+    !defined(__SANITIZE_ADDRESS__) && !defined(GPTNEO_NO_CLONES)
 #define KERNEL __attribute__((target_clones("avx2", "default")))
 #else
 #define KERNEL
 #endif
 
-static inline __attribute__((always_inline)) v8f v8_load(const float *p) { return *(const v8f_u *)p; }
-static inline __attribute__((always_inline)) void v8_store(float *p, v8f v) { *(v8f_u *)p = v; }
-static inline __attribute__((always_inline)) v8f v8_splat(float x) { return (v8f){x, x, x, x, x, x, x, x}; }
-static inline __attribute__((always_inline)) v8f v8_max(v8f a, v8f b)
-{
-    v8i m = a > b;
-    return (v8f)((m & (v8i)a) | (~m & (v8i)b));
-}
-static inline __attribute__((always_inline)) float v8_hmax(v8f v)
-{
-    float m = v[0];
-    for (int i = 1; i < 8; i++) m = v[i] > m ? v[i] : m;
-    return m;
-}
-static inline __attribute__((always_inline)) float v8_hsum(v8f v)
-{
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+/* Helpers are macros, not functions: no 256-bit vector ever crosses a call
+ * (which would change the ABI of the baseline clone). */
+#define v8_load(p) (*(const v8f_u *)(p))
+#define v8_store(p, v) (*(v8f_u *)(p) = (v))
+#define v8_splat(x) ((v8f){0, 0, 0, 0, 0, 0, 0, 0} + (float)(x))
+/* lane-wise select: m ? a : b (m = result of a vector comparison) */
+#define v8_select(m, a, b) ((v8f)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
+#define v8_max(a, b) v8_select((a) > (b), a, b)
+#define v8_hmax(v) ({ v8f v_ = (v); float m_ = v_[0]; \
+    for (int i_ = 1; i_ < 8; i_++) { m_ = v_[i_] > m_ ? v_[i_] : m_; } \
+    m_; })
+#define v8_hsum(v) ({ v8f v_ = (v); ((v_[0] + v_[4]) + (v_[1] + v_[5])) + ((v_[2] + v_[6]) + (v_[3] + v_[7])); })
 
 /* exp(x) for x in [-87, 88] (clamped), relative error ~2 ulp: Cephes'
  * expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, times 2^n. */
-static inline __attribute__((always_inline)) v8f v8_exp(v8f x)
-{
-    const v8f hi = v8_splat(88.0f), lo = v8_splat(-87.0f);
-    v8i m = x > hi;
-    x = (v8f)((m & (v8i)hi) | (~m & (v8i)x));
-    m = x < lo;
-    x = (v8f)((m & (v8i)lo) | (~m & (v8i)x));
-    const v8f magic = v8_splat(12582912.0f); /* 1.5 * 2^23: round to nearest */
-    v8f n = (x * v8_splat(1.44269504088896341f) + magic) - magic;
-    v8f r = x - n * v8_splat(0.693359375f) - n * v8_splat(-2.12194440e-4f);
-    v8f p = v8_splat(1.9875691500e-4f);
-    p = p * r + v8_splat(1.3981999507e-3f);
-    p = p * r + v8_splat(8.3334519073e-3f);
-    p = p * r + v8_splat(4.1665795894e-2f);
-    p = p * r + v8_splat(1.6666665459e-1f);
-    p = p * r + v8_splat(5.0000001201e-1f);
-    p = p * (r * r) + r + v8_splat(1.0f);
-    v8i e = (__builtin_convertvector(n, v8i) + 127) << 23;
-    return p * (v8f)e;
-}
+#define v8_exp(xin) ({ \
+    v8f x_ = (xin); \
+    x_ = v8_select(x_ > v8_splat(88.0f), v8_splat(88.0f), x_); \
+    x_ = v8_select(x_ < v8_splat(-87.0f), v8_splat(-87.0f), x_); \
+    const v8f magic_ = v8_splat(12582912.0f); /* 1.5 * 2^23: round to nearest */ \
+    v8f n_ = (x_ * v8_splat(1.44269504088896341f) + magic_) - magic_; \
+    v8f r_ = x_ - n_ * v8_splat(0.693359375f) - n_ * v8_splat(-2.12194440e-4f); \
+    v8f p_ = v8_splat(1.9875691500e-4f); \
+    p_ = p_ * r_ + v8_splat(1.3981999507e-3f); \
+    p_ = p_ * r_ + v8_splat(8.3334519073e-3f); \
+    p_ = p_ * r_ + v8_splat(4.1665795894e-2f); \
+    p_ = p_ * r_ + v8_splat(1.6666665459e-1f); \
+    p_ = p_ * r_ + v8_splat(5.0000001201e-1f); \
+    p_ = p_ * (r_ * r_) + r_ + v8_splat(1.0f); \
+    v8i e_ = (__builtin_convertvector(n_, v8i) + 127) << 23; \
+    p_ * (v8f)e_; })
 
 /* scalar twin of v8_exp (same arithmetic, for loop tails) */
 static inline float s_exp(float x)
