@@ -22,7 +22,6 @@ FONT = "Sans"
 
 set datafile separator "\t"
 set datafile commentschars "#"
-set encoding utf8
 
 # gnuplot reads '"' in a data file as the start of a quoted field, so tables are
 # read through DATA, which turns '"' into byte 001; esc() turns it back.
