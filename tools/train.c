@@ -51,7 +51,7 @@ typedef struct opts {
     long stop_after;   /* stop (checkpoint, no model) after this step: simulates an interruption */
     long eos;
     uint64_t seed;
-    double lr, min_lr_frac, wd, beta1, beta2, adam_eps, clip, heldout;
+    double lr, min_lr_frac, wd, beta1, beta2, adam_eps, clip, heldout, embed_std;
     gnt_config cfg;
 } opts;
 
@@ -74,6 +74,7 @@ static void usage(void)
 "  --beta1 X (0.9) --beta2 X (0.95) --adam-eps X (1e-8) --clip X (1.0)\n"
 "  --heldout X (0.05)   fraction of stories held out (the last ones)\n"
 "  --seed N (1)         --threads N (2): same seed + threads -> same weights\n"
+"  --embed-std X (0.02) initial std of wte / wpe (other matrices: 0.02)\n"
 "model (default TinyStories-1M: 64 hidden, 16 heads, 8 layers, 256 inner):\n"
 "  --hidden N --heads N --layers N --inner N --window N --positions N\n"
 "  --eos N (50256)      end-of-story token id\n"
@@ -743,14 +744,14 @@ int main(int argc, char **argv)
         .steps = 600, .batch = 16, .seq_len = 512, .warmup = 30, .eval_every = 100,
         .log_every = 10, .ckpt_every = 100, .threads = 2, .gen_tokens = 40, .eos = 50256,
         .seed = 1, .lr = 6e-3, .min_lr_frac = 0.1, .wd = 0.1, .beta1 = 0.9, .beta2 = 0.95,
-        .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05,
+        .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.02,
     };
     gnt_config_tinystories_1m(&o.cfg);
     int eos_set = 0;
     enum { O_STORIES = 256, O_VOCAB, O_MERGES, O_STEPS, O_BATCH, O_SEQ, O_LR, O_WARM, O_MINLR,
            O_WD, O_B1, O_B2, O_AEPS, O_CLIP, O_HELD, O_SEED, O_THREADS, O_HIDDEN, O_HEADS,
            O_LAYERS, O_INNER, O_WINDOW, O_POS, O_EOS, O_EVAL, O_LOGEV, O_LOG, O_CKPT, O_CKEV,
-           O_RESUME, O_PROMPT, O_GEN, O_STOP, O_HELP, O_VERSION };
+           O_RESUME, O_PROMPT, O_GEN, O_STOP, O_ESTD, O_HELP, O_VERSION };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"stories", required_argument, 0, O_STORIES},
         {"vocab", required_argument, 0, O_VOCAB}, {"merges", required_argument, 0, O_MERGES},
@@ -769,7 +770,8 @@ int main(int argc, char **argv)
         {"checkpoint", required_argument, 0, O_CKPT},
         {"checkpoint-every", required_argument, 0, O_CKEV},
         {"resume", required_argument, 0, O_RESUME}, {"prompt", required_argument, 0, O_PROMPT},
-        {"gen-tokens", required_argument, 0, O_GEN}, {"stop-after", required_argument, 0, O_STOP}, {"help", no_argument, 0, O_HELP},
+        {"gen-tokens", required_argument, 0, O_GEN}, {"stop-after", required_argument, 0, O_STOP},
+        {"embed-std", required_argument, 0, O_ESTD}, {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     int ch, inner_set = 0;
     while ((ch = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
@@ -808,6 +810,7 @@ int main(int argc, char **argv)
         case O_PROMPT: o.prompt = optarg; break;
         case O_GEN: o.gen_tokens = cli_parse_long("--gen-tokens", optarg, 0, 100000); break;
         case O_STOP: o.stop_after = cli_parse_long("--stop-after", optarg, 1, 100000000); break;
+        case O_ESTD: o.embed_std = cli_parse_double("--embed-std", optarg); break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: die("unknown option (see --help)");
@@ -825,6 +828,7 @@ int main(int argc, char **argv)
     if (o.eos >= o.cfg.vocab) die("--eos %ld outside the vocabulary of %d", o.eos, o.cfg.vocab);
     if (o.seq_len > o.cfg.n_pos) die("--seq-len %ld exceeds the %d positions", o.seq_len, o.cfg.n_pos);
     if (!(o.heldout >= 0 && o.heldout < 1)) die("--heldout takes a fraction in [0, 1)");
+    if (!(o.embed_std > 0)) die("--embed-std must be > 0");
     if (!(o.lr > 0) || !(o.clip >= 0) || !(o.wd >= 0)) die("--lr must be > 0, --clip and --weight-decay >= 0");
     if (o.threads > o.batch) o.threads = o.batch;
 
@@ -855,6 +859,10 @@ int main(int argc, char **argv)
     cu.perm = xmalloc(sizeof(int) * (size_t)n_train);
     cursor_set(&cu, 0, 0);
     gnt_params_init(&o.cfg, st.params, o.seed);
+    if (o.embed_std != 0.02) { /* wte and wpe lead the layout */
+        size_t ne = (size_t)(o.cfg.vocab + o.cfg.n_pos) * o.cfg.d;
+        for (size_t i = 0; i < ne; i++) st.params[i] *= (float)(o.embed_std / 0.02);
+    }
     if (o.resume) {
         ckpt_read(o.resume, &o, &c, &cu, &st);
     }

@@ -178,8 +178,10 @@ static void test_gelu(void)
 /* ------------------------------------------------------------------ */
 /* attention */
 
-enum { A_N = 11, A_C = 8, A_H = 2 };
-static int a_seg[A_N] = { 0, 0, 0, 0, 0, 0, 0, 7, 7, 7, 7 };
+/* 41 tokens: a story of 30 then one of 11, so the 8-wide vector loops and
+ * their scalar tails both run, in and across the window */
+enum { A_N = 41, A_C = 8, A_H = 2 };
+static int a_seg[A_N];
 static int a_window;
 static float *a_q, *a_k, *a_v, *a_R, a_z[A_N * A_C], a_lse[A_N * A_H];
 static double attn_loss(void *ctx)
@@ -218,11 +220,12 @@ static double attn_ref_maxerr(void)
 }
 static void test_attention(void)
 {
+    for (int i = 0; i < A_N; i++) a_seg[i] = i < 30 ? 0 : 30;
     a_q = rand_buf(A_N * A_C, 1.5f); a_k = rand_buf(A_N * A_C, 1.5f);
     a_v = rand_buf(A_N * A_C, 1); a_R = rand_buf(A_N * A_C, 1);
-    for (int w = 0; w < 2; w++) {
-        a_window = w ? 3 : 0;
-        const char *kind = w ? "local (window 3)" : "global";
+    for (int w = 0; w < 3; w++) {
+        a_window = w == 0 ? 0 : w == 1 ? 3 : 12;
+        const char *kind = w == 0 ? "global" : w == 1 ? "local (window 3)" : "local (window 12)";
         attn_loss(NULL);
         double e = attn_ref_maxerr();
         CHECK(e < 1e-5, "attention forward = masked softmax reference, %s (max err %.2g)", kind, e);
@@ -241,11 +244,11 @@ static void test_attention(void)
     attn_loss(NULL);
     float z5[A_C], z8[A_C];
     memcpy(z5, a_z + 5 * A_C, sizeof z5);
-    memcpy(z8, a_z + 8 * A_C, sizeof z8);
+    memcpy(z8, a_z + 31 * A_C, sizeof z8);
     a_k[2 * A_C] += 5.0f; a_v[2 * A_C] += 5.0f;   /* token 2: i - j = 3 for i = 5 */
-    a_k[6 * A_C] += 5.0f; a_v[6 * A_C] += 5.0f;   /* token 6: previous story for i = 8 */
+    a_k[29 * A_C] += 5.0f; a_v[29 * A_C] += 5.0f; /* token 29: previous story for i = 31 */
     attn_loss(NULL);
-    CHECK(memcmp(z5, a_z + 5 * A_C, sizeof z5) == 0 && memcmp(z8, a_z + 8 * A_C, sizeof z8) == 0,
+    CHECK(memcmp(z5, a_z + 5 * A_C, sizeof z5) == 0 && memcmp(z8, a_z + 31 * A_C, sizeof z8) == 0,
           "attention: keys outside the window or the story do not matter");
     a_window = 4;
     attn_loss(NULL);
