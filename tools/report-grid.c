@@ -133,13 +133,15 @@ int main(int argc, char **argv)
     /* the report */
     const char *src = input ? input : "stdin";
     json_error_t je;
-    json_t *root = (input && strcmp(input, "-")) ? json_load_file(input, 0, &je) : json_loadf(stdin, 0, &je);
+    /* static: still reachable (not a leak) when die() exits mid-way */
+    static json_t *root;
+    root = (input && strcmp(input, "-")) ? json_load_file(input, 0, &je) : json_loadf(stdin, 0, &je);
     if (!root) die("%s:%d: not JSON: %s", src, je.line, je.text);
     if (!json_is_array(root) || json_array_size(root) == 0)
         die("%s: not a probe report (want a [layer][head] array of classification reports)", src);
     const size_t NL = json_array_size(root);
     size_t NH = 0;
-    const char **tags = NULL;
+    static const char **tags;
     size_t ntags = 0, tcap = 0;
     for (size_t l = 0; l < NL; l++) {
         json_t *row = json_array_get(root, l);
