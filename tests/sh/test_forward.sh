@@ -149,3 +149,9 @@ check "... and leaves no output file" test ! -e "$TMP/late.act"
 check_eq "... nor a temporary" "$(ls -A "$TMP" | grep -c 'late\.act')" "0"
 check_fails "model-init refuses hidden not divisible by heads" 'not divisible' "$BIN/model-init" --hidden 10 --heads 3 -o "$bad/x"
 check_fails "--tinystories-1m-config with size flags" 'fixes every size' "$BIN/model-init" --tinystories-1m-config --layers 2 -o "$bad/y"
+
+# --- help and version ----------------------------------------------------------
+for t in forward-dump model-init; do
+  check "$t --help shows an example and exits 0" grep -q 'example' <("$BIN/$t" --help)
+  check_eq "$t --version" "$("$BIN/$t" --version)" "$t 0.1.0"
+done
