@@ -109,3 +109,9 @@ check_fails "a truncated stream" 'attn-slice: .*truncated' "$BIN/attn-slice" --h
 "$BIN/activity" --heads L0H0 --story 3,5 -o "$TMP/half.tsv" "$A" 2>/dev/null
 check_eq "an error leaves no half-written table" "$(ls "$TMP" | grep -c half)" 0
 check_eq "--version" "$("$BIN/attn-slice" --version)" "attn-slice 0.1.0"
+check_fails "a bad token window" "activity: --window: '9:3' is empty|activity: --window: window '9:3' is empty" "$BIN/activity" --heads L0H0 --window 9:3 "$A"
+check_fails "a bad story list" "attn-slice: --story: 'x1' is not a story list" "$BIN/attn-slice" --heads L0H0 --story x1 "$A"
+check_fails "--heads and --layer together" "activity: give --heads or --layer/--head, not both" "$BIN/activity" --heads L0H0 --layer 1 --head 1 "$A"
+for t in activity attn-slice report-grid stream-import; do
+  check "$t --help shows usage and an example" bash -c "'$BIN/$t' --help | grep -q '^example:'"
+done
