@@ -222,6 +222,76 @@ static void test_stories(treebank *tb, perceptron *pt, const char *stories_path,
     free(golden);
 }
 
+/* Hostile texts (tests/oracles/gen_postag_hostile.py): "#case N HEX", then
+ * "ERROR" or "start end word tag" lines (character spans). */
+static void test_hostile(treebank *tb, perceptron *pt, const char *golden_path)
+{
+    size_t glen;
+    char *g = unzstd(golden_path, &glen);
+    if (!g) { printf("skip - hostile golden missing (%s)\n", golden_path); return; }
+    tb_words w;
+    tb_words_init(&w);
+    size_t n_cases = 0, n_bad = 0, n_nltk_errors = 0;
+    char *save = NULL;
+    char *line = strtok_r(g, "\n", &save);
+    while (line) {
+        if (strncmp(line, "#case ", 6) != 0) { line = strtok_r(NULL, "\n", &save); continue; }
+        const char *hex = strchr(line + 6, ' ');
+        hex = hex ? hex + 1 : "";
+        size_t tlen = strlen(hex) / 2;
+        char *text = malloc(tlen + 1);
+        for (size_t i = 0; i < tlen; i++) {
+            unsigned v;
+            sscanf(hex + 2 * i, "%2x", &v);
+            text[i] = (char)v;
+        }
+        text[tlen] = '\0';
+        size_t case_no = n_cases++;
+        /* expected lines of this case */
+        size_t want_cap = 64, n_want = 0;
+        char **want = malloc(want_cap * sizeof *want);
+        while ((line = strtok_r(NULL, "\n", &save)) && strncmp(line, "#case ", 6) != 0) {
+            if (n_want == want_cap) want = realloc(want, (want_cap *= 2) * sizeof *want);
+            want[n_want++] = line;
+        }
+        const char *err = NULL;
+        int rc = treebank_tokenize(tb, text, tlen, &w, &err);
+        int ok;
+        if (n_want == 1 && strcmp(want[0], "ERROR") == 0) {
+            n_nltk_errors++;
+            ok = rc != 0;
+        } else {
+            ok = rc == 0 && w.n == n_want;
+            int *tags = malloc((w.n + 1) * sizeof *tags);
+            uint32_t *map = malloc((tlen + 1) * sizeof *map);
+            utf8_char_map(text, tlen, map);
+            if (ok && perceptron_tag(pt, (const char *const *)w.word, w.n, tags, &err) != 0) ok = 0;
+            for (size_t i = 0; ok && i < w.n; i++) {
+                char got[1024];
+                snprintf(got, sizeof got, "%u\t%u\t%s\t%s", map[w.start[i]], map[w.end[i]], w.word[i],
+                         perceptron_class(pt, tags[i]));
+                if (strcmp(got, want[i]) != 0) {
+                    ok = 0;
+                    if (n_bad < 3) printf("    case %zu word %zu: got '%s' want '%s'\n", case_no, i, got, want[i]);
+                }
+            }
+            free(tags);
+            free(map);
+        }
+        if (!ok) {
+            if (n_bad < 3) printf("    case %zu differs (rc %d, %zu words, want %zu)\n", case_no, rc, w.n, n_want);
+            n_bad++;
+        }
+        free(want);
+        free(text);
+    }
+    CHECK(n_cases > 3000 && n_bad == 0,
+          "hostile texts (quotes, contractions, Unicode spaces/digits/case, emoji): %zu cases = NLTK, %zu differ (%zu where NLTK fails)",
+          n_cases, n_bad, n_nltk_errors);
+    tb_words_free(&w);
+    free(g);
+}
+
 int main(void)
 {
     const char *err = NULL;
@@ -246,6 +316,9 @@ int main(void)
                   strcmp(perceptron_class(pt, tags[1]), "NN") == 0 && strcmp(perceptron_class(pt, tags[2]), "VBZ") == 0,
               "The/DT dog/NN runs/VBZ");
         test_stories(tb, pt, stories, golden);
+        char hostile[4200];
+        snprintf(hostile, sizeof hostile, "%s/tests/golden/postag/hostile.tsv.zst", top ? top : ".");
+        test_hostile(tb, pt, hostile);
     }
     char bad[4200];
     snprintf(bad, sizeof bad, "%s/nonexistent-tagger-dir", data ? data : "data/cache");
