@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """gen_figures_golden.py MODEL_DIR OUTDIR: goldens for activity and attn-slice.
+gen_figures_golden.py --long MODEL_DIR OUTDIR: the long-story case (below).
 
 Builds two tagged toy stories (random token ids from numpy RandomState(21),
 words and POS tags drawn from a small list, including the empty tag and the
@@ -13,6 +14,13 @@ writes, in the exact row order of the tools' output:
                    `attn-slice --heads all` with no --window/--query)
   from-PRPS.tsv    layer head tag mean_attention pairs attention_sum tokens
   to-NN.tsv        (the aggregates over both stories, every head)
+
+--long (a model with TinyStories-1M's shape: window 256, layer 1 local):
+one story of 300 random tokens (RandomState(22)), written as long-input.tsv;
+long-attn.tsv holds the rows of queries 250..299, keys 0..query, of heads
+L1H3 (local: keys i-j >= 256 masked) and L0H5 (global), as
+`attn-slice --heads L1H3,L0H5 --query 250-299 --window 0:300` filtered to
+key <= query; long-activity.tsv the activity of L1H3 at every token.
 
 Attention is taken from the reference's own softmax (ref_gptneo.forward's
 attn_of), not recomputed here, so the masks are the reference's.
@@ -35,7 +43,43 @@ def tagfield(t):
     return t if t else "(none)"
 
 
+def main_long(mdir, out):
+    model = ref_gptneo.load_model(mdir)
+    cfg = model[0]
+    V, win = cfg["vocab_size"], cfg["window_size"]
+    local = [a == "local" for a in cfg["attention_layers"]]
+    assert local[1] and not local[0] and win == 256
+    rng = np.random.RandomState(22)
+    T = 300
+    ids = rng.randint(0, V, size=T).tolist()
+    widx = rng.randint(0, len(WORDS), size=T).tolist()
+    pos = 0
+    with open(out + "/long-input.tsv", "w") as f:
+        f.write("# story pos id start end text tag  (gen_figures_golden.py --long)\n")
+        for t in range(T):
+            w, tag = WORDS[widx[t]]
+            text = (" " if t else "") + w
+            n = len(text.encode())
+            f.write("%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (0, t, ids[t], pos, pos + n, text, tag))
+            pos += n
+    rows = []
+    for (l, h) in ((1, 3), (0, 5)):
+        A = ref_gptneo.forward(model, ids, attn_of=(l, h), logits_rows=[0])["attn"]
+        for i in range(250, T):
+            for j in range(i + 1):
+                vis = not local[l] or i - j < win
+                rows.append("0\t%d\t%d\t%d\t%d\t%.12g\t%d" % (l, h, i, j, A[i][j], vis))
+    with open(out + "/long-attn.tsv", "w") as f:
+        f.write("\n".join(rows) + "\n")
+    r = ref_gptneo.forward(model, ids, logits_rows=[0])
+    with open(out + "/long-activity.tsv", "w") as f:
+        for t in range(T):
+            f.write("0\t%d\t1\t3\t%.12g\n" % (t, r["activity"][1][t][3]))
+
+
 def main():
+    if sys.argv[1] == "--long":
+        return main_long(sys.argv[2], sys.argv[3])
     mdir, out = sys.argv[1:3]
     model = ref_gptneo.load_model(mdir)
     cfg = model[0]

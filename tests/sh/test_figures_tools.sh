@@ -88,6 +88,24 @@ cmp_rel "average attention from PRP\$ (mean, pairs, tokens) = reference" 5 "$TMP
 awk -F'\t' -v OFS='\t' '{ print $1, $2, $3, $5, $7, $6 }' "$G/to-NN.tsv" >"$TMP/to.want"
 cmp_rel "attention to NN (sums, pairs, tokens) = reference" 5 "$TMP/to.got" "$TMP/to.want"
 
+# long story on TinyStories-1M's shape: window 256 on local layer 1
+LFLAGS=$(cut -f1 "$G/long-model.tsv")
+# shellcheck disable=SC2086
+"$BIN/model-init" $LFLAGS -o "$TMP/l" >/dev/null
+check_eq "model-init still makes the long case's model" "$(sha256sum "$TMP/l/model.safetensors" | cut -d' ' -f1)" "$(cut -f2 "$G/long-model.tsv")"
+"$BIN/stream-import" "$G/long-input.tsv" | "$BIN/forward-dump" --model "$TMP/l" --vectors q,k,z --layers 0,1 -o "$TMP/long.hs"
+"$BIN/attn-slice" --heads L1H3,L0H5 --query 250-299 --window 0:300 "$TMP/long.hs" | grep -v '^#' >"$TMP/long.tsv"
+awk -F'\t' '$5 <= $4' "$TMP/long.tsv" | cut -f1-6 >"$TMP/long.got"
+zstd -dc "$G/long-attn.tsv.zst" | cut -f1-6 >"$TMP/long.want"
+cmp_rel "300 tokens, window 256: attention rows = reference within 1e-5 relative" 5 "$TMP/long.got" "$TMP/long.want"
+check_eq "window 256: on local L1 query 299 sees keys 44..299 only; global L0 sees 0..299" \
+  "$(awk -F'\t' '$4 == 299 && $7 == 1 { n[$2]++; if (!($2 in lo)) lo[$2] = $5 } END { print lo[1], n[1], lo[0], n[0] }' "$TMP/long.tsv")" "44 256 0 300"
+check_eq "window 256: masked keys get exactly 0, rows sum to 1" "$(awk -F'\t' '
+  { s[$2 " " $4] += $6; if ($7 == 0 && $6 != 0) bad++ }
+  END { for (k in s) { d = s[k] - 1; if (d < 0) d = -d; if (d > 1e-6) bad++; n++ } print n, bad + 0 }' "$TMP/long.tsv")" "100 0"
+"$BIN/activity" --model "$TMP/l" --heads L1H3 "$TMP/long.hs" | grep -v '^#' | cut -f1,2,5,6,7 >"$TMP/long-act.got"
+cmp_rel "300 tokens: activity of L1H3 = reference within 1e-5 relative" 4 "$TMP/long-act.got" "$G/long-activity.tsv"
+
 # --- bad input: one line, non-zero exit, nothing half-written --------------
 A=$TMP/acts.hs
 check_fails "layer out of range" 'attn-slice: L3H0: layer 3 is out of range \(the model has 3 layers\)' "$BIN/attn-slice" --heads L3H0 "$A"
