@@ -63,7 +63,7 @@ pick=$(awk -F'\t' -v want="$story" -v style="$style" -v anchor="$anchor" '
   END { flush() }' "$tmp/tok.tsv")
 [ -n "$pick" ] || die "no story ${story/auto/(auto)} has a suitable $anchor token at position >= 12 in $tagged"
 read -r S A E T <<<"$pick"
-echo "case-study $name: $head, story $S, anchor $anchor at token $A${E:+ (end $E)}"
+echo "case-study $name: $head, story $S, anchor $anchor at token $A$([ "$style" = quote ] && echo " (closing quote at $E)")"
 
 mf=()
 [ -n "$model_dir" ] && mf=(--model "$model_dir")
