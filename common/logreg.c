@@ -175,9 +175,38 @@ static int newton_solve(fit_ctx *c, double *Hwork, const double *g, double *s)
     return -1;
 }
 
-/* Newton's method from W (warm) or from the intercept-only optimum. */
-static int newton(const double *X, const int *y, size_t n, int d, int K, double inv_c,
-                  int max_iter, double tol, int warm, double *W, logreg_result *res)
+/* Scratch buffers of a fit, kept between fits of one thread. */
+enum { WS_XT, WS_XX, WS_R, WS_QB, WS_HF, WS_PW, WS_T1, WS_H, WS_G, WS_Z, WS_P, WS_PN, WS_HW, WS_GV, WS_S,
+       WS_WN, WS_N };
+struct logreg_ws {
+    void *buf[WS_N];
+    size_t cap[WS_N];
+};
+
+logreg_ws *logreg_ws_new(void) { return calloc(1, sizeof(logreg_ws)); }
+
+void logreg_ws_free(logreg_ws *ws)
+{
+    if (!ws) return;
+    for (int i = 0; i < WS_N; i++) free(ws->buf[i]);
+    free(ws);
+}
+
+/* @return slot i with at least n bytes (contents undefined), or NULL */
+static void *ws_get(logreg_ws *ws, int i, size_t n)
+{
+    if (n == 0) n = 1;
+    if (ws->cap[i] < n) {
+        free(ws->buf[i]);
+        ws->buf[i] = malloc(n);
+        ws->cap[i] = ws->buf[i] ? n : 0;
+    }
+    return ws->buf[i];
+}
+
+/* Newton's method from the intercept-only optimum. */
+static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K, double inv_c,
+                  int max_iter, double tol, double *W, logreg_result *res)
 {
     fit_ctx c;
     memset(&c, 0, sizeof c);
@@ -190,22 +219,22 @@ static int newton(const double *X, const int *y, size_t n, int d, int K, double 
     c.y = y;
     const int D = c.D, np = c.npar;
     size_t qrows = n < HBLOCK ? n : HBLOCK;
-    c.Xt = malloc(n * D * sizeof(double));
-    c.XX = malloc(n * c.npair * sizeof(double));
-    c.R = malloc(n * K * sizeof(double));
-    c.Qb = malloc(qrows * np * sizeof(float));
-    c.Hf = malloc((size_t)np * np * sizeof(float));
-    c.PW = malloc(n * K * sizeof(double));
-    c.T1 = malloc((size_t)K * c.npair * sizeof(double));
-    c.H = malloc((size_t)np * np * sizeof(double));
-    c.G = malloc((size_t)K * D * sizeof(double));
-    c.z = malloc((size_t)K * sizeof(double));
-    double *P = malloc(n * K * sizeof(double));
-    double *Pn = malloc(n * K * sizeof(double));
-    double *Hw = malloc((size_t)np * np * sizeof(double));
-    double *g = malloc(np * sizeof(double));
-    double *s = malloc(np * sizeof(double));
-    double *Wn = malloc((size_t)K * D * sizeof(double));
+    c.Xt = ws_get(ws, WS_XT, n * D * sizeof(double));
+    c.XX = ws_get(ws, WS_XX, n * c.npair * sizeof(double));
+    c.R = ws_get(ws, WS_R, n * K * sizeof(double));
+    c.Qb = ws_get(ws, WS_QB, qrows * np * sizeof(float));
+    c.Hf = ws_get(ws, WS_HF, (size_t)np * np * sizeof(float));
+    c.PW = ws_get(ws, WS_PW, n * K * sizeof(double));
+    c.T1 = ws_get(ws, WS_T1, (size_t)K * c.npair * sizeof(double));
+    c.H = ws_get(ws, WS_H, (size_t)np * np * sizeof(double));
+    c.G = ws_get(ws, WS_G, (size_t)K * D * sizeof(double));
+    c.z = ws_get(ws, WS_Z, (size_t)K * sizeof(double));
+    double *P = ws_get(ws, WS_P, n * K * sizeof(double));
+    double *Pn = ws_get(ws, WS_PN, n * K * sizeof(double));
+    double *Hw = ws_get(ws, WS_HW, (size_t)np * np * sizeof(double));
+    double *g = ws_get(ws, WS_GV, np * sizeof(double));
+    double *s = ws_get(ws, WS_S, np * sizeof(double));
+    double *Wn = ws_get(ws, WS_WN, (size_t)K * D * sizeof(double));
     int rc = -1;
     if (!c.Xt || !c.XX || !c.R || !c.Qb || !c.Hf || !c.PW || !c.T1 || !c.H || !c.G || !c.z || !P || !Pn ||
         !Hw || !g || !s || !Wn)
@@ -224,7 +253,7 @@ static int newton(const double *X, const int *y, size_t n, int d, int K, double 
     /* Start at the optimum over the intercepts alone (weights 0): b_k =
      * log(n_k), centred (multinomial) or log(n_1 / n_0) (binary).  The
      * objective is strictly convex, so the start changes only the path. */
-    if (!warm) {
+    {
         memset(W, 0, (size_t)K * D * sizeof(double));
         double *cnt = c.z, mean = 0.0;
         for (int k = 0; k < K; k++) cnt[k] = 0.0;
@@ -276,54 +305,29 @@ static int newton(const double *X, const int *y, size_t n, int d, int K, double 
     res->grad_max = gmax;
     rc = 0;
 out:
-    free(c.Xt); free(c.XX); free(c.R); free(c.Qb); free(c.Hf); free(c.PW); free(c.T1); free(c.H); free(c.G);
-    free(c.z); free(P); free(Pn); free(Hw); free(g); free(s); free(Wn);
     return rc;
 }
-
-/* Subsample size for the warm start of large fits. */
-#define WARM_N 4096
 
 int logreg_fit(const double *X, const int *y, size_t n, int d, int K,
                const logreg_opts *o, double *W, logreg_result *res)
 {
-    if (!X || !y || !W || !res || !o || n == 0 || d < 1 || K < 2 || !(o->C > 0.0) ||
+    logreg_ws *ws = logreg_ws_new();
+    if (!ws) return -1;
+    int rc = logreg_fit_ws(ws, X, y, n, d, K, o, W, res);
+    logreg_ws_free(ws);
+    return rc;
+}
+
+int logreg_fit_ws(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K,
+                  const logreg_opts *o, double *W, logreg_result *res)
+{
+    if (!ws || !X || !y || !W || !res || !o || n == 0 || d < 1 || K < 2 || !(o->C > 0.0) ||
         o->max_iter < 0 || !(o->tol >= 0.0))
         return -1;
     pthread_once(&blas_once, blas_single);
     for (size_t i = 0; i < n; i++)
         if (y[i] < 0 || y[i] >= K) return -1;
-    int warm = 0;
-    if (n >= 2 * WARM_N && o->max_iter > 0) {
-        /* Warm start: the same problem on every s-th sample (plus the first
-         * sample of any class the stride misses), with C scaled by s so the
-         * penalty weighs the same against the data.  Its optimum is close to
-         * the full one; Newton on all samples then needs few iterations.
-         * The full problem is strictly convex: the start changes the path,
-         * not the optimum. */
-        size_t stride = n / WARM_N, m = 0;
-        double *Xs = malloc((n / stride + (size_t)K + 1) * d * sizeof(double));
-        int *ys = malloc((n / stride + (size_t)K + 1) * sizeof(int));
-        unsigned char *seen = calloc((size_t)K, 1);
-        if (!Xs || !ys || !seen) { free(Xs); free(ys); free(seen); return -1; }
-        for (size_t i = 0; i < n; i += stride) {
-            memcpy(Xs + m * d, X + i * d, d * sizeof(double));
-            ys[m++] = y[i];
-            seen[y[i]] = 1;
-        }
-        for (size_t i = 0; i < n; i++)
-            if (!seen[y[i]]) {
-                memcpy(Xs + m * d, X + i * d, d * sizeof(double));
-                ys[m++] = y[i];
-                seen[y[i]] = 1;
-            }
-        logreg_result r1;
-        if (newton(Xs, ys, m, d, K, 1.0 / (o->C * (double)stride), o->max_iter, 1.0, 0, W,
-                   &r1) == 0)
-            warm = 1;
-        free(Xs); free(ys); free(seen);
-    }
-    return newton(X, y, n, d, K, 1.0 / o->C, o->max_iter, o->tol, warm, W, res);
+    return newton(ws, X, y, n, d, K, 1.0 / o->C, o->max_iter, o->tol, W, res);
 }
 
 int logreg_predict(const double *W, int K, int d, const double *x)

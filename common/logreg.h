@@ -16,13 +16,19 @@
  * here (row 0 = zeros), so argmax prediction with ties to class 0 equals
  * scikit-learn's "decision > 0 -> classes[1]".
  *
- * Solver: full Newton with the exact Hessian (K(d+1))^2, Cholesky (LAPACK
- * dpotrf in OpenBLAS) and a backtracking Armijo line search, from W = 0.
- * Stops like scikit-learn's _newton_cg: when max_j |grad_j| <= tol at the
- * start of an iteration, or after max_iter Newton steps.  The free
- * direction of the multinomial intercepts (adding a constant to every b_k
- * changes nothing) is pinned at sum_k b_k = 0, as scikit-learn's CG from
- * zero keeps it.
+ * Solver: full Newton with the Hessian (K(d+1))^2, Cholesky (LAPACK dpotrf
+ * in OpenBLAS) and a backtracking Armijo line search.  The Hessian's
+ * diagonal class blocks are summed exactly in double; its off-diagonal
+ * blocks -sum_i p_ik p_il x_i x_i^T come from one float32 rank-n update
+ * (ssyrk; relative error ~1e-7).  Objective and gradient -- which decide
+ * the optimum and the stopping test -- are double throughout; the Hessian
+ * only shapes the step.  Start: weights 0, intercepts at their own optimum
+ * (log class counts, centred), which the convex objective's unique optimum
+ * does not depend on.  Stops like scikit-learn's _newton_cg: when
+ * max_j |grad_j| <= tol at the start of an iteration, or after max_iter
+ * Newton steps.  The free direction of the multinomial intercepts (adding
+ * a constant to every b_k changes nothing) is pinned at sum_k b_k = 0, as
+ * scikit-learn's CG from zero keeps it.
  *
  * Deterministic: every sum runs in a fixed order and BLAS is used single
  * threaded (logreg_fit sets OpenBLAS to one thread once); callers run
@@ -65,6 +71,24 @@ typedef struct logreg_result {
  *          be factorised (non-finite input) */
 int logreg_fit(const double *X, const int *y, size_t n, int d, int K,
                const logreg_opts *o, double *W, logreg_result *res)
+    __attribute__((warn_unused_result));
+
+/** Scratch memory for fits, reused between the fits of one thread (one
+ *  workspace per thread; not shareable between concurrent fits). */
+typedef struct logreg_ws logreg_ws;
+
+/** @return a new empty workspace, or NULL when out of memory */
+logreg_ws *logreg_ws_new(void);
+
+/** Free a workspace (NULL is fine). @param ws workspace */
+void logreg_ws_free(logreg_ws *ws);
+
+/** logreg_fit with a caller-owned workspace (buffers grow as needed and
+ *  are kept for the next fit); the same arguments and results.
+ *  @param ws workspace of the calling thread; other params as logreg_fit
+ *  @return 0 or -1 as logreg_fit */
+int logreg_fit_ws(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K,
+                  const logreg_opts *o, double *W, logreg_result *res)
     __attribute__((warn_unused_result));
 
 /** Predict one sample: argmax_k (w_k . x + b_k), ties to the lowest k

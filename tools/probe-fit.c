@@ -83,6 +83,8 @@ static void *fit_worker(void *arg)
 {
     fit_shared *s = arg;
     double *X = xmalloc(s->n * (size_t)s->dim * sizeof(double));
+    logreg_ws *ws = logreg_ws_new();
+    if (!ws) die("out of memory");
     for (;;) {
         pthread_mutex_lock(&s->lock);
         int p = s->next < s->n_probes ? s->next++ : -1;
@@ -92,7 +94,7 @@ static void *fit_worker(void *arg)
         for (size_t i = 0; i < s->n; i++)
             for (int a = 0; a < s->dim; a++)
                 X[i * s->dim + a] = s->feats[i * stride + (size_t)p * s->dim + a];
-        s->rc[p] = logreg_fit(X, s->y, s->n, s->dim, s->K, &s->opts,
+        s->rc[p] = logreg_fit_ws(ws, X, s->y, s->n, s->dim, s->K, &s->opts,
                               s->weights + (size_t)p * s->K * (s->dim + 1), &s->res[p]);
         pthread_mutex_lock(&s->lock);
         s->done++;
@@ -100,6 +102,7 @@ static void *fit_worker(void *arg)
         pthread_mutex_unlock(&s->lock);
     }
     free(X);
+    logreg_ws_free(ws);
     return NULL;
 }
 
