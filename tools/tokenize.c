@@ -158,7 +158,7 @@ static void input_open(input *in, int n, char **paths)
     in->n = n;
     sha256_ctx ctx;
     sha256_init(&ctx);
-    char *buf = xmalloc(1 << 16);
+    static char buf[1 << 16];
     for (int i = 0; i < n; i++) {
         int is_stdin = strcmp(paths[i], "-") == 0;
         const char *name = is_stdin ? "stdin" : paths[i];
@@ -172,7 +172,7 @@ static void input_open(input *in, int n, char **paths)
             if (!spool) die("temporary file for %s: %s", name, strerror(errno));
         }
         size_t got;
-        while ((got = fread(buf, 1, 1 << 16, f)) > 0) {
+        while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
             sha256_update(&ctx, buf, got);
             if (spool && fwrite(buf, 1, got, spool) != got) die("temporary file for %s: %s", name, strerror(errno));
         }
@@ -185,7 +185,6 @@ static void input_open(input *in, int n, char **paths)
         in->files[i] = f;
         in->names[i] = name;
     }
-    free(buf);
     uint8_t d[32];
     sha256_final(&ctx, d);
     sha256_hex(d, in->digest);
@@ -271,6 +270,9 @@ typedef struct state {
     long selected, written, repaired_stories;
 } state;
 
+/* The current story's repaired text (NULL when it was valid UTF-8). */
+static char *repaired;
+
 /* Handle one complete story: select, repair, tokenize, write.
  * @return 1 when no later story can be selected (stop reading). */
 static int emit_story(state *st, long index, growbuf *text)
@@ -287,9 +289,10 @@ static int emit_story(state *st, long index, growbuf *text)
     const char *s = text->p ? text->p : "";
     size_t len = text->n;
     if (memchr(s, 0, len)) die("story %ld contains a NUL byte: binary data, not stories text", index);
-    char *fixed = NULL;
     size_t fixed_len;
-    size_t bad = utf8_repair(s, len, &fixed, &fixed_len);
+    free(repaired);  /* file-scope: stays reachable if we die below */
+    size_t bad = utf8_repair(s, len, &repaired, &fixed_len);
+    char *fixed = repaired;
     if (bad) {
         if (!fixed) die("out of memory");
         if ((double)bad > MAX_INVALID_FRACTION * (double)len + 2)
@@ -323,7 +326,6 @@ static int emit_story(state *st, long index, growbuf *text)
         story_write(st->w, r);
         r->text = NULL;
     }
-    free(fixed);
     st->written++;
     cli_progress("stories", (uint64_t)st->written, o->take > 0 ? (uint64_t)o->take : 0);
     return 0;
@@ -489,5 +491,6 @@ int main(int argc, char **argv)
     story_free(&st.rec);
     bpe_tokens_free(&st.toks);
     bpe_free(tok);
+    free(repaired);
     return 0;
 }
