@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <wctype.h>
 
 const char *const PERCEPTRON_FILES[3] = {
@@ -205,16 +206,22 @@ static int add_class(perceptron *p, const char *name)
 typedef struct arena_block { struct arena_block *next; size_t used, cap; } arena_block;
 static arena_block *arena_head;
 
+/* Blocks are mmap'd in 32 MiB and marked for transparent huge pages: the DOM
+ * is ~60 MB, and faulting it in 4 KiB pages was a tenth of the load time. */
+#define ARENA_BLOCK ((size_t)32 << 20)
+
 static void *arena_malloc(size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (!arena_head || arena_head->used + n > arena_head->cap) {
-        size_t cap = n > ((size_t)4 << 20) ? n : ((size_t)4 << 20);
-        arena_block *b = malloc(sizeof(arena_block) + 16 + cap);
-        if (!b) return NULL;
+        size_t total = sizeof(arena_block) + 16 + (n > ARENA_BLOCK ? n : ARENA_BLOCK);
+        void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return NULL;
+        (void)madvise(m, total, MADV_HUGEPAGE); /* a hint: fine if refused */
+        arena_block *b = m;
         b->next = arena_head;
         b->used = 0;
-        b->cap = cap;
+        b->cap = total - sizeof(arena_block) - 16;
         arena_head = b;
     }
     char *base = (char *)(arena_head + 1);
@@ -230,7 +237,7 @@ static void arena_release(void)
 {
     while (arena_head) {
         arena_block *n = arena_head->next;
-        free(arena_head);
+        munmap(arena_head, arena_head->cap + sizeof(arena_block) + 16);
         arena_head = n;
     }
 }
