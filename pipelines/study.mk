@@ -58,28 +58,28 @@ endef
 $(foreach s,$(SPLITS),$(foreach i,$(SHARD_IDS),$(eval $(call shard_rules,$(s),$(i)))))
 
 # Shards join with cat (their headers agree; stream readers check that).
-# join TARGET, PARTS
-define join
-	cat $(2) > $(1).tmp && $(T)/stream-view --count $(1).tmp > /dev/null && mv $(1).tmp $(1)
+# join_streams TARGET, PARTS
+define join_streams
+	tmp=$$(mktemp $(1).tmp.XXXXXX) && cat $(2) > $$tmp && $(T)/stream-view --count $$tmp > /dev/null && mv $$tmp $(1) || { rm -f $$tmp; exit 1; }
 endef
 $(OUT)/%.tagged: $$(foreach i,$$(SHARD_IDS),$(OUT)/shards/$$*-$$(i).tagged) $(T)/stream-view
-	$(call join,$@,$(filter %.tagged,$^))
+	$(call join_streams,$@,$(filter %.tagged,$^))
 $(OUT)/%.acts: $$(foreach i,$$(SHARD_IDS),$(OUT)/shards/$$*-$$(i).acts) $(T)/stream-view
-	$(call join,$@,$(filter %.acts,$^))
+	$(call join_streams,$@,$(filter %.acts,$^))
 
 # One probe-fit job per layer: key and query probes of its 16 heads.
 $(OUT)/probes/layer-%.probes: $(OUT)/train.acts $(T)/probe-fit
 	@mkdir -p $(dir $@)
 	$(LAUNCH) $(T)/probe-fit --layers $* --vectors k,q --threads $(PROBE_THREADS) -o $@ $<
 $(OUT)/probes.probes: $$(foreach l,$$(LAYER_IDS),$(OUT)/probes/layer-$$(l).probes) $(T)/stream-view
-	$(call join,$@,$(filter %.probes,$^))
+	$(call join_streams,$@,$(filter %.probes,$^))
 
 $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/report.csv &: $(OUT)/probes.probes $(OUT)/test.acts $(T)/probe-eval
 	$(LAUNCH) $(T)/probe-eval --probes $< --json k=$(OUT)/results_keys.json --json q=$(OUT)/results_queries.json \
 	  --csv $(OUT)/report.csv --threads $(PROBE_THREADS) $(OUT)/test.acts
 
 STUDY_RESULTS := $(DATA_CACHE)/study/results_keys.json $(DATA_CACHE)/study/results_queries.json
-$(OUT)/summary.md: $(OUT)/results_keys.json $(OUT)/results_queries.json $(STUDY_RESULTS) pipelines/summary.sh $(T)/probe-compare
+$(OUT)/summary.md: $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/train.tagged $(OUT)/test.tagged $(STUDY_RESULTS) pipelines/summary.sh $(T)/probe-compare
 	BIN=$(T) MODEL_DIR=$(MODEL_DIR) MODEL_NAME=$(MODEL_NAME) IS_REAL=$(MODEL_IS_REAL) \
 	  pipelines/summary.sh $(OUT) $(STUDY_RESULTS) > $@.tmp && mv $@.tmp $@
 
