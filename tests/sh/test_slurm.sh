@@ -116,18 +116,24 @@ fi
 if [ "${SLURM_TEST_FULL:-1}" = 0 ]; then skip "slurm: make all (SLURM_TEST_FULL=0)"; exit 0; fi
 FM=$TMP/tsmodel
 "$BIN/model-init" --tinystories-1m-config --seed 5 -o "$FM" >/dev/null
-ALL_ARGS=(MODEL="$FM" N_TRAIN=16 N_TEST=8 SHARDS=2 PROBE_THREADS=1)
+# the same tools the rest of `make check` tests (SANITIZE=1: build/san/bin)
+ALL_ARGS=(MODEL="$FM" N_TRAIN=16 N_TEST=8 SHARDS=2 PROBE_THREADS=1 SANITIZE="${SANITIZE:-}")
 t0=$(date +%s.%N)
 make --no-print-directory -j"$CPUS" all "${ALL_ARGS[@]}" OUT="$TMP/all-local" >"$TMP/all-local.log" 2>&1
 rc=$?; t1=$(date +%s.%N)
 check_eq "make all runs locally ($(echo "$t1 - $t0" | bc | cut -c1-5)s)" "$rc" 0
 [ "$rc" = 0 ] || tail -n 15 "$TMP/all-local.log" | sed 's/^/    | /'
+steps0=$(grep -c 'launch task StepId=' "$S/log/slurmd.log")
 salloc -N1 --exclusive make --no-print-directory -j"$CPUS" all "${ALL_ARGS[@]}" OUT="$TMP/all-srun" LAUNCH="$SRUN" >"$TMP/all-srun.log" 2>&1
 rc=$?; t2=$(date +%s.%N)
 check_eq "make all runs through salloc + srun ($(echo "$t2 - $t1" | bc | cut -c1-5)s)" "$rc" 0
 [ "$rc" = 0 ] || tail -n 15 "$TMP/all-srun.log" | sed 's/^/    | /'
-nsteps=$(grep -c "^$SRUN " "$TMP/all-srun.log" || true)
-check "make all launched its shard, probe and eval recipes as srun steps ($nsteps)" test "$nsteps" -ge 9
+# every recipe make echoed with the launcher became a job step on slurmd
+# (today 2 splits x 2 shards x (tokenize+tag, forward) + 8 probe layers + 1 eval)
+nsteps=$(( $(grep -c 'launch task StepId=' "$S/log/slurmd.log") - steps0 ))
+nlaunch=$(grep -c "^$SRUN " "$TMP/all-srun.log")
+check_eq "make all ran its $nlaunch launched recipes as Slurm job steps" "$nsteps" "$nlaunch"
+check "make all launched the shard, probe and eval recipes ($nlaunch >= 17)" test "$nlaunch" -ge 17
 for f in results_keys.json results_queries.json report.csv summary.md; do
   check_same_file "make all: $f byte-identical, local vs srun" "$TMP/all-local/$f" "$TMP/all-srun/$f"
 done
