@@ -257,7 +257,9 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
         ids = parse_ids(prompt_ids, &n);
     }
     int total = n + N;
-    if (total > m->cfg.n_positions) total = m->cfg.n_positions;
+    if (total > m->cfg.n_positions)
+        die("--generate %d after %d prompt tokens exceeds the model's %d positions", N, n,
+            m->cfg.n_positions);
     ids = xrealloc(ids, (size_t)(total > n ? total : n) * sizeof *ids);
     gptneo_acts a;
     gptneo_acts_init(&a);
@@ -337,12 +339,35 @@ static int input_next(story_input *in, story_rec *s)
     return 1;
 }
 
+/* Text output (--logits, --generate): stdout, or FILE written under a
+ * temporary name and renamed by close_text_out (removed if we die). */
+static char g_text_tmp[4200], g_text_final[4100];
+static void remove_text_tmp(void)
+{
+    if (g_text_tmp[0]) unlink(g_text_tmp);
+}
+
 static FILE *open_text_out(const char *path)
 {
     if (!path || !strcmp(path, "-")) return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f) die("%s: cannot write", path);
+    snprintf(g_text_final, sizeof g_text_final, "%s", path);
+    snprintf(g_text_tmp, sizeof g_text_tmp, "%s.tmp%d", path, (int)getpid());
+    cli_on_die(remove_text_tmp);
+    FILE *f = fopen(g_text_tmp, "w");
+    if (!f) {
+        g_text_tmp[0] = 0;
+        die("%s: cannot write", path);
+    }
     return f;
+}
+
+static void close_text_out(FILE *f)
+{
+    if (fflush(f)) die("write error");
+    if (f == stdout) return;
+    if (fclose(f)) die("%s: write error", g_text_final);
+    if (rename(g_text_tmp, g_text_final)) die("%s: cannot rename into place", g_text_final);
+    g_text_tmp[0] = 0;
 }
 
 int main(int argc, char **argv)
@@ -398,7 +423,7 @@ int main(int argc, char **argv)
     if (gen >= 0) {
         FILE *f = open_text_out(out);
         generate(&m, prompt, prompt_ids, tokdir ? tokdir : model_dir, gen, f);
-        if (fflush(f) || (f != stdout && fclose(f))) die("write error");
+        close_text_out(f);
         gptneo_free(&m);
         return 0;
     }
@@ -433,7 +458,7 @@ int main(int argc, char **argv)
         story_free(&s);
         gptneo_acts_free(&a);
         if (in.r) reader_close(in.r);
-        if (fflush(f) || (f != stdout && fclose(f))) die("write error");
+        close_text_out(f);
         gptneo_free(&m);
         return 0;
     }

@@ -147,6 +147,10 @@ check_fails "an activations stream is not accepted as input" '^forward-dump: .*a
 check_fails "a bad story after good ones fails" 'exceed' "$FD" --model "$M/tiny" "$TMP/late-bad.tok" -o "$TMP/late.act"
 check "... and leaves no output file" test ! -e "$TMP/late.act"
 check_eq "... nor a temporary" "$(ls -A "$TMP" | grep -c 'late\.act')" "0"
+check_fails "--logits: a bad story fails" 'exceed' "$FD" --model "$M/tiny" --logits 2 "$TMP/late-bad.tok" -o "$TMP/late.tsv"
+check "... and leaves no --logits file" test ! -e "$TMP/late.tsv"
+check_fails "--generate beyond the position table" 'exceeds the model.s 16 positions' "$FD" --model "$M/tiny" --generate 20 --prompt-ids 1,2
+check_fails "--prompt without a tokenizer" 'needs a tokenizer' "$FD" --model "$M/tiny" --generate 2 --prompt hi
 check_fails "model-init refuses hidden not divisible by heads" 'not divisible' "$BIN/model-init" --hidden 10 --heads 3 -o "$bad/x"
 check_fails "--tinystories-1m-config with size flags" 'fixes every size' "$BIN/model-init" --tinystories-1m-config --layers 2 -o "$bad/y"
 
