@@ -24,6 +24,7 @@ const char *const PERCEPTRON_FILES[3] = {
 
 #define MAX_CLASSES 256
 
+
 typedef struct slot {
     const char *key;   /* into keys arena, NUL-terminated */
     uint32_t key_len;
@@ -68,8 +69,9 @@ typedef struct raw_entry {       /* a word as written */
     char key[];
 } raw_entry;
 
-typedef struct entry_table {     /* open addressing over entry pointers */
-    void **e;
+typedef struct entry_ref { uint64_t hash; void *e; } entry_ref;
+typedef struct entry_table {     /* open addressing; hashes inline, so a probe */
+    entry_ref *e;                /* that does not match never touches its entry */
     size_t mask, n;
 } entry_table;
 
@@ -570,7 +572,7 @@ static void feature_add(feature_batch *b, const char *name, const char *a1, size
 static void entry_table_clear(entry_table *t)
 {
     if (t->e)
-        for (size_t i = 0; i <= t->mask; i++) { free(t->e[i]); t->e[i] = NULL; }
+        for (size_t i = 0; i <= t->mask; i++) { free(t->e[i].e); t->e[i].e = NULL; }
     t->n = 0;
 }
 
@@ -586,9 +588,10 @@ static void cache_flush(perceptron *p)
     do {                                                                          \
         (out) = NULL;                                                             \
         if ((T)->e)                                                               \
-            for (size_t i_ = (h_) & (T)->mask; (T)->e[i_]; i_ = (i_ + 1) & (T)->mask) { \
-                type *c_ = (type *)(T)->e[i_];                                    \
-                if (c_->hash == (h_) && c_->len == (len_) && memcmp(c_->key, key_, len_) == 0) { \
+            for (size_t i_ = (h_) & (T)->mask; (T)->e[i_].e; i_ = (i_ + 1) & (T)->mask) { \
+                if ((T)->e[i_].hash != (h_)) continue;                            \
+                type *c_ = (type *)(T)->e[i_].e;                                  \
+                if (c_->len == (len_) && memcmp(c_->key, key_, len_) == 0) {      \
                     (out) = c_;                                                   \
                     break;                                                        \
                 }                                                                 \
@@ -599,14 +602,13 @@ static int entry_table_put(entry_table *t, void *e, uint64_t h)
 {
     if (2 * (t->n + 1) > (t->e ? t->mask + 1 : 0)) {
         size_t cap = t->e ? 2 * (t->mask + 1) : 1024;
-        void **ne = calloc(cap, sizeof *ne);
+        entry_ref *ne = calloc(cap, sizeof *ne);
         if (!ne) return -1;
         if (t->e)
             for (size_t i = 0; i <= t->mask; i++) {
-                if (!t->e[i]) continue;
-                uint64_t hh = *(uint64_t *)t->e[i];
-                size_t j = hh & (cap - 1);
-                while (ne[j]) j = (j + 1) & (cap - 1);
+                if (!t->e[i].e) continue;
+                size_t j = t->e[i].hash & (cap - 1);
+                while (ne[j].e) j = (j + 1) & (cap - 1);
                 ne[j] = t->e[i];
             }
         free(t->e);
@@ -614,8 +616,9 @@ static int entry_table_put(entry_table *t, void *e, uint64_t h)
         t->mask = cap - 1;
     }
     size_t j = h & t->mask;
-    while (t->e[j]) j = (j + 1) & t->mask;
-    t->e[j] = e;
+    while (t->e[j].e) j = (j + 1) & t->mask;
+    t->e[j].hash = h;
+    t->e[j].e = e;
     t->n++;
     return 0;
 }

@@ -108,6 +108,13 @@ static void apply_keep(tag_rules *tr, const char *list)
     free(copy);
 }
 
+/* Copy a tag name (at most TAG_MAX bytes, checked at start-up). */
+static void set_tag(story_token *tok, const char *name)
+{
+    size_t l = strlen(name);
+    memcpy(tok->tag, name, l + 1);
+}
+
 /* Rule "study": tags by the character at the middle of the token's span. */
 static void align_study(story_rec *s, const tb_words *w, const int *wtag, const tag_rules *tr,
                         const uint32_t *map)
@@ -129,7 +136,7 @@ static void align_study(story_rec *s, const tb_words *w, const int *wtag, const 
             if (n_chars > 0 && idx > n_chars - 1) idx = n_chars - 1;
         }
         int c = idx < n_chars ? ctag[idx] : -1;
-        snprintf(tok->tag, sizeof tok->tag, "%s", c >= 0 ? tr->out[c] : "");
+        set_tag(tok, c >= 0 ? tr->out[c] : "");
     }
     free(ctag);
 }
@@ -154,7 +161,7 @@ static void align_overlap(story_rec *s, const tb_words *w, const int *wtag, cons
             uint32_t hi = w->end[k] < tok->end ? w->end[k] : tok->end;
             if (hi > lo && hi - lo >= best_len) { best_len = hi - lo; best = wtag[k]; }
         }
-        snprintf(tok->tag, sizeof tok->tag, "%s", best >= 0 ? tr->out[best] : "");
+        set_tag(tok, best >= 0 ? tr->out[best] : "");
     }
 }
 
