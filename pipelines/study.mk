@@ -45,13 +45,15 @@ VECTORS_test := q,k,z,a
 T = $(BIN)
 
 # shard_rules SPLIT SHARD: tokenize + tag one shard, then the forward pass.
+# The tokenize | postag-join pipe runs whole under $(LAUNCH) (one job step),
+# not only its first command.
 define shard_rules
 $(OUT)/shards/$(1)-$(2).tagged: $(STORIES) $(TOKENIZER_FILES) $(TAGGER_JSON) $(T)/tokenize $(T)/postag-join
 	@mkdir -p $$(dir $$@)
-	$$(LAUNCH) $(T)/tokenize --vocab $(DATA_CACHE)/tokenizer/vocab.json --merges $(DATA_CACHE)/tokenizer/merges.txt \
+	$$(LAUNCH) $$(SHELL) $$(.SHELLFLAGS) '$(T)/tokenize --vocab $(DATA_CACHE)/tokenizer/vocab.json --merges $(DATA_CACHE)/tokenizer/merges.txt \
 	  --split $(1) --seed $(SPLIT_SEED) --train-fraction $(TRAIN_FRACTION) --take $(N_$(1)) \
 	  --shard $(2)/$(SHARDS) $(STORIES) | \
-	  $(T)/postag-join --tagger $(TAGGER_DIR) --align $(ALIGN) -o $$@
+	  $(T)/postag-join --tagger $(TAGGER_DIR) --align $(ALIGN) -o $$@'
 $(OUT)/shards/$(1)-$(2).acts: $(OUT)/shards/$(1)-$(2).tagged $(MODEL_FILES) $(T)/forward-dump
 	$$(LAUNCH) $(T)/forward-dump --model $(MODEL_DIR) --vectors $(VECTORS_$(1)) --threads 1 -o $$@ $$<
 endef

@@ -118,6 +118,23 @@ FM=$TMP/tsmodel
 "$BIN/model-init" --tinystories-1m-config --seed 5 -o "$FM" >/dev/null
 # the same tools the rest of `make check` tests (SANITIZE=1: build/san/bin)
 ALL_ARGS=(MODEL="$FM" N_TRAIN=16 N_TEST=8 SHARDS=2 PROBE_THREADS=1 SANITIZE="${SANITIZE:-}")
+# Every tool of every launched recipe runs inside a job step (a pipe runs
+# whole under LAUNCH, not just its first command): tools wrapped to log
+# $SLURM_STEP_ID, which srun sets in a step and salloc's shell lacks.
+WB=$TMP/wbin; mkdir -p "$WB"
+for t in "$BIN"/*; do
+  printf '#!/bin/bash\necho "${0##*/} ${SLURM_STEP_ID:-none}" >>%q\nexec %q "$@"\n' "$TMP/wbin.log" "$t" >"$WB/${t##*/}"
+  chmod +x "$WB/${t##*/}"
+done
+: >"$TMP/wbin.log"
+salloc -N1 --exclusive make --no-print-directory -j"$CPUS" results "${ALL_ARGS[@]}" N_TRAIN=4 N_TEST=2 BIN="$WB" OUT="$TMP/wrapped" \
+  LAUNCH="$SRUN" >"$TMP/wrapped.log" 2>&1 || { fail "make results with logging tool wrappers"; tail -n 8 "$TMP/wrapped.log" | sed 's/^/    | /'; }
+for t in tokenize postag-join forward-dump probe-fit probe-eval; do
+  n=$(grep -c "^$t " "$TMP/wbin.log"); out=$(grep "^$t none" "$TMP/wbin.log" | head -n 1)
+  if [ "$n" -gt 0 ] && [ -z "$out" ]; then ok "make results under srun: all $n runs of $t inside a job step"
+  else fail "make results under srun: $t ran $n times, outside a job step: '${out}'"; fi
+done
+
 t0=$(date +%s.%N)
 make --no-print-directory -j"$CPUS" all "${ALL_ARGS[@]}" OUT="$TMP/all-local" >"$TMP/all-local.log" 2>&1
 rc=$?; t1=$(date +%s.%N)
