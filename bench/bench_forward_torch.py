@@ -6,7 +6,8 @@ GPT-Neo as Hugging Face computes it (float32, no attention scaling, causal +
 local-window masks, gelu_new = gelu(approximate="tanh"), tied LM head not
 computed), story by story, keeping every layer's q and k of all heads as
 numpy arrays (what `forward-dump --vectors q,k` dumps).  Prints
-"tokens seconds" for the forward loop only (model loading excluded)."""
+"tokens wall-seconds cpu-seconds" for the forward loop only (model loading
+excluded)."""
 import sys
 import time
 
@@ -28,7 +29,7 @@ def main():
     local = [a == "local" for a in cfg["attention_layers"]]
     stories = [[int(x) for x in line.split()] for line in open(ids_path) if line.strip()]
     ntok = sum(len(s) for s in stories)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with torch.no_grad():
         for ids in stories:
             T = len(ids)
@@ -54,7 +55,7 @@ def main():
                 dump.append(q.transpose(0, 1).numpy().copy())
                 dump.append(k.transpose(0, 1).numpy().copy())
             F.layer_norm(x, (D,), W["transformer.ln_f.weight"], W["transformer.ln_f.bias"], eps)
-    print(ntok, "%.4f" % (time.perf_counter() - t0))
+    print(ntok, "%.4f" % (time.perf_counter() - t0), "%.4f" % (time.process_time() - c0))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,13 @@ check "header: a random model is marked not TinyStories-1M" \
 check "header: layout for attn-slice (attention layers, window)" \
   grep -q "^attention-layers: global local global local global local global local$" <<<"$hdr"
 
+# --ids-text: one story per line of ids
+"$BIN/stream-view" --no-header "$TMP/mixed.tok" | cut -f3 | tr '\n' ' ' >"$TMP/mixed.ids"; echo >>"$TMP/mixed.ids"
+"$FD" --model "$M/mixed" --ids-text --vectors q,z,a "$TMP/mixed.ids" -o "$TMP/mixed-ids.act"
+"$TG" --golden "$G/mixed.gold.zst" --dump "$TMP/mixed-ids.act"
+printf '1 2 x\n' >"$TMP/bad.ids"
+check_fails "--ids-text: a non-number refused" 'line 1: not a list of token ids' "$FD" --model "$M/mixed" --ids-text "$TMP/bad.ids"
+
 # tags travel through
 "$TG" --golden "$G/mixed.gold.zst" --write-tokens "$TMP/mixed.tagged"
 "$FD" --model "$M/mixed" --vectors q "$TMP/mixed.tagged" -o "$TMP/mixed-tagged.act"
