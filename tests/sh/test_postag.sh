@@ -94,6 +94,9 @@ check_fails "classes.json with a non-tag" '^postag-join: .*corrupt tagger' \
 check_fails "a stream without story text" '^postag-join: .*no story text' "$PJ" -o "$TMP/out4.hs" "$TMP/notext.hs"
 "$FIX" --no-tokens >"$TMP/notok.hs"
 check_fails "a story without tokens" '^postag-join: .*has no tokens' "$PJ" -o "$TMP/out5.hs" "$TMP/notok.hs"
+"$FIX" --bad-utf8 >"$TMP/badutf8.hs"
+check_fails "story text that is not UTF-8" '^postag-join: .*story 0: story text is not valid UTF-8' \
+  "$PJ" -o "$TMP/out12.hs" "$TMP/badutf8.hs"
 check_fails "--merge to a tag that does not exist" "^postag-join: --merge: tag 'VERB' does not exist" \
   "$PJ" --merge 'VB*=VERB' "$TMP/tok.hs" -o "$TMP/out6.hs"
 check_fails "--merge pattern matching no tag" "^postag-join: --merge: pattern 'XY\\*' matches no tag" \

@@ -12,6 +12,7 @@
  *   test_postag_join --no-text            a tokens stream whose story has
  *                                         tokens but no text
  *   test_postag_join --no-tokens          a stream whose story has no tokens
+ *   test_postag_join --bad-utf8           a story whose text is not UTF-8
  *
  * Env: TOP, DATA. Streams go to stdout. */
 #include "bpe.h"
@@ -125,18 +126,29 @@ static int make_tokens(long limit)
     return 0;
 }
 
-static int make_bad(int no_text)
+enum { BAD_NO_TEXT, BAD_NO_TOKENS, BAD_UTF8 };
+
+static int make_bad(int what)
 {
+    int no_text = what == BAD_NO_TEXT;
     stream_header h;
     header_init(&h);
     stream_writer *w = writer_open(NULL, STREAM_TOKENS, &h, 0);
     story_rec s;
     story_init(&s);
     s.flags = no_text ? STORY_HAS_TOKENS : 0;
-    s.text = no_text ? "" : "Once upon a time.";
+    s.text = no_text ? "" : what == BAD_UTF8 ? "Once \xff\xfe time." : "Once upon a time.";
     s.text_len = (uint32_t)strlen(s.text);
     story_token tok[2] = {{7454, 0, 0, ""}, {2402, 0, 0, ""}};
     if (no_text) { s.n_tokens = 2; s.tokens = tok; }
+    if (what == BAD_UTF8) {
+        s.flags = STORY_HAS_TOKENS;
+        tok[0].end = 4;
+        tok[1].start = 4;
+        tok[1].end = s.text_len;
+        s.n_tokens = 2;
+        s.tokens = tok;
+    }
     story_write(w, &s);
     writer_close(w);
     header_free(&h);
@@ -217,8 +229,9 @@ int main(int argc, char **argv)
     cli_init(argv[0]);
     if (argc >= 2 && strcmp(argv[1], "--tokens") == 0)
         return make_tokens(argc >= 3 ? cli_parse_long("--tokens", argv[2], 0, 1L << 30) : -1);
-    if (argc == 2 && strcmp(argv[1], "--no-text") == 0) return make_bad(1);
-    if (argc == 2 && strcmp(argv[1], "--no-tokens") == 0) return make_bad(0);
-    if (argc != 1) die("usage: test_postag_join [--tokens [N] | --no-text | --no-tokens]");
+    if (argc == 2 && strcmp(argv[1], "--no-text") == 0) return make_bad(BAD_NO_TEXT);
+    if (argc == 2 && strcmp(argv[1], "--no-tokens") == 0) return make_bad(BAD_NO_TOKENS);
+    if (argc == 2 && strcmp(argv[1], "--bad-utf8") == 0) return make_bad(BAD_UTF8);
+    if (argc != 1) die("usage: test_postag_join [--tokens [N] | --no-text | --no-tokens | --bad-utf8]");
     return self_check();
 }
