@@ -112,6 +112,40 @@ else
   fail "sbatch --wait pipelines/slurm.sbatch: $(cat "$TMP/sbatch.err")"; sed 's/^/    /' "$TMP/sbatch.out" 2>/dev/null | tail -n 12
 fi
 
+# A whole batch job cancelled mid-run (as at its time limit): make gets
+# SIGTERM with steps in flight; nothing half-made stays; resubmitting resumes.
+J=$TMP/mini-jobcancel
+if jid=$(sbatch --parsable -o "$TMP/jobcancel.out" -N1 -n"$CPUS" --mem-per-cpu=512M \
+           --export=ALL,FAULT=hold,FAULT_MATCH=train-3.acts pipelines/slurm.sbatch \
+           -f tests/slurm/mini.mk BIN="$BIN" MODEL_DIR="$M" OUT="$J" SHARDS=4 LAYERS=2 STORIES=40 \
+           LAUNCH="$FL srun -N1 -n1 --exclusive --" all 2>"$TMP/jobcancel.err"); then
+  held=""
+  for _ in $(seq 600); do
+    held=$(squeue -h -s -j "$jid" -o '%i %j' 2>/dev/null | awk '$2 == "fault-hold" {print $1}')
+    [ -n "$held" ] && break
+    [ -n "$(squeue -h -j "$jid" -o %i 2>/dev/null)" ] || break
+    sleep 0.1
+  done
+  check "job cancel: the held step $held is in flight" test -n "$held"
+  scancel "$jid"
+  for _ in $(seq 300); do [ -z "$(squeue -h -j "$jid" -o %i 2>/dev/null)" ] && break; sleep 0.1; done
+  state=$(scontrol show job "$jid" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
+  check_eq "job cancel: job $jid ended CANCELLED" "$state" CANCELLED
+  check "job cancel: no train-3.acts left behind" test ! -e "$J/shards/train-3.acts"
+  check "job cancel: nothing downstream made" test ! -e "$J/train.acts" -a ! -e "$J/report.csv"
+  left=$(find "$J" -name '*.tmp*' | head -n 3)
+  check_eq "job cancel: no temporary files left" "$left" ""
+  if sb=$(sbatch --parsable --wait -o "$TMP/jobcancel2.out" -N1 -n"$CPUS" --mem-per-cpu=512M pipelines/slurm.sbatch \
+            -f tests/slurm/mini.mk BIN="$BIN" MODEL_DIR="$M" OUT="$J" SHARDS=4 LAYERS=2 STORIES=40 all 2>&1); then
+    ok "job cancel: resubmitted job $sb completes"
+    same_results "job cancel: resumed outputs byte-identical to the local run" "$L" "$J"
+  else
+    fail "job cancel: resubmitted job failed: $sb"; tail -n 8 "$TMP/jobcancel2.out" | sed 's/^/    | /'
+  fi
+else
+  fail "sbatch for the job-cancel case: $(cat "$TMP/jobcancel.err")"
+fi
+
 # --- 2. make all on a test model: local vs srun -----------------------------
 if [ "${SLURM_TEST_FULL:-1}" = 0 ]; then skip "slurm: make all (SLURM_TEST_FULL=0)"; exit 0; fi
 FM=$TMP/tsmodel

@@ -9,6 +9,8 @@
 #   FAULT=cancel  the step is held (sleep) and cancelled through the
 #                 scheduler (scancel JOB.STEP) once squeue shows it running,
 #                 as an operator or a preemption would
+#   FAULT=hold    the step (named fault-hold) sleeps 300 s before running CMD,
+#                 so a test can cancel the whole job while it is in flight
 #
 # Every command line it launches is appended to $FAULT_LOG when set, so a
 # test can count the steps a rerun needed.
@@ -32,6 +34,8 @@ case "${FAULT:-}" in
       */forward-dump) exec "${launcher[@]}" "$@" --vectors bogus ;;
       *) exec "${launcher[@]}" "$@" --layers bogus ;;
     esac ;;
+  hold)
+    exec "${launcher[@]}" -J fault-hold bash -c 'sleep 300; exec "$@"' _ "$@" ;;
   cancel)
     name=fault-victim-$$
     "${launcher[@]}" -J "$name" bash -c 'sleep 120; exec "$@"' _ "$@" &
@@ -52,5 +56,5 @@ case "${FAULT:-}" in
     fi
     wait "$pid"; rc=$?
     exit "$rc" ;;
-  *) echo "fault-launch.sh: FAULT must be fail or cancel" >&2; exit 2 ;;
+  *) echo "fault-launch.sh: FAULT must be fail, cancel or hold" >&2; exit 2 ;;
 esac
