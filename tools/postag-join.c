@@ -241,7 +241,9 @@ int main(int argc, char **argv)
         stream_header h;
         header_init(&h);
         header_copy(&h, reader_header(r));
-        header_set(&h, "tagger", "nltk averaged_perceptron_tagger_eng (%s)", tagger_dir);
+        /* no path here: shards tagged from different copies of the same
+         * model must stay joinable with cat; the sha256 identifies it */
+        header_set(&h, "tagger", "nltk averaged_perceptron_tagger_eng (NLTK 3.9 JSON model)");
         header_set(&h, "tagger-sha256", "%s", perceptron_sha256(pt));
         header_set(&h, "postag-align", "%s", align);
         {

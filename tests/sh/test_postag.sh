@@ -52,6 +52,12 @@ if [ -x "$BIN/tokenize" ]; then
   else
     fail "tokenize | postag-join failed: $(head -c 300 "$TMP/tokenize.err")"
   fi
+  # shards tagged with two copies of the model (different paths) join with cat
+  "$BIN/tokenize" --take 20 --shard 0/2 "$STORIES" | "$PJ" >"$TMP/shard0.hs"
+  cp -r "$TAGGER" "$TMP/tagger-copy"
+  "$BIN/tokenize" --take 20 --shard 1/2 "$STORIES" | "$PJ" --tagger "$TMP/tagger-copy" >"$TMP/shard1.hs"
+  check_eq "shards tagged from two copies of the model join with cat" \
+    "$(cat "$TMP/shard0.hs" "$TMP/shard1.hs" | "$BIN/stream-view" --count)" "20"
 else
   skip "tokenize not built: the tokenize | postag-join pipe is not checked"
 fi
