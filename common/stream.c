@@ -73,6 +73,7 @@ static void fh_update(frame_hash *f, const uint8_t *p, size_t n)
         f->pend[f->npend++] = *p++, n--;
         if (f->npend == 8) { fh_word(f, get_u64(f->pend)); f->npend = 0; }
     }
+    if (!n) return;  /* all taken into a still-partial word */
     for (; n >= 8; p += 8, n -= 8) fh_word(f, get_u64(p));
     memcpy(f->pend, p, n);
     f->npend = (int)n;
