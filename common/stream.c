@@ -367,6 +367,16 @@ void writer_close(stream_writer *w)
     free(w);
 }
 
+uint64_t stream_frame_hash(const void *data, size_t len, size_t chunk)
+{
+    frame_hash fh;
+    fh_reset(&fh);
+    const uint8_t *p = data;
+    for (size_t at = 0; at < len; at += chunk)
+        fh_update(&fh, p + at, len - at < chunk ? len - at : chunk);
+    return fh_final(&fh);
+}
+
 size_t stream_frame_payload(const void *payload, size_t len, uint8_t **out)
 {
     size_t cap = ZSTD_compressBound(len) + TRAILER_LEN;

@@ -113,6 +113,11 @@ void writer_close(stream_writer *w);
  *  @return its length */
 size_t stream_frame_payload(const void *payload, size_t len, uint8_t **out);
 
+/** The frame check's hash of data, fed in pieces of `chunk` bytes (the
+ *  writer and reader split a frame differently; the hash must not care).
+ *  Exposed for tests.  @param chunk piece size, >= 1 */
+uint64_t stream_frame_hash(const void *data, size_t len, size_t chunk);
+
 /* ------------------------------------------------------------------ */
 /* Reader                                                              */
 

@@ -249,6 +249,18 @@ int main(void)
               "die() mid-write leaves no output and no temporary file");
     }
 
+    /* The frame check's hash does not depend on how the bytes are split. */
+    {
+        uint8_t data[1000];
+        for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)rnd();
+        uint64_t whole = stream_frame_hash(data, sizeof data, sizeof data);
+        int same = 1;
+        for (size_t chunk = 1; chunk <= 40; chunk++) same &= stream_frame_hash(data, sizeof data, chunk) == whole;
+        CHECK(same, "the frame hash is the same fed in pieces of 1 to 40 bytes");
+        data[500] ^= 4;
+        CHECK(stream_frame_hash(data, sizeof data, 7) != whole, "a flipped bit changes the frame hash");
+    }
+
     /* A large stream: many zstd output chunks on the writer's side and
      * input chunks on the reader's, at boundaries that differ (odd-sized
      * records), so the frame check sees every way of splitting words. */
