@@ -14,9 +14,11 @@
 STANDIN_DIR ?= models/standin
 STANDIN_STORIES ?= $(DATA_CACHE)/stories/tinystories-train-first2316.txt
 STANDIN_TOKENIZER := $(DATA_CACHE)/tokenizer/vocab.json $(DATA_CACHE)/tokenizer/merges.txt
-TRAIN_STEPS ?= 1200
+TRAIN_STEPS ?= 800
 TRAIN_BATCH ?= 4
 TRAIN_LR ?= 0.01
+TRAIN_WARMUP ?= 30
+TRAIN_EMBED_STD ?= 0.1
 TRAIN_SEED ?= 1
 TRAIN_THREADS ?= 2
 TRAIN_FLAGS ?=
@@ -29,7 +31,8 @@ $(STANDIN_DIR)/model.safetensors $(STANDIN_DIR)/config.json &: $(STANDIN_STORIES
 	@echo "train: the stand-in model ($(TRAIN_STEPS) steps; log in $(STANDIN_DIR)/train.tsv)"
 	$(TRAIN_ENV) $(BIN)/train --stories $(STANDIN_STORIES) \
 	  --vocab $(word 1,$(STANDIN_TOKENIZER)) --merges $(word 2,$(STANDIN_TOKENIZER)) \
-	  --steps $(TRAIN_STEPS) --batch $(TRAIN_BATCH) --lr $(TRAIN_LR) --seed $(TRAIN_SEED) \
+	  --steps $(TRAIN_STEPS) --batch $(TRAIN_BATCH) --lr $(TRAIN_LR) --warmup $(TRAIN_WARMUP) \
+	  --embed-std $(TRAIN_EMBED_STD) --seed $(TRAIN_SEED) \
 	  --threads $(TRAIN_THREADS) --log $(STANDIN_DIR)/train.tsv \
 	  --checkpoint $(STANDIN_DIR)/train.ckpt --prompt 'Once upon a time' $(TRAIN_FLAGS) \
 	  -o $(STANDIN_DIR)

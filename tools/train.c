@@ -1,8 +1,8 @@
 /* train: train a GPT-Neo model (TinyStories-1M's architecture by default) on
  * stories, so the study can run offline on a real, locally trained model.
  *
- *   tokenize < stories.txt | train --steps 600 -o models/standin
- *   train --stories stories.txt --steps 600 --log train.tsv -o models/standin
+ *   tokenize < stories.txt | train --steps 800 -o models/standin
+ *   train --stories stories.txt --steps 800 --log train.tsv -o models/standin
  *
  * Input: a tokens stream (tokenize) or a stories text file (--stories, split
  * and joined exactly as tokenize does by default: same tokens).  The last --heldout fraction of the stories is
@@ -67,14 +67,14 @@ static void usage(void)
 "  --stories FILE       stories text, tokenized here with --vocab / --merges\n"
 "  --vocab FILE, --merges FILE   tokenizer (default data/cache/tokenizer/...)\n"
 "training:\n"
-"  --steps N (600)      optimizer steps      --batch N (16) rows per step\n"
+"  --steps N (800)      optimizer steps      --batch N (4) rows per step\n"
 "  --seq-len N (512)    tokens per row (longer stories are cut)\n"
-"  --lr X (0.006)       peak learning rate   --warmup N (30) steps\n"
+"  --lr X (0.01)        peak learning rate   --warmup N (30) steps\n"
 "  --min-lr-frac X (0.1) cosine floor       --weight-decay X (0.1)\n"
 "  --beta1 X (0.9) --beta2 X (0.95) --adam-eps X (1e-8) --clip X (1.0)\n"
 "  --heldout X (0.05)   fraction of stories held out (the last ones)\n"
 "  --seed N (1)         --threads N (2): same seed + threads -> same weights\n"
-"  --embed-std X (0.02) initial std of wte / wpe (other matrices: 0.02)\n"
+"  --embed-std X (0.1)  initial std of wte / wpe (other matrices: 0.02)\n"
 "model (default TinyStories-1M: 64 hidden, 16 heads, 8 layers, 256 inner):\n"
 "  --hidden N --heads N --layers N --inner N --window N --positions N\n"
 "  --eos N (50256)      end-of-story token id\n"
@@ -92,7 +92,7 @@ static void usage(void)
 "  --help, --version\n\n"
 "example:\n"
 "  tokenize < data/cache/stories/tinystories-train-first2316.txt | \\\n"
-"    train --steps 600 --prompt 'Once upon a time' -o models/standin\n");
+"    train --prompt 'Once upon a time' -o models/standin\n");
     exit(0);
 }
 
@@ -741,10 +741,10 @@ int main(int argc, char **argv)
     cli_on_die(cleanup);
     opts o = {
         .vocab = "data/cache/tokenizer/vocab.json", .merges = "data/cache/tokenizer/merges.txt",
-        .steps = 600, .batch = 16, .seq_len = 512, .warmup = 30, .eval_every = 100,
+        .steps = 800, .batch = 4, .seq_len = 512, .warmup = 30, .eval_every = 100,
         .log_every = 10, .ckpt_every = 100, .threads = 2, .gen_tokens = 40, .eos = 50256,
-        .seed = 1, .lr = 6e-3, .min_lr_frac = 0.1, .wd = 0.1, .beta1 = 0.9, .beta2 = 0.95,
-        .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.02,
+        .seed = 1, .lr = 1e-2, .min_lr_frac = 0.1, .wd = 0.1, .beta1 = 0.9, .beta2 = 0.95,
+        .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.1,
     };
     gnt_config_tinystories_1m(&o.cfg);
     int eos_set = 0;
@@ -859,7 +859,7 @@ int main(int argc, char **argv)
     cu.perm = xmalloc(sizeof(int) * (size_t)n_train);
     cursor_set(&cu, 0, 0);
     gnt_params_init(&o.cfg, st.params, o.seed);
-    if (o.embed_std != 0.02) { /* wte and wpe lead the layout */
+    if (o.embed_std != 0.02) { /* wte and wpe lead the layout; init drew N(0, 0.02) */
         size_t ne = (size_t)(o.cfg.vocab + o.cfg.n_pos) * o.cfg.d;
         for (size_t i = 0; i < ne; i++) st.params[i] *= (float)(o.embed_std / 0.02);
     }
