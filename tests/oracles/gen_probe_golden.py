@@ -167,7 +167,19 @@ def case(name, seed, n_train, n_test, tags, n_head=1, d=4, shift=8, alpha=0.7,
                 "pred": [classes.index(c) for c in pred],
                 "report": report(yte, pred) if len(yte) else None,
             })
+    # probe-eval --json k=FILE's exact text, as the study wrote its files:
+    # json.dump(grid, indent=4) with supports as floats (the study's files
+    # have 5099.0; sklearn 1.2 returns ints)
+    def floated(rep):
+        out = {}
+        for k, v in rep.items():
+            out[k] = v if not isinstance(v, dict) else {a: (float(b) if a == "support" else b) for a, b in v.items()}
+        return out
+    json_k = None
+    if len(yte):
+        json_k = json.dumps([[floated(p["report"]) for p in probes if p["vec"] == "k"]], indent=4)
     return {
+        "json_k": json_k,
         "name": name, "seed": seed, "d": d, "n_head": n_head, "shift": shift, "args": args,
         "tags": tags, "train": tr, "test": te, "mean_int": mean_int, "sd_k": sd_k,
         "probes": probes,

@@ -19,6 +19,7 @@
  * `test_probes --write-randmodel-input DIR` writes the random-model inputs
  * for the oracle script. */
 #include <errno.h>
+#include <csv.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -302,12 +303,13 @@ typedef struct case_ctx {
     const float *Xtest;
 } case_ctx;
 
-static void check_case(const case_ctx *c)
+/* @return 1 if every probe's test predictions equal sklearn's exactly */
+static int check_case(const case_ctx *c)
 {
     probe_rec *pr;
-    int np = read_probes(c->probes_path, &pr);
+    int np = read_probes(c->probes_path, &pr), all_exact = 1;
     CHECK(np == c->P, "%s: %d probes written (want %d)", c->name, np, c->P);
-    if (np != c->P) return;
+    if (np != c->P) return 0;
     json_error_t je;
     json_t *jk = json_load_file(c->json_k, 0, &je), *jq = json_load_file(c->json_q, 0, &je);
     CHECK(jk && jq, "%s: JSON reports parse", c->name);
@@ -351,6 +353,7 @@ static void check_case(const case_ctx *c)
         const json_t *cell = json_array_get(json_array_get(doc, pr[p].layer), pr[p].head);
         double worst;
         int exact = agree == c->n_test;
+        all_exact &= exact;
         CHECK(cell && reports_match(cell, grep, exact, &worst), "%s: report %s sklearn's (max diff %.3g)", id,
               exact ? "equals (1e-9)" : "within 0.01 F1 of", worst);
         /* and it is the report of our own predictions */
@@ -383,6 +386,84 @@ static void check_case(const case_ctx *c)
     json_decref(jq);
     for (int p = 0; p < np; p++) probe_free(&pr[p]);
     free(pr);
+    return all_exact;
+}
+
+/* ---- the CSV report against the JSON reports (libcsv parses it back) ---- */
+typedef struct csv_state {
+    char field[8][64];
+    int nf, rows, bad;
+    const json_t *jk, *jq;
+} csv_state;
+
+static void csv_cb_field(void *s, size_t len, void *data)
+{
+    csv_state *st = data;
+    if (st->nf < 8) snprintf(st->field[st->nf], sizeof st->field[0], "%.*s", (int)len, (const char *)s);
+    st->nf++;
+}
+
+static int same_num(const char *text, const json_t *v)
+{
+    return v && json_is_number(v) && strtod(text, NULL) == json_number_value(v);
+}
+
+static void csv_cb_row(int c, void *data)
+{
+    (void)c;
+    csv_state *st = data;
+    int nf = st->nf;
+    st->nf = 0;
+    if (st->rows++ == 0) {
+        st->bad |= nf != 8 || strcmp(st->field[0], "vector") || strcmp(st->field[7], "support");
+        return;
+    }
+    if (nf != 8) { st->bad = 1; return; }
+    const json_t *doc = !strcmp(st->field[0], "k") ? st->jk : st->jq;
+    const json_t *cell = json_array_get(json_array_get(doc, (size_t)atoi(st->field[1])), (size_t)atoi(st->field[2]));
+    const char *label = st->field[3];
+    if (!strcmp(label, "accuracy")) {
+        st->bad |= !(st->field[4][0] == 0 && st->field[5][0] == 0 && same_num(st->field[6], json_object_get(cell, "accuracy")) &&
+                     same_num(st->field[7], json_object_get(json_object_get(cell, "macro avg"), "support")));
+        return;
+    }
+    const json_t *m = json_object_get(cell, label);
+    static const char *keys[4] = {"precision", "recall", "f1-score", "support"};
+    for (int i = 0; i < 4; i++) st->bad |= !same_num(st->field[4 + i], json_object_get(m, keys[i]));
+    if (st->bad && !st->rows) printf("    bad row\n");
+}
+
+/* Every CSV row equals the JSON report's numbers; one row per label plus 3
+ * per probe.  @return 1 if so */
+static int csv_matches_json(const char *csv_path, const char *jk_path, const char *jq_path)
+{
+    json_error_t je;
+    csv_state st;
+    memset(&st, 0, sizeof st);
+    st.jk = json_load_file(jk_path, 0, &je);
+    st.jq = json_load_file(jq_path, 0, &je);
+    size_t len;
+    char *text = cli_read_file(csv_path, &len);
+    struct csv_parser cp;
+    int ok = st.jk && st.jq && csv_init(&cp, CSV_STRICT | CSV_APPEND_NULL) == 0;
+    if (ok) {
+        ok = csv_parse(&cp, text, len, csv_cb_field, csv_cb_row, &st) == len && csv_fini(&cp, csv_cb_field, csv_cb_row, &st) == 0;
+        csv_free(&cp);
+    }
+    /* expected rows: header + per cell one per key (labels, accuracy, 2 averages) */
+    size_t want = 1;
+    const json_t *docs[2] = {st.jk, st.jq};
+    for (int d = 0; d < 2; d++) {
+        size_t l, h;
+        json_t *row, *cell;
+        json_array_foreach((json_t *)docs[d], l, row) json_array_foreach(row, h, cell) if (json_is_object(cell)) want += json_object_size(cell);
+    }
+    ok = ok && !st.bad && (size_t)st.rows == want;
+    if (!ok) printf("    csv: %d rows (want %zu), bad %d\n", st.rows, want, st.bad);
+    json_decref((json_t *)st.jk);
+    json_decref((json_t *)st.jq);
+    free(text);
+    return ok;
 }
 
 static const char *map_tag(const json_t *args, const char *t, int *keep)
@@ -484,7 +565,16 @@ static void test_synthetic(void)
             m++;
         }
         case_ctx cc = {name, d, P, json_object_get(c, "probes"), probes, jk, jq, m, tt, Xt};
-        check_case(&cc);
+        int exact = check_case(&cc);
+        CHECK(csv_matches_json(csv, jk, jq), "%s: the CSV report has the JSON reports' rows and numbers", name);
+        const char *want_k = json_string_value(json_object_get(c, "json_k"));
+        if (exact && want_k) {
+            size_t len;
+            char *got = cli_read_file(jk, &len);
+            CHECK(len == strlen(want_k) && !memcmp(got, want_k, len),
+                  "%s: --json k=FILE is byte for byte Python's json.dump(indent=4) of sklearn's reports", name);
+            free(got);
+        }
         free(tt); free(Xt); free(store); free(X); free(tg);
     }
     json_decref(g);
