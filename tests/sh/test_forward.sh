@@ -104,10 +104,17 @@ check "forward-dump --logits: a top-3 line per token" \
 # --- the real TinyStories-1M (only where its files are present) ----------------
 REAL=${TINYSTORIES_1M_DIR:-$DATA/models/tinystories-1m}
 if [ -f "$REAL/config.json" ] && { [ -f "$REAL/pytorch_model.bin" ] || [ -f "$REAL/model.safetensors" ]; }; then
-  "$TG" --reference "$DATA/reference/tinystories-1m-once-upon-a-time.json" --model "$REAL" --tokenizer "$DATA/tokenizer"
-  got=$("$FD" --model "$REAL" --generate 12 --prompt "Once upon a time" --tokenizer "$DATA/tokenizer" | sed -n 's/^text\t//p')
-  check_eq "real TinyStories-1M: forward-dump --generate text" "$got" \
-    "Once upon a time, there was a little girl named Lily. She loved to"
+  RREF=$DATA/reference/tinystories-1m-once-upon-a-time.json
+  "$TG" --reference "$RREF" --model "$REAL" --tokenizer "$DATA/tokenizer"
+  out=$("$FD" --model "$REAL" --generate 12 --prompt "Once upon a time" --tokenizer "$DATA/tokenizer")
+  check_eq "real TinyStories-1M: forward-dump --generate text" "$(sed -n 's/^text\t//p' <<<"$out")" \
+    "$(sed 's/.*"greedy_text": "\([^"]*\)".*/\1/' "$RREF")"
+  if [ -f "$REAL/pytorch_model.bin" ] && [ "$(sha256sum "$REAL/pytorch_model.bin" | cut -d' ' -f1)" = \
+       07f9609ea882b8163ff3b23d40e2b82cb715d409631beb15c84b164f3877dae7 ]; then
+    check "real TinyStories-1M: identity says verified" grep -q '^model	TinyStories-1M (roneneldan' <<<"$out"
+  else
+    skip "real TinyStories-1M identity: $REAL has no pytorch_model.bin with the pinned sha256"
+  fi
 else
   skip "real TinyStories-1M check: no weights in $REAL (config.json + pytorch_model.bin); set TINYSTORIES_1M_DIR"
 fi
