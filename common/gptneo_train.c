@@ -34,6 +34,7 @@ const char *gnt_config_check(const gnt_config *c)
     if (c->n_pos < 1 || c->n_pos > 65536) return "position count out of range";
     if (c->d < 1 || c->d > 8192) return "hidden size out of range";
     if (c->n_head < 1 || c->d % c->n_head != 0) return "hidden size not divisible by the head count";
+    if (c->d / c->n_head > GNT_MAX_DHEAD) return "head size above 16";
     if (c->n_layer < 1 || c->n_layer > GNT_MAX_LAYERS) return "layer count out of range";
     if (c->d_ff < 1 || c->d_ff > 65536) return "intermediate size out of range";
     if (c->window < 1) return "window size out of range";
@@ -447,12 +448,49 @@ static void to_head_major(float *kt, const float *k, int N, int C, int H)
                 kt[((size_t)h * D + e) * N + j] = k[(size_t)j * C + h * D + e];
 }
 
-/* s[0..n) = q . kt[.][lo + j] for one head: D passes of axpy. */
-VINLINE void head_scores(float *s, const float *qi, const float *kth, int D, int N,
-                        int lo, int n)
+/* One (query, head) of the forward, keys lo .. lo+n-1, in two passes over
+ * the keys: scores and their max, then exp, sum and z = sum p v.  D is a
+ * compile-time constant after inlining for D = 4 (TinyStories-1M).
+ * @param kth, vth [D][N] head-major keys / values of this head
+ * @param s [n] scratch; @param zi [D] out; @return lse */
+VINLINE float attn_row_fwd(const float *qi, const float *kth, const float *vth, float *zi,
+                           float *s, int D, int N, int lo, int n)
 {
-    memset(s, 0, sizeof(float) * (size_t)n);
-    for (int e = 0; e < D; e++) vaxpy(s, qi[e], kth + (size_t)e * N + lo, n);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {                       /* s_j = q . k_j */
+        v8f acc = { 0 };
+        for (int e = 0; e < D; e++) acc += qi[e] * vload(kth + (size_t)e * N + lo + j);
+        vstore(s + j, acc);
+    }
+    for (; j < n; j++) {
+        float acc = 0;
+        for (int e = 0; e < D; e++) acc += qi[e] * kth[(size_t)e * N + lo + j];
+        s[j] = acc;
+    }
+    const float m = max_of(s, n);
+    float zs[GNT_MAX_DHEAD] = { 0 };                              /* sum_j exp(s_j - m) v_j */
+    v8f zacc[GNT_MAX_DHEAD];
+    memset(zacc, 0, sizeof zacc);
+    v8f sacc = { 0 };
+    double sum = 0;
+    for (j = 0; j + 8 <= n; j += 8) {
+        v8f p = expf_v8(vload(s + j) - m);
+        sacc += p;
+        for (int e = 0; e < D; e++) zacc[e] += p * vload(vth + (size_t)e * N + lo + j);
+    }
+    for (; j < n; j++) {
+        float p = expf_scalar(s[j] - m);
+        sum += p;
+        for (int e = 0; e < D; e++) zs[e] += p * vth[(size_t)e * N + lo + j];
+    }
+    for (int k = 0; k < 8; k++) sum += sacc[k];
+    const float inv = (float)(1.0 / sum);
+    for (int e = 0; e < D; e++) {
+        float t = zs[e];
+        for (int k = 0; k < 8; k++) t += zacc[e][k];
+        zi[e] = t * inv;
+    }
+    return m + (float)log(sum);
 }
 
 GNT_HOT void gnt_attention_fwd(float *z, float *lse, const float *q, const float *k,
@@ -460,8 +498,8 @@ GNT_HOT void gnt_attention_fwd(float *z, float *lse, const float *q, const float
                                int window)
 {
     const int D = C / H;
-    float *kt = xmalloc(sizeof(float) * ((size_t)N * C * 2 + (size_t)N * 2));
-    float *vt = kt + (size_t)N * C, *s = vt + (size_t)N * C, *p = s + N;
+    float *kt = xmalloc(sizeof(float) * ((size_t)N * C * 2 + (size_t)N));
+    float *vt = kt + (size_t)N * C, *s = vt + (size_t)N * C;
     to_head_major(kt, k, N, C, H);   /* [H][D][N] */
     to_head_major(vt, v, N, C, H);   /* [H][D][N] */
     for (int i = 0; i < N; i++) {
@@ -469,16 +507,63 @@ GNT_HOT void gnt_attention_fwd(float *z, float *lse, const float *q, const float
         for (int h = 0; h < H; h++) {
             const float *qi = q + (size_t)i * C + h * D;
             const float *kth = kt + (size_t)h * D * N, *vth = vt + (size_t)h * D * N;
-            head_scores(s, qi, kth, D, N, lo, n);
-            float m = max_of(s, n);
-            double sum = exp_shift(p, s, m, n);
-            float inv = (float)(1.0 / sum);
             float *zi = z + (size_t)i * C + h * D;
-            for (int e = 0; e < D; e++) zi[e] = vdot(p, vth + (size_t)e * N + lo, n) * inv;
-            lse[(size_t)i * H + h] = m + (float)log(sum);
+            lse[(size_t)i * H + h] = D == 4 ? attn_row_fwd(qi, kth, vth, zi, s, 4, N, lo, n)
+                                            : attn_row_fwd(qi, kth, vth, zi, s, D, N, lo, n);
         }
     }
     free(kt);
+}
+
+/* One (query, head) of the backward in one pass over the keys:
+ * p_j = exp(q.k_j - lse), dp_j = dz.v_j, ds_j = p_j (dp_j - dz.z);
+ * dq += sum_j ds_j k_j, dk_j += ds_j q, dv_j += p_j dz. */
+VINLINE void attn_row_bwd(const float *qi, const float *dzi, const float *zi, float l,
+                          const float *kth, const float *vth, float *dkth, float *dvth,
+                          float *dqi, int D, int N, int lo, int n)
+{
+    float delta = 0;
+    for (int e = 0; e < D; e++) delta += dzi[e] * zi[e];
+    v8f dqacc[GNT_MAX_DHEAD];
+    memset(dqacc, 0, sizeof dqacc);
+    float dqs[GNT_MAX_DHEAD] = { 0 };
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const size_t o = (size_t)lo + j;
+        v8f sc = { 0 }, dp = { 0 };
+        for (int e = 0; e < D; e++) {
+            sc += qi[e] * vload(kth + (size_t)e * N + o);
+            dp += dzi[e] * vload(vth + (size_t)e * N + o);
+        }
+        v8f p = expf_v8(sc - l);
+        v8f ds = p * (dp - delta);
+        for (int e = 0; e < D; e++) {
+            const size_t r = (size_t)e * N + o;
+            dqacc[e] += ds * vload(kth + r);
+            vstore(dkth + r, vload(dkth + r) + qi[e] * ds);
+            vstore(dvth + r, vload(dvth + r) + dzi[e] * p);
+        }
+    }
+    for (; j < n; j++) {
+        const size_t o = (size_t)lo + j;
+        float sc = 0, dp = 0;
+        for (int e = 0; e < D; e++) {
+            sc += qi[e] * kth[(size_t)e * N + o];
+            dp += dzi[e] * vth[(size_t)e * N + o];
+        }
+        float p = expf_scalar(sc - l), ds = p * (dp - delta);
+        for (int e = 0; e < D; e++) {
+            const size_t r = (size_t)e * N + o;
+            dqs[e] += ds * kth[r];
+            dkth[r] += qi[e] * ds;
+            dvth[r] += dzi[e] * p;
+        }
+    }
+    for (int e = 0; e < D; e++) {
+        float t = dqs[e];
+        for (int k = 0; k < 8; k++) t += dqacc[e][k];
+        dqi[e] += t;
+    }
 }
 
 GNT_HOT void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
@@ -488,34 +573,22 @@ GNT_HOT void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
 {
     const int D = C / H;
     const size_t NC = (size_t)N * C;
-    float *kt = xmalloc(sizeof(float) * (NC * 4 + (size_t)N * 3));
+    float *kt = xmalloc(sizeof(float) * NC * 4);
     float *vt = kt + NC, *dkt = vt + NC, *dvt = dkt + NC;   /* [H][D][N] each */
-    float *s = dvt + NC, *p = s + N, *dp = p + N;
     to_head_major(kt, k, N, C, H);
     to_head_major(vt, v, N, C, H);
     memset(dkt, 0, sizeof(float) * NC * 2);
     for (int i = 0; i < N; i++) {
         const int lo = attn_lo(seg, i, window), n = i - lo + 1;
         for (int h = 0; h < H; h++) {
-            const float *qi = q + (size_t)i * C + h * D;
-            const float *dzi = dz + (size_t)i * C + h * D, *zi = z + (size_t)i * C + h * D;
-            const float *kth = kt + (size_t)h * D * N, *vth = vt + (size_t)h * D * N;
-            float *dkth = dkt + (size_t)h * D * N, *dvth = dvt + (size_t)h * D * N;
-            head_scores(s, qi, kth, D, N, lo, n);
-            exp_shift(p, s, lse[(size_t)i * H + h], n);   /* p_j = exp(s_j - lse) */
-            memset(dp, 0, sizeof(float) * (size_t)n);       /* dp_j = dz . v_j */
-            for (int e = 0; e < D; e++) vaxpy(dp, dzi[e], vth + (size_t)e * N + lo, n);
-            float delta = 0;                                /* sum_j p_j dp_j = dz . z */
-            for (int e = 0; e < D; e++) delta += dzi[e] * zi[e];
-            int j = 0;                                      /* ds_j = p_j (dp_j - delta) */
-            for (; j + 8 <= n; j += 8) vstore(dp + j, vload(p + j) * (vload(dp + j) - delta));
-            for (; j < n; j++) dp[j] = p[j] * (dp[j] - delta);
-            float *dqi = dq + (size_t)i * C + h * D;
-            for (int e = 0; e < D; e++) {
-                dqi[e] += vdot(dp, kth + (size_t)e * N + lo, n);
-                vaxpy(dkth + (size_t)e * N + lo, qi[e], dp, n);
-                vaxpy(dvth + (size_t)e * N + lo, dzi[e], p, n);
-            }
+            const size_t a = (size_t)i * C + h * D, hb = (size_t)h * D * N;
+            const float l = lse[(size_t)i * H + h];
+            if (D == 4)
+                attn_row_bwd(q + a, dz + a, z + a, l, kt + hb, vt + hb, dkt + hb, dvt + hb,
+                             dq + a, 4, N, lo, n);
+            else
+                attn_row_bwd(q + a, dz + a, z + a, l, kt + hb, vt + hb, dkt + hb, dvt + hb,
+                             dq + a, D, N, lo, n);
         }
     }
     for (int jj = 0; jj < N; jj++)

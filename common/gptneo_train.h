@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #define GNT_MAX_LAYERS 64
+#define GNT_MAX_DHEAD 16   /**< largest head size C/H (TinyStories-1M: 4) */
 
 /** Model hyper-parameters (a GPT-Neo config.json's content). */
 typedef struct gnt_config {

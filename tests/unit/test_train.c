@@ -180,10 +180,11 @@ static void test_gelu(void)
 
 /* 41 tokens: a story of 30 then one of 11, so the 8-wide vector loops and
  * their scalar tails both run, in and across the window */
-enum { A_N = 41, A_C = 8, A_H = 2 };
+enum { A_N = 41 };
+static int A_C = 8, A_H = 2;   /* head size 4 (the unrolled path); 6 below (generic) */
 static int a_seg[A_N];
 static int a_window;
-static float *a_q, *a_k, *a_v, *a_R, a_z[A_N * A_C], a_lse[A_N * A_H];
+static float *a_q, *a_k, *a_v, *a_R, a_z[A_N * 12], a_lse[A_N * 2];
 static double attn_loss(void *ctx)
 {
     (void)ctx;
@@ -254,6 +255,26 @@ static void test_attention(void)
     attn_loss(NULL);
     CHECK(memcmp(z5, a_z + 5 * A_C, sizeof z5) != 0, "attention: window 4 sees i - j = 3");
     free(a_q); free(a_k); free(a_v); free(a_R);
+}
+
+/* head size 6: the generic (not unrolled) attention path */
+static void test_attention_generic(void)
+{
+    A_C = 12; A_H = 2; a_window = 5;
+    a_q = rand_buf(A_N * A_C, 1.5f); a_k = rand_buf(A_N * A_C, 1.5f);
+    a_v = rand_buf(A_N * A_C, 1); a_R = rand_buf(A_N * A_C, 1);
+    attn_loss(NULL);
+    double e = attn_ref_maxerr();
+    CHECK(e < 1e-5, "attention forward, head size 6, window 5 (max err %.2g)", e);
+    float *dq = calloc(A_N * A_C, 4), *dk = calloc(A_N * A_C, 4), *dv = calloc(A_N * A_C, 4);
+    gnt_attention_bwd(dq, dk, dv, a_R, a_q, a_k, a_v, a_z, a_lse, a_seg, A_N, A_C, A_H, a_window);
+    double r1 = fd_rel_err(a_q, A_N * A_C, dq, attn_loss, NULL, 1e-2f);
+    double r2 = fd_rel_err(a_k, A_N * A_C, dk, attn_loss, NULL, 1e-2f);
+    double r3 = fd_rel_err(a_v, A_N * A_C, dv, attn_loss, NULL, 1e-2f);
+    CHECK(r1 < 2e-3 && r2 < 2e-3 && r3 < 2e-3,
+          "attention gradients, head size 6 (q %.2g, k %.2g, v %.2g)", r1, r2, r3);
+    free(dq); free(dk); free(dv); free(a_q); free(a_k); free(a_v); free(a_R);
+    A_C = 8; A_H = 2;
 }
 
 /* ------------------------------------------------------------------ */
@@ -432,6 +453,7 @@ int main(void)
     test_linear();
     test_gelu();
     test_attention();
+    test_attention_generic();
     test_xent();
     test_model();
     test_adamw();
