@@ -198,12 +198,12 @@ static long input_line(input *in, char **line, size_t *cap, size_t *term_len)
     while (in->cur < in->n) {
         FILE *f = in->files[in->cur];
         int c;
-        while ((c = getc(f)) != EOF) {
+        while ((c = getc_unlocked(f)) != EOF) {
             if (n + 2 >= *cap) { *cap = *cap ? *cap * 2 : 4096; *line = xrealloc(*line, *cap); }
             (*line)[n++] = (char)c;
             if (c == '\n') { *term_len = n >= 2 && (*line)[n - 2] == '\r' ? 2 : 1; goto done; }
             if (c == '\r') {
-                int d = getc(f);
+                int d = getc_unlocked(f);
                 if (d == '\n') { (*line)[n++] = '\n'; *term_len = 2; }
                 else { if (d != EOF) ungetc(d, f); *term_len = 1; }
                 goto done;

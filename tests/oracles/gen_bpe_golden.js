@@ -107,6 +107,12 @@ add('spaces-after', 'word     ');
 add('spaces-only', '     ');
 add('space-newline-mix', '  \n  \n \t\n\u00a0 x \n');
 add('unicode-spaces', '\u00a0nbsp\u2003em\u3000ideo\u2028ls\u2029ps\ufeffbom\u0085nel\u180emvs\u200bzwsp\u202fnnbsp \u00a0 \u00a0');
+// Every space-like character next to punctuation and newlines: whether it
+// counts as \s decides the pieces ("X!" is one piece only if X is not \s).
+const spaceLike = ['\u000b', '\u000c', '\u0085', '\u00a0', '\u1680', '\u180e', '\u2000', '\u2007', '\u200a',
+  '\u200b', '\u2028', '\u2029', '\u202f', '\u205f', '\u2060', '\u3000', '\ufeff'];
+add('space-like-probe', spaceLike.map(x => `a${x}!${x}\n${x}${x}b ${x}.`).join(' '));
+add('categories', 'ª ǅ ʰ ˆ Ⅻ ² 〇 ¼ ๛ ۝ ‿ ⁀ ̃ ៖ ꙰ 〆 々 ー ㆒ 𝔸 𝟘 𐌰 𑁒');
 add('contractions-lower', "I'm you're he's she'd we'll they've can't it's o'clock 'tis rock'n'roll");
 add('contractions-upper', "I'M YOU'RE HE'S SHE'D WE'LL THEY'VE CAN'T IT'S It'S You'Re");
 add('quotes', "''s '''' 's 'S \"'s\" ' s '\n's");
