@@ -21,11 +21,15 @@ static const char GPT2_PATTERN[] =
 /* The byte-to-unicode alphabet has 256 code points, all below this. */
 #define ALPHABET_LIMIT 324
 
+static void cache_clear(bpe *b);
+
 /* Word cache bounds: keep memory flat whatever the input size. */
 #define CACHE_SLOTS (1u << 17)
 #define CACHE_MAX_ENTRIES (1u << 16)
 #define CACHE_MAX_WORD 128
 #define NO_RANK UINT32_MAX
+#define DEFAULT_HEAP_THRESHOLD 64
+#define DEAD UINT32_MAX
 
 typedef struct pair_slot {
     uint64_t key;     /* (a << 32) | b, or UINT64_MAX when empty */
@@ -62,6 +66,8 @@ struct bpe {
     uint32_t *cache_ids; size_t cache_ids_len, cache_ids_cap;
     /* scratch symbols */
     uint32_t *sym; size_t sym_cap;
+    /* words longer than this use the O(n log n) merge */
+    size_t heap_threshold;
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -340,6 +346,7 @@ bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t
     b->cache = malloc(CACHE_MAX_ENTRIES * sizeof *b->cache);
     if (!b->md || !b->cache_slots || !b->cache) { set_err(err, errlen, "out of memory"); bpe_free(b); return NULL; }
     memset(b->cache_slots, 0xff, CACHE_SLOTS * sizeof *b->cache_slots);
+    b->heap_threshold = DEFAULT_HEAP_THRESHOLD;
     return b;
 }
 
@@ -356,6 +363,12 @@ void bpe_free(bpe *b)
 }
 
 size_t bpe_vocab_size(const bpe *b) { return b->n_vocab; }
+
+void bpe_set_heap_threshold(bpe *b, size_t bytes)
+{
+    b->heap_threshold = bytes;
+    cache_clear(b);
+}
 size_t bpe_merge_count(const bpe *b) { return b->n_merges; }
 
 const char *bpe_token_text(const bpe *b, uint32_t id, size_t *len)
@@ -384,16 +397,22 @@ static int tokens_reserve(bpe_tokens *t, size_t more)
     return 0;
 }
 
-/* Run the merges on one pre-token; leaves the ids in b->sym.
- * @return the number of ids, or -1 when out of memory. */
-static long merge_word(bpe *b, const unsigned char *w, size_t len)
+static int sym_reserve(bpe *b, size_t len)
 {
-    if (len > b->sym_cap) {
-        uint32_t *s = realloc(b->sym, len * sizeof *s);
-        if (!s) return -1;
-        b->sym = s;
-        b->sym_cap = len;
-    }
+    if (len <= b->sym_cap) return 0;
+    uint32_t *s = realloc(b->sym, len * sizeof *s);
+    if (!s) return -1;
+    b->sym = s;
+    b->sym_cap = len;
+    return 0;
+}
+
+/* Run the merges on one short pre-token; leaves the ids in b->sym.
+ * O(n) per merge step: the plain loop, fastest for short words.
+ * @return the number of ids, or -1 when out of memory. */
+static long merge_short(bpe *b, const unsigned char *w, size_t len)
+{
+    if (sym_reserve(b, len)) return -1;
     uint32_t *sym = b->sym;
     size_t n = len;
     for (size_t i = 0; i < len; i++) sym[i] = b->byte_id[w[i]];
@@ -414,6 +433,100 @@ static long merge_word(bpe *b, const unsigned char *w, size_t len)
         n = j;
     }
     return (long)n;
+}
+
+/* A possible merge of the adjacent symbols at nodes left and right, valid
+ * while they still hold ids lid and rid and are still neighbours. */
+typedef struct merge_cand {
+    uint32_t rank, left, right, lid, rid, merged;
+} merge_cand;
+
+static int cand_before(const merge_cand *x, const merge_cand *y)
+{
+    return x->rank < y->rank || (x->rank == y->rank && x->left < y->left);
+}
+
+static void heap_push(merge_cand *h, size_t *n, merge_cand c)
+{
+    size_t i = (*n)++;
+    while (i > 0 && cand_before(&c, &h[(i - 1) / 2])) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
+    h[i] = c;
+}
+
+static merge_cand heap_pop(merge_cand *h, size_t *n)
+{
+    merge_cand top = h[0], last = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && cand_before(&h[c + 1], &h[c])) c++;
+        if (!cand_before(&h[c], &last)) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n) h[i] = last;
+    return top;
+}
+
+/* The same merges for long words in O(n log n): symbols in a linked list,
+ * candidate pairs in a heap ordered by (rank, position).  To give exactly
+ * the plain loop's result, all candidates of the lowest rank (one bigram) are
+ * applied as one left-to-right pass and the pairs they create join the heap
+ * only after that pass, just as the plain loop rescans after each pass. */
+static long merge_long(bpe *b, const unsigned char *w, size_t len)
+{
+    /* every merge removes a node and adds at most 2 candidates */
+    uint32_t *id = malloc(len * sizeof *id), *next = malloc(len * sizeof *next),
+             *prev = malloc(len * sizeof *prev), *touched = malloc(len * sizeof *touched);
+    merge_cand *heap = malloc(3 * len * sizeof *heap), *batch = malloc(3 * len * sizeof *batch);
+    long result = -1;
+    if (!id || !next || !prev || !touched || !heap || !batch || sym_reserve(b, len)) goto out;
+    size_t nheap = 0;
+    for (size_t i = 0; i < len; i++) {
+        id[i] = b->byte_id[w[i]];
+        next[i] = i + 1 < len ? (uint32_t)(i + 1) : DEAD;
+        prev[i] = i ? (uint32_t)(i - 1) : DEAD;
+    }
+    for (size_t i = 0; i + 1 < len; i++) {
+        const pair_slot *p = pair_find(b, id[i], id[i + 1]);
+        if (p) heap_push(heap, &nheap, (merge_cand){p->rank, (uint32_t)i, (uint32_t)(i + 1), id[i], id[i + 1], p->merged});
+    }
+    while (nheap) {
+        uint32_t rank = heap[0].rank;
+        size_t nbatch = 0, ntouched = 0;
+        while (nheap && heap[0].rank == rank) batch[nbatch++] = heap_pop(heap, &nheap);
+        for (size_t k = 0; k < nbatch; k++) {  /* in position order */
+            const merge_cand *c = &batch[k];
+            if (id[c->left] != c->lid || next[c->left] != c->right || id[c->right] != c->rid) continue;
+            id[c->left] = c->merged;
+            id[c->right] = DEAD;
+            next[c->left] = next[c->right];
+            if (next[c->right] != DEAD) prev[next[c->right]] = c->left;
+            touched[ntouched++] = c->left;
+        }
+        for (size_t k = 0; k < ntouched; k++) {
+            uint32_t t = touched[k];
+            const pair_slot *p;
+            if (prev[t] != DEAD && (p = pair_find(b, id[prev[t]], id[t])))
+                heap_push(heap, &nheap, (merge_cand){p->rank, prev[t], t, id[prev[t]], id[t], p->merged});
+            if (next[t] != DEAD && (p = pair_find(b, id[t], id[next[t]])))
+                heap_push(heap, &nheap, (merge_cand){p->rank, t, next[t], id[t], id[next[t]], p->merged});
+        }
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i != DEAD; i = next[i]) b->sym[n++] = id[i];
+    result = (long)n;
+out:
+    free(id); free(next); free(prev); free(touched); free(heap); free(batch);
+    return result;
+}
+
+/* Run the merges on one pre-token; leaves the ids in b->sym.
+ * @return the number of ids, or -1 when out of memory. */
+static long merge_word(bpe *b, const unsigned char *w, size_t len)
+{
+    return len > b->heap_threshold ? merge_long(b, w, len) : merge_short(b, w, len);
 }
 
 static void cache_clear(bpe *b)

@@ -80,6 +80,13 @@ long bpe_token_id(const bpe *b, const char *bytes, size_t len);
 int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, const char **err)
     __attribute__((warn_unused_result));
 
+/** Choose the merge algorithm by word length (for tests; results are the
+ *  same either way): pre-tokens longer than bytes use the O(n log n)
+ *  heap merge, shorter ones the plain O(n) per step loop.  Default 64.
+ *  Clears the word cache.  @param bytes threshold (0: heap for all, SIZE_MAX:
+ *  plain loop for all) */
+void bpe_set_heap_threshold(bpe *b, size_t bytes);
+
 /** Free a token array's storage and zero it. */
 void bpe_tokens_free(bpe_tokens *t);
 

@@ -2,6 +2,7 @@
  * (tests/golden/bpe/, from tests/oracles/gen_bpe_golden.sh with the npm
  * package gpt-3-encoder 1.1.4), plus the UTF-8 helpers and bad tokenizer
  * files.  Needs $DATA/tokenizer/{vocab.json,merges.txt} (make data). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,7 @@ static void test_once(bpe *b)
     CHECK(round && bpe_token_text(b, 50257, &l) == NULL, "bpe_token_text / bpe_token_id round-trip every id");
 }
 
-static void test_hostile(bpe *b)
+static void test_hostile(bpe *b, const char *how)
 {
     char path[4200];
     size_t nbin, nids;
@@ -116,7 +117,7 @@ static void test_hostile(bpe *b)
         t.n = 0;
         int rc = bpe_encode(b, s, bad ? flen : tl, &t, &err);
         CHECK(name_ok && rc == 0 && same_ids(b, &t, tab + 1, s, bad ? flen : tl),
-              "hostile %.*s: ids as gpt-3-encoder, token bytes tile the text (%zu tokens)", (int)nl, name, t.n);
+              "hostile %.*s (%s): ids as gpt-3-encoder, token bytes tile the text (%zu tokens)", (int)nl, name, how, t.n);
         free(fixed);
         cases++;
         line = eol ? eol + 1 : NULL;
@@ -155,6 +156,35 @@ static void test_utf8(void)
     utf8_char_offsets(s, 8, map);
     const uint32_t want[9] = {0, 1, 2, 2, 3, 3, 3, 3, 4};
     CHECK(memcmp(map, want, sizeof want) == 0, "utf8_char_offsets: bytes -> code points");
+}
+
+/* The heap merge and the plain loop agree on long random words, whose many
+ * distinct merges exercise the batching of equal ranks. */
+static void test_merge_paths_agree(bpe *b)
+{
+    uint64_t x = 88172645463325252ull;
+    char word[4000];
+    int same = 1;
+    bpe_tokens t1 = {0}, t2 = {0};
+    const char *err;
+    for (int round = 0; round < 20; round++) {
+        size_t n = 200 + (size_t)round * 150;
+        const char *alphabet = round % 2 ? "abcdefghijklmnopqrstuvwxyz" : "aab";  /* repeats too */
+        size_t na = strlen(alphabet);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            word[i] = alphabet[x % na];
+        }
+        t1.n = t2.n = 0;
+        bpe_set_heap_threshold(b, 0);
+        int ok = bpe_encode(b, word, n, &t1, &err) == 0;
+        bpe_set_heap_threshold(b, SIZE_MAX);
+        ok = ok && bpe_encode(b, word, n, &t2, &err) == 0;
+        if (!ok || t1.n != t2.n || memcmp(t1.v, t2.v, t1.n * sizeof *t1.v) != 0) same = 0;
+    }
+    CHECK(same, "heap merge == plain merge loop on 20 random words of 200-3050 letters");
+    bpe_tokens_free(&t1);
+    bpe_tokens_free(&t2);
 }
 
 /* Mirror stories (the study's joining): token bytes reproduce each story. */
@@ -285,7 +315,13 @@ int main(void)
     if (!b) TEST_END();
     test_once(b);
     test_utf8();
-    test_hostile(b);
+    test_hostile(b, "default merge");
+    bpe_set_heap_threshold(b, 0);
+    test_hostile(b, "heap merge for every word");
+    bpe_set_heap_threshold(b, SIZE_MAX);
+    test_hostile(b, "plain merge loop for every word");
+    test_merge_paths_agree(b);
+    bpe_set_heap_threshold(b, 64);
     char stories[4200];
     snprintf(stories, sizeof stories, "%s/stories/tinystories-train-first2316.txt", data);
     test_mirror_roundtrip(b, stories);
