@@ -150,8 +150,8 @@ typedef struct gptneo_acts {
     int L, D, H;          /**< layers, hidden size, heads (copied from cfg) */
     float *qkv;           /**< [L][T][3][D]: q, k, v of every layer */
     float *z;             /**< [L][T][D]: attention output before out_proj */
-    float *activity;      /**< [L][T][H] when want_activity */
-    float *attn;          /**< [T][T] probabilities of (attn_layer, attn_head),
+    float *activity;      /**< [L][T][H] when want_activity (else not allocated) */
+    float *attn;          /**< [T][T] probabilities of (attn_layer, attn_head) when asked,
                                zero where masked */
     float *hidden;        /**< [T][D]: final hidden state after ln_f */
 
