@@ -11,6 +11,9 @@
 
 /* Samples per block of the Hessian's rank-B update (bounds the scratch). */
 #define HBLOCK 1024
+/* Largest ratio of the diagonal entries within one class block of the
+ * Hessian for which its off-diagonal blocks are summed in float32. */
+#define HESS_FLOAT_MAX_RATIO 1e4
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_single(void) { openblas_set_num_threads(1); }
@@ -30,7 +33,7 @@ typedef struct fit_ctx {
     double *Xt;          /* [n][D]      features with a trailing 1 */
     double *XX;          /* [n][npair]  products x_a x_b, a <= b < D */
     double *R;           /* [n][K]      p - onehot(y) */
-    float *Qb;           /* [HBLOCK][npar] p_ik x_ia for one block */
+    void *Qb;            /* [HBLOCK][npar] p_ik x_ia for one block (float or double) */
     float *Hf;           /* [npar][npar] off-diagonal curvature, float */
     double *T1;          /* [K][npair]  sum_i p_ik (1 - p_ik) x_ia x_ib */
     double *PW;          /* [n][K]      p_ik (1 - p_ik) */
@@ -94,7 +97,9 @@ static double gradient(fit_ctx *c, const double *W, const double *P, double *g)
  *   H_(k,a),(l,b) = sum_i (p_ik [k=l] - p_ik p_il) x_ia x_ib  (+ 1/C on weights)
  * The diagonal blocks (k = l), where p - p^2 cancels, are summed exactly in
  * double; the off-diagonal blocks -sum_i p_ik p_il x x^T come from a float
- * rank-B update (relative error ~1e-7).  Only the Newton direction depends
+ * rank-B update (relative error ~1e-7) when the problem is well scaled
+ * (the diagonal entries of every class block within a factor
+ * HESS_FLOAT_MAX_RATIO), else in double.  Only the Newton direction depends
  * on the Hessian; the gradient and objective, which decide the optimum and
  * the stopping test, stay in double. */
 static void hessian(fit_ctx *c, const double *P)
@@ -105,22 +110,48 @@ static void hessian(fit_ctx *c, const double *P)
     /* diagonal blocks: T1 = PW^T XX : [K][npair] */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, c->npair, (int)c->n, 1.0,
                 c->PW, K, c->XX, c->npair, 0.0, c->T1, c->npair);
+    /* Is float precise enough?  Its error is ~1e-7 of the entries it sums;
+     * the steps it shapes go wrong when one class block mixes curvatures of
+     * very different sizes (badly scaled features: x_a^2 against the
+     * intercept's 1).  Then the double path. */
+    int use_double = 0;
+    for (int k = r0; k < K && !use_double; k++) {
+        double dmax = 0.0, dmin = INFINITY;
+        for (int a = 0; a < D; a++) {
+            int pi = a * D - a * (a - 1) / 2; /* pair (a, a) */
+            double v = c->T1[(size_t)k * c->npair + pi] + (a < d ? c->inv_c : 0.0);
+            if (v > dmax) dmax = v;
+            if (v < dmin) dmin = v;
+        }
+        use_double = !(dmin > 0.0) || dmax > HESS_FLOAT_MAX_RATIO * dmin;
+    }
     /* off-diagonal: sum_i q_i q_i^T with q_i[(k-r0)D + a] = p_ik x_ia, by
-     * blocks of samples in a fixed order */
+     * blocks of samples in a fixed order; float into Hf or double into H */
     int first = 1;
     for (size_t i0 = 0; i0 < c->n; i0 += HBLOCK) {
         size_t B = c->n - i0 < HBLOCK ? c->n - i0 : HBLOCK;
         for (size_t i = 0; i < B; i++) {
             const double *x = c->Xt + (i0 + i) * (size_t)D;
             const double *p = P + (i0 + i) * (size_t)K;
-            float *q = c->Qb + i * (size_t)np;
-            for (int k = r0; k < K; k++)
-                for (int a = 0; a < D; a++) q[(k - r0) * D + a] = (float)(p[k] * x[a]);
+            if (use_double) {
+                double *q = (double *)c->Qb + i * (size_t)np;
+                for (int k = r0; k < K; k++)
+                    for (int a = 0; a < D; a++) q[(k - r0) * D + a] = p[k] * x[a];
+            } else {
+                float *q = (float *)c->Qb + i * (size_t)np;
+                for (int k = r0; k < K; k++)
+                    for (int a = 0; a < D; a++) q[(k - r0) * D + a] = (float)(p[k] * x[a]);
+            }
         }
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, np, (int)B, 1.0f, c->Qb, np,
-                    first ? 0.0f : 1.0f, c->Hf, np);
+        if (use_double)
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, np, (int)B, 1.0, (double *)c->Qb, np,
+                        first ? 0.0 : 1.0, c->H, np);
+        else
+            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, np, (int)B, 1.0f, (float *)c->Qb, np,
+                        first ? 0.0f : 1.0f, c->Hf, np);
         first = 0;
     }
+    /* assemble (reads the upper triangle of Hf / H before writing it) */
     for (int j = 0; j < np; j++) {
         int kj = j / D + r0, aj = j % D;
         for (int l = j; l < np; l++) {
@@ -133,7 +164,7 @@ static void hessian(fit_ctx *c, const double *P)
                 v = c->T1[(size_t)kj * c->npair + pi];
                 if (j == l && aj < d) v += c->inv_c;
             } else {
-                v = -(double)c->Hf[(size_t)j * np + l];
+                v = use_double ? -c->H[(size_t)j * np + l] : -(double)c->Hf[(size_t)j * np + l];
             }
             c->H[(size_t)j * np + l] = v;
             c->H[(size_t)l * np + j] = v;
@@ -222,7 +253,7 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
     c.Xt = ws_get(ws, WS_XT, n * D * sizeof(double));
     c.XX = ws_get(ws, WS_XX, n * c.npair * sizeof(double));
     c.R = ws_get(ws, WS_R, n * K * sizeof(double));
-    c.Qb = ws_get(ws, WS_QB, qrows * np * sizeof(float));
+    c.Qb = ws_get(ws, WS_QB, qrows * np * sizeof(double));
     c.Hf = ws_get(ws, WS_HF, (size_t)np * np * sizeof(float));
     c.PW = ws_get(ws, WS_PW, n * K * sizeof(double));
     c.T1 = ws_get(ws, WS_T1, (size_t)K * c.npair * sizeof(double));

@@ -11,7 +11,8 @@ Writes tests/golden/probes/:
   synthetic.json.zst   cases of synthetic float32 features with POS-like tags
                        (several seeds, class imbalance, a tag absent from
                        training, a tag only in the test set, a binary case,
-                       tiny sets, tag merging, the empty tag dropped).  Each
+                       tiny sets, features in the thousands, tag merging, the empty tag
+                       dropped).  Each
                        case holds the tags (train and test) and the integer
                        recipe of its features (make_features: splitmix64
                        integers scaled by a power of two, so the C test makes
@@ -200,6 +201,9 @@ def synthetic():
         case("tiny", 8, 5, 4, ["DT", "NN", "VB"]),
         case("tiny-2", 9, 3, 3, ["NN", "VB"]),
         case("scaled", 10, 2000, 500, common[:8], shift=5),
+        # features in the thousands: x^2 dwarfs the intercept's curvature,
+        # probe-fit's Hessian switches to double (sklearn needs 59-71 iterations)
+        case("large-scale", 13, 1500, 500, ["DT", "NN", "VB", "VBD", "PRP", "IN"], shift=0),
         case("merge-vb", 11, 2500, 800, ["DT", "NN", "VB", "VBD", "VBG", "VBN", "VBZ", "PRP"],
              merge="VB*=VB"),
         case("drop-empty", 12, 2000, 600, common, drop_empty=True),
