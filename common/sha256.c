@@ -1,8 +1,16 @@
 /* sha256.c: SHA-256 as FIPS 180-4 specifies it. */
 #include "sha256.h"
 
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHA_NI_PATH 1
+#endif
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -37,6 +45,64 @@ static void compress(uint32_t h[8], const uint8_t *p)
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
 
+#ifdef HAVE_SHA_NI_PATH
+/* The same compression with the x86 SHA extensions (about 10x faster; the
+ * model files are hashed by every tool that reads them).  Per group of 4
+ * rounds: W = msg2(msg1(W-16, W-12) + (W-7), W-4) builds the schedule. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_shani(uint32_t h[8], const uint8_t *p, size_t blocks)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+    __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1); /* CDAB */
+    __m128i st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B); /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);    /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);         /* CDGH */
+    for (; blocks; blocks--, p += 64) {
+        __m128i abef = st0, cdgh = st1, w[4];
+        for (int g = 0; g < 16; g++) {
+            if (g < 4) {
+                w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+            } else {
+                __m128i t = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+                t = _mm_add_epi32(t, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+                w[g & 3] = _mm_sha256msg2_epu32(t, w[(g + 3) & 3]);
+            }
+            __m128i msg = _mm_add_epi32(w[g & 3], _mm_loadu_si128((const __m128i *)&K[4 * g]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+        }
+        st0 = _mm_add_epi32(st0, abef);
+        st1 = _mm_add_epi32(st1, cdgh);
+    }
+    tmp = _mm_shuffle_epi32(st0, 0x1B);            /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);            /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0);         /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);            /* HGFE */
+    _mm_storeu_si128((__m128i *)&h[0], st0);
+    _mm_storeu_si128((__m128i *)&h[4], st1);
+}
+
+static int have_sha_ni(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        unsigned a, b, c, d;
+        known = getenv("HEADS_NO_SHA_NI") == NULL && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+                (b >> 29 & 1) && __get_cpuid(1, &a, &b, &c, &d) && (c >> 19 & 1);
+    }
+    return known;
+}
+#endif
+
+/* Compress whole 64-byte blocks. */
+static void compress_blocks(uint32_t h[8], const uint8_t *p, size_t blocks)
+{
+#ifdef HAVE_SHA_NI_PATH
+    if (have_sha_ni()) { compress_shani(h, p, blocks); return; }
+#endif
+    for (; blocks; blocks--, p += 64) compress(h, p);
+}
+
 void sha256_init(sha256_ctx *c)
 {
     static const uint32_t init[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -55,10 +121,12 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len)
         memcpy(c->block + c->fill, p, take);
         c->fill += take; p += take; len -= take;
         if (c->fill < 64) return;
-        compress(c->h, c->block);
+        compress_blocks(c->h, c->block, 1);
         c->fill = 0;
     }
-    for (; len >= 64; p += 64, len -= 64) compress(c->h, p);
+    compress_blocks(c->h, p, len / 64);
+    p += len / 64 * 64;
+    len %= 64;
     memcpy(c->block, p, len);
     c->fill = len;
 }
