@@ -13,7 +13,9 @@
 #   N_TRAIN=200 N_TEST=200 SPLIT_SEED=1 TRAIN_FRACTION=0.8   the seeded split
 #   ALIGN=study|overlap  token tag rule (study = the study's, quirks included)
 #   SHARDS=4            story shards per split (parallel with make -j)
-#   LAUNCH=             prefix for every shard recipe (e.g. srun -N1 -n1 --exclusive)
+#   PROBE_LAYERS=1      layers per probe-fit job (PROBE_THREADS=1 threads each)
+#   LAUNCH=             prefix for every shard recipe (e.g. srun -N1 -n1 --exclusive;
+#                       docs/slurm.md)
 #   OUT=out/<model>     where everything goes
 .SHELLFLAGS := -o pipefail -c
 .SECONDEXPANSION:
@@ -69,11 +71,15 @@ $(OUT)/%.tagged: $$(foreach i,$$(SHARD_IDS),$(OUT)/shards/$$*-$$(i).tagged) $(T)
 $(OUT)/%.acts: $$(foreach i,$$(SHARD_IDS),$(OUT)/shards/$$*-$$(i).acts) $(T)/stream-view
 	$(call join_streams,$@,$(filter %.acts,$^))
 
-# One probe-fit job per layer: key and query probes of its 16 heads.
+# One probe-fit job per PROBE_LAYERS consecutive layers (default 1): key and
+# query probes of their heads.  PROBE_PARTS: 0 1 2 ... or 0-1 2-3 ...
+PROBE_LAYERS ?= 1
+PROBE_PARTS = $(shell awk -v n=$(MODEL_LAYERS) -v k=$(PROBE_LAYERS) 'BEGIN { for (i = 0; i < n; i += k) { \
+  j = i + k - 1; if (j > n - 1) j = n - 1; printf "%s ", (i == j ? i : i "-" j) } }')
 $(OUT)/probes/layer-%.probes: $(OUT)/train.acts $(T)/probe-fit
 	@mkdir -p $(dir $@)
 	$(LAUNCH) $(T)/probe-fit --layers $* --vectors k,q --threads $(PROBE_THREADS) -o $@ $<
-$(OUT)/probes.probes: $$(foreach l,$$(LAYER_IDS),$(OUT)/probes/layer-$$(l).probes) $(T)/stream-view
+$(OUT)/probes.probes: $$(foreach l,$$(PROBE_PARTS),$(OUT)/probes/layer-$$(l).probes) $(T)/stream-view
 	$(call join_streams,$@,$(filter %.probes,$^))
 
 $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/report.csv &: $(OUT)/probes.probes $(OUT)/test.acts $(T)/probe-eval
