@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gen_forward_golden.sh: regenerate tests/golden/forward/ from the NumPy
 # reference forward (tests/oracles/ref_gptneo.py).  Needs bin/model-init
-# (make), Debian's /usr/bin/python3 with python3-numpy (and python3-torch
+# (make), `make data` (the tokenizer, for the reference-format JSON),
+# Debian's /usr/bin/python3 with python3-numpy (and python3-torch
 # for the pytorch_model.bin fixture), zstd.
 #
 # For each case: model-init writes a random test model (deterministic from
