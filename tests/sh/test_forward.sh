@@ -97,6 +97,10 @@ check_eq "forward-dump --generate --prompt-ids: greedy ids = reference" "$got_id
 want_text=$(sed 's/.*"greedy_text": "\([^"]*\)".*/\1/' "$REF")
 got_text=$("$FD" --model "$M/ts1m" --generate 12 --prompt "Once upon a time" --tokenizer "$DATA/tokenizer" | sed -n 's/^text\t//p')
 check_eq "forward-dump --generate --prompt: text = reference" "$got_text" "$want_text"
+echo "7454 2402 257 640" >"$TMP/once.ids"
+got=$("$FD" --model "$M/ts1m" --ids-text --logits 10 "$TMP/once.ids" | tail -n 1 | cut -f6- | tr '\t' '\n' | cut -d: -f1 | tr '\n' ' ')
+want=$(grep -o '"id": [0-9]*' "$REF" | cut -d' ' -f2 | tr '\n' ' ')
+check_eq "forward-dump --logits 10: top-10 ids at the last position = reference" "$got" "$want"
 top=$("$FD" --model "$M/tiny" --logits 3 "$TMP/tiny.tok" | grep -v '^#' | tail -n 1 | cut -f6 | cut -d: -f1)
 check "forward-dump --logits: a top-3 line per token" \
   test "$("$FD" --model "$M/tiny" --logits 3 "$TMP/tiny.tok" | grep -vc '^#')" = 16 -a -n "$top"
