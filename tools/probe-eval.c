@@ -294,7 +294,7 @@ int main(int argc, char **argv)
             char tag[TAG_MAX + 1];
             if (!tagmap_apply(&tm, s.tokens[t].tag, tag)) continue;
             if (n == cap) {
-                cap = cap ? 2 * cap : 4096;
+                cap = cap ? cap + cap / 2 : 4096;
                 y_true = xrealloc(y_true, cap * sizeof *y_true);
                 feats = xrealloc(feats, cap * per * sizeof *feats);
             }

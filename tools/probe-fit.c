@@ -266,7 +266,7 @@ int main(int argc, char **argv)
             char tag[TAG_MAX + 1];
             if (!tagmap_apply(&tm, s.tokens[t].tag, tag)) continue;
             if (n == cap) {
-                cap = cap ? 2 * cap : 4096;
+                cap = cap ? cap + cap / 2 : 4096;
                 raw = xrealloc(raw, cap * sizeof *raw);
                 feats = xrealloc(feats, cap * per * sizeof *feats);
             }
