@@ -43,19 +43,28 @@ fi
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 
 now() { date +%s.%N; }
-declare -A T   # T[stage] = seconds (ours); R[stage] = seconds (reference)
+declare -A T   # T[stage] = wall seconds (ours); R[stage] = wall seconds (reference)
 declare -A R
+declare -A TC  # TC / RC: CPU seconds (user + sys, all threads and processes)
+declare -A RC
 declare -A N   # counts per stage
 missing=()
 have() { if [ -x "$BIN/$1" ]; then return 0; fi; missing+=("$1"); echo "bench_pipeline: $BIN/$1 missing; its stages are skipped" >&2; return 1; }
-# timed NAME CMD...: run CMD, record its wall time in T[NAME]; fail -> unset
+# children's CPU seconds so far (bash's `times`, 2nd line: user sys), read
+# in this shell (a subshell would see its own, empty, children)
+cpu_mark() { times > "$W/.times.$1"; }
+cpu_secs() { awk 'FNR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } print s }' "$W/.times.$1"; }
+# timed NAME CMD...: run CMD, record its wall time in T[NAME] and its CPU
+# time in TC[NAME]; on failure neither is set
 timed() {
   local name=$1; shift
-  local t0; t0=$(now)
-  if "$@"; then T[$name]=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b - a}')
+  local t0; t0=$(now); cpu_mark a
+  if "$@"; then
+    cpu_mark b
+    T[$name]=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b - a}')
+    TC[$name]=$(awk -v a="$(cpu_secs a)" -v b="$(cpu_secs b)" 'BEGIN{printf "%.3f", b - a}')
   else echo "bench_pipeline: stage $name failed" >&2; fi
 }
-sum_t() { awk -v a="${T[$1]:-}" -v b="${T[$2]:-}" 'BEGIN{ if (a == "" || b == "") print ""; else printf "%.3f", a + b }'; }
 
 echo "bench_pipeline: $N_TRAIN train + $N_TEST test stories (split seed $SEED), $THREADS threads;" \
      "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -148,7 +157,7 @@ else
        --split-seed "$SEED" --threads "$THREADS" --probe-layers "$PL" --probe-heads "$PH" --probe-vectors "$PV" \
        --forwards logits,nologits,nologits@1 --dump-tagged "$W/ref" --report-csv "$W/ref-report.csv" > "$W/ref-times.tsv"; then
     ref_ok=1
-    while IFS=$'\t' read -r st sec cnt unit; do R[$st]=$sec; N[ref_$st]=$cnt; done < "$W/ref-times.tsv"
+    while IFS=$'\t' read -r st sec cnt unit cpu; do R[$st]=$sec; RC[$st]=$cpu; N[ref_$st]=$cnt; done < "$W/ref-times.tsv"
   else
     echo "bench_pipeline: the reference pipeline failed" >&2
   fi
@@ -187,44 +196,53 @@ EOF
 fi
 
 # --- the table ----------------------------------------------------------------
-# row STAGE OURS REF COUNT UNIT [NOTE]: ratio = reference / ours (> 1: ours faster)
+# row STAGE OURS OURS_CPU REF REF_CPU COUNT UNIT [NOTE]
+# ratio = reference / ours (> 1: ours faster), on wall time and on CPU time;
+# per-unit costs on wall time.
 row() {
-  awk -v st="$1" -v o="$2" -v r="$3" -v n="$4" -v u="$5" -v note="${6:-}" 'BEGIN{
-    os = (o == "") ? "-" : sprintf("%.3f", o); rs = (r == "") ? "-" : sprintf("%.3f", r)
-    ratio = (o != "" && r != "" && o > 0) ? sprintf("%.1fx", r / o) : "-"
-    if (u == "tokens" && n > 0) { f = 1e6; un = "us/token" } else if (u == "probes" && n > 0) { f = 1e3; un = "ms/probe" } else { f = 0 }
-    oc = (f && o != "") ? sprintf("%.3g", o * f / n) : "-"; rc = (f && r != "") ? sprintf("%.3g", r * f / n) : "-"
-    printf "| %-48s | %9s | %11s | %7s | %10s | %10s | %-8s | %s\n", st, os, rs, ratio, oc, rc, (f ? un : ""), note }'
+  awk -v st="$1" -v o="$2" -v oc="$3" -v r="$4" -v rc="$5" -v n="$6" -v u="$7" -v note="${8:-}" '
+  function f(x) { return (x == "") ? "-" : sprintf("%.2f", x) }
+  function ratio(a, b) { return (a != "" && b != "" && a > 0) ? sprintf("%.1fx", b / a) : "-" }
+  BEGIN {
+    if (u == "tokens" && n > 0) { k = 1e6; un = "us/token" } else if (u == "probes" && n > 0) { k = 1e3; un = "ms/probe" } else { k = 0; un = "" }
+    ou = (k && o != "") ? sprintf("%.4g", o * k / n) : "-"; ru = (k && r != "") ? sprintf("%.4g", r * k / n) : "-"
+    printf "| %-48s | %8s | %8s | %9s | %9s | %7s | %7s | %9s | %9s | %-8s | %s |\n", st, f(o), f(oc), f(r), f(rc), ratio(o, r), ratio(oc, rc), ou, ru, un, note }'
 }
+# extra SECONDS N D: SECONDS * N / D (the extrapolation of D probes to N)
 extra() { awk -v a="$1" -v n="$2" -v d="$3" 'BEGIN{ if (a == "" || d == 0) print ""; else printf "%.3f", a * n / d }'; }
+# add A B ...: the sum, empty when any is empty
+add() { awk 'BEGIN{ s = 0; for (i = 1; i < ARGC; i++) { if (ARGV[i] == "") { print ""; exit } s += ARGV[i] } printf "%.3f", s }' "$@"; }
+
+nref_fit=${N[ref_fit]:-0}
+ref_fit_all=$(extra "${R[fit]:-}" 256 "$nref_fit");  ref_fit_all_c=$(extra "${RC[fit]:-}" 256 "$nref_fit")
+ref_eval_all=$(extra "${R[eval]:-}" 256 "$nref_fit"); ref_eval_all_c=$(extra "${RC[eval]:-}" 256 "$nref_fit")
+ours_sum=$(add "${T[tokenize]:-}" "${T[tag]:-}" "${T[forward]:-}" "${T[fit]:-}" "${T[eval]:-}")
+ours_sum_c=$(add "${TC[tokenize]:-}" "${TC[tag]:-}" "${TC[forward]:-}" "${TC[fit]:-}" "${TC[eval]:-}")
+ref_sum=$(add "${R[imports]:-}" "${R[tokenize]:-}" "${R[tag]:-}" "${R[forward-logits]:-}" "$ref_fit_all" "$ref_eval_all")
+ref_sum_c=$(add "${RC[imports]:-}" "${RC[tokenize]:-}" "${RC[tag]:-}" "${RC[forward-logits]:-}" "$ref_fit_all_c" "$ref_eval_all_c")
+nt=${ntok:-0}
 
 echo
-printf '| %-48s | %9s | %11s | %7s | %10s | %10s | %-8s | %s\n' stage "ours (s)" "ref (s)" ratio "ours/unit" "ref/unit" unit note
-printf '|%s|%s|%s|%s|%s|%s|%s|%s\n' "$(printf -- '-%.0s' {1..50})" ----------- ------------- --------- ------------ ------------ ---------- ------
-row "python imports (torch, sklearn, nltk)" "" "${R[imports]:-}" 0 "-"
-row "tokenize (BPE, $((N_TRAIN + N_TEST)) stories)" "${T[tokenize]:-}" "${R[tokenize]:-}" "${ntok:-${N[ref_tokenize]:-0}}" tokens
-row "tag (NLTK words+tags, study alignment)" "${T[tag]:-}" "${R[tag]:-}" "${ntok:-${N[ref_tag]:-0}}" tokens
-row "forward q,k (ref: HF forward, with logits)" "${T[forward]:-}" "${R[forward-logits]:-}" "${ntok:-0}" tokens "the study's model.forward computes the LM head"
-row "forward q,k (ref: LM head skipped)" "${T[forward]:-}" "${R[forward-nologits]:-}" "${ntok:-0}" tokens "like for like"
-row "forward q,k (ref: LM head skipped, torch 1 thr)" "${T[forward]:-}" "${R[forward-nologits@1]:-}" "${ntok:-0}" tokens "ours still 2 threads"
-row "probe-fit, same $nprobes_sub probes" "${T[fit_sub]:-}" "${R[fit]:-}" "${N[ref_fit]:-$nprobes_sub}" probes
-row "probe-eval, same $nprobes_sub probes" "${T[eval_sub]:-}" "${R[eval]:-}" "${N[ref_eval]:-$nprobes_sub}" probes
-ref_fit_all=$(extra "${R[fit]:-}" 256 "${N[ref_fit]:-0}")
-ref_eval_all=$(extra "${R[eval]:-}" 256 "${N[ref_eval]:-0}")
-row "probe-fit, all $nprobes_all (ref extrapolated)" "${T[fit]:-}" "$ref_fit_all" "$nprobes_all" probes "reference: extrapolated from ${N[ref_fit]:-0} probes"
-row "probe-eval, all $nprobes_all (ref extrapolated)" "${T[eval]:-}" "$ref_eval_all" "$nprobes_all" probes "reference: extrapolated from ${N[ref_eval]:-0} probes"
-ours_sum=$(awk -v a="${T[tokenize]:-}" -v b="${T[tag]:-}" -v c="${T[forward]:-}" -v d="${T[fit]:-}" -v e="${T[eval]:-}" \
-  'BEGIN{ if (a == "" || b == "" || c == "" || d == "" || e == "") print ""; else printf "%.3f", a + b + c + d + e }')
-ref_sum=$(awk -v i="${R[imports]:-}" -v a="${R[tokenize]:-}" -v b="${R[tag]:-}" -v c="${R[forward-logits]:-}" -v d="$ref_fit_all" -v e="$ref_eval_all" \
-  'BEGIN{ if (a == "" || b == "" || c == "" || d == "" || e == "") print ""; else printf "%.3f", i + a + b + c + d + e }')
-row "sum of stages, 256 probes (ref extrapolated)" "$ours_sum" "$ref_sum" "${ntok:-0}" tokens "reference: measured stages + extrapolated probes"
-row "ours end to end (pipes, 2 splits in parallel)" "${T[e2e]:-}" "$ref_sum" "${ntok:-0}" tokens "target <= 60 s on 2 cores"
+printf '| %-48s | %8s | %8s | %9s | %9s | %7s | %7s | %9s | %9s | %-8s | %s |\n' stage "ours s" "ours CPU" "ref s" "ref CPU" ratio "CPU rat" "ours/unit" "ref/unit" unit note
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..50})" ---------- ---------- ----------- ----------- --------- --------- ----------- ----------- ---------- ------
+row "python imports (torch, sklearn, nltk)" "" "" "${R[imports]:-}" "${RC[imports]:-}" 0 "-"
+row "tokenize (BPE, $((N_TRAIN + N_TEST)) stories, $nt tokens)" "${T[tokenize]:-}" "${TC[tokenize]:-}" "${R[tokenize]:-}" "${RC[tokenize]:-}" "$nt" tokens
+row "tag (NLTK words + tags, study alignment)" "${T[tag]:-}" "${TC[tag]:-}" "${R[tag]:-}" "${RC[tag]:-}" "$nt" tokens
+row "forward q,k; ref: HF forward with logits" "${T[forward]:-}" "${TC[forward]:-}" "${R[forward-logits]:-}" "${RC[forward-logits]:-}" "$nt" tokens "the study's model.forward computes the LM head"
+row "forward q,k; ref: no LM head" "${T[forward]:-}" "${TC[forward]:-}" "${R[forward-nologits]:-}" "${RC[forward-nologits]:-}" "$nt" tokens "like for like"
+row "forward q,k; ref: no LM head, torch 1 thread" "${T[forward]:-}" "${TC[forward]:-}" "${R[forward-nologits@1]:-}" "${RC[forward-nologits@1]:-}" "$nt" tokens "ours 2 threads"
+row "probe-fit, the same $nref_fit probes" "${T[fit_sub]:-}" "${TC[fit_sub]:-}" "${R[fit]:-}" "${RC[fit]:-}" "$nref_fit" probes "layers $PL x heads $PH x $PV"
+row "probe-eval, the same $nref_fit probes" "${T[eval_sub]:-}" "${TC[eval_sub]:-}" "${R[eval]:-}" "${RC[eval]:-}" "$nref_fit" probes
+row "probe-fit, all $nprobes_all" "${T[fit]:-}" "${TC[fit]:-}" "$ref_fit_all" "$ref_fit_all_c" "$nprobes_all" probes "ref: EXTRAPOLATED from $nref_fit probes"
+row "probe-eval, all $nprobes_all" "${T[eval]:-}" "${TC[eval]:-}" "$ref_eval_all" "$ref_eval_all_c" "$nprobes_all" probes "ref: EXTRAPOLATED from $nref_fit probes"
+row "sum of the stages above (256 probes)" "$ours_sum" "$ours_sum_c" "$ref_sum" "$ref_sum_c" "$nt" tokens "ref: measured stages + extrapolated probes"
+row "ours end to end (2 split pipes in parallel)" "${T[e2e]:-}" "${TC[e2e]:-}" "$ref_sum" "$ref_sum_c" "$nt" tokens "target <= 60 s on 2 cores"
 echo
-echo "ratio = reference / ours (> 1: ours faster).  Model: random test model, TinyStories-1M config (seed $MODEL_SEED);" \
-     "probe subset: layers $PL x heads $PH x vectors $PV."
+echo "ratio = reference / ours (> 1: ours faster), wall and CPU (user + sys).  Model: random test model with" \
+     "TinyStories-1M's config (seed $MODEL_SEED); $THREADS threads on both sides."
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1);" \
      "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ ${#missing[@]} -gt 0 ]; then echo "missing tools (stages skipped): ${missing[*]}"; fi
 if [ -n "${T[e2e]:-}" ]; then
-  awk -v t="${T[e2e]}" 'BEGIN{ printf "end to end: %.1f s (%s the 60 s target)\n", t, (t <= 60 ? "within" : "OVER") }'
+  awk -v t="${T[e2e]}" -v c="${TC[e2e]}" 'BEGIN{ printf "end to end: %.1f s wall, %.1f s CPU (%s the 60 s target on wall time)\n", t, c, (t <= 60 ? "within" : "OVER") }'
 fi

@@ -42,7 +42,7 @@ train_test_split(test_size=0.2) as in the study.
 
 Output on stdout, one line per timed stage (seconds include loading what the
 stage needs: vocab/merges, tagger pickle, model):
-    stage <TAB> seconds <TAB> count <TAB> unit
+    stage <TAB> seconds <TAB> count <TAB> unit <TAB> CPU seconds (user + sys)
 Everything else goes to stderr.
 
 usage: /usr/bin/python3 bench/reference/pipeline.py --stories FILE --vocab F
@@ -55,7 +55,7 @@ import os
 import sys
 import time
 
-T_START = time.perf_counter()
+T_START = (time.perf_counter(), time.process_time())
 
 
 def parse_args():
@@ -114,15 +114,26 @@ torch.set_num_threads(ARGS.threads)
 # scipy/sklearn line-search and convergence warnings (frequent on random test
 # models) are not printed per probe; probes that hit max_iter are counted.
 warnings.simplefilter("ignore")
-T_IMPORTS = time.perf_counter() - T_START
+T_IMPORTS = (time.perf_counter() - T_START[0], time.process_time() - T_START[1])
 
 
 def log(*a):
     print("pipeline.py:", *a, file=sys.stderr, flush=True)
 
 
-def emit(stage, seconds, count, unit):
-    print(f"{stage}\t{seconds:.4f}\t{count}\t{unit}", flush=True)
+def clock():
+    """@return (wall, cpu) now; cpu = user + sys of every thread of the process."""
+    return time.perf_counter(), time.process_time()
+
+
+def since(t0):
+    """@return (wall, cpu) seconds since clock() gave t0."""
+    return time.perf_counter() - t0[0], time.process_time() - t0[1]
+
+
+def emit(stage, wall_cpu, count, unit):
+    wall, cpu = wall_cpu
+    print(f"{stage}\t{wall:.4f}\t{count}\t{unit}\t{cpu:.4f}", flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -484,21 +495,21 @@ def main():
     n_stories = len(train_idx) + len(test_idx)
 
     # 1. tokenize (vocab + merges loading included)
-    t0 = time.perf_counter()
+    t0 = clock()
     bpe = ByteLevelBPE(a.vocab, a.merges)
     enc = {s: [bpe.encode_with_offsets(t) for t in data[s]] for s in ("train", "test")}
-    t_tok = time.perf_counter() - t0
+    t_tok = since(t0)
     n_tok = sum(len(e[0]) for s in enc for e in enc[s])
     emit("tokenize", t_tok, n_tok, "tokens")
 
     # 2. tag (NLTK whole stories + the study's alignment)
-    t0 = time.perf_counter()
+    t0 = clock()
     setup_nltk_tagger(a.tagger_zip)
     tagger = StudyPosTagger(bpe)
     tags = {s: [tagger.tag_tokens(t, e[1]) for t, e in zip(data[s], enc[s])] for s in ("train", "test")}
     if a.vb:
         tags = {s: [["VB" if g.startswith("VB") else g for g in st] for st in tags[s]] for s in tags}
-    t_tag = time.perf_counter() - t0
+    t_tag = since(t0)
     emit("tag", t_tag, n_tok, "tokens")
     if a.dump_tagged:
         for s, idx in (("train", train_idx), ("test", test_idx)):
@@ -512,11 +523,11 @@ def main():
         if kind not in ("logits", "nologits"):
             sys.exit(f"pipeline.py: --forwards: bad run '{spec}'")
         torch.set_num_threads(int(nthreads or a.threads))
-        t0 = time.perf_counter()
+        t0 = clock()
         model = NeoForCausalLM.from_dir(a.model)
         model.compute_logits = kind == "logits"
         kq = {s: extract_keys_queries(model, [e[0] for e in enc[s]]) for s in ("train", "test")}
-        t_fwd = time.perf_counter() - t0
+        t_fwd = since(t0)
         emit(f"forward-{spec}", t_fwd, n_tok, "tokens")
         acts = acts or kq
     torch.set_num_threads(a.threads)
@@ -530,22 +541,22 @@ def main():
               for h in int_list(a.probe_heads)]
     vec = {"k": keys, "q": queries}
     probes = {}
-    t0 = time.perf_counter()
+    t0 = clock()
     for l, h, v in chosen:
         probe = LogisticRegression(solver="newton-cg", max_iter=100)
         probe.fit(vec[v]["train"][l][h], y["train"])
         probes[(l, h, v)] = probe
-    t_fit = time.perf_counter() - t0
+    t_fit = since(t0)
     emit("fit", t_fit, len(chosen), "probes")
     capped = sum(int(np.max(p.n_iter_)) >= 100 for p in probes.values())
 
-    t0 = time.perf_counter()
+    t0 = clock()
     reports = {}
     for key in chosen:
         l, h, v = key
         preds = probes[key].predict(vec[v]["test"][l][h])
         reports[key] = classification_report(y["test"], preds, output_dict=True, zero_division=1)
-    t_eval = time.perf_counter() - t0
+    t_eval = since(t0)
     emit("eval", t_eval, len(chosen), "probes")
     log(f"{n_stories} stories ({len(train_idx)} train, {len(test_idx)} test), {n_tok} tokens "
         f"({len(y['train'])} train), {len(chosen)} probes fitted, {capped} stopped at max_iter")
