@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -274,7 +275,12 @@ int main(int argc, char **argv)
 
     FILE *f = stdout;
     char *tmp = NULL;
-    if (out && strcmp(out, "-")) {
+    struct stat st;
+    if (out && strcmp(out, "-") && stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a device or FIFO (/dev/null): write in place, never rename onto it */
+        f = fopen(out, "w");
+        if (!f) die("%s: cannot open", out);
+    } else if (out && strcmp(out, "-")) {
         size_t l = strlen(out) + 32;
         tmp = xmalloc(l);
         snprintf(tmp, l, "%s.tmp.%ld", out, (long)getpid());
@@ -315,6 +321,7 @@ int main(int argc, char **argv)
         }
     }
     if (fflush(f) != 0 || ferror(f)) die("write error");
+    if (f != stdout && !tmp && fclose(f) != 0) die("write error");
     if (tmp) {
         if (fclose(f) != 0 || rename(tmp, out) != 0) { unlink(tmp); die("%s: write error", out); }
         free(tmp);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -49,10 +50,14 @@ static void usage(void)
         "                     json.dump(indent=4) writes it; heads not probed are null\n"
         "                     (repeatable: k=keys.json q=queries.json; KIND= may be\n"
         "                     left out when the probes are of one kind)\n"
+        "  --meta FILE        provenance of the reports as text: the probes header, the\n"
+        "                     test activations header and this run's pg line (the JSON\n"
+        "                     layout has no place for it)\n"
         "  --threads N        probes evaluated in parallel (default 2); the output does\n"
         "                     not depend on it\n"
         "  --help, --version\n"
-        "Without --csv, -o or --json the CSV goes to stdout.\n"
+        "Without --csv, -o or --json the CSV goes to stdout.  Probes fitted on one model\n"
+        "are refused on activations of another (model-sha256 in the two headers).\n"
         "\n"
         "example:\n"
         "  probe-fit < train.acts > probes.hs\n"
@@ -82,6 +87,15 @@ static void out_open(outfile *o, const char *path)
     o->path = path && strcmp(path, "-") ? path : NULL;
     o->tmp = NULL;
     if (!o->path) { o->f = stdout; return; }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* /dev/null, a FIFO, /dev/stdout: write in place (renaming a
+         * temporary onto a device would replace the device) */
+        o->f = fopen(path, "w");
+        if (!o->f) die("%s: %s", path, strerror(errno));
+        o->path = NULL; /* nothing to rename */
+        return;
+    }
     size_t l = strlen(path) + 32;
     o->tmp = xmalloc(l);
     snprintf(o->tmp, l, "%s.tmp.%ld", path, (long)getpid());
@@ -93,8 +107,11 @@ static void out_open(outfile *o, const char *path)
 
 static void out_close(outfile *o)
 {
-    if (fflush(o->f) != 0 || ferror(o->f)) die("%s: write error", o->path ? o->path : "stdout");
-    if (!o->path) return;
+    if (fflush(o->f) != 0 || ferror(o->f)) die("%s: write error", o->path ? o->path : "output");
+    if (!o->path) {
+        if (o->f != stdout && fclose(o->f) != 0) die("write error");
+        return;
+    }
     if (fclose(o->f) != 0) die("%s: write error", o->path);
     if (rename(o->tmp, o->path) != 0) die("%s: %s", o->path, strerror(errno));
     for (int i = 0; i < n_tmp; i++)
@@ -180,13 +197,14 @@ static void csv_row(FILE *f, const probe_rec *p, const char *label, const cls_me
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
-    enum { O_PROBES = 256, O_CSV, O_JSON, O_THREADS, O_HELP, O_VERSION };
+    enum { O_PROBES = 256, O_CSV, O_JSON, O_META, O_THREADS, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"probes", required_argument, 0, O_PROBES}, {"csv", required_argument, 0, O_CSV},
         {"output", required_argument, 0, 'o'}, {"json", required_argument, 0, O_JSON},
+        {"meta", required_argument, 0, O_META},
         {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *probes_path = NULL, *csv_path = NULL;
+    const char *probes_path = NULL, *csv_path = NULL, *meta_path = NULL;
     const char *json_spec[MAX_OUT];
     int n_json = 0, threads = 2;
     opterr = 0;
@@ -202,6 +220,7 @@ int main(int argc, char **argv)
             if (n_json == MAX_OUT - 2) die("too many --json outputs");
             json_spec[n_json++] = optarg;
             break;
+        case O_META: meta_path = optarg; break;
         case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
         case 'h': case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
@@ -219,6 +238,9 @@ int main(int argc, char **argv)
     tagmap tm;
     const char *err;
     if (tagmap_from_header(&tm, reader_header(pr), &err) != 0) die("%s: %s", reader_name(pr), err);
+    stream_header probes_h;
+    header_init(&probes_h);
+    header_copy(&probes_h, reader_header(pr));
     probe_rec *probes = NULL;
     int n_probes = 0;
     for (;;) {
@@ -259,6 +281,15 @@ int main(int argc, char **argv)
     stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
     act_layout L;
     if (act_layout_parse(&L, reader_header(r), &err) != 0) die("%s: %s", reader_name(r), err);
+    {
+        const char *pm = header_get(&probes_h, "model-sha256"), *am = header_get(reader_header(r), "model-sha256");
+        if (pm && am && strcmp(pm, am))
+            die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
+                reader_name(r), am);
+    }
+    stream_header acts_h;
+    header_init(&acts_h);
+    header_copy(&acts_h, reader_header(r));
     int *offset = xmalloc((size_t)n_probes * sizeof *offset);
     /* keep only the floats the probes read: [token][probe][dim] */
     size_t per = 0;
@@ -393,6 +424,25 @@ int main(int argc, char **argv)
         free(cell);
     }
 
+    if (meta_path) {
+        outfile of;
+        out_open(&of, meta_path);
+        fprintf(of.f, "[probes: %s]\n", probes_path);
+        header_print(&probes_h, of.f);
+        fprintf(of.f, "[test activations: %s]\n", input ? input : "stdin");
+        header_print(&acts_h, of.f);
+        fprintf(of.f, "[report]\n");
+        stream_header me;
+        header_init(&me);
+        header_add(&me, "test-tokens", "%zu", n);
+        header_add(&me, "probes", "%d", n_probes);
+        header_add_provenance(&me, argc, argv);
+        header_print(&me, of.f);
+        header_free(&me);
+        out_close(&of);
+    }
+    header_free(&probes_h);
+    header_free(&acts_h);
     for (int p = 0; p < n_probes; p++) {
         cls_report_free(&sh.reports[p]);
         free(cmap[p]);

@@ -48,3 +48,26 @@ check "... and VB has the merged support" \
   test "$(grep -m1 '"VB"' "$TMP/vb.csv" | cut -d, -f8)" = "$(cut -f7 "$TMP/in.tsv" | grep -c '^VB')".0
 $F --drop-empty --drop DT "$TMP/acts" > "$TMP/drop.probes"
 check "--drop: DT is no class" test "$("$BIN/stream-view" --no-header "$TMP/drop.probes" | cut -f4 | grep -cx DT)" -eq 0
+
+# outputs that are not regular files (a FIFO here; /dev/null in real use)
+# are written in place: renaming a temporary onto them would replace them
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" > "$TMP/from-fifo.json" &
+$E --probes "$TMP/all.probes" --json k="$TMP/fifo" --json q="$TMP/q2.json" "$TMP/acts"
+wait
+check "a FIFO output is written in place and stays a FIFO" test -p "$TMP/fifo"
+check_same_file "... with the same report" "$TMP/from-fifo.json" "$TMP/all.k.json"
+cat "$TMP/fifo" > "$TMP/cmp-fifo.txt" &
+"$BIN/probe-compare" -o "$TMP/fifo" "$TMP/all.k.json" "$TMP/all.k.json"
+wait
+check "probe-compare -o FIFO: in place" test -p "$TMP/fifo" -a -s "$TMP/cmp-fifo.txt"
+
+# provenance and model identity
+$E --probes "$TMP/all.probes" --meta "$TMP/meta.txt" --csv "$TMP/x.csv" "$TMP/acts"
+check "--meta carries the model identity and this run's pg line" \
+  grep -q '^model-sha256: ' "$TMP/meta.txt"
+check "... and probe-eval's provenance" grep -q '^pg: probe-eval ' "$TMP/meta.txt"
+"$BIN/model-init" --layers 2 --heads 4 --hidden 16 --vocab 300 --seed 6 -o "$TMP/m6" > /dev/null
+"$BIN/forward-dump" --model "$TMP/m6" --vectors q,k < "$TMP/in.tagged" > "$TMP/acts6"
+check_fails "probes of one model are refused on activations of another" \
+  '^probe-eval: the probes were fitted on model .*model-sha256' $E --probes "$TMP/all.probes" "$TMP/acts6"
