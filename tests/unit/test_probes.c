@@ -1,15 +1,17 @@
 /* test_probes.c: probe-fit and probe-eval against scikit-learn goldens
  * (tests/oracles/gen_probe_golden.py -> tests/golden/probes/).
  *
- *  - report arithmetic: cls_report_compute on fixed label lists equals
- *    classification_report(output_dict=True, zero_division=1) to 1e-12;
- *    py_repr_double equals Python's repr on the golden's numbers;
+ *  - report arithmetic: cls_report_compute on fixed label lists gives
+ *    classification_report(output_dict=True, zero_division=1)'s doubles
+ *    bit for bit; py_repr_double equals Python's repr on known values;
  *  - synthetic cases: features rebuilt bit for bit from the golden's integer
  *    recipe, written as activations streams, run through bin/probe-fit and
  *    bin/probe-eval: classes equal, weights near sklearn's, predictions agree
  *    on >= 99.5% of test tokens per probe, per-tag F1 within 0.01, and every
  *    report number within 1e-9 of sklearn's whenever the predictions agree
- *    exactly (the JSON numbers also equal the report of our own predictions);
+ *    exactly (the JSON numbers also equal the report of our own predictions;
+ *    the --json file is byte for byte json.dump(indent=4) of sklearn's
+ *    reports; the CSV rows carry the JSON's numbers);
  *  - a random test model (bin/model-init + bin/forward-dump) as the source
  *    of the features, same checks;
  *  - determinism: probes and reports byte-identical with 1 and 2 threads;
@@ -17,7 +19,7 @@
  *    stream kind, a missing head -- one line on stderr, non-zero exit.
  *
  * `test_probes --write-randmodel-input DIR` writes the random-model inputs
- * for the oracle script. */
+ * for the oracle script.  TEST_PROBES_KEEP=1 keeps the scratch directory. */
 #include <errno.h>
 #include <csv.h>
 #include <jansson.h>
