@@ -32,7 +32,8 @@ trap 'exit 130' INT TERM
 unset SLURM_JOB_ID SLURM_JOBID SLURM_STEP_ID
 SRUN='srun -N1 -n1 --exclusive --mem=512M'
 now() { date +%s.%N; }
-dt() { echo "$2 - $1" | bc; }
+calc() { awk "BEGIN { printf \"%.6f\", $* }"; }   # calc EXPR: floating-point arithmetic
+dt() { calc "$2 - $1"; }
 
 echo "machine: $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; slurm $(slurmctld -V | awk '{print $2}')"
 t0=$(now)
@@ -57,7 +58,7 @@ for i in \$(seq $R); do "\${launch[@]}" true; done
 t1=\$(date +%s.%N)
 for i in \$(seq $R); do "\${launch[@]}" "$BIN/forward-dump" --model "$M" --vectors q,k --threads 1 -o "$W/step.acts" "$SHARD"; done
 t2=\$(date +%s.%N)
-echo "\$(echo "\$t1 - \$t0" | bc) \$(echo "\$t2 - \$t1" | bc)"
+awk -v a="\$t0" -v b="\$t1" -v c="\$t2" 'BEGIN { printf "%.6f %.6f\\n", b - a, c - b }'
 EOF
 chmod +x "$W/steps.sh"
 # Three ways to launch, in rotating order, K rounds (the machine may be
@@ -80,12 +81,12 @@ for k in $(seq "$K"); do
     read -r a b <"$W/o"; echo "$a" >>"$W/t.$m"; echo "$b" >>"$W/f.$m"
   done
 done
-ms() { echo "$1 * 1000 / $R" | bc -l | awk '{printf "%.1f", $1}'; }
+ms() { awk -v x="$1" -v r="$R" 'BEGIN { printf "%.1f", x * 1000 / r }'; }
 printf '%-44s %9s %9s %9s %16s\n' "per step (median of $K rounds of $R in a row)" local setsid srun "srun - setsid"
 for x in t f; do
   case $x in t) label="true";; f) label="forward-dump, one mini shard";; esac
   l=$(med <"$W/$x.local"); e=$(med <"$W/$x.setsid"); r=$(med <"$W/$x.srun")
-  printf '%-44s %6s ms %6s ms %6s ms %13s ms\n' "  $label" "$(ms "$l")" "$(ms "$e")" "$(ms "$r")" "$(ms "$(echo "$r - $e" | bc)")"
+  printf '%-44s %6s ms %6s ms %6s ms %13s ms\n' "  $label" "$(ms "$l")" "$(ms "$e")" "$(ms "$r")" "$(ms "$(calc "$r - $e")")"
 done
 
 # --- 3. end to end --------------------------------------------------------------
@@ -110,7 +111,7 @@ run_modes() {  # run_modes LABEL NSTEPS ROUNDS MAKEARGS...: the three ways, rota
   done
   local l e r; l=$(med <"$W/$label.local"); e=$(med <"$W/$label.setsid"); r=$(med <"$W/$label.srun")
   printf '%-44s %8.2fs %8.2fs %8.2fs %+8.2fs %+5.0f ms/step  (%s steps; median of %s; results %s)\n' "  $label" \
-    "$l" "$e" "$r" "$(echo "$r - $e" | bc)" "$(echo "($r - $e) * 1000 / $nsteps" | bc -l)" "$nsteps" "$rounds" "$ok"
+    "$l" "$e" "$r" "$(calc "$r - $e")" "$(calc "($r - $e) * 1000 / $nsteps")" "$nsteps" "$rounds" "$ok"
 }
 printf '%-44s %9s %9s %9s %16s\n' "end to end, make -j$CPUS (wall)" local setsid srun "srun - setsid"
 run_modes mini 19 "$P" -f tests/slurm/mini.mk BIN="$BIN" MODEL_DIR="$M" SHARDS=4 LAYERS=2 STORIES=40 all

@@ -16,11 +16,14 @@
 # DIR must be short (unix socket paths are limited to 107 bytes) and is
 # created when missing.  SLURM_UP_TIMEOUT (default 120 s) bounds the wait.
 
+# The daemons live in /usr/sbin, which a non-login PATH may lack.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
+
 # slurm_have: the Debian packages' daemons and clients are all present
 slurm_have() {
   local c
-  for c in munged slurmctld slurmd slurmstepd srun salloc sbatch sinfo squeue scancel; do
-    command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || return 1
+  for c in munged slurmctld slurmd slurmstepd srun salloc sbatch sinfo squeue scancel scontrol; do
+    command -v "$c" >/dev/null 2>&1 || return 1
   done
 }
 
@@ -120,7 +123,7 @@ EOF
   while :; do
     state=$(sinfo -h -N -n "$host" -o '%t' 2>/dev/null | head -n 1)
     case "$state" in idle|mix|alloc) break;; esac
-    if [ "$(echo "$(date +%s.%N) - $t0 > $timeout" | bc)" = 1 ]; then
+    if awk -v a="$(date +%s.%N)" -v b="$t0" -v t="$timeout" 'BEGIN { exit !(a - b > t) }'; then
       echo "cluster.sh: node $host not idle after ${timeout}s (state '${state:-none}')" >&2
       tail -n 8 "$dir"/log/*.log "$dir"/log/*.out >&2 2>/dev/null
       return 1
@@ -134,7 +137,7 @@ EOF
     done
     sleep 0.2
   done
-  SLURM_UP_SECONDS=$(echo "$(date +%s.%N) - $t0" | bc | awk '{printf "%.1f", $1}')
+  SLURM_UP_SECONDS=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
   export SLURM_UP_SECONDS
 }
 
