@@ -284,11 +284,18 @@ stream_writer *writer_open(const char *path, uint32_t kind, const stream_header 
 {
     install_hooks();
     stream_writer *w = xcalloc(1, sizeof *w);
+    struct stat st;
     if (!path || strcmp(path, "-") == 0) {
         if (isatty(1))
             die("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
         w->out = stdout;
         w->path = xstrdup("stdout");
+    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* A device or FIFO (/dev/null, a named pipe): written in place;
+         * a rename would replace it with a regular file. */
+        w->path = xstrdup(path);
+        w->out = fopen(path, "wb");
+        if (!w->out) die("%s: %s", path, strerror(errno));
     } else {
         w->path = xstrdup(path);
         if (asprintf(&w->tmp_path, "%s.tmp.XXXXXX", path) < 0) die("out of memory");
@@ -352,6 +359,8 @@ void writer_close(stream_writer *w)
     put_u64(trailer + 12, fh_final(&w->hash));
     write_out(w, trailer, sizeof trailer);
     if (fflush(w->out) != 0) die("%s: write error: %s", w->path, strerror(errno));
+    if (w->out != stdout && !w->tmp_path && fclose(w->out) != 0)
+        die("%s: write error: %s", w->path, strerror(errno));
     if (w->tmp_path) {
         if (fclose(w->out) != 0) die("%s: write error: %s", w->path, strerror(errno));
         if (rename(w->tmp_path, w->path) != 0)

@@ -36,3 +36,13 @@ if [ -x "$FUZZBIN/fuzz_stream" ]; then
 else
   fail "fuzz target not built (make check builds it with clang)"
 fi
+
+# Writing to a device or FIFO writes in place: never renamed over.
+S=$DATA/stories/tinystories-train-first2316.txt
+mkfifo "$TMP/fifo"
+( "$BIN/stream-view" --count "$TMP/fifo" > "$TMP/fifo.count" ) &
+"$BIN/tokenize" --stories 0-11 -o "$TMP/fifo" "$S"; wait
+check "a FIFO given to -o is written in place and stays a FIFO" test -p "$TMP/fifo"
+check_eq "the reader at the FIFO's other end got the whole stream" "$(cat "$TMP/fifo.count")" 12
+"$BIN/tokenize" --stories 0-11 -o /dev/null "$S"
+check "-o /dev/null leaves /dev/null a character device" test -c /dev/null
