@@ -29,10 +29,9 @@ CPUS=$(nproc)
 W=$(mktemp -d /tmp/bslurm.XXXXXX)
 trap 'slurm_down "$W/s"; rm -rf "$W"' EXIT
 trap 'exit 130' INT TERM
-unset SLURM_JOB_ID SLURM_JOBID SLURM_STEP_ID
 SRUN='srun -N1 -n1 --exclusive --mem=512M'
 now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.6f\", $* }"; }   # calc EXPR: floating-point arithmetic
+calc() { awk "BEGIN { printf \"%.6f\\n\", $* }"; }   # calc EXPR: floating-point arithmetic
 dt() { calc "$2 - $1"; }
 
 echo "machine: $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at start; slurm $(slurmctld -V | awk '{print $2}')"

@@ -7,12 +7,16 @@
 #     project's tools): srun steps give byte-identical outputs; a step that
 #     fails or is cancelled by the scheduler fails make with the step's
 #     error, leaves no target behind, and a rerun resumes (nothing done twice)
-#  2. `make all` on a small random test model, locally and through
-#     salloc + srun into another OUT: results JSON, CSV and summary identical
-#  3. the documented sbatch script (pipelines/slurm.sbatch) under sbatch --wait
+#  2. the documented sbatch script (pipelines/slurm.sbatch) under sbatch
+#     --wait; a whole job cancelled with a step in flight leaves nothing
+#     half-made and resubmitting resumes
+#  3. `make results` with logging tool wrappers: every tool of every launched
+#     recipe runs inside a job step; `make all` on a small random test model
+#     (TinyStories-1M's shape), locally and through salloc + srun into
+#     another OUT: results JSON, CSV and summary byte-identical
 #
 # Needs root (the daemons run as SlurmUser=root) and the Debian packages;
-# otherwise one visible skip line.  SLURM_TEST_FULL=0 leaves out part 2.
+# otherwise one visible skip line.  SLURM_TEST_FULL=0 leaves out part 3.
 . tests/sh/lib.sh
 . tests/slurm/cluster.sh
 
@@ -24,7 +28,6 @@ if [ "$(id -u)" != 0 ]; then skip "slurm: the private cluster's daemons must run
 S=$TMP/slurm
 trap 'slurm_down "$S"; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
-unset SLURM_JOB_ID SLURM_JOBID SLURM_STEP_ID   # not inside someone else's allocation
 
 # (once more on a failed start: two clusters on one machine could draw the same port)
 if slurm_up "$S" || { slurm_down "$S"; rm -rf "$S"; slurm_up "$S"; }; then
@@ -103,7 +106,7 @@ fault_case() {
 fault_case fail test-1.acts "^forward-dump: --vectors: 'bogus'" "srun: error: .*task 0: Exited with exit code 1"
 fault_case cancel test-2.acts "STEP [0-9.]+ ON .* CANCELLED AT" "srun: error: .*task 0: Killed"
 
-# --- 3. the documented sbatch script ----------------------------------------
+# --- 2. the documented sbatch script ----------------------------------------
 if sb=$(sbatch --parsable --wait -o "$TMP/sbatch.out" -N1 -n"$CPUS" --mem-per-cpu=512M pipelines/slurm.sbatch \
         -f tests/slurm/mini.mk BIN="$BIN" MODEL_DIR="$M" OUT="$TMP/mini-sbatch" SHARDS=4 LAYERS=2 STORIES=40 all \
         2>"$TMP/sbatch.err"); then
@@ -147,7 +150,7 @@ else
   fail "sbatch for the job-cancel case: $(cat "$TMP/jobcancel.err")"
 fi
 
-# --- 2. make all on a test model: local vs srun -----------------------------
+# --- 3. make results / make all on a test model: local vs srun ---------------
 if [ "${SLURM_TEST_FULL:-1}" = 0 ]; then skip "slurm: make all (SLURM_TEST_FULL=0)"; exit 0; fi
 FM=$TMP/tsmodel
 "$BIN/model-init" --tinystories-1m-config --seed 5 -o "$FM" >/dev/null
@@ -191,8 +194,10 @@ for f in results_keys.json results_queries.json report.csv summary.md; do
 done
 # every stream's records (not its header: provenance names OUT) identical
 for f in train.acts test.acts probes.probes; do
-  if [ -f "$TMP/all-local/$f" ]; then
+  if [ -f "$TMP/all-local/$f" ] && [ -f "$TMP/all-srun/$f" ]; then
     check_same_file "make all: $f records identical, local vs srun" \
       <("$BIN/stream-view" --no-header "$TMP/all-local/$f" | sha256sum) <("$BIN/stream-view" --no-header "$TMP/all-srun/$f" | sha256sum)
+  else
+    fail "make all: $f missing from a run"
   fi
 done

@@ -50,8 +50,11 @@ _slurm_start_daemon() {
 # idle.  Exports SLURM_CONF.  On failure prints the logs' tails and returns 1
 # (the daemons started so far are still recorded for slurm_down).
 slurm_up() {
-  local dir=$1 t0 host cpus mem pctl pd
+  local dir=$1 t0 host cpus mem pctl pd v
   t0=$(date +%s.%N)
+  # Not inside someone else's job: an outer allocation's SLURM_* variables
+  # (job id, memory, task counts) would steer srun / sbatch here.
+  for v in $(compgen -e | grep '^SLURM_'); do unset "$v"; done
   mkdir -p "$dir" && dir=$(cd "$dir" && pwd) || return 1
   chmod 700 "$dir"
   mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
