@@ -75,6 +75,30 @@ if have model-init && "$BIN/model-init" --tinystories-1m-config --seed "$MODEL_S
   ok_model=1
 fi
 
+# --- the reference (a function: it runs first when tokenize is missing) -------
+ref_ok=0; ref_ran=0
+run_reference() {
+  ref_ran=1
+  if [ -n "${BENCH_NO_REF:-}" ]; then
+    echo "reference skipped (BENCH_NO_REF)"; return
+  elif ! "$PY" -c 'import torch, sklearn, nltk, regex, numpy' 2>/dev/null; then
+    echo "reference unavailable: Debian's python3-torch, -sklearn, -nltk, -regex, -numpy needed" >&2; return
+  elif [ ! -f "$TAGGER_ZIP" ] || [ "$ok_model" != 1 ]; then
+    echo "reference unavailable: needs $TAGGER_ZIP and the test model" >&2; return
+  fi
+  local idopt=()
+  [ "$ids_ok" = 1 ] && idopt=(--train-ids "$W/train.ids" --test-ids "$W/test.ids")
+  if "$PY" "$TOP/bench/reference/pipeline.py" --stories "$STORIES" --vocab "$VOCAB" --merges "$MERGES" \
+       --tagger-zip "$TAGGER_ZIP" --model "$W/model" "${idopt[@]}" --n-train "$N_TRAIN" --n-test "$N_TEST" \
+       --split-seed "$SEED" --threads "$THREADS" --probe-layers "$PL" --probe-heads "$PH" --probe-vectors "$PV" \
+       --forwards logits,nologits,nologits@1 --dump-tagged "$W/ref" --report-csv "$W/ref-report.csv" > "$W/ref-times.tsv"; then
+    ref_ok=1
+    while IFS=$'\t' read -r st sec cnt unit cpu; do R[$st]=$sec; RC[$st]=$cpu; N[ref_$st]=$cnt; done < "$W/ref-times.tsv"
+  else
+    echo "bench_pipeline: the reference pipeline failed" >&2
+  fi
+}
+
 # --- ours, stage by stage ---------------------------------------------------
 split_opts() { echo --vocab "$VOCAB" --merges "$MERGES" --split "$1" --seed "$SEED" --take "$2"; }
 tok_both() {
@@ -97,6 +121,20 @@ if have tokenize && have stream-view; then
       "$BIN/stream-view" --no-header "$W/$s.tok" | cut -f1 | uniq > "$W/$s.ids"
     done
     ids_ok=1
+  fi
+fi
+# Without tokenize: the reference runs first (its own seeded split) and its
+# tokens, imported with stream-import, feed our later stages.
+tok_src="tokenize"
+if [ "$ids_ok" = 0 ] && [ -x "$BIN/stream-import" ] && [ -x "$BIN/stream-view" ]; then
+  run_reference
+  if [ "$ref_ok" = 1 ]; then
+    ids_ok=1; tok_src="the reference's tokens via stream-import (no tokenize)"
+    for s in train test; do
+      cut -f1-6 "$W/ref-$s.tsv" | "$BIN/stream-import" --kind tokens -o "$W/$s.tok" || ids_ok=0
+      cut -f1 "$W/ref-$s.tsv" | uniq > "$W/$s.ids"
+    done
+    [ "$ids_ok" = 1 ] && echo "bench_pipeline: tokens for our later stages: $tok_src"
   fi
 fi
 ntok=""
@@ -134,34 +172,14 @@ e2e() {
   "$BIN/probe-fit" --vectors k,q --threads "$THREADS" -o "$W/e2e.probes" "$W/e2e-train.acts" &&
   "$BIN/probe-eval" --probes "$W/e2e.probes" --threads "$THREADS" --csv "$W/e2e-report.csv" "$W/e2e-test.acts"
 }
-if [ -n "${T[eval]:-}" ]; then
+if [ -n "${T[eval]:-}" ] && [ -n "${T[tokenize]:-}" ]; then
   timed e2e e2e
   if [ -n "${T[e2e]:-}" ] && ! cmp -s "$W/e2e-report.csv" "$W/report.csv"; then
     echo "bench_pipeline: note: end-to-end report differs from the stage-by-stage one" >&2
   fi
 fi
 
-# --- the reference ------------------------------------------------------------
-ref_ok=0
-if [ -n "${BENCH_NO_REF:-}" ]; then
-  echo "reference skipped (BENCH_NO_REF)"
-elif ! "$PY" -c 'import torch, sklearn, nltk, regex, numpy' 2>/dev/null; then
-  echo "reference unavailable: Debian's python3-torch, -sklearn, -nltk, -regex, -numpy needed" >&2
-elif [ ! -f "$TAGGER_ZIP" ] || [ "$ok_model" != 1 ]; then
-  echo "reference unavailable: needs $TAGGER_ZIP and the test model" >&2
-else
-  idopt=()
-  [ "$ids_ok" = 1 ] && idopt=(--train-ids "$W/train.ids" --test-ids "$W/test.ids")
-  if "$PY" "$TOP/bench/reference/pipeline.py" --stories "$STORIES" --vocab "$VOCAB" --merges "$MERGES" \
-       --tagger-zip "$TAGGER_ZIP" --model "$W/model" "${idopt[@]}" --n-train "$N_TRAIN" --n-test "$N_TEST" \
-       --split-seed "$SEED" --threads "$THREADS" --probe-layers "$PL" --probe-heads "$PH" --probe-vectors "$PV" \
-       --forwards logits,nologits,nologits@1 --dump-tagged "$W/ref" --report-csv "$W/ref-report.csv" > "$W/ref-times.tsv"; then
-    ref_ok=1
-    while IFS=$'\t' read -r st sec cnt unit cpu; do R[$st]=$sec; RC[$st]=$cpu; N[ref_$st]=$cnt; done < "$W/ref-times.tsv"
-  else
-    echo "bench_pipeline: the reference pipeline failed" >&2
-  fi
-fi
+[ "$ref_ran" = 1 ] || run_reference
 
 # --- same inputs? same outputs? ---------------------------------------------
 echo
@@ -220,7 +238,7 @@ ours_sum=$(add "${T[tokenize]:-}" "${T[tag]:-}" "${T[forward]:-}" "${T[fit]:-}" 
 ours_sum_c=$(add "${TC[tokenize]:-}" "${TC[tag]:-}" "${TC[forward]:-}" "${TC[fit]:-}" "${TC[eval]:-}")
 ref_sum=$(add "${R[imports]:-}" "${R[tokenize]:-}" "${R[tag]:-}" "${R[forward-logits]:-}" "$ref_fit_all" "$ref_eval_all")
 ref_sum_c=$(add "${RC[imports]:-}" "${RC[tokenize]:-}" "${RC[tag]:-}" "${RC[forward-logits]:-}" "$ref_fit_all_c" "$ref_eval_all_c")
-nt=${ntok:-0}
+nt=${ntok:-${N[ref_tokenize]:-0}}
 
 echo
 printf '| %-48s | %8s | %8s | %9s | %9s | %7s | %7s | %9s | %9s | %-8s | %s |\n' stage "ours s" "ours CPU" "ref s" "ref CPU" ratio "CPU rat" "ours/unit" "ref/unit" unit note
@@ -233,8 +251,8 @@ row "forward q,k; ref: no LM head" "${T[forward]:-}" "${TC[forward]:-}" "${R[for
 row "forward q,k; ref: no LM head, torch 1 thread" "${T[forward]:-}" "${TC[forward]:-}" "${R[forward-nologits@1]:-}" "${RC[forward-nologits@1]:-}" "$nt" tokens "ours 2 threads"
 row "probe-fit, the same $nref_fit probes" "${T[fit_sub]:-}" "${TC[fit_sub]:-}" "${R[fit]:-}" "${RC[fit]:-}" "$nref_fit" probes "layers $PL x heads $PH x $PV"
 row "probe-eval, the same $nref_fit probes" "${T[eval_sub]:-}" "${TC[eval_sub]:-}" "${R[eval]:-}" "${RC[eval]:-}" "$nref_fit" probes
-row "probe-fit, all $nprobes_all" "${T[fit]:-}" "${TC[fit]:-}" "$ref_fit_all" "$ref_fit_all_c" "$nprobes_all" probes "ref: EXTRAPOLATED from $nref_fit probes"
-row "probe-eval, all $nprobes_all" "${T[eval]:-}" "${TC[eval]:-}" "$ref_eval_all" "$ref_eval_all_c" "$nprobes_all" probes "ref: EXTRAPOLATED from $nref_fit probes"
+row "probe-fit, all ${nprobes_all/#0/256}" "${T[fit]:-}" "${TC[fit]:-}" "$ref_fit_all" "$ref_fit_all_c" "${nprobes_all/#0/256}" probes "ref: EXTRAPOLATED from $nref_fit probes"
+row "probe-eval, all ${nprobes_all/#0/256}" "${T[eval]:-}" "${TC[eval]:-}" "$ref_eval_all" "$ref_eval_all_c" "${nprobes_all/#0/256}" probes "ref: EXTRAPOLATED from $nref_fit probes"
 row "sum of the stages above (256 probes)" "$ours_sum" "$ours_sum_c" "$ref_sum" "$ref_sum_c" "$nt" tokens "ref: measured stages + extrapolated probes"
 row "ours end to end (2 split pipes in parallel)" "${T[e2e]:-}" "${TC[e2e]:-}" "$ref_sum" "$ref_sum_c" "$nt" tokens "target <= 60 s on 2 cores"
 echo

@@ -469,17 +469,20 @@ def read_ids(path):
         return [int(x) for x in f.read().split()]
 
 
-def escape(s):
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def escape(b):
+    """stream-view's TSV escapes, on raw bytes (a token may hold part of a
+    character: its bytes are written as they are, as stream-view does)."""
+    return b.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 
 
 def dump_tagged(path, story_idx, texts, toks):
-    with open(path, "w", encoding="utf-8") as f:
+    """Rows as stream-view prints a tagged stream (and stream-import reads):
+    story pos id byte-start byte-end text tag."""
+    with open(path, "wb") as f:
         for si, text, (ids, boffs, tags) in zip(story_idx, texts, toks):
             raw = text.encode("utf-8")
             for pos, (tid, (b, e), tag) in enumerate(zip(ids, boffs, tags)):
-                piece = raw[b:e].decode("utf-8", errors="replace")
-                f.write(f"{si}\t{pos}\t{tid}\t{b}\t{e}\t{escape(piece)}\t{tag}\n")
+                f.write(b"%d\t%d\t%d\t%d\t%d\t%s\t%s\n" % (si, pos, tid, b, e, escape(raw[b:e]), tag.encode()))
 
 
 def main():
