@@ -67,3 +67,14 @@ for round in 1 2 3; do
     fail "round $round: rerun after a kill"; tail -n 10 "$TMP/k.log"
   fi
 done
+
+# The real model, when it cannot be had, stops the run with one line saying what to do.
+mkdir -p "$TMP/empty-mirror"
+if make -s --no-print-directory -C "$TOP" all MODEL=tinystories-1m MIRROR="$TMP/empty-mirror" \
+     DATA_CACHE="$TMP/cache" OUT="$TMP/real" >"$TMP/real.log" 2>&1; then
+  fail "MODEL=tinystories-1m without the weights must fail"
+else
+  check "without the real weights, MODEL=tinystories-1m stops and says what to do" \
+    grep -q "cannot be had here.*MODEL=standin" "$TMP/real.log"
+  check "and wrote no results" test ! -e "$TMP/real/results_keys.json"
+fi

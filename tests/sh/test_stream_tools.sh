@@ -46,3 +46,12 @@ check "a FIFO given to -o is written in place and stays a FIFO" test -p "$TMP/fi
 check_eq "the reader at the FIFO's other end got the whole stream" "$(cat "$TMP/fifo.count")" 12
 "$BIN/tokenize" --stories 0-11 -o /dev/null "$S"
 check "-o /dev/null leaves /dev/null a character device" test -c /dev/null
+
+# Binary is never written to a terminal (script(1) gives the tool a tty).
+if command -v script >/dev/null 2>&1; then
+  script -qec "$BIN/tokenize --stories 0 $S" /dev/null > "$TMP/tty.out" 2>&1
+  check "a stream is refused on a terminal, with one line" grep -q "tokenize: refusing to write a binary stream to a terminal" "$TMP/tty.out"
+  check "and no binary reached the terminal" test "$(grep -c HEADSTRM "$TMP/tty.out")" -eq 0
+else
+  skip "script(1) not installed: terminal refusal not tested"
+fi
