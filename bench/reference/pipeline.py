@@ -104,7 +104,6 @@ import zipfile  # noqa: E402
 import numpy as np  # noqa: E402
 import regex  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import classification_report  # noqa: E402
