@@ -5,8 +5,8 @@
  *   train --stories stories.txt --steps 800 --log train.tsv -o models/standin
  *
  * Input: a tokens stream (tokenize) or a stories text file (--stories, split
- * and joined exactly as tokenize does by default: same tokens).  The last --heldout fraction of the stories is
- * held out for the held-out loss.  Each story is one segment: its tokens at
+ * and joined exactly as tokenize does by default: same tokens).  The last
+ * --heldout fraction of the stories is held out for the held-out loss.  Each story is one segment: its tokens at
  * positions 0.., each predicting the next, the last one predicting
  * <|endoftext|>; segments are packed into rows of --seq-len tokens with
  * attention kept inside each story (common/gptneo_train.h).
@@ -747,7 +747,6 @@ int main(int argc, char **argv)
         .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.1,
     };
     gnt_config_tinystories_1m(&o.cfg);
-    int eos_set = 0;
     enum { O_STORIES = 256, O_VOCAB, O_MERGES, O_STEPS, O_BATCH, O_SEQ, O_LR, O_WARM, O_MINLR,
            O_WD, O_B1, O_B2, O_AEPS, O_CLIP, O_HELD, O_SEED, O_THREADS, O_HIDDEN, O_HEADS,
            O_LAYERS, O_INNER, O_WINDOW, O_POS, O_EOS, O_EVAL, O_LOGEV, O_LOG, O_CKPT, O_CKEV,
@@ -800,7 +799,7 @@ int main(int argc, char **argv)
         case O_INNER: o.cfg.d_ff = (int)cli_parse_long("--inner", optarg, 1, 65536); inner_set = 1; break;
         case O_WINDOW: o.cfg.window = (int)cli_parse_long("--window", optarg, 1, 65536); break;
         case O_POS: o.cfg.n_pos = (int)cli_parse_long("--positions", optarg, 2, 65536); break;
-        case O_EOS: o.eos = cli_parse_long("--eos", optarg, 0, 1000000); eos_set = 1; break;
+        case O_EOS: o.eos = cli_parse_long("--eos", optarg, 0, 1000000); break;
         case O_EVAL: o.eval_every = cli_parse_long("--eval-every", optarg, 0, 100000000); break;
         case O_LOGEV: o.log_every = cli_parse_long("--log-every", optarg, 1, 100000000); break;
         case O_LOG: o.log = optarg; break;
@@ -816,7 +815,6 @@ int main(int argc, char **argv)
         default: die("unknown option (see --help)");
         }
     }
-    (void)eos_set;
     if (!inner_set) o.cfg.d_ff = 4 * o.cfg.d;
     for (int l = 0; l < GNT_MAX_LAYERS; l++) o.cfg.local[l] = l < o.cfg.n_layer ? (unsigned char)(l % 2) : 0;
     if (optind < argc - 1) die("one input at most (see --help)");
