@@ -16,7 +16,7 @@
 #     another OUT: results JSON, CSV and summary byte-identical
 #
 # Needs root (the daemons run as SlurmUser=root) and the Debian packages;
-# otherwise one visible skip line.  SLURM_TEST_FULL=0 leaves out part 3.
+# otherwise one visible skip line.  TEST_SLURM_FULL=0 leaves out part 3.
 . tests/sh/lib.sh
 . tests/slurm/cluster.sh
 
@@ -31,7 +31,7 @@ trap 'exit 130' INT TERM
 
 # (once more on a failed start: two clusters on one machine could draw the same port)
 if slurm_up "$S" || { slurm_down "$S"; rm -rf "$S"; slurm_up "$S"; }; then
-  ok "single-node cluster up from a generated slurm.conf (node $(hostname -s) idle after ${SLURM_UP_SECONDS}s)"
+  ok "single-node cluster up from a generated slurm.conf (node $(hostname -s) idle after ${CLUSTER_UP_SECONDS}s)"
 else
   fail "single-node cluster up (see the daemon logs above)"; exit 1
 fi
@@ -85,6 +85,11 @@ fault_case() {
     fail "$kind: make's output lacks$miss"; sed 's/^/    /' "$TMP/$kind.out" | tail -n 12
   fi
   check "$kind: no $target left behind" test ! -e "$out/shards/$target"
+  # scancel JOB.STEP kills with SIGKILL: the tool cannot remove its temporary
+  if [ "$kind" = cancel ]; then
+    local tmp; tmp=$(cd "$out/shards" && ls -d "$target".tmp.* 2>/dev/null | head -n 1)
+    check "cancel: the tool was killed mid-write (its temporary ${tmp:-none} is left, never taken for $target)" test -n "$tmp"
+  fi
   check "$kind: results not made" test ! -e "$out/report.csv"
   local before; before=$(mtimes "$out")
   : >"$TMP/$kind.resume.log"
@@ -116,21 +121,23 @@ else
   fail "sbatch --wait pipelines/slurm.sbatch: $(cat "$TMP/sbatch.err")"; sed 's/^/    /' "$TMP/sbatch.out" 2>/dev/null | tail -n 12
 fi
 
-# A whole batch job cancelled mid-run (as at its time limit): make gets
-# SIGTERM with steps in flight; nothing half-made stays; resubmitting resumes.
+# A whole batch job cancelled mid-run (as at its time limit): every step and
+# make get SIGTERM with a tool in flight, its output half written; nothing
+# half-made stays; resubmitting resumes.
 J=$TMP/mini-jobcancel
 if jid=$(sbatch --parsable -o "$TMP/jobcancel.out" -N1 -n"$CPUS" --mem-per-cpu=512M \
-           --export=ALL,FAULT=hold,FAULT_MATCH=train-3.acts pipelines/slurm.sbatch \
+           --export=ALL,FAULT=slow,FAULT_MATCH=train-3.acts pipelines/slurm.sbatch \
            -f tests/slurm/mini.mk BIN="$BIN" MODEL_DIR="$M" OUT="$J" SHARDS=4 LAYERS=2 STORIES=40 \
            LAUNCH="$FL srun -N1 -n1 --exclusive --" all 2>"$TMP/jobcancel.err"); then
   held=""
   for _ in $(seq 600); do
-    held=$(squeue -h -s -j "$jid" -o '%i %j' 2>/dev/null | awk '$2 == "fault-hold" {print $1}')
-    [ -n "$held" ] && break
+    held=$(squeue -h -s -j "$jid" -o '%i %j' 2>/dev/null | awk '$2 == "fault-slow" {print $1}')
+    [ -n "$held" ] && ls "$J"/shards/train-3.acts.tmp.* >/dev/null 2>&1 && break
     [ -n "$(squeue -h -j "$jid" -o %i 2>/dev/null)" ] || break
     sleep 0.1
   done
-  check "job cancel: the held step $held is in flight" test -n "$held"
+  check "job cancel: step $held is writing train-3.acts when the job is cancelled" \
+    sh -c "test -n '$held' && ls '$J'/shards/train-3.acts.tmp.*"
   scancel "$jid"
   for _ in $(seq 300); do [ -z "$(squeue -h -j "$jid" -o %i 2>/dev/null)" ] && break; sleep 0.1; done
   state=$(scontrol show job "$jid" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
@@ -151,7 +158,7 @@ else
 fi
 
 # --- 3. make results / make all on a test model: local vs srun ---------------
-if [ "${SLURM_TEST_FULL:-1}" = 0 ]; then skip "slurm: make all (SLURM_TEST_FULL=0)"; exit 0; fi
+if [ "${TEST_SLURM_FULL:-1}" = 0 ]; then skip "slurm: make all (TEST_SLURM_FULL=0)"; exit 0; fi
 FM=$TMP/tsmodel
 "$BIN/model-init" --tinystories-1m-config --seed 5 -o "$FM" >/dev/null
 # the same tools the rest of `make check` tests (SANITIZE=1: build/san/bin)

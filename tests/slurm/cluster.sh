@@ -14,7 +14,7 @@
 # that want a trap:   . tests/slurm/cluster.sh; trap 'slurm_down "$d"' EXIT
 #
 # DIR must be short (unix socket paths are limited to 107 bytes) and is
-# created when missing.  SLURM_UP_TIMEOUT (default 120 s) bounds the wait.
+# created when missing.  CLUSTER_UP_TIMEOUT (default 120 s) bounds the wait.
 
 # The daemons live in /usr/sbin, which a non-login PATH may lack.
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
@@ -122,7 +122,7 @@ EOF
   _slurm_start_daemon slurmctld "$dir" slurmctld -D -i -f "$dir/slurm.conf"
   _slurm_start_daemon slurmd "$dir" slurmd -D -f "$dir/slurm.conf"
 
-  local timeout=${SLURM_UP_TIMEOUT:-120} state=""
+  local timeout=${CLUSTER_UP_TIMEOUT:-120} state=""
   while :; do
     state=$(sinfo -h -N -n "$host" -o '%t' 2>/dev/null | head -n 1)
     case "$state" in idle|mix|alloc) break;; esac
@@ -140,8 +140,8 @@ EOF
     done
     sleep 0.2
   done
-  SLURM_UP_SECONDS=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
-  export SLURM_UP_SECONDS
+  CLUSTER_UP_SECONDS=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+  export CLUSTER_UP_SECONDS
 }
 
 # slurm_down DIR: cancel every job of that cluster, stop its daemons (TERM,
@@ -181,7 +181,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "$cmd" in
     up)
       if slurm_up "$dir"; then
-        echo "export SLURM_CONF=$SLURM_CONF   # node idle after ${SLURM_UP_SECONDS}s"
+        echo "export SLURM_CONF=$SLURM_CONF   # node idle after ${CLUSTER_UP_SECONDS}s"
       else
         slurm_down "$dir"; exit 1
       fi ;;

@@ -6,11 +6,16 @@
 #   FAULT=fail    the step runs CMD with an extra bad option the tool refuses
 #                 (`--vectors bogus` for forward-dump, `--layers bogus`
 #                 otherwise): the tool's own error line and exit status
-#   FAULT=cancel  the step is held (sleep) and cancelled through the
-#                 scheduler (scancel JOB.STEP) once squeue shows it running,
-#                 as an operator or a preemption would
+#   FAULT=cancel  the step runs CMD with its input fed as in FAULT=slow, and
+#                 is cancelled through the scheduler (scancel JOB.STEP) a
+#                 second after squeue shows it running, as an operator would
 #   FAULT=hold    the step (named fault-hold) sleeps 300 s before running CMD,
 #                 so a test can cancel the whole job while it is in flight
+#   FAULT=slow    the step (named fault-slow) runs CMD with its input (the
+#                 last argument, a stream) fed through a pipe: 300 copies of
+#                 it joined as with cat, a 300 s pause, one more copy -- the
+#                 tool is running, its output half written, when a test
+#                 cancels the job
 #
 # Every command line it launches is appended to $FAULT_LOG when set, so a
 # test can count the steps a rerun needed.
@@ -34,11 +39,15 @@ case "${FAULT:-}" in
       */forward-dump) exec "${launcher[@]}" "$@" --vectors bogus ;;
       *) exec "${launcher[@]}" "$@" --layers bogus ;;
     esac ;;
+  slow)
+    input=${*: -1}; set -- "${@:1:$#-1}"
+    exec "${launcher[@]}" -J fault-slow bash -c 'f=$1; shift; { for i in $(seq 300); do cat "$f"; done; sleep 300; cat "$f"; } | "$@" /dev/stdin' _ "$input" "$@" ;;
   hold)
     exec "${launcher[@]}" -J fault-hold bash -c 'sleep 300; exec "$@"' _ "$@" ;;
   cancel)
     name=fault-victim-$$
-    "${launcher[@]}" -J "$name" bash -c 'sleep 120; exec "$@"' _ "$@" &
+    input=${*: -1}; set -- "${@:1:$#-1}"
+    "${launcher[@]}" -J "$name" bash -c 'f=$1; shift; { for i in $(seq 300); do cat "$f"; done; sleep 300; cat "$f"; } | "$@" /dev/stdin' _ "$input" "$@" &
     pid=$!
     step=""
     for _ in $(seq 300); do
@@ -48,6 +57,7 @@ case "${FAULT:-}" in
       sleep 0.1
     done
     if [ -n "$step" ]; then
+      sleep 1
       echo "fault-launch.sh: cancelling step $step" >&2
       scancel "$step"
     else
@@ -56,5 +66,5 @@ case "${FAULT:-}" in
     fi
     wait "$pid"; rc=$?
     exit "$rc" ;;
-  *) echo "fault-launch.sh: FAULT must be fail, cancel or hold" >&2; exit 2 ;;
+  *) echo "fault-launch.sh: FAULT must be fail, cancel, hold or slow" >&2; exit 2 ;;
 esac
