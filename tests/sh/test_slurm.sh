@@ -166,13 +166,14 @@ ALL_ARGS=(MODEL="$FM" N_TRAIN=16 N_TEST=8 SHARDS=2 PROBE_THREADS=1 SANITIZE="${S
 # Every tool of every launched recipe runs inside a job step (a pipe runs
 # whole under LAUNCH, not just its first command): tools wrapped to log
 # $SLURM_STEP_ID, which srun sets in a step and salloc's shell lacks.
-WB=$TMP/wbin; mkdir -p "$WB"
+# (--assume-old: make must not relink a wrapper from the tool's objects)
+WB=$TMP/wbin; mkdir -p "$WB"; old=()
 for t in "$BIN"/*; do
   printf '#!/bin/bash\necho "${0##*/} ${SLURM_STEP_ID:-none}" >>%q\nexec %q "$@"\n' "$TMP/wbin.log" "$t" >"$WB/${t##*/}"
-  chmod +x "$WB/${t##*/}"
+  chmod +x "$WB/${t##*/}"; old+=(--assume-old="$WB/${t##*/}")
 done
 : >"$TMP/wbin.log"
-salloc -N1 --exclusive make --no-print-directory -j"$CPUS" results "${ALL_ARGS[@]}" N_TRAIN=4 N_TEST=2 BIN="$WB" OUT="$TMP/wrapped" \
+salloc -N1 --exclusive make --no-print-directory -j"$CPUS" "${old[@]}" results "${ALL_ARGS[@]}" N_TRAIN=4 N_TEST=2 BIN="$WB" OUT="$TMP/wrapped" \
   LAUNCH="$SRUN" >"$TMP/wrapped.log" 2>&1 || { fail "make results with logging tool wrappers"; tail -n 8 "$TMP/wrapped.log" | sed 's/^/    | /'; }
 for t in tokenize postag-join forward-dump probe-fit probe-eval; do
   n=$(grep -c "^$t " "$TMP/wbin.log"); out=$(grep "^$t none" "$TMP/wbin.log" | head -n 1)
