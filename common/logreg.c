@@ -1,5 +1,6 @@
-/* logreg.c: Newton's method with the exact Hessian for the multinomial (and
- * binary) logistic regression of logreg.h. */
+/* logreg.c: Newton steps with a subsampled, reused Hessian (exact
+ * objective and gradient) for the multinomial (and binary) logistic
+ * regression of logreg.h. */
 #include "logreg.h"
 
 #include <cblas.h>
@@ -14,6 +15,19 @@
 /* Largest ratio of the diagonal entries within one class block of the
  * Hessian for which its off-diagonal blocks are summed in float32. */
 #define HESS_FLOAT_MAX_RATIO 1e4
+/* Samples the Hessian is summed over: every stride-th, about
+ * max(HSAMPLES, HSAMPLES_PER_PAR * parameters) of them. */
+#ifndef HSAMPLES
+#define HSAMPLES 4096
+#endif
+#ifndef HSAMPLES_PER_PAR
+#define HSAMPLES_PER_PAR 20
+#endif
+/* A Hessian's factor is reused for the next step while the last step was
+ * full and cut max |gradient| by this factor or more. */
+#ifndef REUSE_RATIO
+#define REUSE_RATIO 0.2
+#endif
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_single(void) { openblas_set_num_threads(1); }
@@ -25,46 +39,150 @@ void logreg_default_opts(logreg_opts *o)
     o->tol = 1e-4;
 }
 
-/* Everything one fit needs; sizes in the comments. */
+/* Two doubles (GCC vector extension: one SSE2 register; the -O2 build
+ * does not vectorise the per-sample loops over classes by itself).
+ * Buffers are 64-byte aligned (ws_get). */
+typedef double v2d __attribute__((vector_size(16)));
+typedef unsigned long long v2u __attribute__((vector_size(16)));
+
+/* 2^(j/64), j = 0..63, as bits (exp2 from libm, filled once). */
+static unsigned long long exp_tab_bits[64];
+static pthread_once_t exp_once = PTHREAD_ONCE_INIT;
+static void exp_tab_fill(void)
+{
+    for (int j = 0; j < 64; j++) {
+        double v = exp2(j / 64.0);
+        memcpy(&exp_tab_bits[j], &v, sizeof v);
+    }
+}
+
+/* exp(x) of two values, x <= 0 expected (softmax), relative error ~1e-16:
+ * x = (64 e + j) ln2/64 + r (Cody-Waite, |r| <= ln2/128), exp(r) by its
+ * Taylor series to r^5 (truncation < 4e-17 relative), times 2^(j/64) from
+ * the table and 2^e from the exponent bits.  x below -700 gives exp(-700)
+ * (~1e-304, nothing next to the largest term 1); NaN stays NaN. */
+static inline v2d vexp(v2d x)
+{
+    const v2d lo = {-700.0, -700.0};
+    v2u below = (v2u)(x < lo); /* all ones where x < lo; NaN compares false */
+    x = (v2d)(((v2u)lo & below) | ((v2u)x & ~below));
+    const double shift = 0x1.8p52;
+    v2d t = x * (64.0 * 1.4426950408889634) + shift;
+    /* k = 64 e + j in the low bits of t (two's complement, k <= 0) */
+    v2u ku = (v2u)t - (v2u)(v2d){shift, shift};
+    v2d kd = t - shift;
+    /* ln2/64 split so that kd (|kd| < 2^17) times the high part is exact */
+    v2d r = (x - kd * (6.93147180369123816490e-01 / 64.0)) - kd * (1.90821492927058770002e-10 / 64.0);
+    v2d p = r * (1.0 / 120.0) + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    v2u j = ku & 63;
+    /* 2^(j/64) * 2^e: e added to the table entry's exponent field
+     * (2^(j/64) in [1, 2), e >= -1011: the result stays normal) */
+    v2u tab = {exp_tab_bits[j[0]], exp_tab_bits[j[1]]};
+    return p * (v2d)(tab + ((ku & ~(unsigned long long)63) << 46));
+}
+
+/* Everything one fit needs; sizes in the comments.  Kp = K rounded up to a
+ * multiple of 2 (padding columns: intercept -1e300, so exp gives its
+ * floor there; they are never summed). */
 typedef struct fit_ctx {
-    size_t n; int d, D, K, r0, Kf, npar, npair;
+    size_t n, ns, stride; int d, D, K, Kp, r0, Kf, npar, npair;
     double inv_c;
     const int *y;        /* [n] */
-    double *Xt;          /* [n][D]      features with a trailing 1 */
-    double *XX;          /* [n][npair]  products x_a x_b, a <= b < D */
-    double *R;           /* [n][K]      p - onehot(y) */
+    const double *X;     /* [n][d] */
+    double *WT;          /* [D][Kp]     weights transposed, padded */
+    v2d *xb;             /* [d]         one sample's features, each twice (d > 16) */
+    double *Xs;          /* [ns][D]     features + 1 of the Hessian's samples */
+    double *XX;          /* [ns][npair] products x_a x_b, a <= b < D */
     void *Qb;            /* [HBLOCK][npar] p_ik x_ia for one block (float or double) */
     float *Hf;           /* [npar][npar] off-diagonal curvature, float */
     double *T1;          /* [K][npair]  sum_i p_ik (1 - p_ik) x_ia x_ib */
-    double *PW;          /* [n][K]      p_ik (1 - p_ik) */
+    double *PW;          /* [ns][Kp]    p_ik (1 - p_ik) */
     double *H;           /* [npar][npar] */
-    double *G;           /* [K][D] full gradient (row 0 unused when r0) */
-    double *z;           /* [K] scratch */
+    double *z;           /* [Kp] scratch */
 } fit_ctx;
 
-/* Objective at W; probabilities into P [n][K].  Sequential sums. */
-static double objective(const fit_ctx *c, const double *W, double *P)
+/* One pass over the data at W: objective (returned), gradient sums
+ * G [D][Kp] = sum_i x_ia (p_ik - [k = y_i]) (x_id = 1), and the
+ * probabilities of the Hessian's samples (every stride-th) into Ps
+ * [ns][Kp].  Every sum runs over i in order. */
+static inline __attribute__((always_inline)) double objective_d(const fit_ctx *c, const double *W, double *Ps,
+                                                                  double *G, const int d)
 {
-    const int K = c->K, D = c->D, d = c->d;
+    const int K = c->K, Kp = c->Kp, D = d + 1, nv = Kp / 2;
+    double *WT = c->WT;
+    for (int a = 0; a < D; a++)
+        for (int k = 0; k < Kp; k++)
+            WT[(size_t)a * Kp + k] = k < K ? W[(size_t)k * D + a] : a == d ? -1e300 : 0.0;
+    memset(G, 0, (size_t)D * Kp * sizeof(double));
     double loss = 0.0;
-    double *z = c->z;
+    v2d *z = (v2d *)c->z;
+    const v2d *wt = (const v2d *)WT;
+    v2d *g = (v2d *)G;
+    size_t next = 0, si = 0;
+    v2d xb_small[16] = {{0.0, 0.0}}; /* the sample's features, each twice */
+    v2d *xb = d <= 16 ? xb_small : c->xb;
     for (size_t i = 0; i < c->n; i++) {
-        const double *x = c->Xt + i * (size_t)D;
-        double m = -INFINITY;
-        for (int k = 0; k < K; k++) {
-            const double *w = W + (size_t)k * D;
-            double s = 0.0;
-            for (int a = 0; a < d; a++) s += w[a] * x[a];
-            s += w[d];
-            z[k] = s;
-            if (s > m) m = s;
+        const double *x = c->X + i * (size_t)d;
+#pragma GCC unroll 16
+        for (int a = 0; a < d; a++) xb[a] = (v2d){x[a], x[a]};
+        /* scores, and their maximum in two running maxima (exact in any
+         * order) */
+        v2d mv0 = {-INFINITY, -INFINITY}, mv1 = mv0;
+        int v = 0;
+        for (; v + 1 < nv; v += 2) {
+            v2d s0 = wt[(size_t)d * nv + v], s1 = wt[(size_t)d * nv + v + 1];
+#pragma GCC unroll 16
+            for (int a = 0; a < d; a++) {
+                s0 += xb[a] * wt[(size_t)a * nv + v];
+                s1 += xb[a] * wt[(size_t)a * nv + v + 1];
+            }
+            z[v] = s0;
+            z[v + 1] = s1;
+            v2u g0 = (v2u)(s0 > mv0), g1 = (v2u)(s1 > mv1);
+            mv0 = (v2d)(((v2u)s0 & g0) | ((v2u)mv0 & ~g0));
+            mv1 = (v2d)(((v2u)s1 & g1) | ((v2u)mv1 & ~g1));
         }
-        double sum = 0.0;
-        double *p = P + i * (size_t)K;
-        for (int k = 0; k < K; k++) { p[k] = exp(z[k] - m); sum += p[k]; }
+        for (; v < nv; v++) {
+            v2d s0 = wt[(size_t)d * nv + v];
+#pragma GCC unroll 16
+            for (int a = 0; a < d; a++) s0 += xb[a] * wt[(size_t)a * nv + v];
+            z[v] = s0;
+            v2u g0 = (v2u)(s0 > mv0);
+            mv0 = (v2d)(((v2u)s0 & g0) | ((v2u)mv0 & ~g0));
+        }
+        double *zs = c->z;
+        double m = mv0[0];
+        m = mv0[1] > m ? mv0[1] : m;
+        m = mv1[0] > m ? mv1[0] : m;
+        m = mv1[1] > m ? mv1[1] : m;
+        if (!isfinite(m)) return NAN;
+        double zy = zs[c->y[i]];
+        v2d acc = {0.0, 0.0};
+        for (int v = 0; v < nv; v++) {
+            z[v] = vexp(z[v] - m);
+            acc += z[v];
+        }
+        if (Kp > K) acc[1] -= zs[K]; /* the padding column (K odd: lane 1) */
+        double sum = acc[0] + acc[1];
         double inv = 1.0 / sum;
-        for (int k = 0; k < K; k++) p[k] *= inv;
-        loss += m + log(sum) - z[c->y[i]];
+        for (int v = 0; v < nv; v++) z[v] *= inv;
+        loss += m + log(sum) - zy;
+        if (i == next) {
+            memcpy(Ps + si * Kp, zs, (size_t)Kp * sizeof(double));
+            si++;
+            next += c->stride;
+        }
+        c->z[c->y[i]] -= 1.0;
+        for (int v = 0; v < nv; v++) {
+            v2d r = z[v];
+#pragma GCC unroll 16
+            for (int a = 0; a < d; a++) g[(size_t)a * nv + v] += xb[a] * r;
+            g[(size_t)d * nv + v] += r;
+        }
     }
     double pen = 0.0;
     for (int k = c->r0; k < K; k++)
@@ -72,19 +190,26 @@ static double objective(const fit_ctx *c, const double *W, double *P)
     return loss + 0.5 * c->inv_c * pen;
 }
 
-/* Gradient over the free rows into g [npar]; @return max |g_j|. */
-static double gradient(fit_ctx *c, const double *W, const double *P, double *g)
+/* objective_d with d known to the compiler for the probes' d = 4 (and
+ * 1, the 'a' kind); any other d generically. */
+static double objective(const fit_ctx *c, const double *W, double *Ps, double *G)
 {
-    const int K = c->K, D = c->D, d = c->d;
-    memcpy(c->R, P, c->n * (size_t)K * sizeof(double));
-    for (size_t i = 0; i < c->n; i++) c->R[i * (size_t)K + c->y[i]] -= 1.0;
-    /* G = R^T Xt : [K][D] */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, (int)c->n, 1.0,
-                c->R, K, c->Xt, D, 0.0, c->G, D);
+    switch (c->d) {
+    case 4: return objective_d(c, W, Ps, G, 4);
+    case 1: return objective_d(c, W, Ps, G, 1);
+    default: return objective_d(c, W, Ps, G, c->d);
+    }
+}
+
+/* Gradient over the free rows into g [npar] from the sums G; @return max
+ * |g_j|. */
+static double gradient(const fit_ctx *c, const double *W, const double *G, double *g)
+{
+    const int K = c->K, D = c->D, d = c->d, Kp = c->Kp;
     double gmax = 0.0;
     for (int k = c->r0; k < K; k++)
         for (int a = 0; a < D; a++) {
-            double v = c->G[(size_t)k * D + a];
+            double v = G[(size_t)a * Kp + k];
             if (a < d) v += c->inv_c * W[(size_t)k * D + a];
             g[(size_t)(k - c->r0) * D + a] = v;
             double av = fabs(v);
@@ -93,7 +218,9 @@ static double gradient(fit_ctx *c, const double *W, const double *P, double *g)
     return gmax;
 }
 
-/* Hessian over the free rows into c->H (full symmetric matrix).
+/* Hessian over the free rows into c->H (full symmetric matrix), from the
+ * ns samples i = 0, stride, 2 stride, ... (all of them when stride = 1),
+ * scaled by n / ns:
  *   H_(k,a),(l,b) = sum_i (p_ik [k=l] - p_ik p_il) x_ia x_ib  (+ 1/C on weights)
  * The diagonal blocks (k = l), where p - p^2 cancels, are summed exactly in
  * double; the off-diagonal blocks -sum_i p_ik p_il x x^T come from a float
@@ -101,15 +228,16 @@ static double gradient(fit_ctx *c, const double *W, const double *P, double *g)
  * (the diagonal entries of every class block within a factor
  * HESS_FLOAT_MAX_RATIO), else in double.  Only the Newton direction depends
  * on the Hessian; the gradient and objective, which decide the optimum and
- * the stopping test, stay in double. */
-static void hessian(fit_ctx *c, const double *P)
+ * the stopping test, are exact sums over all samples in double. */
+static void hessian(fit_ctx *c, const double *Ps)
 {
-    const int K = c->K, D = c->D, d = c->d, r0 = c->r0, np = c->npar;
-    const size_t nK = c->n * (size_t)K;
-    for (size_t j = 0; j < nK; j++) c->PW[j] = P[j] * (1.0 - P[j]);
+    const int K = c->K, Kp = c->Kp, D = c->D, d = c->d, r0 = c->r0, np = c->npar;
+    const size_t ns = c->ns, nK = ns * (size_t)Kp;
+    const double scale = (double)c->n / (double)ns;
+    for (size_t j = 0; j < nK; j++) c->PW[j] = Ps[j] * (1.0 - Ps[j]);
     /* diagonal blocks: T1 = PW^T XX : [K][npair] */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, c->npair, (int)c->n, 1.0,
-                c->PW, K, c->XX, c->npair, 0.0, c->T1, c->npair);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, c->npair, (int)ns, 1.0,
+                c->PW, Kp, c->XX, c->npair, 0.0, c->T1, c->npair);
     /* Is float precise enough?  Its error is ~1e-7 of the entries it sums;
      * the steps it shapes go wrong when one class block mixes curvatures of
      * very different sizes (badly scaled features: x_a^2 against the
@@ -119,7 +247,7 @@ static void hessian(fit_ctx *c, const double *P)
         double dmax = 0.0, dmin = INFINITY;
         for (int a = 0; a < D; a++) {
             int pi = a * D - a * (a - 1) / 2; /* pair (a, a) */
-            double v = c->T1[(size_t)k * c->npair + pi] + (a < d ? c->inv_c : 0.0);
+            double v = scale * c->T1[(size_t)k * c->npair + pi] + (a < d ? c->inv_c : 0.0);
             if (v > dmax) dmax = v;
             if (v < dmin) dmin = v;
         }
@@ -128,11 +256,11 @@ static void hessian(fit_ctx *c, const double *P)
     /* off-diagonal: sum_i q_i q_i^T with q_i[(k-r0)D + a] = p_ik x_ia, by
      * blocks of samples in a fixed order; float into Hf or double into H */
     int first = 1;
-    for (size_t i0 = 0; i0 < c->n; i0 += HBLOCK) {
-        size_t B = c->n - i0 < HBLOCK ? c->n - i0 : HBLOCK;
+    for (size_t i0 = 0; i0 < ns; i0 += HBLOCK) {
+        size_t B = ns - i0 < HBLOCK ? ns - i0 : HBLOCK;
         for (size_t i = 0; i < B; i++) {
-            const double *x = c->Xt + (i0 + i) * (size_t)D;
-            const double *p = P + (i0 + i) * (size_t)K;
+            const double *x = c->Xs + (i0 + i) * (size_t)D;
+            const double *p = Ps + (i0 + i) * (size_t)Kp;
             if (use_double) {
                 double *q = (double *)c->Qb + i * (size_t)np;
                 for (int k = r0; k < K; k++)
@@ -161,10 +289,10 @@ static void hessian(fit_ctx *c, const double *P)
                 int lo = aj < al ? aj : al, hi = aj < al ? al : aj;
                 /* index of pair (lo, hi) in the row-wise upper triangle */
                 int pi = lo * D - lo * (lo - 1) / 2 + (hi - lo);
-                v = c->T1[(size_t)kj * c->npair + pi];
+                v = scale * c->T1[(size_t)kj * c->npair + pi];
                 if (j == l && aj < d) v += c->inv_c;
             } else {
-                v = use_double ? -c->H[(size_t)j * np + l] : -(double)c->Hf[(size_t)j * np + l];
+                v = -scale * (use_double ? c->H[(size_t)j * np + l] : (double)c->Hf[(size_t)j * np + l]);
             }
             c->H[(size_t)j * np + l] = v;
             c->H[(size_t)l * np + j] = v;
@@ -184,10 +312,11 @@ static void hessian(fit_ctx *c, const double *P)
     }
 }
 
-/* Solve H s = -g in place (s in rhs).  @return 0 or -1. */
-static int newton_solve(fit_ctx *c, double *Hwork, const double *g, double *s)
+/* Cholesky factor of c->H into Hwork (a small ridge is added when H is not
+ * numerically positive definite).  @return 0 or -1. */
+static int newton_factor(const fit_ctx *c, double *Hwork)
 {
-    int np = c->npar, one = 1, info = 0;
+    int np = c->npar, info = 0;
     double ridge = 0.0, tr = 0.0;
     for (int j = 0; j < np; j++) tr += c->H[(size_t)j * np + j];
     if (!isfinite(tr)) return -1;
@@ -196,19 +325,25 @@ static int newton_solve(fit_ctx *c, double *Hwork, const double *g, double *s)
         for (int j = 0; j < np; j++) Hwork[(size_t)j * np + j] += ridge;
         char uplo = 'L';
         dpotrf_(&uplo, &np, Hwork, &np, &info);
-        if (info == 0) {
-            for (int j = 0; j < np; j++) s[j] = -g[j];
-            dpotrs_(&uplo, &np, &one, Hwork, &np, s, &np, &info);
-            return info == 0 ? 0 : -1;
-        }
+        if (info == 0) return 0;
         ridge = ridge == 0.0 ? 1e-10 * (tr / np + 1.0) : ridge * 100.0;
     }
     return -1;
 }
 
+/* Solve H s = -g with the factor from newton_factor.  @return 0 or -1. */
+static int newton_solve(const fit_ctx *c, double *Hwork, const double *g, double *s)
+{
+    int np = c->npar, one = 1, info = 0;
+    char uplo = 'L';
+    for (int j = 0; j < np; j++) s[j] = -g[j];
+    dpotrs_(&uplo, &np, &one, Hwork, &np, s, &np, &info);
+    return info == 0 ? 0 : -1;
+}
+
 /* Scratch buffers of a fit, kept between fits of one thread. */
-enum { WS_XT, WS_XX, WS_R, WS_QB, WS_HF, WS_PW, WS_T1, WS_H, WS_G, WS_Z, WS_P, WS_PN, WS_HW, WS_GV, WS_S,
-       WS_WN, WS_N };
+enum { WS_WT, WS_XS, WS_XX, WS_QB, WS_HF, WS_PW, WS_T1, WS_H, WS_G, WS_GN, WS_Z, WS_P, WS_PN, WS_HW, WS_GV,
+       WS_S, WS_WN, WS_XB, WS_N };
 struct logreg_ws {
     void *buf[WS_N];
     size_t cap[WS_N];
@@ -223,59 +358,72 @@ void logreg_ws_free(logreg_ws *ws)
     free(ws);
 }
 
-/* @return slot i with at least n bytes (contents undefined), or NULL */
+/* @return slot i with at least n bytes, 64-byte aligned (contents
+ * undefined), or NULL */
 static void *ws_get(logreg_ws *ws, int i, size_t n)
 {
-    if (n == 0) n = 1;
+    n = (n + 63) / 64 * 64;
+    if (n == 0) n = 64;
     if (ws->cap[i] < n) {
         free(ws->buf[i]);
-        ws->buf[i] = malloc(n);
+        ws->buf[i] = aligned_alloc(64, n);
         ws->cap[i] = ws->buf[i] ? n : 0;
     }
     return ws->buf[i];
 }
 
-/* Newton's method from the intercept-only optimum. */
+/* Newton's method from the intercept-only optimum.  The Hessian's factor
+ * is reused while the steps it gives are full and cut max |gradient| by
+ * REUSE_RATIO or more (near the optimum the Hessian hardly changes);
+ * otherwise it is recomputed. */
 static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K, double inv_c,
                   int max_iter, double tol, double *W, logreg_result *res)
 {
     fit_ctx c;
     memset(&c, 0, sizeof c);
-    c.n = n; c.d = d; c.D = d + 1; c.K = K;
+    c.n = n; c.d = d; c.D = d + 1; c.K = K; c.Kp = (K + 1) / 2 * 2;
     c.r0 = K == 2 ? 1 : 0;
     c.Kf = K - c.r0;
     c.npar = c.Kf * c.D;
     c.npair = c.D * (c.D + 1) / 2;
     c.inv_c = inv_c;
     c.y = y;
-    const int D = c.D, np = c.npar;
-    size_t qrows = n < HBLOCK ? n : HBLOCK;
-    c.Xt = ws_get(ws, WS_XT, n * D * sizeof(double));
-    c.XX = ws_get(ws, WS_XX, n * c.npair * sizeof(double));
-    c.R = ws_get(ws, WS_R, n * K * sizeof(double));
+    c.X = X;
+    size_t hs = (size_t)HSAMPLES_PER_PAR * (size_t)c.npar;
+    if (hs < HSAMPLES) hs = HSAMPLES;
+    c.stride = n / hs > 1 ? n / hs : 1;
+    c.ns = (n + c.stride - 1) / c.stride;
+    const int D = c.D, np = c.npar, Kp = c.Kp;
+    const size_t ns = c.ns;
+    size_t qrows = ns < HBLOCK ? ns : HBLOCK;
+    c.WT = ws_get(ws, WS_WT, (size_t)D * Kp * sizeof(double));
+    c.Xs = ws_get(ws, WS_XS, ns * D * sizeof(double));
+    c.XX = ws_get(ws, WS_XX, ns * c.npair * sizeof(double));
     c.Qb = ws_get(ws, WS_QB, qrows * np * sizeof(double));
     c.Hf = ws_get(ws, WS_HF, (size_t)np * np * sizeof(float));
-    c.PW = ws_get(ws, WS_PW, n * K * sizeof(double));
+    c.PW = ws_get(ws, WS_PW, ns * Kp * sizeof(double));
     c.T1 = ws_get(ws, WS_T1, (size_t)K * c.npair * sizeof(double));
     c.H = ws_get(ws, WS_H, (size_t)np * np * sizeof(double));
-    c.G = ws_get(ws, WS_G, (size_t)K * D * sizeof(double));
-    c.z = ws_get(ws, WS_Z, (size_t)K * sizeof(double));
-    double *P = ws_get(ws, WS_P, n * K * sizeof(double));
-    double *Pn = ws_get(ws, WS_PN, n * K * sizeof(double));
+    c.z = ws_get(ws, WS_Z, (size_t)Kp * sizeof(double));
+    c.xb = ws_get(ws, WS_XB, (size_t)d * sizeof(v2d));
+    double *G = ws_get(ws, WS_G, (size_t)D * Kp * sizeof(double));
+    double *Gn = ws_get(ws, WS_GN, (size_t)D * Kp * sizeof(double));
+    double *P = ws_get(ws, WS_P, ns * Kp * sizeof(double));
+    double *Pn = ws_get(ws, WS_PN, ns * Kp * sizeof(double));
     double *Hw = ws_get(ws, WS_HW, (size_t)np * np * sizeof(double));
     double *g = ws_get(ws, WS_GV, np * sizeof(double));
     double *s = ws_get(ws, WS_S, np * sizeof(double));
     double *Wn = ws_get(ws, WS_WN, (size_t)K * D * sizeof(double));
     int rc = -1;
-    if (!c.Xt || !c.XX || !c.R || !c.Qb || !c.Hf || !c.PW || !c.T1 || !c.H || !c.G || !c.z || !P || !Pn ||
-        !Hw || !g || !s || !Wn)
+    if (!c.WT || !c.Xs || !c.XX || !c.Qb || !c.Hf || !c.PW || !c.T1 || !c.H || !c.z || !P || !Pn ||
+        !Hw || !g || !s || !Wn || !G || !Gn || !c.xb)
         goto out;
 
-    for (size_t i = 0; i < n; i++) {
-        double *xt = c.Xt + i * D;
-        for (int a = 0; a < d; a++) xt[a] = X[i * d + a];
+    for (size_t j = 0; j < ns; j++) {
+        double *xt = c.Xs + j * D;
+        for (int a = 0; a < d; a++) xt[a] = X[j * c.stride * d + a];
         xt[d] = 1.0;
-        double *xx = c.XX + i * c.npair;
+        double *xx = c.XX + j * c.npair;
         int p = 0;
         for (int a = 0; a < D; a++)
             for (int b = a; b < D; b++) xx[p++] = xt[a] * xt[b];
@@ -297,37 +445,52 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
         mean = c.r0 ? cnt[0] : mean / K;
         for (int k = c.r0; k < K; k++) W[(size_t)k * D + d] = cnt[k] - mean;
     }
-    double f = objective(&c, W, P);
+    double f = objective(&c, W, P, G);
     if (!isfinite(f)) goto out;
-    int iter = 0, converged = 0;
-    double gmax;
+    int iter = 0, converged = 0, have_factor = 0, fresh = 0;
+    double gmax, gprev = INFINITY, tprev = 0.0;
     for (;;) {
-        gmax = gradient(&c, W, P, g);
+        gmax = gradient(&c, W, G, g);
         if (!isfinite(gmax)) goto out;
         if (gmax <= tol) { converged = 1; break; }
         if (iter >= max_iter) break;
-        hessian(&c, P);
+        if (!have_factor || tprev < 1.0 || gmax > REUSE_RATIO * gprev) {
+            hessian(&c, P);
+            if (newton_factor(&c, Hw) != 0) goto out;
+            have_factor = fresh = 1;
+        } else {
+            fresh = 0;
+        }
         if (newton_solve(&c, Hw, g, s) != 0) goto out;
         double gts = 0.0;
         for (int j = 0; j < np; j++) gts += g[j] * s[j];
-        if (!(gts < 0.0)) break; /* no descent direction left: at the optimum
-                                    to rounding */
+        if (!(gts < 0.0)) {
+            if (!fresh) { have_factor = 0; continue; } /* stale factor: recompute */
+            break; /* no descent direction left: at the optimum to rounding */
+        }
         double t = 1.0, fn = f;
         int accepted = 0;
         for (int ls = 0; ls < 50; ls++) {
             memcpy(Wn, W, (size_t)K * D * sizeof(double));
             for (int j = 0; j < np; j++) Wn[(size_t)c.r0 * D + j] += t * s[j];
-            fn = objective(&c, Wn, Pn);
+            fn = objective(&c, Wn, Pn, Gn);
             if (isfinite(fn) && fn <= f + 1e-4 * t * gts + 1e-13 * fabs(f)) {
                 accepted = 1;
                 break;
             }
+            if (!fresh) break; /* stale factor: recompute rather than backtrack */
             t *= 0.5;
         }
-        if (!accepted) break; /* line search failed: stop, not converged */
+        if (!accepted) {
+            if (!fresh) { have_factor = 0; continue; }
+            break; /* line search failed: stop, not converged */
+        }
         memcpy(W, Wn, (size_t)K * D * sizeof(double));
         double *tmp = P; P = Pn; Pn = tmp;
+        tmp = G; G = Gn; Gn = tmp;
         f = fn;
+        gprev = gmax;
+        tprev = t;
         iter++;
     }
     res->iterations = iter;
@@ -356,6 +519,7 @@ int logreg_fit_ws(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
         o->max_iter < 0 || !(o->tol >= 0.0))
         return -1;
     pthread_once(&blas_once, blas_single);
+    pthread_once(&exp_once, exp_tab_fill);
     for (size_t i = 0; i < n; i++)
         if (y[i] < 0 || y[i] >= K) return -1;
     return newton(ws, X, y, n, d, K, 1.0 / o->C, o->max_iter, o->tol, W, res);

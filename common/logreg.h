@@ -16,13 +16,17 @@
  * here (row 0 = zeros), so argmax prediction with ties to class 0 equals
  * scikit-learn's "decision > 0 -> classes[1]".
  *
- * Solver: full Newton with the Hessian (K(d+1))^2, Cholesky (LAPACK dpotrf
- * in OpenBLAS) and a backtracking Armijo line search.  The Hessian's
- * diagonal class blocks are summed exactly in double; its off-diagonal
- * blocks -sum_i p_ik p_il x_i x_i^T come from one float32 rank-n update
- * (ssyrk; relative error ~1e-7).  Objective and gradient -- which decide
- * the optimum and the stopping test -- are double throughout; the Hessian
- * only shapes the step.  Start: weights 0, intercepts at their own optimum
+ * Solver: Newton steps with a Hessian (K(d+1))^2, Cholesky (LAPACK dpotrf
+ * in OpenBLAS) and a backtracking Armijo line search.  Objective and
+ * gradient -- which decide the optimum and the stopping test -- are exact
+ * sums over all samples in double (one fused pass per trial point).  The
+ * Hessian only shapes the step, so it is approximate: summed over every
+ * m-th sample (about max(4096, 20 K(d+1)) of them; all below ~8,000
+ * samples) and scaled up; its off-diagonal class blocks
+ * -sum_i p_ik p_il x_i x_i^T from a float32 rank-n update (ssyrk; relative
+ * error ~1e-7) unless badly scaled features need double; and its factor is
+ * reused while the steps it gives stay full and cut max |gradient| 5x or
+ * more.  Start: weights 0, intercepts at their own optimum
  * (log class counts, centred), which the convex objective's unique optimum
  * does not depend on.  Stops like scikit-learn's _newton_cg: when
  * max_j |grad_j| <= tol at the start of an iteration, or after max_iter
