@@ -153,6 +153,13 @@ void cli_bad_option(char **argv)
     die("unknown option '%s' or it needs a value; see --help", arg);
 }
 
+const char *cli_single_input(int argc, char **argv)
+{
+    if (optind >= argc) return NULL;
+    if (optind + 1 < argc) die("unexpected argument '%s'", argv[optind + 1]);
+    return argv[optind];
+}
+
 char *cli_read_file(const char *path, size_t *len_out)
 {
     FILE *f = fopen(path, "rb");

@@ -65,6 +65,10 @@ void cli_parse_index_list(const char *opt, const char *s, uint8_t *mask, int n);
  *  unknown option or the option missing its value. */
 void cli_bad_option(char **argv) __attribute__((noreturn));
 
+/** After getopt: the one optional input file operand (NULL = stdin); dies
+ *  on a second operand.  @return argv[optind] or NULL */
+const char *cli_single_input(int argc, char **argv);
+
 /** Read a whole file into memory, or die.
  *  @param path file name; @param len_out receives the length
  *  @return malloc'd bytes with a NUL appended (not counted in len) */

@@ -75,9 +75,7 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    const char *input = NULL;
-    if (optind < argc) input = argv[optind++];
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    const char *input = cli_single_input(argc, argv);
 
     char err[512];
     static head_id heads[HEADTAB_MAX_HEADS];

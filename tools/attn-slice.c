@@ -151,9 +151,7 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    const char *input = NULL;
-    if (optind < argc) input = argv[optind++];
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    const char *input = cli_single_input(argc, argv);
     if (from_tag && to_tag) die("give --from-tag or --to-tag, not both");
     const char *agg_tag = from_tag ? from_tag : to_tag;
     if (agg_tag && (query_s || window_s)) die("--query / --window select rows; the aggregates use every token");

@@ -406,9 +406,7 @@ int main(int argc, char **argv)
         default: die("unknown option (see --help)");
         }
     }
-    const char *input = NULL;
-    if (optind < argc) input = argv[optind++];
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    const char *input = cli_single_input(argc, argv);
     if (!model_dir) die("no model (--model DIR with config.json + model.safetensors or pytorch_model.bin)");
     if (gen >= 0 && logits_k) die("--generate and --logits are separate modes");
     if (gen < 0 && (prompt || prompt_ids)) die("--prompt needs --generate N");

@@ -227,9 +227,7 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    const char *input = NULL;
-    if (optind < argc) input = argv[optind++];
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    const char *input = cli_single_input(argc, argv);
     if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
     cli_on_die(remove_tmps);
 

@@ -198,9 +198,7 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    const char *input = NULL;
-    if (optind < argc) input = argv[optind++];
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    const char *input = cli_single_input(argc, argv);
 
     stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
     const stream_header *ih = reader_header(r);

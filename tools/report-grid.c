@@ -105,9 +105,7 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    const char *input = NULL;
-    if (optind < argc) input = argv[optind++];
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    const char *input = cli_single_input(argc, argv);
     if ((tag != NULL) + all + list != 1) die("give exactly one of --tag TAG, --all, --list");
     if (strcmp(metric, "f1-score") && strcmp(metric, "precision") && strcmp(metric, "recall") &&
         strcmp(metric, "support"))

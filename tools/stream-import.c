@@ -111,9 +111,7 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    const char *input = NULL;
-    if (optind < argc) input = argv[optind++];
-    if (optind < argc) die("unexpected argument '%s'", argv[optind]);
+    const char *input = cli_single_input(argc, argv);
     FILE *in = stdin;
     const char *name = input ? input : "stdin";
     if (input && strcmp(input, "-") && !(in = fopen(input, "r"))) die("%s: cannot open", input);

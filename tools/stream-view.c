@@ -137,8 +137,7 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    if (argc - optind > 1) die("takes at most one input file; see --help");
-    const char *path = optind < argc ? argv[optind] : NULL;
+    const char *path = cli_single_input(argc, argv);
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
