@@ -1,6 +1,6 @@
 # standin.mk: the locally trained stand-in for TinyStories-1M (docs/train.md).
 #
-#   make models/standin/model.safetensors     train it (once; ~20 min on 2 cores)
+#   make models/standin/model.safetensors     train it (once; 13-20 min on 2 cores)
 #   make standin-clean                        forget it (the next `make all
 #                                             MODEL=standin` trains it again)
 #
@@ -14,7 +14,7 @@
 STANDIN_DIR ?= models/standin
 STANDIN_STORIES ?= $(DATA_CACHE)/stories/tinystories-train-first2316.txt
 STANDIN_TOKENIZER := $(DATA_CACHE)/tokenizer/vocab.json $(DATA_CACHE)/tokenizer/merges.txt
-TRAIN_STEPS ?= 800
+TRAIN_STEPS ?= 2000
 TRAIN_BATCH ?= 4
 TRAIN_LR ?= 0.01
 TRAIN_WARMUP ?= 30

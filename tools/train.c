@@ -1,8 +1,8 @@
 /* train: train a GPT-Neo model (TinyStories-1M's architecture by default) on
  * stories, so the study can run offline on a real, locally trained model.
  *
- *   tokenize < stories.txt | train --steps 800 -o models/standin
- *   train --stories stories.txt --steps 800 --log train.tsv -o models/standin
+ *   tokenize < stories.txt | train -o models/standin
+ *   train --stories stories.txt --log train.tsv -o models/standin
  *
  * Input: a tokens stream (tokenize) or a stories text file (--stories, split
  * and joined exactly as tokenize does by default: same tokens).  The last
@@ -67,7 +67,7 @@ static void usage(void)
 "  --stories FILE       stories text, tokenized here with --vocab / --merges\n"
 "  --vocab FILE, --merges FILE   tokenizer (default data/cache/tokenizer/...)\n"
 "training:\n"
-"  --steps N (800)      optimizer steps      --batch N (4) rows per step\n"
+"  --steps N (2000)     optimizer steps      --batch N (4) rows per step\n"
 "  --seq-len N (512)    tokens per row (longer stories are cut)\n"
 "  --lr X (0.01)        peak learning rate   --warmup N (30) steps\n"
 "  --min-lr-frac X (0.1) cosine floor       --weight-decay X (0.1)\n"
@@ -741,7 +741,7 @@ int main(int argc, char **argv)
     cli_on_die(cleanup);
     opts o = {
         .vocab = "data/cache/tokenizer/vocab.json", .merges = "data/cache/tokenizer/merges.txt",
-        .steps = 800, .batch = 4, .seq_len = 512, .warmup = 30, .eval_every = 100,
+        .steps = 2000, .batch = 4, .seq_len = 512, .warmup = 30, .eval_every = 100,
         .log_every = 10, .ckpt_every = 100, .threads = 2, .gen_tokens = 40, .eos = 50256,
         .seed = 1, .lr = 1e-2, .min_lr_frac = 0.1, .wd = 0.1, .beta1 = 0.9, .beta2 = 0.95,
         .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.1,
