@@ -36,7 +36,17 @@ while [ $# -gt 0 ]; do
 done
 die() { echo "case-study.sh: $name: $*" >&2; exit 1; }
 for v in name head style acts tagged out; do [ -n "${!v}" ] || die "--$v is required"; done
-[[ $head =~ ^L([0-9]+)H([0-9]+)$ ]] || die "--head $head is not LxHy"
+# --head best: the head whose probe has the highest F1 for the first tag in
+# this model's report (on a model other than TinyStories-1M the study's heads
+# mean nothing; its own best head is the one worth looking at).
+if [ "$head" = best ]; then
+  [ -n "$report" ] || die "--head best needs --report"
+  read -r first_tag _ <<<"$tags"
+  head=$("$BIN/probe-compare" --tsv --tags "$first_tag" "$report" "$report" | awk -F'\t' 'NR == 2 {print $4}')
+  [ -n "$head" ] || die "no probe for tag $first_tag in $report to pick the best head from"
+  echo "case-study $name: best head for $first_tag in this model's report: $head"
+fi
+[[ $head =~ ^L([0-9]+)H([0-9]+)$ ]] || die "--head $head is not LxHy or best"
 case $style in quote) anchor=${anchor:-'``'};; pre-verb) anchor=${anchor:-VBD};; noun) anchor=${anchor:-'PRP$'};;
   but) anchor=${anchor:-CC};; *) die "--style $style: want quote, pre-verb, noun or but";; esac
 mkdir -p "$out"
