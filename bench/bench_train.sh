@@ -13,6 +13,7 @@
 set -euo pipefail
 : "${TOP:?}" "${BIN:?}" "${DATA:?}"
 STEPS=${BENCH_TRAIN_STEPS:-8}
+TORCH_STEPS=${BENCH_TORCH_STEPS:-2}   # PyTorch is ~10x slower: fewer timed steps
 THREADS=${BENCH_THREADS:-2}
 PY=/usr/bin/python3
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
@@ -40,7 +41,7 @@ if grep -qw avx512f /proc/cpuinfo; then
 fi
 "$BIN/stream-view" --no-header "$TMP/all.tok" | awk -F'\t' '{n[$1]++} END {for (s in n) print n[s]}' >"$TMP/lengths"
 if "$PY" -c 'import torch' 2>/dev/null; then
-  read -r t_tok t_s < <("$PY" "$TOP/bench/bench_train_torch.py" "$TMP/lengths" "$THREADS" "$STEPS" 8 512)
+  read -r t_tok t_s < <("$PY" "$TOP/bench/bench_train_torch.py" "$TMP/lengths" "$THREADS" "$TORCH_STEPS" 8 512)
   t_rate=$(awk -v a="$t_tok" -v b="$t_s" 'BEGIN {printf "%.0f", a / b}')
   printf '%-34s %8s %8s %10s %12s %10s\n' "PyTorch $("$PY" -c 'import torch; print(torch.__version__)') (reference)" "$t_tok" "$t_s" "$t_rate" "-" "-"
   c_rate=$(cat "$TMP/rate.default")
