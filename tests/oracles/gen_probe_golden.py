@@ -110,9 +110,15 @@ def make_features(seed, tag_idx, mean_int, sd_k, shift):
 
 
 def case(name, seed, n_train, n_test, tags, n_head=1, d=4, shift=8, alpha=0.7,
-         train_only=(), test_only=(), merge=None, drop_empty=False):
+         train_only=(), test_only=(), merge=None, drop_empty=False, zipf=None):
     rng = np.random.default_rng(seed)
-    pri = rng.dirichlet(np.ones(len(tags)) * alpha)
+    if zipf is None:
+        pri = rng.dirichlet(np.ones(len(tags)) * alpha)
+    else:
+        # Zipf-like tag frequencies (POS tags: a few very common, a long
+        # tail): p ~ 1 / rank^zipf, ranks in a random order
+        pri = 1.0 / (1.0 + rng.permutation(len(tags))) ** zipf
+        pri /= pri.sum()
     def draw(n, exclude):
         p = pri.copy()
         for t in exclude:
@@ -208,6 +214,21 @@ def synthetic():
              merge="VB*=VB"),
         case("drop-empty", 12, 2000, 600, common, drop_empty=True),
     ]
+    return {"cases": cases}
+
+
+def large():
+    """A training set large enough (> 8,192 tokens with <= 40 classes,
+    d = 4) that probe-fit sums its Hessian over every m-th sample only
+    (24,000 tokens: m = 5, 4,800 samples): the 39 PTB-like tags with
+    Zipf-like frequencies (p ~ 1/rank^1.5: 10,398 down to 40 tokens) and
+    overlapping class means."""
+    cases = [
+        case("large-zipf-39", 21, 24000, 6000, PTB, zipf=1.5),
+    ]
+    for c in cases:
+        for p in c["probes"]:
+            print("  %s %s: %d classes, sklearn n_iter %d" % (c["name"], p["vec"], len(p["classes"]), p["n_iter"]))
     return {"cases": cases}
 
 
@@ -365,11 +386,13 @@ def write(name, obj):
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["synthetic", "reports", "randmodel", "compare"]
+    what = sys.argv[1:] or ["synthetic", "large", "reports", "randmodel", "compare"]
     if "compare" in what:
         compare()
     if "synthetic" in what:
         write("synthetic.json.zst", synthetic())
+    if "large" in what:
+        write("large.json.zst", large())
     if "reports" in what:
         write("reports.json.zst", reports())
     if "randmodel" in what:

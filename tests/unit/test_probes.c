@@ -12,6 +12,9 @@
  *    exactly (the JSON numbers also equal the report of our own predictions;
  *    the --json file is byte for byte json.dump(indent=4) of sklearn's
  *    reports; the CSV rows carry the JSON's numbers);
+ *  - the same for large.json.zst: > 8,192 training tokens, so probe-fit's
+ *    Hessian is summed over every m-th sample (Zipf-like tag frequencies,
+ *    30-39 tags, one case with badly scaled dimensions);
  *  - a random test model (bin/model-init + bin/forward-dump) as the source
  *    of the features, same checks;
  *  - determinism: probes and reports byte-identical with 1 and 2 threads;
@@ -489,10 +492,10 @@ static const char *map_tag(const json_t *args, const char *t, int *keep)
     return out;
 }
 
-static void test_synthetic(void)
+static void test_synthetic(const char *golden)
 {
     char path[512], cmd[4096];
-    snprintf(path, sizeof path, "%s/tests/golden/probes/synthetic.json.zst", TOP);
+    snprintf(path, sizeof path, "%s/tests/golden/probes/%s", TOP, golden);
     json_t *g = load_zst_json(path);
     size_t ci;
     json_t *c;
@@ -837,7 +840,8 @@ int main(int argc, char **argv)
     if (!mkdtemp(TMP)) { printf("not ok - mkdtemp: %s\n", strerror(errno)); return 1; }
     test_reports();
     test_bad_input();
-    test_synthetic();
+    test_synthetic("synthetic.json.zst");
+    test_synthetic("large.json.zst");
     test_randmodel();
     char cmd[600];
     snprintf(cmd, sizeof cmd, getenv("TEST_PROBES_KEEP") ? "true %s" : "rm -rf %s", TMP);
