@@ -12,9 +12,9 @@
  *    exactly (the JSON numbers also equal the report of our own predictions;
  *    the --json file is byte for byte json.dump(indent=4) of sklearn's
  *    reports; the CSV rows carry the JSON's numbers);
- *  - the same for large.json.zst: > 8,192 training tokens, so probe-fit's
- *    Hessian is summed over every m-th sample (Zipf-like tag frequencies,
- *    30-39 tags, one case with badly scaled dimensions);
+ *  - the same for large.json.zst: 24,000 training tokens, so probe-fit's
+ *    Hessian is summed over every 5th sample (39 tags with Zipf-like
+ *    frequencies);
  *  - a random test model (bin/model-init + bin/forward-dump) as the source
  *    of the features, same checks;
  *  - determinism: probes and reports byte-identical with 1 and 2 threads;
