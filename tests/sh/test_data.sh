@@ -22,3 +22,12 @@ check_fails "a file missing from the mirror is one line naming it" 'fetch: token
 check_fails "an unlisted file is refused" 'not listed' env MIRROR="$TMP/mirror" $F nope.txt "$TMP/out/n"
 check_fails "the model is not mirrored, and says so" 'models/tinystories-1m/pytorch_model.bin is not in the mirror' env MIRROR="$TMP/mirror" $F models/tinystories-1m/pytorch_model.bin "$TMP/out/p.bin"
 check "sha256 without the SHA extensions (portable path) passes its vectors" env HEADS_NO_SHA_NI=1 "$TESTBIN/test_cli"
+# Without MIRROR the rule downloads from upstream; offline (as here) that fails
+# with one line naming the file and how to use MIRROR.  Connected, it verifies.
+if env -u MIRROR timeout 60 $F tokenizer/merges.txt "$TMP/out/up.txt" 2>"$TMP/up.err"; then
+  check "downloaded from upstream and verified" test -s "$TMP/out/up.txt"
+else
+  check_eq "an offline download fails with one line" "$(wc -l < "$TMP/up.err")" 1
+  check "the line names the file and MIRROR" grep -q "cannot download tokenizer/merges.txt .*MIRROR=DIR" "$TMP/up.err"
+  check "nothing is left in place" test ! -e "$TMP/out/up.txt"
+fi
