@@ -28,6 +28,24 @@
 #ifndef REUSE_RATIO
 #define REUSE_RATIO 0.2
 #endif
+/* A subsampled Hessian is given up for the full one (for the rest of the
+ * fit) once, from step SUB_FROM on, a step from a fresh subsampled factor
+ * needed backtracking (t < SUB_T_MIN) or cut max |gradient| by less than
+ * SUB_MIN_CUT, or after SUB_MAX_STEPS steps, or when it gives no descent
+ * or its line search fails.  (The first steps from the intercept-only
+ * start are often damped whatever the Hessian.) */
+#ifndef SUB_MIN_CUT
+#define SUB_MIN_CUT 0.5
+#endif
+#ifndef SUB_MAX_STEPS
+#define SUB_MAX_STEPS 20
+#endif
+#ifndef SUB_FROM
+#define SUB_FROM 2
+#endif
+#ifndef SUB_T_MIN
+#define SUB_T_MIN 1.0
+#endif
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static void blas_single(void) { openblas_set_num_threads(1); }
@@ -372,10 +390,42 @@ static void *ws_get(logreg_ws *ws, int i, size_t n)
     return ws->buf[i];
 }
 
+/* The Hessian's samples: every stride-th (stride 1: all), their features
+ * (+1) into Xs and pairwise products into XX, and the buffers sized by
+ * their number (P, Pn: their probabilities).  @return 0 or -1. */
+static int samples_setup(logreg_ws *ws, fit_ctx *c, size_t stride, double **P, double **Pn)
+{
+    const int D = c->D, d = c->d, np = c->npar, Kp = c->Kp;
+    c->stride = stride;
+    c->ns = (c->n + stride - 1) / stride;
+    const size_t ns = c->ns;
+    size_t qrows = ns < HBLOCK ? ns : HBLOCK;
+    c->Xs = ws_get(ws, WS_XS, ns * D * sizeof(double));
+    c->XX = ws_get(ws, WS_XX, ns * c->npair * sizeof(double));
+    c->Qb = ws_get(ws, WS_QB, qrows * np * sizeof(double));
+    c->PW = ws_get(ws, WS_PW, ns * Kp * sizeof(double));
+    *P = ws_get(ws, WS_P, ns * Kp * sizeof(double));
+    *Pn = ws_get(ws, WS_PN, ns * Kp * sizeof(double));
+    if (!c->Xs || !c->XX || !c->Qb || !c->PW || !*P || !*Pn) return -1;
+    for (size_t j = 0; j < ns; j++) {
+        double *xt = c->Xs + j * D;
+        for (int a = 0; a < d; a++) xt[a] = c->X[j * stride * d + a];
+        xt[d] = 1.0;
+        double *xx = c->XX + j * c->npair;
+        int p = 0;
+        for (int a = 0; a < D; a++)
+            for (int b = a; b < D; b++) xx[p++] = xt[a] * xt[b];
+    }
+    return 0;
+}
+
 /* Newton's method from the intercept-only optimum.  The Hessian's factor
  * is reused while the steps it gives are full and cut max |gradient| by
  * REUSE_RATIO or more (near the optimum the Hessian hardly changes);
- * otherwise it is recomputed. */
+ * otherwise it is recomputed.  A subsampled Hessian (large n) is dropped
+ * for the full one, for the rest of the fit, as soon as its steps stop
+ * working (SUB_* above): on hard or badly scaled problems its steps can
+ * slow to a crawl (large-zipf-30-badscale: not converged in 100). */
 static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K, double inv_c,
                   int max_iter, double tol, double *W, logreg_result *res)
 {
@@ -391,43 +441,24 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
     c.X = X;
     size_t hs = (size_t)HSAMPLES_PER_PAR * (size_t)c.npar;
     if (hs < HSAMPLES) hs = HSAMPLES;
-    c.stride = n / hs > 1 ? n / hs : 1;
-    c.ns = (n + c.stride - 1) / c.stride;
     const int D = c.D, np = c.npar, Kp = c.Kp;
-    const size_t ns = c.ns;
-    size_t qrows = ns < HBLOCK ? ns : HBLOCK;
     c.WT = ws_get(ws, WS_WT, (size_t)D * Kp * sizeof(double));
-    c.Xs = ws_get(ws, WS_XS, ns * D * sizeof(double));
-    c.XX = ws_get(ws, WS_XX, ns * c.npair * sizeof(double));
-    c.Qb = ws_get(ws, WS_QB, qrows * np * sizeof(double));
     c.Hf = ws_get(ws, WS_HF, (size_t)np * np * sizeof(float));
-    c.PW = ws_get(ws, WS_PW, ns * Kp * sizeof(double));
     c.T1 = ws_get(ws, WS_T1, (size_t)K * c.npair * sizeof(double));
     c.H = ws_get(ws, WS_H, (size_t)np * np * sizeof(double));
     c.z = ws_get(ws, WS_Z, (size_t)Kp * sizeof(double));
     c.xb = ws_get(ws, WS_XB, (size_t)d * sizeof(v2d));
     double *G = ws_get(ws, WS_G, (size_t)D * Kp * sizeof(double));
     double *Gn = ws_get(ws, WS_GN, (size_t)D * Kp * sizeof(double));
-    double *P = ws_get(ws, WS_P, ns * Kp * sizeof(double));
-    double *Pn = ws_get(ws, WS_PN, ns * Kp * sizeof(double));
     double *Hw = ws_get(ws, WS_HW, (size_t)np * np * sizeof(double));
     double *g = ws_get(ws, WS_GV, np * sizeof(double));
     double *s = ws_get(ws, WS_S, np * sizeof(double));
     double *Wn = ws_get(ws, WS_WN, (size_t)K * D * sizeof(double));
+    double *P = NULL, *Pn = NULL;
     int rc = -1;
-    if (!c.WT || !c.Xs || !c.XX || !c.Qb || !c.Hf || !c.PW || !c.T1 || !c.H || !c.z || !P || !Pn ||
-        !Hw || !g || !s || !Wn || !G || !Gn || !c.xb)
+    if (!c.WT || !c.Hf || !c.T1 || !c.H || !c.z || !Hw || !g || !s || !Wn || !G || !Gn || !c.xb)
         goto out;
-
-    for (size_t j = 0; j < ns; j++) {
-        double *xt = c.Xs + j * D;
-        for (int a = 0; a < d; a++) xt[a] = X[j * c.stride * d + a];
-        xt[d] = 1.0;
-        double *xx = c.XX + j * c.npair;
-        int p = 0;
-        for (int a = 0; a < D; a++)
-            for (int b = a; b < D; b++) xx[p++] = xt[a] * xt[b];
-    }
+    if (samples_setup(ws, &c, n / hs > 1 ? n / hs : 1, &P, &Pn) != 0) goto out;
 
     /* Start at the optimum over the intercepts alone (weights 0): b_k =
      * log(n_k), centred (multinomial) or log(n_1 / n_0) (binary).  The
@@ -447,13 +478,22 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
     }
     double f = objective(&c, W, P, G);
     if (!isfinite(f)) goto out;
-    int iter = 0, converged = 0, have_factor = 0, fresh = 0;
+    int iter = 0, converged = 0, have_factor = 0, fresh = 0, go_full = 0;
     double gmax, gprev = INFINITY, tprev = 0.0;
     for (;;) {
         gmax = gradient(&c, W, G, g);
         if (!isfinite(gmax)) goto out;
         if (gmax <= tol) { converged = 1; break; }
         if (iter >= max_iter) break;
+        if (c.stride > 1 && (go_full || iter >= SUB_MAX_STEPS ||
+                             (fresh && iter >= SUB_FROM && (tprev < SUB_T_MIN || gmax > SUB_MIN_CUT * gprev)))) {
+            /* the subsample's steps stopped working: full Hessian from now
+             * on (one more pass at W for all samples' probabilities) */
+            if (samples_setup(ws, &c, 1, &P, &Pn) != 0) goto out;
+            if (!isfinite(objective(&c, W, P, G))) goto out;
+            have_factor = 0;
+        }
+        go_full = 0;
         if (!have_factor || tprev < 1.0 || gmax > REUSE_RATIO * gprev) {
             hessian(&c, P);
             if (newton_factor(&c, Hw) != 0) goto out;
@@ -466,6 +506,7 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
         for (int j = 0; j < np; j++) gts += g[j] * s[j];
         if (!(gts < 0.0)) {
             if (!fresh) { have_factor = 0; continue; } /* stale factor: recompute */
+            if (c.stride > 1) { go_full = 1; continue; } /* subsample: try the full Hessian */
             break; /* no descent direction left: at the optimum to rounding */
         }
         double t = 1.0, fn = f;
@@ -483,6 +524,7 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
         }
         if (!accepted) {
             if (!fresh) { have_factor = 0; continue; }
+            if (c.stride > 1) { go_full = 1; continue; }
             break; /* line search failed: stop, not converged */
         }
         memcpy(W, Wn, (size_t)K * D * sizeof(double));

@@ -110,7 +110,7 @@ def make_features(seed, tag_idx, mean_int, sd_k, shift):
 
 
 def case(name, seed, n_train, n_test, tags, n_head=1, d=4, shift=8, alpha=0.7,
-         train_only=(), test_only=(), merge=None, drop_empty=False, zipf=None):
+         train_only=(), test_only=(), merge=None, drop_empty=False, zipf=None, dim_scale=None):
     rng = np.random.default_rng(seed)
     if zipf is None:
         pri = rng.dirichlet(np.ones(len(tags)) * alpha)
@@ -137,6 +137,11 @@ def case(name, seed, n_train, n_test, tags, n_head=1, d=4, shift=8, alpha=0.7,
     P = n_head * 2
     mean_int = [[[int(v) for v in rng.normal(0, 1.5 * 296, d)] for _ in range(P)] for _ in tags]
     sd_k = [[int(v) for v in rng.integers(1, 5, d)] for _ in range(P)]
+    if dim_scale:
+        # badly scaled features: dimension a's integers times dim_scale[a]
+        # (still exact in float32 after the 2^-shift scaling)
+        mean_int = [[[v * dim_scale[a] for a, v in enumerate(m)] for m in mp] for mp in mean_int]
+        sd_k = [[v * dim_scale[a] for a, v in enumerate(sp)] for sp in sd_k]
     Xall = make_features(seed, tr + te, mean_int, sd_k, shift)
     Xtr, Xte = Xall[:n_train], Xall[n_train:]
 
@@ -218,13 +223,15 @@ def synthetic():
 
 
 def large():
-    """A training set large enough (> 8,192 tokens with <= 40 classes,
-    d = 4) that probe-fit sums its Hessian over every m-th sample only
-    (24,000 tokens: m = 5, 4,800 samples): the 39 PTB-like tags with
-    Zipf-like frequencies (p ~ 1/rank^1.5: 10,398 down to 40 tokens) and
-    overlapping class means."""
+    """Training sets large enough (> 8,192 tokens with <= 40 classes, d = 4)
+    that probe-fit sums its Hessian over every m-th sample only (m = 4-5
+    here): 39 and 30 PTB-like tags with Zipf-like frequencies and
+    overlapping class means; the second with badly scaled dimensions
+    (spreads ~5, ~160, ~1.3, ~5)."""
     cases = [
         case("large-zipf-39", 21, 24000, 6000, PTB, zipf=1.5),
+        case("large-zipf-30-badscale", 22, 20000, 5000, PTB[:30], zipf=1.0, shift=10,
+             dim_scale=[4, 128, 1, 4]),
     ]
     for c in cases:
         for p in c["probes"]:

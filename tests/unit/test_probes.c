@@ -12,9 +12,10 @@
  *    exactly (the JSON numbers also equal the report of our own predictions;
  *    the --json file is byte for byte json.dump(indent=4) of sklearn's
  *    reports; the CSV rows carry the JSON's numbers);
- *  - the same for large.json.zst: 24,000 training tokens, so probe-fit's
- *    Hessian is summed over every 5th sample (39 tags with Zipf-like
- *    frequencies);
+ *  - the same for large.json.zst: 24,000 and 20,000 training tokens, so
+ *    probe-fit's Hessian starts from every 5th / 4th sample (39 and 30 tags
+ *    with Zipf-like frequencies; the second with badly scaled dimensions,
+ *    where the subsample alone does not converge in 100 steps);
  *  - a random test model (bin/model-init + bin/forward-dump) as the source
  *    of the features, same checks;
  *  - determinism: probes and reports byte-identical with 1 and 2 threads;
