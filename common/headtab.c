@@ -1,5 +1,6 @@
 /* headtab.c: shared pieces of the table tools (see headtab.h). */
 #include "headtab.h"
+#include "outfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -201,48 +202,18 @@ void headtab_print_model(FILE *f, const stream_header *h)
 /* ------------------------------------------------------------------ */
 /* Text outputs written under a temporary name                         */
 
-static char *g_tmp, *g_final;
-
-static void table_cleanup(void)
-{
-    if (g_tmp) unlink(g_tmp);
-}
+static outfile *g_table;  /* the one table open (tools write one each) */
 
 FILE *table_open(const char *path)
 {
-    if (!path || !strcmp(path, "-")) return stdout;
-    if (g_tmp) die("internal error: two tables open");
-    size_t n = strlen(path) + 16;
-    g_tmp = xmalloc(n);
-    snprintf(g_tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(g_tmp);
-    if (fd < 0) {
-        free(g_tmp);
-        g_tmp = NULL;
-        die("%s: cannot write: %s", path, strerror(errno));
-    }
-    fchmod(fd, 0644);
-    g_final = xstrdup(path);
-    static int registered;
-    if (!registered) {
-        cli_on_die(table_cleanup);
-        registered = 1;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) die("%s: cannot write: %s", path, strerror(errno));
-    return f;
+    if (g_table) die("internal error: two tables open");
+    g_table = outfile_open(path);
+    return g_table->f;
 }
 
 void table_close(FILE *f)
 {
-    if (f == stdout) {
-        if (fflush(stdout) || ferror(stdout)) die("stdout: write error");
-        return;
-    }
-    if (fflush(f) || ferror(f)) die("%s: write error", g_final);
-    if (fclose(f)) die("%s: write error", g_final);
-    if (rename(g_tmp, g_final)) die("%s: cannot rename into place: %s", g_final, strerror(errno));
-    free(g_tmp);
-    free(g_final);
-    g_tmp = g_final = NULL;
+    if (!g_table || f != g_table->f) die("internal error: closing a table that is not open");
+    outfile_close(g_table);
+    g_table = NULL;
 }

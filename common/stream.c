@@ -2,8 +2,6 @@
 #include "stream.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 #include <zstd.h>
 
 #include "cli.h"
+#include "outfile.h"
 
 static const char MAGIC[8] = {'H', 'E', 'A', 'D', 'S', 'T', 'R', 'M'};
 static const char END_MAGIC[8] = {'H', 'E', 'A', 'D', 'S', 'E', 'N', 'D'};
@@ -204,8 +203,7 @@ static int header_parse(stream_header *h, const char *text, size_t len)
 #define STAGE_SIZE (1u << 18)
 
 struct stream_writer {
-    FILE *out;
-    char *path, *tmp_path;   /* tmp_path NULL for stdout */
+    outfile *out;            /* written whole or not at all (outfile.h) */
     ZSTD_CCtx *cctx;
     uint8_t *stage;          /* uncompressed bytes waiting for zstd */
     size_t stage_len;
@@ -213,44 +211,12 @@ struct stream_writer {
     size_t zcap;
     uint64_t count;
     frame_hash hash;         /* of the compressed frame bytes written */
-    struct stream_writer *next_open;
 };
-
-/* Writers with a temporary file, removed if the tool dies or is killed. */
-static stream_writer *open_writers;
-static int hooks_installed;
-
-static void remove_temporaries(void)
-{
-    for (stream_writer *w = open_writers; w; w = w->next_open)
-        if (w->tmp_path) unlink(w->tmp_path);
-}
-
-static void on_signal(int sig)
-{
-    remove_temporaries();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void install_hooks(void)
-{
-    if (hooks_installed) return;
-    hooks_installed = 1;
-    cli_on_die(remove_temporaries);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigaction(sigs[i], &sa, NULL);
-    }
-}
 
 static void write_out(stream_writer *w, const void *p, size_t n)
 {
-    if (n && fwrite(p, 1, n, w->out) != n)
-        die("%s: write error: %s", w->tmp_path ? w->path : "stdout", strerror(errno));
+    if (n && fwrite(p, 1, n, w->out->f) != n)
+        die("%s: write error: %s", w->out->path, strerror(errno));
 }
 
 static void compress_stage(stream_writer *w, ZSTD_EndDirective mode)
@@ -282,33 +248,10 @@ static void stage_bytes(stream_writer *w, const void *p, size_t n)
 
 stream_writer *writer_open(const char *path, uint32_t kind, const stream_header *h, int level)
 {
-    install_hooks();
+    if ((!path || strcmp(path, "-") == 0) && isatty(1))
+        die("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
     stream_writer *w = xcalloc(1, sizeof *w);
-    struct stat st;
-    if (!path || strcmp(path, "-") == 0) {
-        if (isatty(1))
-            die("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
-        w->out = stdout;
-        w->path = xstrdup("stdout");
-    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        /* A device or FIFO (/dev/null, a named pipe): written in place;
-         * a rename would replace it with a regular file. */
-        w->path = xstrdup(path);
-        w->out = fopen(path, "wb");
-        if (!w->out) die("%s: %s", path, strerror(errno));
-    } else {
-        w->path = xstrdup(path);
-        if (asprintf(&w->tmp_path, "%s.tmp.XXXXXX", path) < 0) die("out of memory");
-        int fd = mkstemp(w->tmp_path);
-        if (fd < 0) die("%s: cannot create: %s", path, strerror(errno));
-        mode_t mask = umask(0);  /* mkstemp makes 0600; give the usual mode */
-        umask(mask);
-        fchmod(fd, 0666 & ~mask);
-        w->out = fdopen(fd, "wb");
-        if (!w->out) die("%s: %s", path, strerror(errno));
-        w->next_open = open_writers;
-        open_writers = w;
-    }
+    w->out = outfile_open(path);
     w->cctx = ZSTD_createCCtx();
     if (!w->cctx) die("out of memory (zstd)");
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level ? level : STREAM_DEFAULT_LEVEL);
@@ -358,21 +301,10 @@ void writer_close(stream_writer *w)
     memcpy(trailer + 8, "HDSC", 4);
     put_u64(trailer + 12, fh_final(&w->hash));
     write_out(w, trailer, sizeof trailer);
-    if (fflush(w->out) != 0) die("%s: write error: %s", w->path, strerror(errno));
-    if (w->out != stdout && !w->tmp_path && fclose(w->out) != 0)
-        die("%s: write error: %s", w->path, strerror(errno));
-    if (w->tmp_path) {
-        if (fclose(w->out) != 0) die("%s: write error: %s", w->path, strerror(errno));
-        if (rename(w->tmp_path, w->path) != 0)
-            die("%s: cannot rename into place: %s", w->path, strerror(errno));
-        for (stream_writer **p = &open_writers; *p; p = &(*p)->next_open)
-            if (*p == w) { *p = w->next_open; break; }
-    }
+    outfile_close(w->out);
     ZSTD_freeCCtx(w->cctx);
     free(w->stage);
     free(w->zbuf);
-    free(w->path);
-    free(w->tmp_path);
     free(w);
 }
 

@@ -1,0 +1,32 @@
+/* outfile.h: output files that appear whole or not at all.
+ *
+ * A regular file is written under a temporary name beside it and renamed
+ * into place by outfile_close(); if the tool dies (die()) or is killed
+ * (SIGINT, SIGTERM, SIGHUP, SIGPIPE) first, the temporary is removed, so no
+ * half-written file is ever taken as done (make's view of the world).  A
+ * device or FIFO (/dev/null, a named pipe) is written in place: renaming over
+ * it would replace it.  NULL or "-" means stdout.  Used by the stream writer
+ * and by every tool's text outputs (tables, reports, id lists).
+ */
+#ifndef HEADS_OUTFILE_H
+#define HEADS_OUTFILE_H
+
+#include <stdio.h>
+
+typedef struct outfile {
+    FILE *f;              /**< write here */
+    char *path;           /**< the final name ("stdout" for stdout) */
+    char *tmp;            /**< temporary name, or NULL when written in place */
+    struct outfile *next; /**< open outputs with a temporary (for cleanup) */
+} outfile;
+
+/** Open an output; dies with one line on failure.
+ *  @param path file name, or NULL / "-" for stdout
+ *  @return the handle (write to ->f) */
+outfile *outfile_open(const char *path);
+
+/** Flush and close; rename the temporary into place.  Dies with one line on
+ *  a write error (the temporary is then removed).  Frees the handle. */
+void outfile_close(outfile *o);
+
+#endif
