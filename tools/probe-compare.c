@@ -10,10 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "outfile.h"
 #include "pyfmt.h"
 
 static void usage(void)
@@ -273,20 +272,8 @@ int main(int argc, char **argv)
         n_rows++;
     }
 
-    FILE *f = stdout;
-    char *tmp = NULL;
-    struct stat st;
-    if (out && strcmp(out, "-") && stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {
-        /* a device or FIFO (/dev/null): write in place, never rename onto it */
-        f = fopen(out, "w");
-        if (!f) die("%s: cannot open", out);
-    } else if (out && strcmp(out, "-")) {
-        size_t l = strlen(out) + 32;
-        tmp = xmalloc(l);
-        snprintf(tmp, l, "%s.tmp.%ld", out, (long)getpid());
-        f = fopen(tmp, "w");
-        if (!f) die("%s: cannot create", out);
-    }
+    outfile *of = outfile_open(out);
+    FILE *f = of->f;
     if (tsv) {
         fprintf(f, "tag\tsupport_a\tsupport_b\tbest_a\tf1_best_a\tbest_b\tf1_best_b\tsame_best\trank_of_best_b_in_a\t"
                    "mean_abs_df1\tmax_abs_df1\tat_max\tspearman\theads\n");
@@ -320,12 +307,7 @@ int main(int argc, char **argv)
                     r->best_a == r->best_b ? "yes" : "no", r->rank_b_in_a, r->mean_abs, mx, rho);
         }
     }
-    if (fflush(f) != 0 || ferror(f)) die("write error");
-    if (f != stdout && !tmp && fclose(f) != 0) die("write error");
-    if (tmp) {
-        if (fclose(f) != 0 || rename(tmp, out) != 0) { unlink(tmp); die("%s: write error", out); }
-        free(tmp);
-    }
+    outfile_close(of);
     for (size_t i = 0; i < n_keys; i++) free(keys[i]);
     free(keys); free(rows); free(fa); free(fb); free(at); free(ca); free(A.cell); free(B.cell);
     json_decref(A.root);

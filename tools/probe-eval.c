@@ -18,10 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "outfile.h"
 #include "clsreport.h"
 #include "logreg.h"
 #include "pyfmt.h"
@@ -66,58 +65,8 @@ static void usage(void)
     exit(0);
 }
 
-/* ---- text outputs written under a temporary name, renamed on success ---- */
+/* At most this many outputs (--json specs plus CSV and meta). */
 #define MAX_OUT 16
-static char *tmp_names[MAX_OUT];
-static int n_tmp;
-static void remove_tmps(void)
-{
-    for (int i = 0; i < n_tmp; i++)
-        if (tmp_names[i]) unlink(tmp_names[i]);
-}
-
-typedef struct outfile {
-    const char *path; /* NULL = stdout */
-    char *tmp;
-    FILE *f;
-} outfile;
-
-static void out_open(outfile *o, const char *path)
-{
-    o->path = path && strcmp(path, "-") ? path : NULL;
-    o->tmp = NULL;
-    if (!o->path) { o->f = stdout; return; }
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        /* /dev/null, a FIFO, /dev/stdout: write in place (renaming a
-         * temporary onto a device would replace the device) */
-        o->f = fopen(path, "w");
-        if (!o->f) die("%s: %s", path, strerror(errno));
-        o->path = NULL; /* nothing to rename */
-        return;
-    }
-    size_t l = strlen(path) + 32;
-    o->tmp = xmalloc(l);
-    snprintf(o->tmp, l, "%s.tmp.%ld", path, (long)getpid());
-    if (n_tmp == MAX_OUT) die("too many outputs");
-    tmp_names[n_tmp++] = o->tmp;
-    o->f = fopen(o->tmp, "w");
-    if (!o->f) die("%s: %s", o->tmp, strerror(errno));
-}
-
-static void out_close(outfile *o)
-{
-    if (fflush(o->f) != 0 || ferror(o->f)) die("%s: write error", o->path ? o->path : "output");
-    if (!o->path) {
-        if (o->f != stdout && fclose(o->f) != 0) die("write error");
-        return;
-    }
-    if (fclose(o->f) != 0) die("%s: write error", o->path);
-    if (rename(o->tmp, o->path) != 0) die("%s: %s", o->path, strerror(errno));
-    for (int i = 0; i < n_tmp; i++)
-        if (tmp_names[i] == o->tmp) tmp_names[i] = NULL;
-    free(o->tmp);
-}
 
 /* ---- label names: test tags plus every probe class ---- */
 typedef struct names {
@@ -229,7 +178,6 @@ int main(int argc, char **argv)
     }
     const char *input = cli_single_input(argc, argv);
     if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
-    cli_on_die(remove_tmps);
 
     /* probes */
     stream_reader *pr = reader_open_or_die(probes_path, 1u << STREAM_PROBES);
@@ -368,9 +316,8 @@ int main(int argc, char **argv)
 
     /* CSV */
     if (csv_path || n_json == 0) {
-        outfile of;
-        out_open(&of, csv_path);
-        FILE *f = of.f;
+        outfile *of = outfile_open(csv_path);
+        FILE *f = of->f;
         fprintf(f, "vector,layer,head,label,precision,recall,f1-score,support\n");
         for (int p = 0; p < n_probes; p++) {
             const cls_report *rep = &sh.reports[p];
@@ -380,7 +327,7 @@ int main(int argc, char **argv)
             csv_row(f, &probes[p], "macro avg", &rep->macro, 0, 0);
             csv_row(f, &probes[p], "weighted avg", &rep->weighted, 0, 0);
         }
-        out_close(&of);
+        outfile_close(of);
     }
 
     /* JSON: [layer][head], indexed by the real layer and head numbers; cells
@@ -403,9 +350,8 @@ int main(int argc, char **argv)
                     die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
                 cell[c] = p;
             }
-        outfile of;
-        out_open(&of, json_path[j]);
-        FILE *f = of.f;
+        outfile *of = outfile_open(json_path[j]);
+        FILE *f = of->f;
         fputs("[\n", f);
         for (uint32_t l = 0; l <= max_layer; l++) {
             fputs(l ? ",\n    [\n" : "    [\n", f);
@@ -418,26 +364,25 @@ int main(int argc, char **argv)
             fputs("\n    ]", f);
         }
         fputs("\n]", f);
-        out_close(&of);
+        outfile_close(of);
         free(cell);
     }
 
     if (meta_path) {
-        outfile of;
-        out_open(&of, meta_path);
-        fprintf(of.f, "[probes: %s]\n", probes_path);
-        header_print(&probes_h, of.f);
-        fprintf(of.f, "[test activations: %s]\n", input ? input : "stdin");
-        header_print(&acts_h, of.f);
-        fprintf(of.f, "[report]\n");
+        outfile *of = outfile_open(meta_path);
+        fprintf(of->f, "[probes: %s]\n", probes_path);
+        header_print(&probes_h, of->f);
+        fprintf(of->f, "[test activations: %s]\n", input ? input : "stdin");
+        header_print(&acts_h, of->f);
+        fprintf(of->f, "[report]\n");
         stream_header me;
         header_init(&me);
         header_add(&me, "test-tokens", "%zu", n);
         header_add(&me, "probes", "%d", n_probes);
         header_add_provenance(&me, argc, argv);
-        header_print(&me, of.f);
+        header_print(&me, of->f);
         header_free(&me);
-        out_close(&of);
+        outfile_close(of);
     }
     header_free(&probes_h);
     header_free(&acts_h);
