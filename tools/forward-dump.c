@@ -15,6 +15,7 @@
  */
 #include "bpe.h"
 #include "cli.h"
+#include "outfile.h"
 #include "gptneo.h"
 #include "records.h"
 #include "stream.h"
@@ -339,36 +340,6 @@ static int input_next(story_input *in, story_rec *s)
     return 1;
 }
 
-/* Text output (--logits, --generate): stdout, or FILE written under a
- * temporary name and renamed by close_text_out (removed if we die). */
-static char g_text_tmp[4200], g_text_final[4100];
-static void remove_text_tmp(void)
-{
-    if (g_text_tmp[0]) unlink(g_text_tmp);
-}
-
-static FILE *open_text_out(const char *path)
-{
-    if (!path || !strcmp(path, "-")) return stdout;
-    snprintf(g_text_final, sizeof g_text_final, "%s", path);
-    snprintf(g_text_tmp, sizeof g_text_tmp, "%s.tmp%d", path, (int)getpid());
-    cli_on_die(remove_text_tmp);
-    FILE *f = fopen(g_text_tmp, "w");
-    if (!f) {
-        g_text_tmp[0] = 0;
-        die("%s: cannot write", path);
-    }
-    return f;
-}
-
-static void close_text_out(FILE *f)
-{
-    if (fflush(f)) die("write error");
-    if (f == stdout) return;
-    if (fclose(f)) die("%s: write error", g_text_final);
-    if (rename(g_text_tmp, g_text_final)) die("%s: cannot rename into place", g_text_final);
-    g_text_tmp[0] = 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -419,9 +390,10 @@ int main(int argc, char **argv)
     openblas_set_num_threads(1);
 
     if (gen >= 0) {
-        FILE *f = open_text_out(out);
+        outfile *of = outfile_open(out);
+        FILE *f = of->f;
         generate(&m, prompt, prompt_ids, tokdir ? tokdir : model_dir, gen, f);
-        close_text_out(f);
+        outfile_close(of);
         gptneo_free(&m);
         return 0;
     }
@@ -440,7 +412,8 @@ int main(int argc, char **argv)
         header_copy(&inh, reader_header(in.r));
     }
     if (logits_k) {
-        FILE *f = open_text_out(out);
+        outfile *of = outfile_open(out);
+        FILE *f = of->f;
         char id[512];
         fprintf(f, "# model: %s  model-sha256: %s\n", gptneo_identity(&m, id, sizeof id),
                 m.weights_sha256);
@@ -456,7 +429,7 @@ int main(int argc, char **argv)
         story_free(&s);
         gptneo_acts_free(&a);
         if (in.r) reader_close(in.r);
-        close_text_out(f);
+        outfile_close(of);
         gptneo_free(&m);
         return 0;
     }

@@ -13,15 +13,14 @@
  *                      min((start+stop)//2 + 1, len(text)-1) for an odd one;
  *                      a character outside any word has the empty tag.
  */
-#include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "outfile.h"
 #include "perceptron.h"
 #include "records.h"
 #include "stream.h"
@@ -55,12 +54,6 @@ static const char USAGE[] =
     "\n"
     "example:\n"
     "  tokenize stories.txt | postag-join --merge 'VB*=VB' | stream-view --head 1\n";
-
-static char words_tmp[4200];
-static void remove_words_tmp(void)
-{
-    if (words_tmp[0]) unlink(words_tmp);
-}
 
 #define DEFAULT_TAGGER "data/cache/nltk/averaged_perceptron_tagger_eng"
 
@@ -226,17 +219,11 @@ int main(int argc, char **argv)
 
     stream_reader *r = reader_open_or_die(in_path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
     stream_writer *wr = NULL;
+    outfile *words_file = NULL;
     FILE *words_out = NULL;
     if (words_mode) {
-        if (out_path && strcmp(out_path, "-") != 0) {
-            /* written under a temporary name, renamed when complete */
-            snprintf(words_tmp, sizeof words_tmp, "%s.tmp.%ld", out_path, (long)getpid());
-            words_out = fopen(words_tmp, "w");
-            if (!words_out) die("%s: cannot create: %s", words_tmp, strerror(errno));
-            cli_on_die(remove_words_tmp);
-        } else {
-            words_out = stdout;
-        }
+        words_file = outfile_open(out_path);
+        words_out = words_file->f;
     } else {
         stream_header h;
         header_init(&h);
@@ -303,13 +290,7 @@ int main(int argc, char **argv)
     }
     cli_progress_end();
     if (words_mode) {
-        if (fflush(words_out) != 0 || ferror(words_out))
-            die("%s: write error", words_tmp[0] ? words_tmp : "stdout");
-        if (words_out != stdout) {
-            if (fclose(words_out) != 0 || rename(words_tmp, out_path) != 0)
-                die("%s: cannot write: %s", out_path, strerror(errno));
-            words_tmp[0] = '\0';
-        }
+        outfile_close(words_file);
     } else {
         writer_close(wr);
     }

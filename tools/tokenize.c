@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "bpe.h"
 #include "cli.h"
+#include "outfile.h"
 #include "records.h"
 #include "sha256.h"
 #include "stream.h"
@@ -221,13 +221,6 @@ done:
     return (long)n;
 }
 
-/* --ids -o FILE is written under a temporary name, renamed when complete. */
-static char ids_tmp[4200];
-static void remove_ids_tmp(void)
-{
-    if (ids_tmp[0]) unlink(ids_tmp);
-}
-
 /* --- main ---------------------------------------------------------------- */
 
 typedef struct growbuf { char *p; size_t n, cap; } growbuf;
@@ -412,15 +405,10 @@ int main(int argc, char **argv)
 
     state st = {.o = &o, .tok = tok};
     story_init(&st.rec);
+    outfile *ids_file = NULL;
     if (o.ids_text) {
-        if (o.out && strcmp(o.out, "-") != 0) {
-            snprintf(ids_tmp, sizeof ids_tmp, "%s.tmp%ld", o.out, (long)getpid());
-            cli_on_die(remove_ids_tmp);
-            st.text_out = fopen(ids_tmp, "w");
-            if (!st.text_out) die("%s: %s", o.out, strerror(errno));
-        } else {
-            st.text_out = stdout;
-        }
+        ids_file = outfile_open(o.out);  /* --ids: written whole or not at all */
+        st.text_out = ids_file->f;
     } else {
         stream_header h;
         header_init(&h);
@@ -472,12 +460,8 @@ int main(int argc, char **argv)
     if (st.repaired_stories)
         warn("%ld stories had invalid UTF-8; each bad sequence became U+FFFD", st.repaired_stories);
 
-    if (st.text_out) {
-        if (fflush(st.text_out) != 0 || ferror(st.text_out)) die("write error: %s", strerror(errno));
-        if (st.text_out != stdout) {
-            if (fclose(st.text_out) != 0 || rename(ids_tmp, o.out) != 0) die("%s: %s", o.out, strerror(errno));
-            ids_tmp[0] = 0;
-        }
+    if (ids_file) {
+        outfile_close(ids_file);
     } else {
         writer_close(st.w);
     }

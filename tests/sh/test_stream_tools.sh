@@ -55,3 +55,10 @@ if command -v script >/dev/null 2>&1; then
 else
   skip "script(1) not installed: terminal refusal not tested"
 fi
+
+# Text outputs go through the same outfile: /dev/null stays a device.
+"$BIN/tokenize" --ids --stories 0-2 -o /dev/null "$S"
+"$BIN/tokenize" --stories 0-2 "$S" | "$BIN/postag-join" --words -o /dev/null
+check "text outputs (-o /dev/null) leave /dev/null a character device" test -c /dev/null
+"$BIN/tokenize" --ids --stories 0-2 -o "$TMP/ids.txt" "$S"
+check_eq "a text output to a file appears whole, with no temporary left" "$(ls "$TMP" | grep -c 'ids.txt')" 1
