@@ -2,7 +2,10 @@
 #include "tagmap.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "cli.h"
 
 void tagmap_init(tagmap *m) { memset(m, 0, sizeof *m); }
 
@@ -75,4 +78,16 @@ int tagmap_from_header(tagmap *m, const stream_header *h, const char **err)
         }
     }
     return 0;
+}
+
+int tagset_index(tagset *t, const char *tag)
+{
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->name[i], tag)) return i;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->name = xrealloc(t->name, (size_t)t->cap * sizeof *t->name);
+    }
+    snprintf(t->name[t->n], sizeof t->name[t->n], "%s", tag);
+    return t->n++;
 }

@@ -54,4 +54,15 @@ void tagmap_to_header(const tagmap *m, stream_header *h);
 int tagmap_from_header(tagmap *m, const stream_header *h, const char **err)
     __attribute__((warn_unused_result));
 
+/** A growable list of distinct tag names, in order of first sight. */
+typedef struct tagset {
+    int n, cap;
+    char (*name)[TAG_MAX + 1];  /**< [n] */
+} tagset;
+
+/** Index of tag in the set, adding it when new.
+ *  @param t set (zero-initialised to start; free t->name when done)
+ *  @param tag tag name (at most TAG_MAX bytes) @return its index */
+int tagset_index(tagset *t, const char *tag);
+
 #endif

@@ -68,23 +68,7 @@ static void usage(void)
 /* At most this many outputs (--json specs plus CSV and meta). */
 #define MAX_OUT 16
 
-/* ---- label names: test tags plus every probe class ---- */
-typedef struct names {
-    int n, cap;
-    char (*name)[TAG_MAX + 1];
-} names;
-
-static int name_index(names *t, const char *tag)
-{
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->name[i], tag)) return i;
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 64;
-        t->name = xrealloc(t->name, (size_t)t->cap * sizeof *t->name);
-    }
-    strcpy(t->name[t->n], tag);
-    return t->n++;
-}
+/* Label names (a tagset): the test tags plus every probe class. */
 
 typedef struct eval_shared {
     const probe_rec *probes;
@@ -93,7 +77,7 @@ typedef struct eval_shared {
     const float *feats;    /* [n][per] */
     size_t n, per;
     const int *y_true;
-    const names *nm;
+    const tagset *nm;
     int n_probes;
     cls_report *reports;   /* [n_probes] */
     int *rc;
@@ -252,7 +236,7 @@ int main(int argc, char **argv)
         offset[p] = (int)per;
         per += probes[p].dim;
     }
-    names nm = {0, 0, NULL};
+    tagset nm = {0, 0, NULL};
     size_t n = 0, cap = 0;
     int *y_true = NULL;
     float *feats = NULL;
@@ -285,7 +269,7 @@ int main(int argc, char **argv)
                             t, probes[p].vec, probes[p].layer, probes[p].head);
                     dst[offset[p] + (int)a] = v;
                 }
-            y_true[n++] = name_index(&nm, tag);
+            y_true[n++] = tagset_index(&nm, tag);
         }
         cli_progress("stories", stories, 0);
     }
@@ -298,7 +282,7 @@ int main(int argc, char **argv)
     int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
     for (int p = 0; p < n_probes; p++) {
         cmap[p] = xmalloc(probes[p].n_classes * sizeof **cmap);
-        for (uint32_t k = 0; k < probes[p].n_classes; k++) cmap[p][k] = name_index(&nm, probes[p].classes[k]);
+        for (uint32_t k = 0; k < probes[p].n_classes; k++) cmap[p][k] = tagset_index(&nm, probes[p].classes[k]);
     }
 
     eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = feats, .n = n,

@@ -106,23 +106,6 @@ static void *fit_worker(void *arg)
     return NULL;
 }
 
-/* A growable list of distinct tag names. */
-typedef struct tagset {
-    int n, cap;
-    char (*name)[TAG_MAX + 1];
-} tagset;
-
-static int tagset_index(tagset *t, const char *tag)
-{
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->name[i], tag)) return i;
-    if (t->n == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 64;
-        t->name = xrealloc(t->name, (size_t)t->cap * sizeof *t->name);
-    }
-    strcpy(t->name[t->n], tag);
-    return t->n++;
-}
 
 static int cmp_name(const void *a, const void *b, void *ctx)
 {
@@ -244,7 +227,7 @@ int main(int argc, char **argv)
     if (!n_probes) die("no probes selected");
 
     /* read the tokens */
-    tagset tags = {0, 0, NULL};
+    tagset tags = {0, 0, NULL};  /* distinct training tags */
     size_t n = 0, cap = 0;
     int *raw = NULL;
     float *feats = NULL;
