@@ -46,6 +46,14 @@ else
   MODEL_IS_REAL := no
 endif
 
+# Say which model before any work starts (training the stand-in takes
+# minutes), but only for the goals that run the study.
+ifneq ($(MODEL_NOTE),)
+ifneq ($(filter all study results figures model-check,$(MAKECMDGOALS)),)
+$(info make: $(MODEL_NOTE))
+endif
+endif
+
 # Layers of the model (for per-layer probe jobs): from its config when it
 # exists already, else TinyStories-1M's 8.
 MODEL_LAYERS := $(or $(shell sed -n 's/.*"num_layers": *\([0-9][0-9]*\).*/\1/p' $(MODEL_DIR)/config.json 2>/dev/null | head -n 1),8)
@@ -58,5 +66,4 @@ $(REAL_DIR)/%:
 
 .PHONY: model-check
 model-check: $(MODEL_FILES)
-	@$(if $(MODEL_NOTE),echo "make: $(MODEL_NOTE)" >&2;) true
 	@test -f $(MODEL_DIR)/config.json || { echo "make: $(MODEL_DIR) has no config.json (MODEL=$(MODEL))" >&2; exit 1; }
