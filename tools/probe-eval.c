@@ -26,6 +26,7 @@
 #include "pyfmt.h"
 #include "records.h"
 #include "stream.h"
+#include "probedata.h"
 #include "tagmap.h"
 
 static void usage(void)
@@ -237,44 +238,14 @@ int main(int argc, char **argv)
         per += probes[p].dim;
     }
     tagset nm = {0, 0, NULL};
-    size_t n = 0, cap = 0;
     int *y_true = NULL;
     float *feats = NULL;
-    story_rec s;
-    story_init(&s);
-    uint64_t stories = 0;
-    while (story_read_or_die(r, &s)) {
-        stories++;
-        if (s.n_tokens == 0) continue;
-        if (!(s.flags & STORY_HAS_TAGS))
-            die("%s: story %u has no POS tags (run postag-join before forward-dump)", reader_name(r), s.story);
-        if (!(s.flags & STORY_HAS_FLOATS) || (int)s.floats_per_token != L.floats_per_token)
-            die("%s: story %u has %u floats per token; the header's layout says %d", reader_name(r), s.story,
-                s.floats_per_token, L.floats_per_token);
-        for (uint32_t t = 0; t < s.n_tokens; t++) {
-            char tag[TAG_MAX + 1];
-            if (!tagmap_apply(&tm, s.tokens[t].tag, tag)) continue;
-            if (n == cap) {
-                cap = cap ? cap + cap / 2 : 4096;
-                y_true = xrealloc(y_true, cap * sizeof *y_true);
-                feats = xrealloc(feats, cap * per * sizeof *feats);
-            }
-            const float *src = s.floats + (size_t)t * s.floats_per_token;
-            float *dst = feats + n * per;
-            for (int p = 0; p < n_probes; p++)
-                for (uint32_t a = 0; a < probes[p].dim; a++) {
-                    float v = src[src_off[p] + (int)a];
-                    if (!isfinite(v))
-                        die("%s: story %u token %u: non-finite %s value of layer %u head %u", reader_name(r), s.story,
-                            t, probes[p].vec, probes[p].layer, probes[p].head);
-                    dst[offset[p] + (int)a] = v;
-                }
-            y_true[n++] = tagset_index(&nm, tag);
-        }
-        cli_progress("stories", stories, 0);
-    }
-    cli_progress_end();
-    story_free(&s);
+    probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
+    for (int p = 0; p < n_probes; p++)
+        in[p] = (probe_input){(int)probes[p].layer, (int)probes[p].head, probes[p].vec[0], src_off[p], offset[p],
+                              (int)probes[p].dim};
+    size_t n = probe_gather(r, &L, &tm, in, n_probes, per, &nm, &feats, &y_true);
+    free(in);
     reader_close(r);
     if (n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
 

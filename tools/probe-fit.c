@@ -20,6 +20,7 @@
 #include "logreg.h"
 #include "records.h"
 #include "stream.h"
+#include "probedata.h"
 #include "tagmap.h"
 
 static void usage(void)
@@ -228,45 +229,14 @@ int main(int argc, char **argv)
 
     /* read the tokens */
     tagset tags = {0, 0, NULL};  /* distinct training tags */
-    size_t n = 0, cap = 0;
     int *raw = NULL;
     float *feats = NULL;
     const size_t per = (size_t)n_probes * dim;
-    story_rec s;
-    story_init(&s);
-    uint64_t stories = 0;
-    while (story_read_or_die(r, &s)) {
-        stories++;
-        if (s.n_tokens == 0) continue;
-        if (!(s.flags & STORY_HAS_TAGS))
-            die("%s: story %u has no POS tags (run postag-join before forward-dump)", reader_name(r), s.story);
-        if (!(s.flags & STORY_HAS_FLOATS) || (int)s.floats_per_token != L.floats_per_token)
-            die("%s: story %u has %u floats per token; the header's layout says %d", reader_name(r),
-                s.story, s.floats_per_token, L.floats_per_token);
-        for (uint32_t t = 0; t < s.n_tokens; t++) {
-            char tag[TAG_MAX + 1];
-            if (!tagmap_apply(&tm, s.tokens[t].tag, tag)) continue;
-            if (n == cap) {
-                cap = cap ? cap + cap / 2 : 4096;
-                raw = xrealloc(raw, cap * sizeof *raw);
-                feats = xrealloc(feats, cap * per * sizeof *feats);
-            }
-            const float *src = s.floats + (size_t)t * s.floats_per_token;
-            float *dst = feats + n * per;
-            for (int p = 0; p < n_probes; p++)
-                for (int a = 0; a < dim; a++) {
-                    float v = src[jobs[p].offset + a];
-                    if (!isfinite(v))
-                        die("%s: story %u token %u: non-finite %c value of layer %d head %d", reader_name(r),
-                            s.story, t, jobs[p].vec, jobs[p].layer, jobs[p].head);
-                    dst[p * dim + a] = v;
-                }
-            raw[n++] = tagset_index(&tags, tag);
-        }
-        cli_progress("stories", stories, 0);
-    }
-    cli_progress_end();
-    story_free(&s);
+    probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
+    for (int p = 0; p < n_probes; p++)
+        in[p] = (probe_input){jobs[p].layer, jobs[p].head, jobs[p].vec, jobs[p].offset, p * dim, dim};
+    size_t n = probe_gather(r, &L, &tm, in, n_probes, per, &tags, &feats, &raw);
+    free(in);
     if (n == 0) die("%s: no training tokens%s", reader_name(r), tm.n_drop ? " left after --drop" : "");
     if (tags.n < 2)
         die("only one class ('%s') in %zu training tokens; a probe needs at least 2 (scikit-learn refuses too)",
