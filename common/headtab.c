@@ -217,3 +217,30 @@ void table_close(FILE *f)
     outfile_close(g_table);
     g_table = NULL;
 }
+
+int heads_from_options(const char *heads_s, long layer, long head, const act_layout *L, head_id *out)
+{
+    char err[512];
+    int nh = 0;
+    if (heads_s && strcmp(heads_s, "all") != 0) {
+        if (layer >= 0 || head >= 0) die("give --heads or --layer/--head, not both");
+        nh = headspec_parse(heads_s, out, HEADTAB_MAX_HEADS, err, sizeof err);
+        if (nh < 0) die("--heads: %s", err);
+        return nh;
+    }
+    if (heads_s) { /* all: every dumped head */
+        if (layer >= 0 || head >= 0) die("give --heads or --layer/--head, not both");
+        if (!L) return 0;
+        for (int li = 0; li < L->n_layers; li++)
+            for (int hi = 0; hi < L->n_heads; hi++) {
+                if (nh == HEADTAB_MAX_HEADS) die("--heads all: too many heads");
+                out[nh].layer = L->layers[li];
+                out[nh++].head = L->heads[hi];
+            }
+        return nh;
+    }
+    if (layer < 0 || head < 0) die("no head chosen (--heads L2H0,... or --layer N --head N)");
+    out[0].layer = (int)layer;
+    out[0].head = (int)head;
+    return 1;
+}

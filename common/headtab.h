@@ -29,6 +29,14 @@ typedef struct head_id { int layer, head; } head_id;
 int headspec_parse(const char *s, head_id *out, int max, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/** The heads a tool was asked for: --heads LIST (or "all"), or --layer N
+ *  --head N (negative = not given).  Dies with one line on a bad list, on
+ *  both forms at once, or on neither.  "all" is expanded against the
+ *  stream's layout (every dumped head); with L NULL it returns 0, so a tool
+ *  checks its options before opening its input and expands "all" after.
+ *  @param out receives up to HEADTAB_MAX_HEADS heads @return their count */
+int heads_from_options(const char *heads_s, long layer, long head, const act_layout *L, head_id *out);
+
 /** A set of story indices, e.g. "3" or "0-99,120". */
 typedef struct story_sel {
     int all;                 /**< 1 = every story */

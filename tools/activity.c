@@ -79,17 +79,7 @@ int main(int argc, char **argv)
 
     char err[512];
     static head_id heads[HEADTAB_MAX_HEADS];
-    int nh;
-    if (heads_s) {
-        if (layer >= 0 || head >= 0) die("give --heads or --layer/--head, not both");
-        nh = strcmp(heads_s, "all") ? headspec_parse(heads_s, heads, HEADTAB_MAX_HEADS, err, sizeof err) : 0;
-        if (nh < 0) die("--heads: %s", err);
-    } else {
-        if (layer < 0 || head < 0) die("no head chosen (--heads L2H0,... or --layer N --head N)");
-        heads[0].layer = (int)layer;
-        heads[0].head = (int)head;
-        nh = 1;
-    }
+    int nh = heads_from_options(heads_s, layer, head, NULL, heads); /* 0: all, expanded below */
     story_sel sel;
     if (story_sel_parse(&sel, story_s, err, sizeof err)) die("--story: %s", err);
     tok_window win = {0, -1, 0};
@@ -100,13 +90,7 @@ int main(int argc, char **argv)
     act_layout L;
     const char *e;
     if (act_layout_parse(&L, h, &e)) die("%s: %s", reader_name(r), e);
-    if (nh == 0) /* --heads all: every dumped head */
-        for (int li = 0; li < L.n_layers; li++)
-            for (int hi = 0; hi < L.n_heads; hi++) {
-                if (nh == HEADTAB_MAX_HEADS) die("--heads all: too many heads");
-                heads[nh].layer = L.layers[li];
-                heads[nh++].head = L.heads[hi];
-            }
+    if (nh == 0) nh = heads_from_options(heads_s, layer, head, &L, heads);
 
     /* the model, when given, must be the stream's */
     gptneo_model m;

@@ -160,17 +160,7 @@ int main(int argc, char **argv)
 
     char err[512];
     static head_id hid[HEADTAB_MAX_HEADS];
-    int nh;
-    if (heads_s) {
-        if (layer >= 0 || head >= 0) die("give --heads or --layer/--head, not both");
-        nh = strcmp(heads_s, "all") ? headspec_parse(heads_s, hid, HEADTAB_MAX_HEADS, err, sizeof err) : 0;
-        if (nh < 0) die("--heads: %s", err);
-    } else {
-        if (layer < 0 || head < 0) die("no head chosen (--heads L2H0,... or --layer N --head N)");
-        hid[0].layer = (int)layer;
-        hid[0].head = (int)head;
-        nh = 1;
-    }
+    int nh = heads_from_options(heads_s, layer, head, NULL, hid); /* 0: all, expanded below */
     story_sel sel, qsel;
     if (story_sel_parse(&sel, story_s, err, sizeof err)) die("--story: %s", err);
     if (story_sel_parse(&qsel, query_s, err, sizeof err)) die("--query: %s", err);
@@ -182,13 +172,7 @@ int main(int argc, char **argv)
     act_layout L;
     const char *e;
     if (act_layout_parse(&L, hdr, &e)) die("%s: %s", reader_name(r), e);
-    if (nh == 0) /* --heads all: every dumped head */
-        for (int li = 0; li < L.n_layers; li++)
-            for (int hi = 0; hi < L.n_heads; hi++) {
-                if (nh == HEADTAB_MAX_HEADS) die("--heads all: too many heads");
-                hid[nh].layer = L.layers[li];
-                hid[nh++].head = L.heads[hi];
-            }
+    if (nh == 0) nh = heads_from_options(heads_s, layer, head, &L, hid);
     hsel *hs = xcalloc((size_t)nh, sizeof *hs);
     for (int i = 0; i < nh; i++) {
         const int l = hid[i].layer, h = hid[i].head;
