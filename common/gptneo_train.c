@@ -677,8 +677,39 @@ struct gnt_work {
     float *dres, *dbuf, *dq, *dk, *dv;  /* [N][C] each */
     float *dF, *dF2;              /* [N][F] */
     float *logits;                /* [GNT_LM_CHUNK][V] */
+    float drop_p;                 /* dropout probability (0: off) */
+    uint64_t drop_key;            /* masks of the current row */
     double t_lm, t_total;
 };
+
+void gnt_work_set_dropout(gnt_work *w, float p, uint64_t key)
+{
+    w->drop_p = p;
+    w->drop_key = key;
+}
+
+/* The mask of one site (0: embeddings; 1 + 2l / 2 + 2l: attention / MLP
+ * output of layer l) under the row's key. */
+static uint64_t site_key(uint64_t key, int site)
+{
+    uint64_t s = key ^ (0xD1B54A32D192ED03ull * (uint64_t)(site + 1));
+    return splitmix64(&s);
+}
+
+void gnt_dropout(float *buf, size_t n, float p, uint64_t key)
+{
+    if (!(p > 0)) return;
+    /* keep when the top 24 bits of the element's hash reach p * 2^24 */
+    const uint32_t threshold = (uint32_t)(p * 16777216.0f + 0.5f);
+    const float keep_scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = key + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        buf[i] = (uint32_t)(z >> 40) >= threshold ? buf[i] * keep_scale : 0.0f;
+    }
+}
 
 gnt_work *gnt_work_new(const gnt_config *c, int max_n)
 {
@@ -743,12 +774,14 @@ static double now_s(void)
 
 /* The forward up to ln_f, saving everything the backward needs. */
 static void forward_body(const gnt_config *c, const gnt_params *P, gnt_work *w, int n,
-                         const int *ids, const int *seg)
+                         const int *ids, const int *seg, float drop_p)
 {
+    const uint64_t key = w->drop_key;
     const int C = c->d, H = c->n_head, F = c->d_ff;
     const size_t NC = (size_t)w->max_n * C, NF = (size_t)w->max_n * F,
                  NH = (size_t)w->max_n * H, N1 = (size_t)w->max_n;
     gnt_embed_fwd(w->x, ids, seg, P->wte, P->wpe, n, C);
+    gnt_dropout(w->x, (size_t)n * C, drop_p, site_key(key, 0));
     for (int l = 0; l < c->n_layer; l++) {
         const gnt_layer *Lw = &P->layer[l];
         float *x = w->x + l * NC, *xn = w->x + (l + 1) * NC, *xm = w->xmid + l * NC;
@@ -763,12 +796,14 @@ static void forward_body(const gnt_config *c, const gnt_params *P, gnt_work *w, 
         gnt_attention_fwd(z, w->lse + l * NH, q, k, v, seg, n, C, H,
                           c->local[l] ? c->window : 0);
         gnt_linear_fwd(w->tmp, z, Lw->wo, Lw->bo, n, C, C);
+        gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(key, 1 + 2 * l));
         for (size_t i = 0; i < (size_t)n * C; i++) xm[i] = x[i] + w->tmp[i];
         gnt_layernorm_fwd(ln2, w->ln2_m + l * N1, w->ln2_r + l * N1, xm, Lw->ln2_w,
                           Lw->ln2_b, n, C, c->eps);
         gnt_linear_fwd(fc, ln2, Lw->wfc, Lw->bfc, n, C, F);
         gnt_gelu_fwd(g, fc, (size_t)n * F);
         gnt_linear_fwd(w->tmp, g, Lw->wproj, Lw->bproj, n, F, C);
+        gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(key, 2 + 2 * l));
         for (size_t i = 0; i < (size_t)n * C; i++) xn[i] = xm[i] + w->tmp[i];
     }
     gnt_layernorm_fwd(w->lnf, w->lnf_m, w->lnf_r, w->x + c->n_layer * NC, P->lnf_w,
@@ -785,7 +820,8 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
     double t0 = now_s();
     gnt_params P, G;
     gnt_params_map(&P, c, (float *)params);
-    forward_body(c, &P, w, n, ids, seg);
+    const float drop_p = w->drop_p;
+    forward_body(c, &P, w, n, ids, seg, drop_p);
 
     double t1 = now_s();
     if (grad) {
@@ -811,18 +847,30 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
         float *ln1 = w->ln1 + l * NC, *q = w->q + l * NC, *k = w->k + l * NC,
               *v = w->v + l * NC, *z = w->z + l * NC, *ln2 = w->ln2 + l * NC;
         float *fc = w->fc + l * NF, *g = w->g + l * NF;
-        /* MLP: x_{l+1} = xm + proj(gelu(fc(LN2(xm)))) */
+        /* the gradient entering a block's output: dres through its dropout mask */
+        const float *dbranch = w->dres;
+        if (drop_p > 0) {
+            memcpy(w->tmp, w->dres, sizeof(float) * (size_t)n * C);
+            gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(w->drop_key, 2 + 2 * l));
+            dbranch = w->tmp;
+        }
+        /* MLP: x_{l+1} = xm + drop(proj(gelu(fc(LN2(xm))))) */
         memset(w->dF, 0, sizeof(float) * (size_t)n * F);
-        gnt_linear_bwd(w->dF, Lg->wproj, Lg->bproj, w->dres, g, Lw->wproj, n, F, C);
+        gnt_linear_bwd(w->dF, Lg->wproj, Lg->bproj, dbranch, g, Lw->wproj, n, F, C);
         memset(w->dF2, 0, sizeof(float) * (size_t)n * F);
         gnt_gelu_bwd(w->dF2, w->dF, fc, (size_t)n * F);
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
         gnt_linear_bwd(w->dbuf, Lg->wfc, Lg->bfc, w->dF2, ln2, Lw->wfc, n, C, F);
         gnt_layernorm_bwd(w->dres, Lg->ln2_w, Lg->ln2_b, w->dbuf, xm, Lw->ln2_w,
                           w->ln2_m + l * N1, w->ln2_r + l * N1, n, C);
-        /* attention: xm = x + out_proj(attn(LN1(x))) */
+        /* attention: xm = x + drop(out_proj(attn(LN1(x)))) */
+        if (drop_p > 0) {
+            memcpy(w->tmp, w->dres, sizeof(float) * (size_t)n * C);
+            gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(w->drop_key, 1 + 2 * l));
+        }
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
-        gnt_linear_bwd(w->dbuf, Lg->wo, Lg->bo, w->dres, z, Lw->wo, n, C, C);
+        gnt_linear_bwd(w->dbuf, Lg->wo, Lg->bo, drop_p > 0 ? w->tmp : w->dres, z, Lw->wo, n, C,
+                       C);
         memset(w->dq, 0, sizeof(float) * (size_t)n * C);
         memset(w->dk, 0, sizeof(float) * (size_t)n * C);
         memset(w->dv, 0, sizeof(float) * (size_t)n * C);
@@ -835,6 +883,7 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
         gnt_layernorm_bwd(w->dres, Lg->ln1_w, Lg->ln1_b, w->dbuf, x, Lw->ln1_w,
                           w->ln1_m + l * N1, w->ln1_r + l * N1, n, C);
     }
+    gnt_dropout(w->dres, (size_t)n * C, drop_p, site_key(w->drop_key, 0));
     gnt_embed_bwd(G.wte, G.wpe, w->dres, ids, seg, n, C);
     w->t_total += now_s() - t0;
     return loss;
@@ -845,7 +894,7 @@ void gnt_logits(const gnt_config *c, const float *params, gnt_work *w, int n,
 {
     gnt_params P;
     gnt_params_map(&P, c, (float *)params);
-    forward_body(c, &P, w, n, ids, seg);
+    forward_body(c, &P, w, n, ids, seg, 0.0f);   /* evaluation: no dropout */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c->vocab, c->d, 1.0f, w->lnf,
                 c->d, P.wte, c->d, 0.0f, logits, c->vocab);
 }

@@ -175,6 +175,20 @@ void gnt_work_free(gnt_work *w);
  *  and in total by gnt_forward_backward on this workspace. */
 void gnt_work_times(const gnt_work *w, double *lm_head, double *total);
 
+/** Dropout while training (GPT-Neo's embed_dropout and resid_dropout: on
+ *  the embeddings and on the output of each attention and MLP block before
+ *  it joins the residual; attention probabilities are not dropped).
+ *  Each element is kept with probability 1 - p and then scaled by
+ *  1 / (1 - p).  The masks are a hash of (key, site, element), so a row
+ *  run with the same key gets the same masks on any thread, and the
+ *  backward regenerates them instead of storing them.
+ *  p = 0 (the default of a new workspace) turns dropout off: evaluation. */
+void gnt_work_set_dropout(gnt_work *w, float p, uint64_t key);
+
+/** buf[i] *= mask(key, i) / (1 - p) for i < n.  Being linear with a fixed
+ *  mask, the same call is its own backward.  p in [0, 1). */
+void gnt_dropout(float *buf, size_t n, float p, uint64_t key);
+
 /** Forward (and backward when grad != NULL) of one packed row.
  *  @param params flat parameters; @param grad flat gradients (+=) or NULL
  *  @param n tokens (1..max_n); @param ids, seg, targets [n] (see top)
@@ -184,7 +198,7 @@ double gnt_forward_backward(const gnt_config *c, const float *params,
                             float *grad, gnt_work *w, int n, const int *ids,
                             const int *seg, const int *targets, float scale);
 
-/** Forward only, returning logits of every token.
+/** Forward only, returning logits of every token (never any dropout).
  *  @param logits [n][V] out */
 void gnt_logits(const gnt_config *c, const float *params, gnt_work *w, int n,
                 const int *ids, const int *seg, float *logits);

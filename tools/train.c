@@ -51,7 +51,7 @@ typedef struct opts {
     long stop_after;   /* stop (checkpoint, no model) after this step: simulates an interruption */
     long eos;
     uint64_t seed;
-    double lr, min_lr_frac, wd, beta1, beta2, adam_eps, clip, heldout, embed_std;
+    double lr, min_lr_frac, wd, beta1, beta2, adam_eps, clip, heldout, embed_std, dropout;
     gnt_config cfg;
 } opts;
 
@@ -75,6 +75,7 @@ static void usage(void)
 "  --heldout X (0.05)   fraction of stories held out (the last ones)\n"
 "  --seed N (1)         --threads N (2): same seed + threads -> same weights\n"
 "  --embed-std X (0.1)  initial std of wte / wpe (other matrices: 0.02)\n"
+"  --dropout X (0)      dropout on embeddings and block outputs while training\n"
 "model (default TinyStories-1M: 64 hidden, 16 heads, 8 layers, 256 inner):\n"
 "  --hidden N --heads N --layers N --inner N --window N --positions N\n"
 "  --eos N (50256)      end-of-story token id\n"
@@ -312,6 +313,8 @@ typedef struct worker {
     /* job */
     int **rows; int *row_k; int n_rows, first, stride;
     float scale;
+    float dropout;         /* 0 for evaluation */
+    long step;             /* the step being computed: with the row, keys the dropout masks */
     double loss;
     long tokens;
 } worker;
@@ -324,6 +327,10 @@ static void *worker_run(void *arg)
     for (int r = wk->first; r < wk->n_rows; r += wk->stride) {
         int n = build_row(wk->c, wk->rows[r], wk->row_k[r], wk->o->seq_len, (int)wk->o->eos,
                           wk->ids, wk->seg, wk->tgt);
+        /* masks depend on (seed, step, row of the batch), never on the thread */
+        uint64_t key = wk->o->seed * 0x9E3779B97F4A7C15ull ^
+                       ((uint64_t)wk->step << 20 | (uint64_t)r) * 0xC2B2AE3D27D4EB4Full;
+        gnt_work_set_dropout(wk->w, wk->dropout, key);
         wk->loss += gnt_forward_backward(&wk->o->cfg, wk->params, wk->grad, wk->w, n, wk->ids,
                                          wk->seg, wk->tgt, wk->scale);
         wk->tokens += n;
@@ -649,6 +656,7 @@ static double heldout_loss(worker *wk, int nt, const corpus *c, int n_train, con
     for (int i = 0; i < nt; i++) {
         wk[i].params = params; wk[i].grad = NULL; wk[i].rows = rows; wk[i].row_k = row_k;
         wk[i].n_rows = nr; wk[i].first = i; wk[i].stride = nt; wk[i].scale = 0;
+        wk[i].dropout = 0;
     }
     run_workers(wk, nt);
     double loss = 0;
@@ -711,6 +719,7 @@ static void finish(const opts *op, const corpus *cp, const state *stp, worker *w
     json_object_set_new(j, "batch_rows", json_integer(o.batch));
     json_object_set_new(j, "seq_len", json_integer(o.seq_len));
     json_object_set_new(j, "lr", json_real(o.lr));
+    json_object_set_new(j, "dropout", json_real(o.dropout));
     json_object_set_new(j, "train_loss", isnan(last_train) ? json_null() : json_real(last_train));
     json_object_set_new(j, "heldout_loss", isnan(last_held) ? json_null() : json_real(last_held));
     json_object_set_new(j, "train_seconds", json_real(t_train));
@@ -750,7 +759,7 @@ int main(int argc, char **argv)
     enum { O_STORIES = 256, O_VOCAB, O_MERGES, O_STEPS, O_BATCH, O_SEQ, O_LR, O_WARM, O_MINLR,
            O_WD, O_B1, O_B2, O_AEPS, O_CLIP, O_HELD, O_SEED, O_THREADS, O_HIDDEN, O_HEADS,
            O_LAYERS, O_INNER, O_WINDOW, O_POS, O_EOS, O_EVAL, O_LOGEV, O_LOG, O_CKPT, O_CKEV,
-           O_RESUME, O_PROMPT, O_GEN, O_STOP, O_ESTD, O_HELP, O_VERSION };
+           O_RESUME, O_PROMPT, O_GEN, O_STOP, O_ESTD, O_DROP, O_HELP, O_VERSION };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"stories", required_argument, 0, O_STORIES},
         {"vocab", required_argument, 0, O_VOCAB}, {"merges", required_argument, 0, O_MERGES},
@@ -770,7 +779,8 @@ int main(int argc, char **argv)
         {"checkpoint-every", required_argument, 0, O_CKEV},
         {"resume", required_argument, 0, O_RESUME}, {"prompt", required_argument, 0, O_PROMPT},
         {"gen-tokens", required_argument, 0, O_GEN}, {"stop-after", required_argument, 0, O_STOP},
-        {"embed-std", required_argument, 0, O_ESTD}, {"help", no_argument, 0, O_HELP},
+        {"embed-std", required_argument, 0, O_ESTD}, {"dropout", required_argument, 0, O_DROP},
+        {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     int ch, inner_set = 0;
     while ((ch = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
@@ -810,6 +820,7 @@ int main(int argc, char **argv)
         case O_GEN: o.gen_tokens = cli_parse_long("--gen-tokens", optarg, 0, 100000); break;
         case O_STOP: o.stop_after = cli_parse_long("--stop-after", optarg, 1, 100000000); break;
         case O_ESTD: o.embed_std = cli_parse_double("--embed-std", optarg); break;
+        case O_DROP: o.dropout = cli_parse_double("--dropout", optarg); break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: die("unknown option (see --help)");
@@ -827,6 +838,7 @@ int main(int argc, char **argv)
     if (o.seq_len > o.cfg.n_pos) die("--seq-len %ld exceeds the %d positions", o.seq_len, o.cfg.n_pos);
     if (!(o.heldout >= 0 && o.heldout < 1)) die("--heldout takes a fraction in [0, 1)");
     if (!(o.embed_std > 0)) die("--embed-std must be > 0");
+    if (!(o.dropout >= 0 && o.dropout < 0.9)) die("--dropout must be in [0, 0.9)");
     if (!(o.lr > 0) || !(o.clip >= 0) || !(o.wd >= 0)) die("--lr must be > 0, --clip and --weight-decay >= 0");
     if (o.threads > o.batch) o.threads = o.batch;
 
@@ -916,6 +928,7 @@ int main(int argc, char **argv)
             wk[i].params = st.params; wk[i].grad = grads[i]; wk[i].rows = rows;
             wk[i].row_k = row_k; wk[i].n_rows = (int)o.batch; wk[i].first = i;
             wk[i].stride = nt; wk[i].scale = 1.0f / (float)total;
+            wk[i].dropout = (float)o.dropout; wk[i].step = st.step + 1;
         }
         run_workers(wk, nt);
         double loss = 0;

@@ -50,6 +50,17 @@ check "resume from step 3" "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/r.ckpt" -
 check_same_file "resumed run = uninterrupted run (weights)" "$TMP/a/model.safetensors" "$TMP/r/model.safetensors"
 check_same_file "resumed run = uninterrupted run (final checkpoint)" "$TMP/a.ckpt" "$TMP/r.ckpt"
 
+# --- dropout: deterministic, resumable, and it changes the training -----------
+DROP=(--dropout 0.2 --steps 6 --log "$TMP/dr.tsv")
+check "train with --dropout 0.2" "$TR" "${TINY[@]}" "${DROP[@]}" --checkpoint "$TMP/da.ckpt" -o "$TMP/da" "$TMP/s16.tok"
+if cmp -s "$TMP/a/model.safetensors" "$TMP/da/model.safetensors"; then fail "dropout changes the weights"; else ok "dropout changes the weights"; fi
+check "dropout run again" "$TR" "${TINY[@]}" "${DROP[@]}" -o "$TMP/db" "$TMP/s16.tok"
+check_same_file "dropout: same seed and threads -> identical weights" "$TMP/da/model.safetensors" "$TMP/db/model.safetensors"
+check "dropout: interrupted after step 4" "$TR" "${TINY[@]}" "${DROP[@]}" --stop-after 4 --checkpoint "$TMP/dr.ckpt" -o "$TMP/dr" "$TMP/s16.tok"
+check "dropout: resumed" "$TR" "${TINY[@]}" "${DROP[@]}" --resume "$TMP/dr.ckpt" --checkpoint "$TMP/dr.ckpt" -o "$TMP/dr" "$TMP/s16.tok"
+check_same_file "dropout: resumed run = uninterrupted run" "$TMP/da/model.safetensors" "$TMP/dr/model.safetensors"
+check "training.json records the dropout" grep -q '"dropout": 0.2' "$TMP/da/training.json"
+
 # --- the model loads in forward-dump ------------------------------------------
 if [ -x "$BIN/forward-dump" ]; then
   check "forward-dump runs on the trained model" "$BIN/forward-dump" --model "$TMP/a" --vectors k "$TMP/s16.tok" -o "$TMP/a.act"
@@ -82,6 +93,8 @@ check_fails "corpus of blank stories refused" '^train: empty corpus' \
   "$TR" "${TINY[@]}" "${TOK[@]}" --steps 2 --stories "$TMP/spaces.txt" -o "$TMP/x"
 check_fails "heads not dividing hidden refused" '^train: model config: hidden size not divisible' \
   "$TR" --hidden 16 --heads 3 --steps 2 -o "$TMP/x" "$TMP/s16.tok"
+check_fails "dropout out of range refused" '^train: --dropout must be in \[0, 0.9\)' \
+  "$TR" "${TINY[@]}" --dropout 0.95 --steps 2 -o "$TMP/x" "$TMP/s16.tok"
 check_fails "truncated tokens stream refused" '^train: ' \
   "$TR" "${TINY[@]}" --steps 2 -o "$TMP/x" <(head -c 2000 "$TMP/s16.tok")
 if [ -e "$TMP/x" ]; then fail "no output left behind by refused runs"; else ok "no output left behind by refused runs"; fi
