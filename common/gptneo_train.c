@@ -603,11 +603,14 @@ GNT_HOT void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
 
 /* Softmax cross-entropy of nb logit rows in place: rows become
  * scale * (softmax - onehot(target)).  @return summed loss */
-GNT_HOT static double xent_rows(float *lg, const int *tg, int nb, int V, float scale)
+GNT_HOT static double xent_rows(float *lg, const int *tg, int nb, int V, float scale,
+                                const float *bias)
 {
     double loss = 0;
     for (int r = 0; r < nb; r++, lg += V) {
         int t = tg[r];
+        if (bias)
+            for (int j = 0; j < V; j++) lg[j] += bias[j];
         float lt = lg[t], m = max_of(lg, V);
         double sum = exp_shift(lg, lg, m, V);
         loss += m + log(sum) - lt;
@@ -617,8 +620,8 @@ GNT_HOT static double xent_rows(float *lg, const int *tg, int nb, int V, float s
     return loss;
 }
 
-double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
-                       int N, int C, int V, float scale, float *dh,
+double gnt_lmhead_xent(const float *h, const float *wte, const float *bias,
+                       const int *targets, int N, int C, int V, float scale, float *dh,
                        float *dwte, float *scratch)
 {
     const int B = GNT_LM_CHUNK;
@@ -640,7 +643,7 @@ double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
         /* logits[nb][V] = hbuf[nb][C] @ wte[V][C]^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, V, C, 1.0f, hbuf, C,
                     wte, C, 0.0f, scratch, V);
-        loss += xent_rows(scratch, tg, nb, V, scale);  /* dlogits = scale (p - onehot) */
+        loss += xent_rows(scratch, tg, nb, V, scale, bias); /* dlogits = scale (p - onehot) */
         if (dh) {
             /* dhb[nb][C] = dlogits[nb][V] @ wte[V][C] */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, C, V, 1.0f, scratch,
@@ -677,10 +680,16 @@ struct gnt_work {
     float *dres, *dbuf, *dq, *dk, *dv;  /* [N][C] each */
     float *dF, *dF2;              /* [N][F] */
     float *logits;                /* [GNT_LM_CHUNK][V] */
+    const float *logit_bias;      /* [V] or NULL (gnt_work_set_logit_bias) */
     float drop_p;                 /* dropout probability (0: off) */
     uint64_t drop_key;            /* masks of the current row */
     double t_lm, t_total;
 };
+
+void gnt_work_set_logit_bias(gnt_work *w, const float *bias)
+{
+    w->logit_bias = bias;
+}
 
 void gnt_work_set_dropout(gnt_work *w, float p, uint64_t key)
 {
@@ -828,7 +837,7 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
         gnt_params_map(&G, c, grad);
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
     }
-    double loss = gnt_lmhead_xent(w->lnf, P.wte, targets, n, C, c->vocab, scale,
+    double loss = gnt_lmhead_xent(w->lnf, P.wte, w->logit_bias, targets, n, C, c->vocab, scale,
                                   grad ? w->dbuf : NULL, grad ? G.wte : NULL, w->logits);
     w->t_lm += now_s() - t1;
     if (!grad) {

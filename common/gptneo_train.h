@@ -147,15 +147,19 @@ void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
                        int N, int C, int H, int window);
 
 /** Tied LM head and cross-entropy, in chunks of rows (no [N][V] buffer).
- *  logits = h wte^T; loss_i = logsumexp(logits_i) - logits_i[target_i].
+ *  logits = h wte^T + bias; loss_i = logsumexp(logits_i) - logits_i[target_i].
+ *  @param bias [V] constant added to every row of logits, or NULL.  A bias
+ *  of log(U) on a row of wte stands for U tokens sharing that row: the
+ *  softmax then sums exactly what U equal rows would give (see train's
+ *  shared row of unseen tokens).
  *  @param h [N][C]; @param wte [V][C]; @param targets [N] (< 0: skipped)
  *  @param scale factor on the gradients (e.g. 1 / tokens in the batch)
  *  @param dh [N][C] (+=) or NULL; @param dwte [V][C] (+=) or NULL
  *  @param scratch [chunk][V] floats, chunk = GNT_LM_CHUNK
  *  @return sum of loss_i over rows with a target */
 #define GNT_LM_CHUNK 128
-double gnt_lmhead_xent(const float *h, const float *wte, const int *targets,
-                       int N, int C, int V, float scale, float *dh,
+double gnt_lmhead_xent(const float *h, const float *wte, const float *bias,
+                       const int *targets, int N, int C, int V, float scale, float *dh,
                        float *dwte, float *scratch);
 
 /** A fast float exp (max relative error ~2e-7 for |x| < 87; used for
@@ -174,6 +178,11 @@ void gnt_work_free(gnt_work *w);
 /** @return seconds spent in the LM head + loss (forward and backward)
  *  and in total by gnt_forward_backward on this workspace. */
 void gnt_work_times(const gnt_work *w, double *lm_head, double *total);
+
+/** A constant [V] added to the logits by gnt_forward_backward (see
+ *  gnt_lmhead_xent), or NULL (the default); the array must outlive its use.
+ *  gnt_logits never adds it. */
+void gnt_work_set_logit_bias(gnt_work *w, const float *bias);
 
 /** Dropout while training (GPT-Neo's embed_dropout and resid_dropout: on
  *  the embeddings and on the output of each attention and MLP block before

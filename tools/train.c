@@ -52,6 +52,7 @@ typedef struct opts {
     long eos;
     uint64_t seed;
     double lr, min_lr_frac, wd, beta1, beta2, adam_eps, clip, heldout, embed_std, dropout;
+    int full_vocab;    /* 1: every wte row trained on its own (no shared row of unseen tokens) */
     gnt_config cfg;
 } opts;
 
@@ -76,6 +77,9 @@ static void usage(void)
 "  --seed N (1)         --threads N (2): same seed + threads -> same weights\n"
 "  --embed-std X (0.1)  initial std of wte / wpe (other matrices: 0.02)\n"
 "  --dropout X (0)      dropout on embeddings and block outputs while training\n"
+"  --full-vocab         give every token its own trained wte row; by default the\n"
+"                       tokens absent from the training stories share one row\n"
+"                       (the same loss, exactly, with an LM head ~7x smaller)\n"
 "model (default TinyStories-1M: 64 hidden, 16 heads, 8 layers, 256 inner):\n"
 "  --hidden N --heads N --layers N --inner N --window N --positions N\n"
 "  --eos N (50256)      end-of-story token id\n"
@@ -301,11 +305,89 @@ static int build_row(const corpus *c, const int *list, int k, long T, int eos, i
 }
 
 /* ------------------------------------------------------------------ */
+/* The training vocabulary                                             */
+
+/* Tokens that never occur in the training stories are never an input and
+ * never a target: the only thing training does to their wte rows is push
+ * their logits down through the softmax.  So (unless --full-vocab) they
+ * share ONE row: the model trains on a compact vocabulary of the seen
+ * tokens plus that shared row, whose logit gets a bias of log(unseen) so
+ * the softmax sums exactly what the unseen rows, all equal, would add.
+ * The loss and every gradient are those of the full 50257-row model with
+ * the unseen rows tied (tests/unit/test_train.c: test_shared_rows), at the
+ * cost of an LM head over the ~7k seen tokens instead of 50257.  The saved
+ * model writes the shared row into every unseen token's row. */
+typedef struct vocab_map {
+    int full_v, train_v;   /* train_v = seen tokens + (1 if any unseen) */
+    int *to_train;         /* [full_v] full id -> row of the training vocabulary */
+    int *to_full;          /* [train_v] row -> a full id (the shared row: the first unseen id) */
+    long n_unseen;
+    float *bias;           /* [train_v] logit bias: log(n_unseen) on the shared row; NULL if none */
+} vocab_map;
+
+/* Seen = any token of a training story (stories 0 .. n_train-1) or eos. */
+static void vocab_map_build(vocab_map *vm, const corpus *c, int n_train, int full_v, int eos,
+                            int full_vocab)
+{
+    memset(vm, 0, sizeof *vm);
+    vm->full_v = full_v;
+    vm->to_train = xmalloc(sizeof(int) * (size_t)full_v);
+    unsigned char *seen = xcalloc((size_t)full_v, 1);
+    for (size_t i = 0; i < c->off[n_train]; i++) seen[c->tok[i]] = 1;
+    seen[eos] = 1;
+    int k = 0;
+    for (int v = 0; v < full_v; v++) {
+        if (full_vocab) seen[v] = 1;
+        if (seen[v]) vm->to_train[v] = k++;
+    }
+    vm->n_unseen = full_v - k;
+    vm->train_v = k + (vm->n_unseen > 0);
+    vm->to_full = xmalloc(sizeof(int) * (size_t)vm->train_v);
+    for (int v = full_v - 1; v >= 0; v--) {      /* downwards: the shared row maps to the first unseen id */
+        if (!seen[v]) vm->to_train[v] = k;
+        vm->to_full[vm->to_train[v]] = v;
+    }
+    if (vm->n_unseen > 0) {
+        vm->bias = xcalloc((size_t)vm->train_v, sizeof(float));
+        vm->bias[k] = (float)log((double)vm->n_unseen);
+    }
+    free(seen);
+}
+
+static void vocab_map_free(vocab_map *vm)
+{
+    free(vm->to_train); free(vm->to_full); free(vm->bias);
+}
+
+/* Parameters of the full model -> the training layout (wte rows picked;
+ * everything after wte is laid out identically). */
+static void params_to_train(const vocab_map *vm, const gnt_config *full, const float *pf,
+                            float *pt)
+{
+    const size_t C = (size_t)full->d, tail = gnt_param_count(full) - (size_t)vm->full_v * C;
+    for (int r = 0; r < vm->train_v; r++)
+        memcpy(pt + (size_t)r * C, pf + (size_t)vm->to_full[r] * C, sizeof(float) * C);
+    memcpy(pt + (size_t)vm->train_v * C, pf + (size_t)vm->full_v * C, sizeof(float) * tail);
+}
+
+/* The training layout -> the full model (unseen rows = the shared row). */
+static void params_to_full(const vocab_map *vm, const gnt_config *full, const float *pt,
+                           float *pf)
+{
+    const size_t C = (size_t)full->d, tail = gnt_param_count(full) - (size_t)vm->full_v * C;
+    for (int v = 0; v < vm->full_v; v++)
+        memcpy(pf + (size_t)v * C, pt + (size_t)vm->to_train[v] * C, sizeof(float) * C);
+    memcpy(pf + (size_t)vm->full_v * C, pt + (size_t)vm->train_v * C, sizeof(float) * tail);
+}
+
+/* ------------------------------------------------------------------ */
 /* Workers: data parallel over rows, one gradient buffer each          */
 
 typedef struct worker {
     const opts *o;
-    const corpus *c;
+    const gnt_config *cfg; /* the model computed: the training vocabulary's, or the full one */
+    int eos;               /* eos in cfg's ids */
+    const corpus *c;       /* stories in cfg's ids */
     const float *params;
     float *grad;           /* NULL for evaluation */
     gnt_work *w;
@@ -325,13 +407,13 @@ static void *worker_run(void *arg)
     wk->loss = 0;
     wk->tokens = 0;
     for (int r = wk->first; r < wk->n_rows; r += wk->stride) {
-        int n = build_row(wk->c, wk->rows[r], wk->row_k[r], wk->o->seq_len, (int)wk->o->eos,
+        int n = build_row(wk->c, wk->rows[r], wk->row_k[r], wk->o->seq_len, wk->eos,
                           wk->ids, wk->seg, wk->tgt);
         /* masks depend on (seed, step, row of the batch), never on the thread */
         uint64_t key = wk->o->seed * 0x9E3779B97F4A7C15ull ^
                        ((uint64_t)wk->step << 20 | (uint64_t)r) * 0xC2B2AE3D27D4EB4Full;
         gnt_work_set_dropout(wk->w, wk->dropout, key);
-        wk->loss += gnt_forward_backward(&wk->o->cfg, wk->params, wk->grad, wk->w, n, wk->ids,
+        wk->loss += gnt_forward_backward(wk->cfg, wk->params, wk->grad, wk->w, n, wk->ids,
                                          wk->seg, wk->tgt, wk->scale);
         wk->tokens += n;
     }
@@ -352,10 +434,10 @@ static void run_workers(worker *wk, int nt)
 /* Checkpoints                                                         */
 
 #define CKPT_MAGIC "HEADSCKP"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2   /* 2: + the training vocabulary's size */
 enum { CK_VOCAB, CK_NPOS, CK_D, CK_NHEAD, CK_NLAYER, CK_DFF, CK_WINDOW, CK_EPSBITS,
        CK_SEED, CK_SEQLEN, CK_BATCH, CK_EOS, CK_THREADS, CK_STEP, CK_EPOCH, CK_POS,
-       CK_TOKENS, CK_NPARAMS, CK_NTRAIN, CK_NFIELDS };
+       CK_TOKENS, CK_NPARAMS, CK_NTRAIN, CK_TRAINV, CK_NFIELDS };
 
 typedef struct state {
     float *params, *m, *v;   /* [n] each */
@@ -366,7 +448,7 @@ typedef struct state {
 static void put_bytes(uint8_t **p, const void *src, size_t n) { memcpy(*p, src, n); *p += n; }
 
 static void ckpt_write(const char *path, const opts *o, const corpus *c, const cursor *cu,
-                       const state *st)
+                       const state *st, int train_v)
 {
     int64_t f[CK_NFIELDS];
     uint32_t epsbits;
@@ -377,7 +459,7 @@ static void ckpt_write(const char *path, const opts *o, const corpus *c, const c
     f[CK_SEQLEN] = o->seq_len; f[CK_BATCH] = o->batch; f[CK_EOS] = o->eos;
     f[CK_THREADS] = o->threads; f[CK_STEP] = st->step; f[CK_EPOCH] = cu->epoch;
     f[CK_POS] = cu->pos; f[CK_TOKENS] = st->tokens; f[CK_NPARAMS] = (int64_t)st->n;
-    f[CK_NTRAIN] = cu->n_train;
+    f[CK_NTRAIN] = cu->n_train; f[CK_TRAINV] = train_v;
     size_t body = 8 + 4 + 4 + sizeof f + GNT_MAX_LAYERS + 64 + 3 * st->n * sizeof(float);
     uint8_t *buf = xmalloc(body + 64), *p = buf;
     uint32_t ver = CKPT_VERSION, nf = CK_NFIELDS;
@@ -407,7 +489,8 @@ static void ckpt_write(const char *path, const opts *o, const corpus *c, const c
 }
 
 /* Load a checkpoint into st / cu, refusing corruption and mismatches. */
-static void ckpt_read(const char *path, const opts *o, const corpus *c, cursor *cu, state *st)
+static void ckpt_read(const char *path, const opts *o, const corpus *c, cursor *cu, state *st,
+                      int train_v)
 {
     size_t len;
     uint8_t *buf = (uint8_t *)cli_read_file(path, &len);
@@ -455,6 +538,9 @@ static void ckpt_read(const char *path, const opts *o, const corpus *c, cursor *
     if (memcmp(buf + 16 + sizeof f + GNT_MAX_LAYERS, c->sha256, 64) != 0 ||
         f[CK_NTRAIN] != cu->n_train)
         die("%s: checkpoint was trained on other data (token sha256 or split differs)", path);
+    if (f[CK_TRAINV] != train_v)
+        die("%s: checkpoint trained %lld wte rows, this run %d (--full-vocab differs)", path,
+            (long long)f[CK_TRAINV], train_v);
     if ((size_t)f[CK_NPARAMS] != st->n || len != fixed + 3 * st->n * sizeof(float) + 64)
         die("%s: corrupt checkpoint (size does not match its config)", path);
     if (f[CK_POS] < 0 || f[CK_POS] > cu->n_train || f[CK_EPOCH] < 0 || f[CK_STEP] < 0)
@@ -631,8 +717,11 @@ static double cpu_s(void)
 }
 
 /* Held-out loss: the held-out stories packed into rows in order. */
+/* @param unseen_nats added to the summed loss: log(n_unseen) per held-out
+ * target among the unseen tokens when wk computes the training vocabulary
+ * (whose loss for such a target is that of "one of the unseen"); else 0 */
 static double heldout_loss(worker *wk, int nt, const corpus *c, int n_train, const opts *o,
-                           const float *params, long *ntok)
+                           const float *params, double unseen_nats, long *ntok)
 {
     int n_held = c->n - n_train;
     int **rows = xmalloc(sizeof *rows * (size_t)(n_held + 1));
@@ -659,7 +748,7 @@ static double heldout_loss(worker *wk, int nt, const corpus *c, int n_train, con
         wk[i].dropout = 0;
     }
     run_workers(wk, nt);
-    double loss = 0;
+    double loss = unseen_nats;
     long tok = 0;
     for (int i = 0; i < nt; i++) { loss += wk[i].loss; tok += wk[i].tokens; }
     free(rows); free(row_k); free(pool);
@@ -669,17 +758,34 @@ static double heldout_loss(worker *wk, int nt, const corpus *c, int n_train, con
 
 /* After the last step: held-out loss, throughput, greedy continuation,
  * the model files and training.json. */
-static void finish(const opts *op, const corpus *cp, const state *stp, worker *wk, int nt,
-                   int n_train, int n_held, long tok_this_run, double t_train, double cpu,
-                   double last_train, double last_held, int argc, char **argv)
+static void finish(const opts *op, const corpus *cp, const vocab_map *vm, const state *stp,
+                   worker *wk, int nt, int n_train, int n_held, long tok_this_run, double t_train,
+                   double cpu, double last_train, double last_held, int argc, char **argv)
 {
     const opts o = *op;
-    const corpus c = *cp;
+    const corpus c = *cp;   /* full token ids */
     const state st = *stp;
-    if (isnan(last_held) && n_held > 0) {
+    /* from here on the full model: the saved weights are what is measured */
+    float *pf = xmalloc(gnt_param_count(&o.cfg) * sizeof(float));
+    params_to_full(vm, &o.cfg, st.params, pf);
+    worker wf[MAX_THREADS];
+    memset(wf, 0, sizeof wf);
+    for (int i = 0; i < nt; i++) {
+        wf[i] = wk[i];
+        wf[i].cfg = &o.cfg;
+        wf[i].eos = (int)o.eos;
+        wf[i].c = &c;
+        wf[i].w = gnt_work_new(&o.cfg, (int)o.seq_len);
+    }
+    if (n_held > 0) {
         long ht;
-        last_held = heldout_loss(wk, nt, &c, n_train, &o, st.params, &ht);
-        fprintf(stderr, "train: held-out loss %.4f nats/token (%ld tokens)\n", last_held, ht);
+        double full_held = heldout_loss(wf, nt, &c, n_train, &o, pf, 0, &ht);
+        if (!isnan(last_held) && vm->n_unseen > 0)
+            fprintf(stderr, "train: held-out loss %.4f nats/token (%ld tokens) of the saved model "
+                    "(%.4f from the training vocabulary)\n", full_held, ht, last_held);
+        else
+            fprintf(stderr, "train: held-out loss %.4f nats/token (%ld tokens)\n", full_held, ht);
+        last_held = full_held;
     }
 
     double lm = 0, tot = 0;
@@ -697,10 +803,12 @@ static void finish(const opts *op, const corpus *cp, const state *stp, worker *w
 
     char *cont = NULL;
     if (o.prompt) {
-        cont = greedy(&o, st.params, wk[0].w, o.prompt);
+        cont = greedy(&o, pf, wf[0].w, o.prompt);
         fprintf(stderr, "train: greedy: %s\n", cont);
     }
-    save_model(o.out, &o, st.params);
+    save_model(o.out, &o, pf);
+    for (int i = 0; i < nt; i++) gnt_work_free(wf[i].w);
+    free(pf);
 
     /* training.json: what was done */
     json_t *j = json_object();
@@ -720,6 +828,8 @@ static void finish(const opts *op, const corpus *cp, const state *stp, worker *w
     json_object_set_new(j, "seq_len", json_integer(o.seq_len));
     json_object_set_new(j, "lr", json_real(o.lr));
     json_object_set_new(j, "dropout", json_real(o.dropout));
+    json_object_set_new(j, "trained_wte_rows", json_integer(vm->train_v));
+    json_object_set_new(j, "tokens_sharing_one_row", json_integer(vm->n_unseen));
     json_object_set_new(j, "train_loss", isnan(last_train) ? json_null() : json_real(last_train));
     json_object_set_new(j, "heldout_loss", isnan(last_held) ? json_null() : json_real(last_held));
     json_object_set_new(j, "train_seconds", json_real(t_train));
@@ -759,7 +869,7 @@ int main(int argc, char **argv)
     enum { O_STORIES = 256, O_VOCAB, O_MERGES, O_STEPS, O_BATCH, O_SEQ, O_LR, O_WARM, O_MINLR,
            O_WD, O_B1, O_B2, O_AEPS, O_CLIP, O_HELD, O_SEED, O_THREADS, O_HIDDEN, O_HEADS,
            O_LAYERS, O_INNER, O_WINDOW, O_POS, O_EOS, O_EVAL, O_LOGEV, O_LOG, O_CKPT, O_CKEV,
-           O_RESUME, O_PROMPT, O_GEN, O_STOP, O_ESTD, O_DROP, O_HELP, O_VERSION };
+           O_RESUME, O_PROMPT, O_GEN, O_STOP, O_ESTD, O_DROP, O_FULLV, O_HELP, O_VERSION };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"stories", required_argument, 0, O_STORIES},
         {"vocab", required_argument, 0, O_VOCAB}, {"merges", required_argument, 0, O_MERGES},
@@ -780,6 +890,7 @@ int main(int argc, char **argv)
         {"resume", required_argument, 0, O_RESUME}, {"prompt", required_argument, 0, O_PROMPT},
         {"gen-tokens", required_argument, 0, O_GEN}, {"stop-after", required_argument, 0, O_STOP},
         {"embed-std", required_argument, 0, O_ESTD}, {"dropout", required_argument, 0, O_DROP},
+        {"full-vocab", no_argument, 0, O_FULLV},
         {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     int ch, inner_set = 0;
@@ -821,6 +932,7 @@ int main(int argc, char **argv)
         case O_STOP: o.stop_after = cli_parse_long("--stop-after", optarg, 1, 100000000); break;
         case O_ESTD: o.embed_std = cli_parse_double("--embed-std", optarg); break;
         case O_DROP: o.dropout = cli_parse_double("--dropout", optarg); break;
+        case O_FULLV: o.full_vocab = 1; break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: die("unknown option (see --help)");
@@ -859,38 +971,68 @@ int main(int argc, char **argv)
         if (s < n_train) train_tokens += story_len(&c, s, o.seq_len);
     }
 
-    /* model + optimizer state */
+    /* the training vocabulary, and the stories in its ids (ct) */
+    vocab_map vm;
+    vocab_map_build(&vm, &c, n_train, o.cfg.vocab, (int)o.eos, o.full_vocab);
+    gnt_config tcfg = o.cfg;
+    tcfg.vocab = vm.train_v;
+    corpus ct = c;
+    ct.tok = xmalloc(sizeof(int) * (c.ntok ? c.ntok : 1));
+    for (size_t i = 0; i < c.ntok; i++) ct.tok[i] = vm.to_train[c.tok[i]];
+    const int teos = vm.to_train[o.eos];
+    double unseen_nats = 0;   /* held-out targets among the unseen: see heldout_loss */
+    for (int s = n_train; s < c.n && vm.n_unseen > 0; s++) {
+        const int *t = c.tok + c.off[s];
+        long full = (long)(c.off[s + 1] - c.off[s]), n = story_len(&c, s, o.seq_len);
+        for (long i = 0; i < n; i++)
+            if (i + 1 < full && vm.to_train[t[i + 1]] == vm.train_v - 1) unseen_nats += vm.bias[vm.train_v - 1];
+    }
+
+    /* model + optimizer state (in the training vocabulary's layout) */
     openblas_set_num_threads(1);   /* parallel over rows instead: deterministic */
-    state st = { .n = gnt_param_count(&o.cfg) };
+    state st = { .n = gnt_param_count(&tcfg) };
     st.params = xmalloc(st.n * sizeof(float));
     st.m = xcalloc(st.n, sizeof(float));
     st.v = xcalloc(st.n, sizeof(float));
     cursor cu = { .n_train = n_train, .seed = o.seed };
     cu.perm = xmalloc(sizeof(int) * (size_t)n_train);
     cursor_set(&cu, 0, 0);
-    gnt_params_init(&o.cfg, st.params, o.seed);
-    if (o.embed_std != 0.02) { /* wte and wpe lead the layout; init drew N(0, 0.02) */
-        size_t ne = (size_t)(o.cfg.vocab + o.cfg.n_pos) * o.cfg.d;
-        for (size_t i = 0; i < ne; i++) st.params[i] *= (float)(o.embed_std / 0.02);
+    {   /* initialised as the full model, whatever the training vocabulary */
+        float *pf = xmalloc(gnt_param_count(&o.cfg) * sizeof(float));
+        gnt_params_init(&o.cfg, pf, o.seed);
+        if (o.embed_std != 0.02) { /* wte and wpe lead the layout; init drew N(0, 0.02) */
+            size_t ne = (size_t)(o.cfg.vocab + o.cfg.n_pos) * o.cfg.d;
+            for (size_t i = 0; i < ne; i++) pf[i] *= (float)(o.embed_std / 0.02);
+        }
+        params_to_train(&vm, &o.cfg, pf, st.params);
+        free(pf);
     }
     if (o.resume) {
-        ckpt_read(o.resume, &o, &c, &cu, &st);
+        ckpt_read(o.resume, &o, &c, &cu, &st, vm.train_v);
     }
     /* all checks passed: from here on, stderr is the training log */
     fprintf(stderr, "train: %d stories (%zu tokens): %d for training (%ld tokens), %d held out; "
             "%ld cut to %ld tokens\n", c.n, c.ntok, n_train, train_tokens, n_held, n_cut, o.seq_len);
     if (o.resume) fprintf(stderr, "train: resumed from %s at step %ld\n", o.resume, st.step);
     fprintf(stderr, "train: %zu parameters (hidden %d, %d heads, %d layers, inner %d, vocab %d), "
-            "%ld steps of %ld rows x %ld tokens, %ld threads\n", st.n, o.cfg.d, o.cfg.n_head,
-            o.cfg.n_layer, o.cfg.d_ff, o.cfg.vocab, o.steps, o.batch, o.seq_len, o.threads);
+            "%ld steps of %ld rows x %ld tokens, %ld threads\n", gnt_param_count(&o.cfg), o.cfg.d,
+            o.cfg.n_head, o.cfg.n_layer, o.cfg.d_ff, o.cfg.vocab, o.steps, o.batch, o.seq_len,
+            o.threads);
+    if (vm.n_unseen > 0)
+        fprintf(stderr, "train: %d tokens occur in the training stories and get their own wte row; "
+                "the other %ld share one (%zu parameters trained)\n", vm.train_v - 1, vm.n_unseen,
+                st.n);
 
     int nt = (int)o.threads;
     worker wk[MAX_THREADS];
     memset(wk, 0, sizeof wk);
     for (int i = 0; i < nt; i++) {
         wk[i].o = &o;
-        wk[i].c = &c;
-        wk[i].w = gnt_work_new(&o.cfg, (int)o.seq_len);
+        wk[i].cfg = &tcfg;
+        wk[i].eos = teos;
+        wk[i].c = &ct;
+        wk[i].w = gnt_work_new(&tcfg, (int)o.seq_len);
+        gnt_work_set_logit_bias(wk[i].w, vm.bias);
         wk[i].grad = NULL;
         wk[i].ids = xmalloc(sizeof(int) * (size_t)o.seq_len);
         wk[i].seg = xmalloc(sizeof(int) * (size_t)o.seq_len);
@@ -944,7 +1086,7 @@ int main(int argc, char **argv)
         }
         st.step++;
         opt.lr = gnt_lr_schedule((float)o.lr, st.step, o.warmup, o.steps, (float)o.min_lr_frac);
-        gnt_adamw_step(&o.cfg, &opt, st.params, g, st.m, st.v, st.step);
+        gnt_adamw_step(&tcfg, &opt, st.params, g, st.m, st.v, st.step);
         st.tokens += total;
         tok_this_run += total;
         run_loss += loss;
@@ -963,7 +1105,7 @@ int main(int argc, char **argv)
         }
         if (do_eval) {
             long ht;
-            last_held = heldout_loss(wk, nt, &c, n_train, &o, st.params, &ht);
+            last_held = heldout_loss(wk, nt, &ct, n_train, &o, st.params, unseen_nats, &ht);
             fprintf(stderr, "train: step %ld  held-out loss %.4f nats/token (%ld tokens)\n",
                     st.step, last_held, ht);
         }
@@ -975,7 +1117,7 @@ int main(int argc, char **argv)
         }
         int stop = o.stop_after && st.step == o.stop_after && st.step < o.steps;
         if (o.ckpt && (st.step % o.ckpt_every == 0 || st.step == o.steps || stop))
-            ckpt_write(o.ckpt, &o, &c, &cu, &st);
+            ckpt_write(o.ckpt, &o, &c, &cu, &st, vm.train_v);
         if (stop) {
             fprintf(stderr, "train: stopped after step %ld as asked (--stop-after)%s\n", st.step,
                     o.ckpt ? "; resume with --resume" : "");
@@ -985,8 +1127,8 @@ int main(int argc, char **argv)
     }
     if (logf && fclose(logf) != 0) die("%s: write error", o.log);
     if (!stopped)
-        finish(&o, &c, &st, wk, nt, n_train, n_held, tok_this_run, t_train, cpu_s() - cpu_start,
-               last_train, last_held, argc, argv);
+        finish(&o, &c, &vm, &st, wk, nt, n_train, n_held, tok_this_run, t_train,
+               cpu_s() - cpu_start, last_train, last_held, argc, argv);
 
     for (int i = 0; i < nt; i++) {
         gnt_work_free(wk[i].w);
@@ -995,6 +1137,7 @@ int main(int argc, char **argv)
     for (long r = 0; r < o.batch; r++) free(rows[r]);
     free(rows); free(row_k); free(grads);
     free(st.params); free(st.m); free(st.v); free(cu.perm);
-    free(c.off); free(c.tok);
+    free(c.off); free(c.tok); free(ct.tok);
+    vocab_map_free(&vm);
     return 0;
 }

@@ -61,6 +61,35 @@ check "dropout: resumed" "$TR" "${TINY[@]}" "${DROP[@]}" --resume "$TMP/dr.ckpt"
 check_same_file "dropout: resumed run = uninterrupted run" "$TMP/da/model.safetensors" "$TMP/dr/model.safetensors"
 check "training.json records the dropout" grep -q '"dropout": 0.2' "$TMP/da/training.json"
 
+# --- the shared row of tokens absent from the training stories ---------------
+# The run trains a compact vocabulary; its held-out loss (+ log(unseen) per
+# unseen target) must equal the loss of the saved full-vocabulary model,
+# which finish() measures through the plain 50257-row path.
+if "$TR" "${TINY[@]}" --steps 6 -o "$TMP/sh" "$TMP/s16.tok" 2>"$TMP/sh.err"; then
+  ok "train, tokens absent from training sharing one row (default)"
+else
+  fail "train, tokens absent from training sharing one row (default)"; tail -3 "$TMP/sh.err"
+fi
+line=$(grep 'of the saved model' "$TMP/sh.err")
+full=$(sed -E 's/.*loss ([0-9.]+) nats.*/\1/' <<<"$line"); comp=$(sed -E 's/.*\(([0-9.]+) from the training vocabulary\)/\1/' <<<"$line")
+check "held-out loss of the saved model = loss computed on the shared-row vocabulary ($full vs $comp)" \
+  awk -v a="$full" -v b="$comp" 'BEGIN {exit !(a > 0 && a - b < 1e-4 && b - a < 1e-4)}'
+check "the log says how many tokens share the row" grep -q 'the other [0-9]* share one' "$TMP/sh.err"
+rows=$(grep -o '"trained_wte_rows": [0-9]*' "$TMP/sh/training.json" | grep -o '[0-9]*$')
+check "training.json: trained wte rows = distinct training tokens + 1 ($rows)" test "$rows" -gt 50 -a "$rows" -lt 5000
+# every unseen token's row is the shared one (ids 31000, 45000, 50000 are not in 16 stories)
+check "the saved model has the shared row in place of every unseen token's row" \
+    python3 -c "
+import json,struct,sys
+raw=open('$TMP/sh/model.safetensors','rb').read(); n=struct.unpack('<Q',raw[:8])[0]; h=json.loads(raw[8:8+n]); b=raw[8+n:]
+w=h['transformer.wte.weight']; a,e=w['data_offsets']; C=w['shape'][1]; row=lambda i: b[a+4*C*i:a+4*C*(i+1)]
+sys.exit(0 if row(31000)==row(45000)==row(50000) and row(31000)!=row(13) else 1)"
+check "--full-vocab trains every row" "$TR" "${TINY[@]}" --steps 6 --full-vocab -o "$TMP/fv" "$TMP/s16.tok"
+check "--full-vocab: 50257 trained rows" grep -q '"trained_wte_rows": 50257' "$TMP/fv/training.json"
+check "--full-vocab checkpoint" "$TR" "${TINY[@]}" --steps 6 --full-vocab --stop-after 2 --checkpoint "$TMP/fv.ckpt" -o "$TMP/fv2" "$TMP/s16.tok"
+check_fails "a --full-vocab checkpoint resumed without it is refused" '^train: .*checkpoint trained 50257 wte rows, this run [0-9]+ \(--full-vocab differs\)' \
+  "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/fv.ckpt" -o "$TMP/x" "$TMP/s16.tok"
+
 # --- the model loads in forward-dump ------------------------------------------
 if [ -x "$BIN/forward-dump" ]; then
   check "forward-dump runs on the trained model" "$BIN/forward-dump" --model "$TMP/a" --vectors k "$TMP/s16.tok" -o "$TMP/a.act"

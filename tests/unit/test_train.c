@@ -286,7 +286,7 @@ static float *x_h, *x_wte, x_scratch[GNT_LM_CHUNK * X_V];
 static double xent_loss(void *ctx)
 {
     (void)ctx;
-    return gnt_lmhead_xent(x_h, x_wte, x_t, X_N, X_C, X_V, 1.0f, NULL, NULL, x_scratch);
+    return gnt_lmhead_xent(x_h, x_wte, NULL, x_t, X_N, X_C, X_V, 1.0f, NULL, NULL, x_scratch);
 }
 static void test_xent(void)
 {
@@ -305,7 +305,7 @@ static void test_xent(void)
     }
     CHECK_NEAR(got, want, 1e-5, "cross-entropy of tied LM head = reference (rows without target skipped)");
     float *dh = calloc(X_N * X_C, 4), *dw = calloc(X_V * X_C, 4);
-    gnt_lmhead_xent(x_h, x_wte, x_t, X_N, X_C, X_V, 1.0f, dh, dw, x_scratch);
+    gnt_lmhead_xent(x_h, x_wte, NULL, x_t, X_N, X_C, X_V, 1.0f, dh, dw, x_scratch);
     double r1 = fd_rel_err(x_h, X_N * X_C, dh, xent_loss, NULL, 1e-2f);
     double r2 = fd_rel_err(x_wte, X_V * X_C, dw, xent_loss, NULL, 1e-2f);
     CHECK(r1 < 2e-3 && r2 < 2e-3, "cross-entropy gradients (h %.2g, wte %.2g)", r1, r2);
@@ -313,6 +313,43 @@ static void test_xent(void)
     for (int c = 0; c < X_C; c++) none &= dh[2 * X_C + c] == 0.0f;
     CHECK(none, "cross-entropy: no gradient into a row without a target");
     free(dh); free(dw); free(x_h); free(x_wte);
+}
+
+/* U tokens sharing one wte row: a compact LM head of the distinct rows,
+ * with bias log(U) on the shared one, is the full head exactly: same loss
+ * (+ log U per target among the shared tokens, which the compact head sees
+ * as "one of the U"), same dh, and the shared row's gradient is the sum of
+ * the U rows' gradients. */
+static void test_shared_rows(void)
+{
+    enum { FV = 11, U = 4, CV = FV - U + 1, N = 6, C = 5 };
+    int tfull[N] = { 3, 9, -1, 0, 6, 8 };      /* rows 7..10 are shared: 9, 8 among them */
+    int tcomp[N];
+    for (int i = 0; i < N; i++) tcomp[i] = tfull[i] >= FV - U ? CV - 1 : tfull[i];
+    float *h = rand_buf(N * C, 2), *wfull = rand_buf(FV * C, 2), *wcomp = calloc(CV * C, 4);
+    for (int v = FV - U + 1; v < FV; v++) memcpy(wfull + v * C, wfull + (FV - U) * C, 4 * C);
+    memcpy(wcomp, wfull, 4 * CV * C);
+    float bias[CV] = { 0 };
+    bias[CV - 1] = logf((float)U);
+    float *scratch = calloc((size_t)GNT_LM_CHUNK * FV, 4);
+    float *dh_f = calloc(N * C, 4), *dw_f = calloc(FV * C, 4);
+    float *dh_c = calloc(N * C, 4), *dw_c = calloc(CV * C, 4);
+    double lf = gnt_lmhead_xent(h, wfull, NULL, tfull, N, C, FV, 1.0f, dh_f, dw_f, scratch);
+    double lc = gnt_lmhead_xent(h, wcomp, bias, tcomp, N, C, CV, 1.0f, dh_c, dw_c, scratch);
+    CHECK_NEAR(lc + 2 * log((double)U), lf, 1e-4,
+               "shared rows: compact loss + log U per shared target = full loss (%.5f)", lf);
+    double md = 0;
+    for (int i = 0; i < N * C; i++) md = fmax(md, fabs(dh_f[i] - dh_c[i]));
+    for (int v = 0; v < CV - 1; v++)
+        for (int c = 0; c < C; c++) md = fmax(md, fabs(dw_f[v * C + c] - dw_c[v * C + c]));
+    for (int c = 0; c < C; c++) {
+        double sum = 0;
+        for (int v = FV - U; v < FV; v++) sum += dw_f[v * C + c];
+        md = fmax(md, fabs(sum - dw_c[(CV - 1) * C + c]));
+    }
+    CHECK(md < 1e-5, "shared rows: dh, the other rows' gradients and the summed shared gradient "
+          "agree (max diff %.2g)", md);
+    free(h); free(wfull); free(wcomp); free(scratch); free(dh_f); free(dw_f); free(dh_c); free(dw_c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -522,6 +559,7 @@ int main(void)
     test_attention();
     test_attention_generic();
     test_xent();
+    test_shared_rows();
     test_model();
     test_dropout();
     test_adamw();
