@@ -68,7 +68,7 @@ static void usage(void)
 "  --stories FILE       stories text, tokenized here with --vocab / --merges\n"
 "  --vocab FILE, --merges FILE   tokenizer (default data/cache/tokenizer/...)\n"
 "training:\n"
-"  --steps N (2000)     optimizer steps      --batch N (4) rows per step\n"
+"  --steps N (8000)     optimizer steps      --batch N (4) rows per step\n"
 "  --seq-len N (512)    tokens per row (longer stories are cut)\n"
 "  --lr X (0.01)        peak learning rate   --warmup N (30) steps\n"
 "  --min-lr-frac X (0.1) cosine floor       --weight-decay X (0.1)\n"
@@ -76,7 +76,7 @@ static void usage(void)
 "  --heldout X (0.05)   fraction of stories held out (the last ones)\n"
 "  --seed N (1)         --threads N (2): same seed + threads -> same weights\n"
 "  --embed-std X (0.1)  initial std of wte / wpe (other matrices: 0.02)\n"
-"  --dropout X (0)      dropout on embeddings and block outputs while training\n"
+"  --dropout X (0.1)    dropout on embeddings and block outputs while training\n"
 "  --full-vocab         give every token its own trained wte row; by default the\n"
 "                       tokens absent from the training stories share one row\n"
 "                       (the same loss, exactly, with an LM head ~7x smaller)\n"
@@ -860,10 +860,10 @@ int main(int argc, char **argv)
     cli_on_die(cleanup);
     opts o = {
         .vocab = "data/cache/tokenizer/vocab.json", .merges = "data/cache/tokenizer/merges.txt",
-        .steps = 2000, .batch = 4, .seq_len = 512, .warmup = 30, .eval_every = 100,
+        .steps = 8000, .batch = 4, .seq_len = 512, .warmup = 30, .eval_every = 100,
         .log_every = 10, .ckpt_every = 100, .threads = 2, .gen_tokens = 40, .eos = 50256,
         .seed = 1, .lr = 1e-2, .min_lr_frac = 0.1, .wd = 0.1, .beta1 = 0.9, .beta2 = 0.95,
-        .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.1,
+        .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.1, .dropout = 0.1,
     };
     gnt_config_tinystories_1m(&o.cfg);
     enum { O_STORIES = 256, O_VOCAB, O_MERGES, O_STEPS, O_BATCH, O_SEQ, O_LR, O_WARM, O_MINLR,
