@@ -819,6 +819,16 @@ static void forward_body(const gnt_config *c, const gnt_params *P, gnt_work *w, 
                       P->lnf_b, n, C, c->eps);
 }
 
+/* The gradient reaching a block's output, which joined the residual through
+ * dropout site `site`: dres itself, or dres through the mask (in w->tmp). */
+static const float *branch_grad(gnt_work *w, int n, int C, float drop_p, int site)
+{
+    if (!(drop_p > 0)) return w->dres;
+    memcpy(w->tmp, w->dres, sizeof(float) * (size_t)n * C);
+    gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(w->drop_key, site));
+    return w->tmp;
+}
+
 double gnt_forward_backward(const gnt_config *c, const float *params, float *grad,
                             gnt_work *w, int n, const int *ids, const int *seg,
                             const int *targets, float scale)
@@ -856,16 +866,10 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
         float *ln1 = w->ln1 + l * NC, *q = w->q + l * NC, *k = w->k + l * NC,
               *v = w->v + l * NC, *z = w->z + l * NC, *ln2 = w->ln2 + l * NC;
         float *fc = w->fc + l * NF, *g = w->g + l * NF;
-        /* the gradient entering a block's output: dres through its dropout mask */
-        const float *dbranch = w->dres;
-        if (drop_p > 0) {
-            memcpy(w->tmp, w->dres, sizeof(float) * (size_t)n * C);
-            gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(w->drop_key, 2 + 2 * l));
-            dbranch = w->tmp;
-        }
         /* MLP: x_{l+1} = xm + drop(proj(gelu(fc(LN2(xm))))) */
         memset(w->dF, 0, sizeof(float) * (size_t)n * F);
-        gnt_linear_bwd(w->dF, Lg->wproj, Lg->bproj, dbranch, g, Lw->wproj, n, F, C);
+        gnt_linear_bwd(w->dF, Lg->wproj, Lg->bproj, branch_grad(w, n, C, drop_p, 2 + 2 * l), g,
+                       Lw->wproj, n, F, C);
         memset(w->dF2, 0, sizeof(float) * (size_t)n * F);
         gnt_gelu_bwd(w->dF2, w->dF, fc, (size_t)n * F);
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
@@ -873,13 +877,9 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
         gnt_layernorm_bwd(w->dres, Lg->ln2_w, Lg->ln2_b, w->dbuf, xm, Lw->ln2_w,
                           w->ln2_m + l * N1, w->ln2_r + l * N1, n, C);
         /* attention: xm = x + drop(out_proj(attn(LN1(x)))) */
-        if (drop_p > 0) {
-            memcpy(w->tmp, w->dres, sizeof(float) * (size_t)n * C);
-            gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(w->drop_key, 1 + 2 * l));
-        }
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
-        gnt_linear_bwd(w->dbuf, Lg->wo, Lg->bo, drop_p > 0 ? w->tmp : w->dres, z, Lw->wo, n, C,
-                       C);
+        gnt_linear_bwd(w->dbuf, Lg->wo, Lg->bo, branch_grad(w, n, C, drop_p, 1 + 2 * l), z,
+                       Lw->wo, n, C, C);
         memset(w->dq, 0, sizeof(float) * (size_t)n * C);
         memset(w->dk, 0, sizeof(float) * (size_t)n * C);
         memset(w->dv, 0, sizeof(float) * (size_t)n * C);
