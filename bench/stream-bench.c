@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "records.h"
-#include "stream.h"
+#include "cli/cli.h"
+#include "io/records.h"
+#include "io/stream.h"
 
 static double now(void)
 {

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "gptneo.h"
-#include "headtab.h"
-#include "records.h"
-#include "stream.h"
+#include "cli/cli.h"
+#include "model/gptneo.h"
+#include "io/headtab.h"
+#include "io/records.h"
+#include "io/stream.h"
 
 static void usage(void)
 {

@@ -13,12 +13,12 @@
  * (OpenBLAS single-threaded inside), output order = input order.  Memory is
  * one story's activations per worker plus a batch of output records.
  */
-#include "bpe.h"
-#include "cli.h"
-#include "outfile.h"
-#include "gptneo.h"
-#include "records.h"
-#include "stream.h"
+#include "text/bpe.h"
+#include "cli/cli.h"
+#include "io/outfile.h"
+#include "model/gptneo.h"
+#include "io/records.h"
+#include "io/stream.h"
 
 #include <cblas.h>
 #include <getopt.h>

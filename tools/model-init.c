@@ -7,10 +7,10 @@
  * of the flags.  The config names the model "random-test-model seed N" and
  * sets "heads_random_test_model": true: it can never pass for TinyStories-1M.
  */
-#include "cli.h"
-#include "gptneo.h"
-#include "gptneo_init.h"
-#include "tensors.h"
+#include "cli/cli.h"
+#include "model/gptneo.h"
+#include "model/gptneo_init.h"
+#include "io/tensors.h"
 
 #include <errno.h>
 #include <getopt.h>

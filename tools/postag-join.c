@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "outfile.h"
-#include "perceptron.h"
-#include "records.h"
-#include "stream.h"
-#include "treebank.h"
+#include "cli/cli.h"
+#include "io/outfile.h"
+#include "text/perceptron.h"
+#include "io/records.h"
+#include "io/stream.h"
+#include "text/treebank.h"
 
 static const char USAGE[] =
     "usage: postag-join [options] [TOKENS]\n"

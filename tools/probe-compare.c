@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "outfile.h"
-#include "pyfmt.h"
+#include "cli/cli.h"
+#include "io/outfile.h"
+#include "probe/pyfmt.h"
 
 static void usage(void)
 {

@@ -19,15 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "outfile.h"
-#include "clsreport.h"
-#include "logreg.h"
-#include "pyfmt.h"
-#include "records.h"
-#include "stream.h"
-#include "probedata.h"
-#include "tagmap.h"
+#include "cli/cli.h"
+#include "io/outfile.h"
+#include "probe/clsreport.h"
+#include "probe/logreg.h"
+#include "probe/pyfmt.h"
+#include "io/records.h"
+#include "io/stream.h"
+#include "probe/probedata.h"
+#include "text/tagmap.h"
 
 static void usage(void)
 {

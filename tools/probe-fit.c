@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "logreg.h"
-#include "records.h"
-#include "stream.h"
-#include "probedata.h"
-#include "tagmap.h"
+#include "cli/cli.h"
+#include "probe/logreg.h"
+#include "io/records.h"
+#include "io/stream.h"
+#include "probe/probedata.h"
+#include "text/tagmap.h"
 
 static void usage(void)
 {

@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "headtab.h"
-#include "records.h"
-#include "stream.h"
+#include "cli/cli.h"
+#include "io/headtab.h"
+#include "io/records.h"
+#include "io/stream.h"
 
 static void usage(void)
 {

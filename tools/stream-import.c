@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "records.h"
-#include "stream.h"
+#include "cli/cli.h"
+#include "io/records.h"
+#include "io/stream.h"
 
 static void usage(void)
 {

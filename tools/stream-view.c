@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "records.h"
-#include "stream.h"
+#include "cli/cli.h"
+#include "io/records.h"
+#include "io/stream.h"
 
 static const char USAGE[] =
     "usage: stream-view [options] [FILE]\n"

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bpe.h"
-#include "cli.h"
-#include "outfile.h"
-#include "records.h"
-#include "sha256.h"
-#include "stream.h"
+#include "text/bpe.h"
+#include "cli/cli.h"
+#include "io/outfile.h"
+#include "io/records.h"
+#include "io/sha256.h"
+#include "io/stream.h"
 
 static const char USAGE[] =
     "usage: tokenize [options] [STORIES...]\n"

@@ -9,7 +9,7 @@
  * --heldout fraction of the stories is held out for the held-out loss.  Each story is one segment: its tokens at
  * positions 0.., each predicting the next, the last one predicting
  * <|endoftext|>; segments are packed into rows of --seq-len tokens with
- * attention kept inside each story (common/gptneo_train.h).
+ * attention kept inside each story (common/model/gptneo_train.h).
  *
  * Output: DIR/config.json (Hugging Face GPT-Neo, "_name_or_path":
  * "heads-standin-tinystories-1m-arch"), DIR/model.safetensors (Hugging Face
@@ -19,12 +19,12 @@
  *
  * Deterministic: same input, options and --threads -> same weights.
  */
-#include "bpe.h"
-#include "cli.h"
-#include "gptneo_train.h"
-#include "records.h"
-#include "stream.h"
-#include "tensors.h"
+#include "text/bpe.h"
+#include "cli/cli.h"
+#include "model/gptneo_train.h"
+#include "io/records.h"
+#include "io/stream.h"
+#include "io/tensors.h"
 
 #include <cblas.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "bpe.h"
+#include "text/bpe.h"
 #include "testlib.h"
 
 static char vocab_path[4096], merges_path[4096], golden_dir[4096];

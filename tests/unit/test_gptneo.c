@@ -26,12 +26,12 @@
  * relative, with a floor of 1e-5 of the array's scale for entries that
  * are nearly zero).  The worst relative error per array is printed.
  */
-#include "bpe.h"
-#include "cli.h"
-#include "gptneo.h"
-#include "gptneo_init.h"
-#include "records.h"
-#include "stream.h"
+#include "text/bpe.h"
+#include "cli/cli.h"
+#include "model/gptneo.h"
+#include "model/gptneo_init.h"
+#include "io/records.h"
+#include "io/stream.h"
 #include "testlib.h"
 
 #include <jansson.h>

@@ -15,11 +15,11 @@
  *   test_postag_join --bad-utf8           a story whose text is not UTF-8
  *
  * Env: TOP, DATA. Streams go to stdout. */
-#include "bpe.h"
-#include "cli.h"
-#include "records.h"
-#include "sha256.h"
-#include "stream.h"
+#include "text/bpe.h"
+#include "cli/cli.h"
+#include "io/records.h"
+#include "io/sha256.h"
+#include "io/stream.h"
 #include "testlib.h"
 
 #include <stdlib.h>

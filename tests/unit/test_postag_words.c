@@ -8,10 +8,10 @@
  *    tests/oracles/gen_postag_golden.py with Debian's python3-nltk.
  *
  * Env: TOP (repository), DATA (fetched inputs). */
-#include "perceptron.h"
-#include "sha256.h"
+#include "text/perceptron.h"
+#include "io/sha256.h"
 #include "testlib.h"
-#include "treebank.h"
+#include "text/treebank.h"
 
 #include <stdint.h>
 #include <stdlib.h>

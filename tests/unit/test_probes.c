@@ -36,12 +36,12 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "cli.h"
-#include "clsreport.h"
-#include "logreg.h"
-#include "pyfmt.h"
-#include "records.h"
-#include "stream.h"
+#include "cli/cli.h"
+#include "probe/clsreport.h"
+#include "probe/logreg.h"
+#include "probe/pyfmt.h"
+#include "io/records.h"
+#include "io/stream.h"
 #include "testlib.h"
 
 static const char *TOP, *BIN;

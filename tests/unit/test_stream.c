@@ -7,9 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "records.h"
-#include "stream.h"
+#include "cli/cli.h"
+#include "io/records.h"
+#include "io/stream.h"
 #include "testlib.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;

@@ -4,8 +4,8 @@
  * written by torch.save, small.safetensors by hand, expected.txt lists the
  * float32 bits of every value as torch sees them; bad.txt names corrupt
  * files and a fragment of the message each must be refused with. */
-#include "cli.h"
-#include "tensors.h"
+#include "cli/cli.h"
+#include "io/tensors.h"
 #include "testlib.h"
 
 #include <dirent.h>

@@ -1,5 +1,5 @@
 /* test_train.c: gradient checks for every operation of the trainer
- * (common/gptneo_train.h) and for the whole model on a tiny config, plus
+ * (common/model/gptneo_train.h) and for the whole model on a tiny config, plus
  * masking, packing, optimiser and determinism checks.
  *
  * Gradients are checked against central finite differences of a float32
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gptneo_train.h"
+#include "model/gptneo_train.h"
 #include "testlib.h"
 
 /* ------------------------------------------------------------------ */

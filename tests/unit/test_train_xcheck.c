@@ -1,5 +1,5 @@
-/* test_train_xcheck.c: the trainer's forward (common/gptneo_train.h) against
- * the forward pass of common/gptneo.h, two independent implementations of
+/* test_train_xcheck.c: the trainer's forward (common/model/gptneo_train.h) against
+ * the forward pass of common/model/gptneo.h, two independent implementations of
  * DESIGN.md section 5.  A small model with weights far from the 0.02 init
  * (so attention is sharp and every path matters), written with the
  * trainer's Hugging Face names to model.safetensors + config.json, loaded by
@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gptneo.h"
-#include "gptneo_train.h"
-#include "tensors.h"
+#include "model/gptneo.h"
+#include "model/gptneo_train.h"
+#include "io/tensors.h"
 #include "testlib.h"
 
 int main(void)

@@ -1,0 +1,235 @@
+/* cli.c: error reporting, option parsing and file helpers shared by tools. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/sha256.h"
+
+static char tool_name[64] = "heads";
+static void (*die_hooks[8])(void);
+static int n_die_hooks;
+static int progress_drawn;
+
+void cli_init(const char *argv0)
+{
+    const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+    base = base ? base + 1 : (argv0 ? argv0 : "heads");
+    snprintf(tool_name, sizeof tool_name, "%s", base);
+}
+
+const char *cli_tool(void) { return tool_name; }
+
+void cli_on_die(void (*fn)(void))
+{
+    if (n_die_hooks < 8) die_hooks[n_die_hooks++] = fn;
+}
+
+static void vmessage(const char *fmt, va_list ap)
+{
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    /* One line, always: fold any newline a message picked up. */
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    if (progress_drawn) { fputc('\n', stderr); progress_drawn = 0; }
+    fprintf(stderr, "%s: %s\n", tool_name, buf);
+}
+
+void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    for (int i = n_die_hooks - 1; i >= 0; i--) die_hooks[i]();
+    exit(1);
+}
+
+void warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+}
+
+void cli_print_version(void)
+{
+    printf("%s %s\n", tool_name, HEADS_VERSION);
+    exit(0);
+}
+
+char *cli_join_args(int argc, char **argv)
+{
+    size_t cap = 1;
+    for (int i = 1; i < argc; i++) cap += 2 * strlen(argv[i]) + 4;
+    char *s = xmalloc(cap), *p = s;
+    *p = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int quote = *a == 0 || strpbrk(a, " \t'\"\\") != NULL;
+        if (i > 1) *p++ = ' ';
+        if (quote) *p++ = '\'';
+        for (; *a; a++) {
+            if (*a == '\n') { *p++ = ' '; continue; }
+            if (quote && *a == '\'') { memcpy(p, "'\\''", 4); p += 4; continue; }
+            *p++ = *a;
+        }
+        if (quote) *p++ = '\'';
+        *p = 0;
+    }
+    return s;
+}
+
+void cli_progress(const char *what, uint64_t done, uint64_t total)
+{
+    if (!isatty(2)) return;
+    if (total)
+        fprintf(stderr, "\r%s: %llu/%llu %s", tool_name, (unsigned long long)done,
+                (unsigned long long)total, what);
+    else
+        fprintf(stderr, "\r%s: %llu %s", tool_name, (unsigned long long)done, what);
+    progress_drawn = 1;
+}
+
+void cli_progress_end(void)
+{
+    if (progress_drawn) { fputc('\n', stderr); progress_drawn = 0; }
+}
+
+long cli_parse_long(const char *opt, const char *s, long min, long max)
+{
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < min || v > max)
+        die("%s takes a whole number from %ld to %ld, not '%s'", opt, min, max, s ? s : "");
+    return v;
+}
+
+double cli_parse_double(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || *end || errno) die("%s takes a number, not '%s'", opt, s ? s : "");
+    return v;
+}
+
+void cli_parse_index_list(const char *opt, const char *s, uint8_t *mask, int n)
+{
+    memset(mask, 0, (size_t)n);
+    if (!s || !*s) die("%s needs a list like 0-3,5", opt);
+    if (strcmp(s, "all") == 0) { memset(mask, 1, (size_t)n); return; }
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p || a < 0) die("%s: bad list '%s' (want e.g. 0-3,5 or all)", opt, s);
+        p = end;
+        if (*p == '-') {
+            p++;
+            b = strtol(p, &end, 10);
+            if (end == p || b < a) die("%s: bad range in '%s'", opt, s);
+            p = end;
+        }
+        if (b >= n) die("%s: index %ld out of range 0-%d", opt, b, n - 1);
+        for (long i = a; i <= b; i++) mask[i] = 1;
+        if (*p == ',') p++;
+        else if (*p) die("%s: bad list '%s' (want e.g. 0-3,5 or all)", opt, s);
+    }
+}
+
+void cli_bad_option(char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (optopt > ' ' && optopt < 127 && optopt != '-' && optopt != '?') die("unknown option '-%c' or it needs a value; see --help", optopt);
+    die("unknown option '%s' or it needs a value; see --help", arg);
+}
+
+const char *cli_single_input(int argc, char **argv)
+{
+    if (optind >= argc) return NULL;
+    if (optind + 1 < argc) die("unexpected argument '%s'", argv[optind + 1]);
+    return argv[optind];
+}
+
+char *cli_read_file(const char *path, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) die("%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (len + 1 >= cap) buf = xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) die("%s: read error: %s", path, strerror(errno));
+    fclose(f);
+    buf[len] = 0;
+    if (len_out) *len_out = len;
+    return buf;
+}
+
+void cli_sha256_buf(const void *data, size_t len, char out[65])
+{
+    sha256_ctx c;
+    uint8_t d[32];
+    sha256_init(&c);
+    sha256_update(&c, data, len);
+    sha256_final(&c, d);
+    sha256_hex(d, out);
+}
+
+void cli_sha256_file(const char *path, char out[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) die("%s: %s", path, strerror(errno));
+    sha256_ctx c;
+    uint8_t d[32];
+    static uint8_t buf[1 << 16];
+    sha256_init(&c);
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&c, buf, got);
+    if (ferror(f)) die("%s: read error: %s", path, strerror(errno));
+    fclose(f);
+    sha256_final(&c, d);
+    sha256_hex(d, out);
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory (%zu bytes)", n);
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) die("out of memory (%zu x %zu bytes)", n, size);
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) die("out of memory (%zu bytes)", n);
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}

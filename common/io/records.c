@@ -1,0 +1,375 @@
+/* records.c: encoding and validated decoding of the record layouts in
+ * records.h. */
+#include "io/records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* A growable little-endian byte buffer for encoding. */
+typedef struct bytes {
+    uint8_t *p;
+    size_t len, cap;
+} bytes;
+
+static void b_reserve(bytes *b, size_t more)
+{
+    if (b->len + more <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more) cap *= 2;
+    b->p = xrealloc(b->p, cap);
+    b->cap = cap;
+}
+static void b_put(bytes *b, const void *p, size_t n)
+{
+    b_reserve(b, n);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+static void b_u8(bytes *b, uint8_t v) { b_put(b, &v, 1); }
+static void b_u32(bytes *b, uint32_t v)
+{
+    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    b_put(b, x, 4);
+}
+/* Floats and doubles: the host is little-endian (checked at build time). */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian host required");
+static void b_str8(bytes *b, const char *s)
+{
+    size_t n = strlen(s);
+    b_u8(b, (uint8_t)n);
+    b_put(b, s, n);
+}
+
+/* A bounds-checked cursor for decoding. */
+typedef struct cursor {
+    const uint8_t *p;
+    size_t len, pos;
+    int bad;
+} cursor;
+
+static int c_has(cursor *c, size_t n)
+{
+    if (c->bad || c->len - c->pos < n) { c->bad = 1; return 0; }
+    return 1;
+}
+static uint8_t c_u8(cursor *c) { return c_has(c, 1) ? c->p[c->pos++] : 0; }
+static uint32_t c_u32(cursor *c)
+{
+    if (!c_has(c, 4)) return 0;
+    const uint8_t *p = c->p + c->pos;
+    c->pos += 4;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void c_copy(cursor *c, void *dst, size_t n)
+{
+    if (!c_has(c, n)) return;
+    memcpy(dst, c->p + c->pos, n);
+    c->pos += n;
+}
+/* Read a u8-length string into dst (TAG_MAX + 1 bytes).  @return 0 / -1 */
+static int c_str8(cursor *c, char *dst, size_t cap)
+{
+    uint8_t n = c_u8(c);
+    if (c->bad || n >= cap) { c->bad = 1; return -1; }
+    c_copy(c, dst, n);
+    dst[c->bad ? 0 : n] = 0;
+    return c->bad ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+void story_init(story_rec *s) { memset(s, 0, sizeof *s); }
+
+void story_free(story_rec *s)
+{
+    free(s->text);
+    free(s->tokens);
+    free(s->floats);
+    story_init(s);
+}
+
+int story_decode(story_rec *s, const uint8_t *rec, size_t len, const char **err)
+{
+    story_free(s);
+    cursor c = {rec, len, 0, 0};
+    s->story = c_u32(&c);
+    s->flags = c_u32(&c);
+    s->text_len = c_u32(&c);
+    if (c.bad) { *err = "story record too short"; return -1; }
+    if (s->flags & ~(uint32_t)(STORY_HAS_TOKENS | STORY_HAS_TAGS | STORY_HAS_FLOATS)) {
+        *err = "story record has unknown flags"; return -1;
+    }
+    if ((s->flags & (STORY_HAS_TAGS | STORY_HAS_FLOATS)) && !(s->flags & STORY_HAS_TOKENS)) {
+        *err = "story record has tags or vectors without tokens"; return -1;
+    }
+    if (!c_has(&c, s->text_len)) { *err = "story text runs past the record"; return -1; }
+    s->text = xmalloc((size_t)s->text_len + 1);
+    c_copy(&c, s->text, s->text_len);
+    s->text[s->text_len] = 0;
+    if (s->flags & STORY_HAS_TOKENS) {
+        s->n_tokens = c_u32(&c);
+        /* Each token needs 12 bytes: reject counts the record cannot hold. */
+        if (c.bad || (len - c.pos) / 12 < s->n_tokens) { *err = "token count runs past the record"; return -1; }
+        s->tokens = xcalloc(s->n_tokens ? s->n_tokens : 1, sizeof *s->tokens);
+        for (uint32_t i = 0; i < s->n_tokens; i++) {
+            story_token *t = &s->tokens[i];
+            t->id = c_u32(&c);
+            t->start = c_u32(&c);
+            t->end = c_u32(&c);
+            if (t->start > t->end || t->end > s->text_len) { *err = "token span outside the story text"; return -1; }
+        }
+    }
+    if (s->flags & STORY_HAS_TAGS) {
+        for (uint32_t i = 0; i < s->n_tokens; i++)
+            if (c_str8(&c, s->tokens[i].tag, sizeof s->tokens[i].tag) != 0) {
+                *err = "bad tag in story record"; return -1;
+            }
+    }
+    if (s->flags & STORY_HAS_FLOATS) {
+        s->floats_per_token = c_u32(&c);
+        if (c.bad) { *err = "story record too short for its vectors"; return -1; }
+        size_t n = (size_t)s->floats_per_token * s->n_tokens;
+        if (s->floats_per_token && n / s->floats_per_token != s->n_tokens) { *err = "vector size overflows"; return -1; }
+        if ((len - c.pos) / 4 < n) { *err = "vectors run past the record"; return -1; }
+        s->floats = xmalloc(n ? n * sizeof(float) : 1);
+        c_copy(&c, s->floats, n * sizeof(float));
+    }
+    if (c.bad) { *err = "story record too short"; return -1; }
+    if (c.pos != len) { *err = "story record has trailing bytes"; return -1; }
+    return 0;
+}
+
+size_t story_encode(const story_rec *s, uint8_t **out)
+{
+    bytes b = {0};
+    size_t want = 16 + s->text_len + (size_t)s->n_tokens * (13 + TAG_MAX) +
+                  (size_t)s->n_tokens * s->floats_per_token * 4;
+    b_reserve(&b, want);
+    b_u32(&b, s->story);
+    b_u32(&b, s->flags);
+    b_u32(&b, s->text_len);
+    b_put(&b, s->text, s->text_len);
+    if (s->flags & STORY_HAS_TOKENS) {
+        b_u32(&b, s->n_tokens);
+        for (uint32_t i = 0; i < s->n_tokens; i++) {
+            b_u32(&b, s->tokens[i].id);
+            b_u32(&b, s->tokens[i].start);
+            b_u32(&b, s->tokens[i].end);
+        }
+    }
+    if (s->flags & STORY_HAS_TAGS)
+        for (uint32_t i = 0; i < s->n_tokens; i++) b_str8(&b, s->tokens[i].tag);
+    if (s->flags & STORY_HAS_FLOATS) {
+        b_u32(&b, s->floats_per_token);
+        b_put(&b, s->floats, (size_t)s->n_tokens * s->floats_per_token * sizeof(float));
+    }
+    *out = b.p;
+    return b.len;
+}
+
+void story_write(stream_writer *w, const story_rec *s)
+{
+    uint8_t *buf;
+    size_t n = story_encode(s, &buf);
+    writer_put(w, buf, n);
+    free(buf);
+}
+
+int story_read_or_die(stream_reader *r, story_rec *s)
+{
+    const uint8_t *rec;
+    size_t len;
+    if (!reader_next_or_die(r, &rec, &len)) return 0;
+    const char *err;
+    if (story_decode(s, rec, len, &err) != 0)
+        die("%s: record %llu: %s", reader_name(r), (unsigned long long)reader_count(r), err);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+
+void probe_init(probe_rec *p) { memset(p, 0, sizeof *p); }
+
+void probe_free(probe_rec *p)
+{
+    free(p->classes);
+    free(p->weights);
+    probe_init(p);
+}
+
+int probe_decode(probe_rec *p, const uint8_t *rec, size_t len, const char **err)
+{
+    probe_free(p);
+    cursor c = {rec, len, 0, 0};
+    p->layer = c_u32(&c);
+    p->head = c_u32(&c);
+    if (c_str8(&c, p->vec, sizeof p->vec) != 0) { *err = "bad vector kind in probe record"; return -1; }
+    p->dim = c_u32(&c);
+    p->n_classes = c_u32(&c);
+    if (c.bad || p->dim == 0 || p->dim > 4096 || p->n_classes > 4096) {
+        *err = "bad probe dimensions"; return -1;
+    }
+    p->classes = xcalloc(p->n_classes ? p->n_classes : 1, sizeof *p->classes);
+    for (uint32_t k = 0; k < p->n_classes; k++)
+        if (c_str8(&c, p->classes[k], TAG_MAX + 1) != 0) { *err = "bad class name in probe record"; return -1; }
+    size_t nw = (size_t)p->n_classes * (p->dim + 1);
+    if (!c_has(&c, nw * sizeof(double))) { *err = "probe weights run past the record"; return -1; }
+    p->weights = xmalloc(nw ? nw * sizeof(double) : 1);
+    c_copy(&c, p->weights, nw * sizeof(double));
+    p->n_train = c_u32(&c);
+    p->iterations = c_u32(&c);
+    p->converged = c_u8(&c);
+    c_copy(&c, &p->loss, sizeof p->loss);
+    if (c.bad) { *err = "probe record too short"; return -1; }
+    if (c.pos != len) { *err = "probe record has trailing bytes"; return -1; }
+    return 0;
+}
+
+size_t probe_encode(const probe_rec *p, uint8_t **out)
+{
+    bytes b = {0};
+    b_u32(&b, p->layer);
+    b_u32(&b, p->head);
+    b_str8(&b, p->vec);
+    b_u32(&b, p->dim);
+    b_u32(&b, p->n_classes);
+    for (uint32_t k = 0; k < p->n_classes; k++) b_str8(&b, p->classes[k]);
+    b_put(&b, p->weights, (size_t)p->n_classes * (p->dim + 1) * sizeof(double));
+    b_u32(&b, p->n_train);
+    b_u32(&b, p->iterations);
+    b_u8(&b, p->converged);
+    b_put(&b, &p->loss, sizeof p->loss);
+    *out = b.p;
+    return b.len;
+}
+
+void probe_write(stream_writer *w, const probe_rec *p)
+{
+    uint8_t *buf;
+    size_t n = probe_encode(p, &buf);
+    writer_put(w, buf, n);
+    free(buf);
+}
+
+int probe_read_or_die(stream_reader *r, probe_rec *p)
+{
+    const uint8_t *rec;
+    size_t len;
+    if (!reader_next_or_die(r, &rec, &len)) return 0;
+    const char *err;
+    if (probe_decode(p, rec, len, &err) != 0)
+        die("%s: record %llu: %s", reader_name(r), (unsigned long long)reader_count(r), err);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Parse a space-separated list of small non-negative ints. @return count or -1 */
+static int parse_ints(const char *s, int *out, int max, int limit)
+{
+    int n = 0;
+    while (s && *s) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v >= limit || n == max) return -1;
+        if (n && v <= out[n - 1]) return -1;  /* ascending, no repeats */
+        out[n++] = (int)v;
+        s = end;
+    }
+    return n;
+}
+
+static int header_int(const stream_header *h, const char *key, int lo, int hi, int *out)
+{
+    const char *v = header_get(h, key);
+    if (!v) return -1;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || x < lo || x > hi) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+int act_layout_parse(act_layout *L, const stream_header *h, const char **err)
+{
+    memset(L, 0, sizeof *L);
+    if (header_int(h, "d-head", 1, 4096, &L->d_head) || header_int(h, "n-layer", 1, ACT_MAX_LAYERS, &L->n_layer) ||
+        header_int(h, "n-head", 1, ACT_MAX_HEADS, &L->n_head)) {
+        *err = "activations header lacks a valid d-head / n-layer / n-head"; return -1;
+    }
+    L->n_layers = parse_ints(header_get(h, "layers"), L->layers, ACT_MAX_LAYERS, L->n_layer);
+    L->n_heads = parse_ints(header_get(h, "heads"), L->heads, ACT_MAX_HEADS, L->n_head);
+    if (L->n_layers <= 0 || L->n_heads <= 0) { *err = "activations header lacks valid layers / heads lines"; return -1; }
+    const char *v = header_get(h, "vectors");
+    if (!v) { *err = "activations header lacks a vectors line"; return -1; }
+    L->per_head = 0;
+    for (; *v; v++) {
+        if (*v == ' ') continue;
+        if (!strchr("qkvza", *v) || (v[1] && v[1] != ' ') || L->n_vecs == ACT_MAX_VECS ||
+            memchr(L->vecs, *v, (size_t)L->n_vecs)) {
+            *err = "activations header has a bad vectors line (want letters from q k v z a)"; return -1;
+        }
+        L->vecs[L->n_vecs] = *v;
+        L->vec_width[L->n_vecs] = *v == 'a' ? 1 : L->d_head;
+        L->per_head += L->vec_width[L->n_vecs];
+        L->n_vecs++;
+    }
+    if (!L->n_vecs) { *err = "activations header has an empty vectors line"; return -1; }
+    L->floats_per_token = L->n_layers * L->n_heads * L->per_head;
+    const char *a = header_get(h, "attention-layers");
+    int nl = 0;
+    while (a && *a) {
+        while (*a == ' ') a++;
+        if (!*a) break;
+        if (nl == L->n_layer) { nl = -1; break; }
+        if (strncmp(a, "global", 6) == 0) { L->local_layer[nl++] = 0; a += 6; }
+        else if (strncmp(a, "local", 5) == 0) { L->local_layer[nl++] = 1; a += 5; }
+        else { nl = -1; break; }
+    }
+    if (nl != L->n_layer) { *err = "activations header lacks a valid attention-layers line"; return -1; }
+    if (header_int(h, "window-size", 1, 1 << 30, &L->window_size)) {
+        *err = "activations header lacks a valid window-size"; return -1;
+    }
+    return 0;
+}
+
+void act_layout_to_header(const act_layout *L, stream_header *h)
+{
+    char buf[1024];
+    size_t n;
+    header_set(h, "d-head", "%d", L->d_head);
+    header_set(h, "n-layer", "%d", L->n_layer);
+    header_set(h, "n-head", "%d", L->n_head);
+    n = 0; buf[0] = 0;
+    for (int i = 0; i < L->n_layers; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", i ? " " : "", L->layers[i]);
+    header_set(h, "layers", "%s", buf);
+    n = 0; buf[0] = 0;
+    for (int i = 0; i < L->n_heads; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", i ? " " : "", L->heads[i]);
+    header_set(h, "heads", "%s", buf);
+    n = 0; buf[0] = 0;
+    for (int i = 0; i < L->n_vecs; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%c", i ? " " : "", L->vecs[i]);
+    header_set(h, "vectors", "%s", buf);
+    n = 0; buf[0] = 0;
+    for (int i = 0; i < L->n_layer; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", L->local_layer[i] ? "local" : "global");
+    header_set(h, "attention-layers", "%s", buf);
+    header_set(h, "window-size", "%d", L->window_size);
+}
+
+int act_offset(const act_layout *L, int layer, int head, char v)
+{
+    int li = -1, hi = -1, off = 0, found = 0;
+    for (int i = 0; i < L->n_layers; i++) if (L->layers[i] == layer) li = i;
+    for (int i = 0; i < L->n_heads; i++) if (L->heads[i] == head) hi = i;
+    if (li < 0 || hi < 0) return -1;
+    for (int i = 0; i < L->n_vecs; i++) {
+        if (L->vecs[i] == v) { found = 1; break; }
+        off += L->vec_width[i];
+    }
+    if (!found) return -1;
+    return (li * L->n_heads + hi) * L->per_head + off;
+}

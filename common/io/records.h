@@ -1,0 +1,160 @@
+/* records.h: the record layouts carried by streams (see stream.h).
+ *
+ * Story record (kinds tokens, tagged, activations), little-endian:
+ *
+ *   u32 story          index of the story in its source file (0-based)
+ *   u32 flags          STORY_HAS_TOKENS | STORY_HAS_TAGS | STORY_HAS_FLOATS
+ *   u32 text_len       then text_len bytes of story text (UTF-8 as given)
+ *   if HAS_TOKENS:
+ *     u32 n_tokens
+ *     n_tokens x { u32 id, u32 start, u32 end }   byte span [start, end)
+ *   if HAS_TAGS:
+ *     n_tokens x { u8 len, len bytes }            POS tag; "" = no tag
+ *   if HAS_FLOATS:
+ *     u32 floats_per_token
+ *     n_tokens x floats_per_token x f32
+ *
+ * The meaning of the floats is given by the activations header (see
+ * activations layout below), not repeated per record.
+ *
+ * Probe record (kind probes):
+ *
+ *   u32 layer, u32 head
+ *   u8 vlen, vlen bytes    vector kind: "q", "k", "v" or "z"
+ *   u32 dim                feature dimension d (4 for TinyStories-1M)
+ *   u32 n_classes          K
+ *   K x { u8 len, bytes }  class (tag) names, sorted (strcmp order)
+ *   K x (d+1) x f64        weights, row k = [w_k0 .. w_k(d-1), intercept_k]
+ *   u32 n_train            training samples
+ *   u32 iterations         Newton iterations used
+ *   u8  converged          1 if the tolerance was met
+ *   f64 loss               final objective value
+ */
+#ifndef HEADS_RECORDS_H
+#define HEADS_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/stream.h"
+
+enum {
+    STORY_HAS_TOKENS = 1u,
+    STORY_HAS_TAGS = 2u,
+    STORY_HAS_FLOATS = 4u,
+};
+
+/** Longest POS tag name (NLTK's longest is 4 characters). */
+#define TAG_MAX 15
+
+typedef struct story_token {
+    uint32_t id;          /**< vocabulary id */
+    uint32_t start, end;  /**< byte span in the story text, [start, end) */
+    char tag[TAG_MAX + 1];/**< POS tag, "" when none / not tagged */
+} story_token;
+
+/** A decoded story record.  Arrays are owned by the struct (story_free). */
+typedef struct story_rec {
+    uint32_t story;
+    uint32_t flags;
+    char *text;            /**< NUL-terminated copy; text_len excludes NUL */
+    uint32_t text_len;
+    uint32_t n_tokens;
+    story_token *tokens;   /**< [n_tokens] */
+    uint32_t floats_per_token;
+    float *floats;         /**< [n_tokens][floats_per_token] */
+} story_rec;
+
+/** Zero-initialise. */
+void story_init(story_rec *s);
+/** Free owned arrays and re-initialise. */
+void story_free(story_rec *s);
+
+/** Decode a story record (validating every length and span).
+ *  @param s initialised; its previous contents are freed
+ *  @param err receives a message on failure
+ *  @return 0 on success, -1 on malformed input */
+int story_decode(story_rec *s, const uint8_t *rec, size_t len, const char **err)
+    __attribute__((warn_unused_result));
+
+/** Encode a story record.  @param out receives a malloc'd buffer
+ *  (caller frees); @return its length */
+size_t story_encode(const story_rec *s, uint8_t **out);
+
+/** Encode and write in one step. */
+void story_write(stream_writer *w, const story_rec *s);
+
+/** Read the next story from a reader, dying on any error.
+ *  @return 1 with *s filled, 0 at end of stream */
+int story_read_or_die(stream_reader *r, story_rec *s)
+    __attribute__((warn_unused_result));
+
+/* ------------------------------------------------------------------ */
+
+typedef struct probe_rec {
+    uint32_t layer, head;
+    char vec[8];           /**< "q", "k", "v", "z" */
+    uint32_t dim;
+    uint32_t n_classes;
+    char (*classes)[TAG_MAX + 1]; /**< [n_classes], sorted */
+    double *weights;       /**< [n_classes][dim + 1], intercept last */
+    uint32_t n_train;
+    uint32_t iterations;
+    uint8_t converged;
+    double loss;
+} probe_rec;
+
+void probe_init(probe_rec *p);
+void probe_free(probe_rec *p);
+int probe_decode(probe_rec *p, const uint8_t *rec, size_t len, const char **err)
+    __attribute__((warn_unused_result));
+size_t probe_encode(const probe_rec *p, uint8_t **out);
+void probe_write(stream_writer *w, const probe_rec *p);
+int probe_read_or_die(stream_reader *r, probe_rec *p)
+    __attribute__((warn_unused_result));
+
+/* ------------------------------------------------------------------ */
+/* Activations layout, carried in the header of an activations stream:
+ *
+ *   d-head: 4
+ *   n-layer: 8           (the model's)   n-head: 16
+ *   layers: 0 1 2 ...    (the dumped layers, ascending)
+ *   heads: 0 1 ...       (the dumped heads, ascending)
+ *   vectors: q k v z a   (dumped vector kinds in this order; "a" = activity,
+ *                         one float per head)
+ *   attention-layers: global local global ...   (one per model layer)
+ *   window-size: 256
+ *
+ * The floats of one token are ordered [layer][head][vector][d]: for each
+ * dumped layer, each dumped head, each vector kind its d_head floats (1 for
+ * "a").  act_layout parses that and gives offsets. */
+
+#define ACT_MAX_LAYERS 64
+#define ACT_MAX_HEADS 64
+#define ACT_MAX_VECS 5
+
+typedef struct act_layout {
+    int d_head, n_layer, n_head;
+    int n_layers, layers[ACT_MAX_LAYERS];   /**< dumped layers */
+    int n_heads, heads[ACT_MAX_HEADS];      /**< dumped heads */
+    int n_vecs; char vecs[ACT_MAX_VECS];    /**< 'q','k','v','z','a' */
+    int vec_width[ACT_MAX_VECS];            /**< d_head, or 1 for 'a' */
+    int per_head;                           /**< floats per (layer, head) */
+    int floats_per_token;
+    int local_layer[ACT_MAX_LAYERS];        /**< 1 if model layer is local */
+    int window_size;
+} act_layout;
+
+/** Parse the layout from an activations header.
+ *  @return 0, or -1 with *err set */
+int act_layout_parse(act_layout *L, const stream_header *h, const char **err)
+    __attribute__((warn_unused_result));
+
+/** Write the layout lines into a header. */
+void act_layout_to_header(const act_layout *L, stream_header *h);
+
+/** Offset of vector kind v of (layer, head) within a token's floats.
+ *  @return offset, or -1 if that layer / head / vector was not dumped */
+int act_offset(const act_layout *L, int layer, int head, char v);
+
+#endif

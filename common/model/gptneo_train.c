@@ -1,0 +1,951 @@
+/* gptneo_train.c: GPT-Neo forward + backward for training (see
+ * gptneo_train.h for the semantics and the packed-row convention). */
+#include "model/gptneo_train.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+/* ------------------------------------------------------------------ */
+/* Config                                                              */
+
+void gnt_config_tinystories_1m(gnt_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->vocab = 50257;
+    c->n_pos = 2048;
+    c->d = 64;
+    c->n_head = 16;
+    c->n_layer = 8;
+    c->d_ff = 256;
+    c->window = 256;
+    c->eps = 1e-5f;
+    for (int l = 0; l < c->n_layer; l++) c->local[l] = (unsigned char)(l % 2);
+}
+
+const char *gnt_config_check(const gnt_config *c)
+{
+    if (c->vocab < 2 || c->vocab > 1000000) return "vocabulary size out of range";
+    if (c->n_pos < 1 || c->n_pos > 65536) return "position count out of range";
+    if (c->d < 1 || c->d > 8192) return "hidden size out of range";
+    if (c->n_head < 1 || c->d % c->n_head != 0) return "hidden size not divisible by the head count";
+    if (c->d / c->n_head > GNT_MAX_DHEAD) return "head size above 16";
+    if (c->n_layer < 1 || c->n_layer > GNT_MAX_LAYERS) return "layer count out of range";
+    if (c->d_ff < 1 || c->d_ff > 65536) return "intermediate size out of range";
+    if (c->window < 1) return "window size out of range";
+    if (!(c->eps > 0)) return "layer-norm epsilon must be positive";
+    return "";
+}
+
+/* ------------------------------------------------------------------ */
+/* Parameter layout                                                    */
+
+int gnt_tensor_count(const gnt_config *c) { return 4 + 13 * c->n_layer; }
+
+int gnt_tensor_list(const gnt_config *c, gnt_tensor_info *out)
+{
+    const int64_t V = c->vocab, P = c->n_pos, C = c->d, F = c->d_ff;
+    size_t off = 0;
+    int n = 0;
+#define T2(nm, a, b, dec) do { gnt_tensor_info *t = &out[n++]; \
+        snprintf(t->name, sizeof t->name, "%s", nm); t->ndim = 2; \
+        t->shape[0] = (a); t->shape[1] = (b); t->numel = (size_t)((a) * (b)); \
+        t->offset = off; off += t->numel; t->decay = (dec); } while (0)
+#define T1(nm, a) do { gnt_tensor_info *t = &out[n++]; \
+        snprintf(t->name, sizeof t->name, "%s", nm); t->ndim = 1; \
+        t->shape[0] = (a); t->shape[1] = 1; t->numel = (size_t)(a); \
+        t->offset = off; off += t->numel; t->decay = 0; } while (0)
+    char nm[96];
+    T2("transformer.wte.weight", V, C, 1);
+    T2("transformer.wpe.weight", P, C, 1);
+    for (int l = 0; l < c->n_layer; l++) {
+#define NM(s) (snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, s), nm)
+        T1(NM("ln_1.weight"), C);
+        T1(NM("ln_1.bias"), C);
+        T2(NM("attn.attention.q_proj.weight"), C, C, 1);
+        T2(NM("attn.attention.k_proj.weight"), C, C, 1);
+        T2(NM("attn.attention.v_proj.weight"), C, C, 1);
+        T2(NM("attn.attention.out_proj.weight"), C, C, 1);
+        T1(NM("attn.attention.out_proj.bias"), C);
+        T1(NM("ln_2.weight"), C);
+        T1(NM("ln_2.bias"), C);
+        T2(NM("mlp.c_fc.weight"), F, C, 1);
+        T1(NM("mlp.c_fc.bias"), F);
+        T2(NM("mlp.c_proj.weight"), C, F, 1);
+        T1(NM("mlp.c_proj.bias"), C);
+#undef NM
+    }
+    T1("transformer.ln_f.weight", C);
+    T1("transformer.ln_f.bias", C);
+#undef T1
+#undef T2
+    return n;
+}
+
+size_t gnt_param_count(const gnt_config *c)
+{
+    size_t C = (size_t)c->d, F = (size_t)c->d_ff;
+    size_t per_layer = 4 * C + 4 * C * C + C + 2 * C * F + F + C;
+    return (size_t)c->vocab * C + (size_t)c->n_pos * C + c->n_layer * per_layer + 2 * C;
+}
+
+void gnt_params_map(gnt_params *p, const gnt_config *c, float *flat)
+{
+    gnt_tensor_info *ti = xmalloc(sizeof *ti * (size_t)gnt_tensor_count(c));
+    int n = gnt_tensor_list(c, ti), k = 0;
+    memset(p, 0, sizeof *p);
+    p->wte = flat + ti[k++].offset;
+    p->wpe = flat + ti[k++].offset;
+    for (int l = 0; l < c->n_layer; l++) {
+        gnt_layer *L = &p->layer[l];
+        L->ln1_w = flat + ti[k++].offset;
+        L->ln1_b = flat + ti[k++].offset;
+        L->wq = flat + ti[k++].offset;
+        L->wk = flat + ti[k++].offset;
+        L->wv = flat + ti[k++].offset;
+        L->wo = flat + ti[k++].offset;
+        L->bo = flat + ti[k++].offset;
+        L->ln2_w = flat + ti[k++].offset;
+        L->ln2_b = flat + ti[k++].offset;
+        L->wfc = flat + ti[k++].offset;
+        L->bfc = flat + ti[k++].offset;
+        L->wproj = flat + ti[k++].offset;
+        L->bproj = flat + ti[k++].offset;
+    }
+    p->lnf_w = flat + ti[k++].offset;
+    p->lnf_b = flat + ti[k++].offset;
+    (void)n;
+    free(ti);
+}
+
+/* splitmix64: a small deterministic generator for the initialisation. */
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double uniform01(uint64_t *s) /* in (0, 1) */
+{
+    return ((double)(splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+void gnt_params_init(const gnt_config *c, float *flat, uint64_t seed)
+{
+    int nt = gnt_tensor_count(c);
+    gnt_tensor_info *ti = xmalloc(sizeof *ti * (size_t)nt);
+    gnt_tensor_list(c, ti);
+    uint64_t s = seed ^ 0x5DEECE66Dull;
+    for (int t = 0; t < nt; t++) {
+        float *p = flat + ti[t].offset;
+        if (ti[t].ndim == 2) {
+            for (size_t i = 0; i < ti[t].numel; i++) {
+                /* Box-Muller, one normal per pair of uniforms */
+                double u1 = uniform01(&s), u2 = uniform01(&s);
+                p[i] = (float)(0.02 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+            }
+        } else {
+            int is_ln_weight = strstr(ti[t].name, "ln_") && strstr(ti[t].name, ".weight");
+            for (size_t i = 0; i < ti[t].numel; i++) p[i] = is_ln_weight ? 1.0f : 0.0f;
+        }
+    }
+    free(ti);
+}
+
+/* ------------------------------------------------------------------ */
+/* exp: Cephes-style range reduction + degree-6 polynomial, written with
+ * vector extensions so the softmax loops run 8 floats at a time.        */
+
+#pragma GCC diagnostic ignored "-Wpsabi"  /* v8f passed only between static inlines */
+/* Helpers are forced inline so each compiled variant of a hot function
+ * (see GNT_HOT) gets them with its own instruction set. */
+#define VINLINE static inline __attribute__((always_inline))
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+VINLINE v8f vload(const float *p) { v8f v; memcpy(&v, p, sizeof v); return v; }
+VINLINE void vstore(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+
+#define EXP_HI 88.3762626647949f
+#define EXP_LO (-87.3365447505531f)
+
+static inline float expf_scalar(float x)
+{
+    if (x > EXP_HI) x = EXP_HI;
+    if (x < EXP_LO) x = EXP_LO;
+    float t = x * 1.44269504088896341f;
+    float r = (t + 12582912.0f) - 12582912.0f;          /* round to nearest */
+    float f = x - r * 0.693359375f - r * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * f + 1.3981999507e-3f;
+    p = p * f + 8.3334519073e-3f;
+    p = p * f + 4.1665795894e-2f;
+    p = p * f + 1.6666665459e-1f;
+    p = p * f + 5.0000001201e-1f;
+    p = p * f * f + f + 1.0f;
+    int n = (int)r;
+    union { int i; float f; } u = { .i = (n + 127) << 23 };
+    return p * u.f;
+}
+
+/* Lane-wise mask ? a : b (mask lanes are all ones or zero). */
+VINLINE v8f vsel(v8i mask, v8f a, v8f b)
+{
+    v8i ai, bi;
+    memcpy(&ai, &a, sizeof ai);
+    memcpy(&bi, &b, sizeof bi);
+    v8i r = (ai & mask) | (bi & ~mask);
+    v8f out;
+    memcpy(&out, &r, sizeof out);
+    return out;
+}
+
+VINLINE v8f expf_v8(v8f x)
+{
+    const v8f hi = { EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI };
+    const v8f lo = { EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO };
+    x = vsel(x > hi, hi, x);
+    x = vsel(x < lo, lo, x);
+    v8f t = x * 1.44269504088896341f;
+    v8f r = (t + 12582912.0f) - 12582912.0f;
+    v8f f = x - r * 0.693359375f - r * -2.12194440e-4f;
+    v8f p = f * 1.9875691500e-4f + 1.3981999507e-3f;
+    p = p * f + 8.3334519073e-3f;
+    p = p * f + 4.1665795894e-2f;
+    p = p * f + 1.6666665459e-1f;
+    p = p * f + 5.0000001201e-1f;
+    p = p * f * f + f + 1.0f;
+    v8i n = __builtin_convertvector(r, v8i);
+    v8i bits = (n + 127) << 23;
+    v8f s;
+    memcpy(&s, &bits, sizeof s);
+    return p * s;
+}
+
+float gnt_expf(float x) { return expf_scalar(x); }
+
+/* out[j] = exp(in[j] - m) for j < n; @return the sum (double). */
+VINLINE double exp_shift(float *out, const float *in, float m, int n)
+{
+    int j = 0;
+    v8f acc = { 0 };
+    for (; j + 8 <= n; j += 8) {
+        v8f e = expf_v8(vload(in + j) - m);
+        vstore(out + j, e);
+        acc += e;
+    }
+    double sum = 0;
+    for (int k = 0; k < 8; k++) sum += acc[k];
+    for (; j < n; j++) { out[j] = expf_scalar(in[j] - m); sum += out[j]; }
+    return sum;
+}
+
+/* Vector helpers (8 floats at a time, scalar tail).  They are inlined into
+ * the hot functions below, which are compiled twice (AVX2 and baseline
+ * x86-64) and picked at load time. */
+#if defined(__x86_64__) && !defined(__clang__) && !defined(GNT_NO_CLONES)
+#define GNT_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define GNT_HOT
+#endif
+
+VINLINE float max_of(const float *x, int n)
+{
+    int j = 0;
+    float m = x[0];
+    if (n >= 8) {
+        v8f mv = vload(x);
+        for (j = 8; j + 8 <= n; j += 8) { v8f a = vload(x + j); mv = vsel(a > mv, a, mv); }
+        for (int k = 0; k < 8; k++) m = mv[k] > m ? mv[k] : m;
+    }
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+/* y[j] += a * x[j] */
+VINLINE void vaxpy(float *y, float a, const float *x, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8) vstore(y + j, vload(y + j) + a * vload(x + j));
+    for (; j < n; j++) y[j] += a * x[j];
+}
+
+/* @return sum a[j] b[j] */
+VINLINE float vdot(const float *a, const float *b, int n)
+{
+    int j = 0;
+    v8f acc = { 0 };
+    for (; j + 8 <= n; j += 8) acc += vload(a + j) * vload(b + j);
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
+/* x[j] *= a */
+VINLINE void vscale(float *x, float a, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8) vstore(x + j, vload(x + j) * a);
+    for (; j < n; j++) x[j] *= a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Operations                                                          */
+
+void gnt_embed_fwd(float *out, const int *ids, const int *seg,
+                   const float *wte, const float *wpe, int N, int C)
+{
+    for (int i = 0; i < N; i++) {
+        const float *te = wte + (size_t)ids[i] * C, *pe = wpe + (size_t)(i - seg[i]) * C;
+        float *o = out + (size_t)i * C;
+        for (int c = 0; c < C; c++) o[c] = te[c] + pe[c];
+    }
+}
+
+void gnt_embed_bwd(float *dwte, float *dwpe, const float *dout,
+                   const int *ids, const int *seg, int N, int C)
+{
+    for (int i = 0; i < N; i++) {
+        float *te = dwte + (size_t)ids[i] * C, *pe = dwpe + (size_t)(i - seg[i]) * C;
+        const float *d = dout + (size_t)i * C;
+        for (int c = 0; c < C; c++) { te[c] += d[c]; pe[c] += d[c]; }
+    }
+}
+
+void gnt_layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
+                       const float *w, const float *b, int N, int C, float eps)
+{
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C;
+        double s = 0;
+        for (int c = 0; c < C; c++) s += xi[c];
+        float m = (float)(s / C);
+        double v = 0;
+        for (int c = 0; c < C; c++) { float d = xi[c] - m; v += (double)d * d; }
+        float r = (float)(1.0 / sqrt(v / C + eps));
+        float *o = out + (size_t)i * C;
+        for (int c = 0; c < C; c++) o[c] = (xi[c] - m) * r * w[c] + b[c];
+        mean[i] = m;
+        rstd[i] = r;
+    }
+}
+
+void gnt_layernorm_bwd(float *dx, float *dw, float *db, const float *dout,
+                       const float *x, const float *w, const float *mean,
+                       const float *rstd, int N, int C)
+{
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C, *di = dout + (size_t)i * C;
+        float m = mean[i], r = rstd[i];
+        double s1 = 0, s2 = 0;   /* mean of dxhat, mean of dxhat * xhat */
+        for (int c = 0; c < C; c++) {
+            float xh = (xi[c] - m) * r, dxh = di[c] * w[c];
+            s1 += dxh;
+            s2 += (double)dxh * xh;
+            dw[c] += di[c] * xh;
+            db[c] += di[c];
+        }
+        float a = (float)(s1 / C), bb = (float)(s2 / C);
+        float *o = dx + (size_t)i * C;
+        for (int c = 0; c < C; c++) {
+            float xh = (xi[c] - m) * r;
+            o[c] += r * (di[c] * w[c] - a - xh * bb);
+        }
+    }
+}
+
+void gnt_linear_fwd(float *out, const float *x, const float *W, const float *b,
+                    int N, int In, int Out)
+{
+    /* out[N][O] = x[N][I] @ W[O][I]^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Out, In, 1.0f, x, In, W, In,
+                0.0f, out, Out);
+    if (b)
+        for (int i = 0; i < N; i++) {
+            float *o = out + (size_t)i * Out;
+            for (int j = 0; j < Out; j++) o[j] += b[j];
+        }
+}
+
+void gnt_linear_bwd(float *dx, float *dW, float *db, const float *dout,
+                    const float *x, const float *W, int N, int In, int Out)
+{
+    if (dx) /* dx[N][I] += dout[N][O] @ W[O][I] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, In, Out, 1.0f, dout, Out,
+                    W, In, 1.0f, dx, In);
+    /* dW[O][I] += dout^T[O][N] @ x[N][I] */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Out, In, N, 1.0f, dout, Out, x, In,
+                1.0f, dW, In);
+    if (db)
+        for (int i = 0; i < N; i++) {
+            const float *d = dout + (size_t)i * Out;
+            for (int j = 0; j < Out; j++) db[j] += d[j];
+        }
+}
+
+#define GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
+
+/* tanh(u) = 1 - 2 / (exp(2u) + 1), with the vector exp (abs. error ~1e-7) */
+VINLINE v8f tanh_v8(v8f u) { return 1.0f - 2.0f / (expf_v8(u + u) + 1.0f); }
+static inline float tanh_s(float u) { return 1.0f - 2.0f / (expf_scalar(u + u) + 1.0f); }
+
+GNT_HOT void gnt_gelu_fwd(float *out, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v = vload(x + i);
+        v8f t = tanh_v8(GELU_K * (v + 0.044715f * v * v * v));
+        vstore(out + i, 0.5f * v * (1.0f + t));
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        out[i] = 0.5f * v * (1.0f + tanh_s(GELU_K * (v + 0.044715f * v * v * v)));
+    }
+}
+
+GNT_HOT void gnt_gelu_bwd(float *dx, const float *dout, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v = vload(x + i);
+        v8f t = tanh_v8(GELU_K * (v + 0.044715f * v * v * v));
+        v8f du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        v8f g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+        vstore(dx + i, vload(dx + i) + vload(dout + i) * g);
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        float t = tanh_s(GELU_K * (v + 0.044715f * v * v * v));
+        float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        float g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
+        dx[i] += dout[i] * g;
+    }
+}
+
+/* First key token i may attend to. */
+static inline int attn_lo(const int *seg, int i, int window)
+{
+    int lo = seg[i];
+    if (window > 0 && i - window + 1 > lo) lo = i - window + 1;
+    return lo;
+}
+
+/* kt[h][e][j] = k[j][h*D + e]: head-major copies so the loops over keys j
+ * are contiguous. */
+static void to_head_major(float *kt, const float *k, int N, int C, int H)
+{
+    const int D = C / H;
+    for (int j = 0; j < N; j++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < D; e++)
+                kt[((size_t)h * D + e) * N + j] = k[(size_t)j * C + h * D + e];
+}
+
+/* One (query, head) of the forward, keys lo .. lo+n-1, in two passes over
+ * the keys: scores and their max, then exp, sum and z = sum p v.  D is a
+ * compile-time constant after inlining for D = 4 (TinyStories-1M).
+ * @param kth, vth [D][N] head-major keys / values of this head
+ * @param s [n] scratch; @param zi [D] out; @return lse */
+VINLINE float attn_row_fwd(const float *qi, const float *kth, const float *vth, float *zi,
+                           float *s, int D, int N, int lo, int n)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {                       /* s_j = q . k_j */
+        v8f acc = { 0 };
+        for (int e = 0; e < D; e++) acc += qi[e] * vload(kth + (size_t)e * N + lo + j);
+        vstore(s + j, acc);
+    }
+    for (; j < n; j++) {
+        float acc = 0;
+        for (int e = 0; e < D; e++) acc += qi[e] * kth[(size_t)e * N + lo + j];
+        s[j] = acc;
+    }
+    const float m = max_of(s, n);
+    float zs[GNT_MAX_DHEAD] = { 0 };                              /* sum_j exp(s_j - m) v_j */
+    v8f zacc[GNT_MAX_DHEAD];
+    memset(zacc, 0, sizeof zacc);
+    v8f sacc = { 0 };
+    double sum = 0;
+    for (j = 0; j + 8 <= n; j += 8) {
+        v8f p = expf_v8(vload(s + j) - m);
+        sacc += p;
+        for (int e = 0; e < D; e++) zacc[e] += p * vload(vth + (size_t)e * N + lo + j);
+    }
+    for (; j < n; j++) {
+        float p = expf_scalar(s[j] - m);
+        sum += p;
+        for (int e = 0; e < D; e++) zs[e] += p * vth[(size_t)e * N + lo + j];
+    }
+    for (int k = 0; k < 8; k++) sum += sacc[k];
+    const float inv = (float)(1.0 / sum);
+    for (int e = 0; e < D; e++) {
+        float t = zs[e];
+        for (int k = 0; k < 8; k++) t += zacc[e][k];
+        zi[e] = t * inv;
+    }
+    return m + (float)log(sum);
+}
+
+GNT_HOT void gnt_attention_fwd(float *z, float *lse, const float *q, const float *k,
+                               const float *v, const int *seg, int N, int C, int H,
+                               int window)
+{
+    const int D = C / H;
+    float *kt = xmalloc(sizeof(float) * ((size_t)N * C * 2 + (size_t)N));
+    float *vt = kt + (size_t)N * C, *s = vt + (size_t)N * C;
+    to_head_major(kt, k, N, C, H);   /* [H][D][N] */
+    to_head_major(vt, v, N, C, H);   /* [H][D][N] */
+    for (int i = 0; i < N; i++) {
+        const int lo = attn_lo(seg, i, window), n = i - lo + 1;
+        for (int h = 0; h < H; h++) {
+            const float *qi = q + (size_t)i * C + h * D;
+            const float *kth = kt + (size_t)h * D * N, *vth = vt + (size_t)h * D * N;
+            float *zi = z + (size_t)i * C + h * D;
+            lse[(size_t)i * H + h] = D == 4 ? attn_row_fwd(qi, kth, vth, zi, s, 4, N, lo, n)
+                                            : attn_row_fwd(qi, kth, vth, zi, s, D, N, lo, n);
+        }
+    }
+    free(kt);
+}
+
+/* One (query, head) of the backward in one pass over the keys:
+ * p_j = exp(q.k_j - lse), dp_j = dz.v_j, ds_j = p_j (dp_j - dz.z);
+ * dq += sum_j ds_j k_j, dk_j += ds_j q, dv_j += p_j dz. */
+VINLINE void attn_row_bwd(const float *qi, const float *dzi, const float *zi, float l,
+                          const float *kth, const float *vth, float *dkth, float *dvth,
+                          float *dqi, int D, int N, int lo, int n)
+{
+    float delta = 0;
+    for (int e = 0; e < D; e++) delta += dzi[e] * zi[e];
+    v8f dqacc[GNT_MAX_DHEAD];
+    memset(dqacc, 0, sizeof dqacc);
+    float dqs[GNT_MAX_DHEAD] = { 0 };
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const size_t o = (size_t)lo + j;
+        v8f sc = { 0 }, dp = { 0 };
+        for (int e = 0; e < D; e++) {
+            sc += qi[e] * vload(kth + (size_t)e * N + o);
+            dp += dzi[e] * vload(vth + (size_t)e * N + o);
+        }
+        v8f p = expf_v8(sc - l);
+        v8f ds = p * (dp - delta);
+        for (int e = 0; e < D; e++) {
+            const size_t r = (size_t)e * N + o;
+            dqacc[e] += ds * vload(kth + r);
+            vstore(dkth + r, vload(dkth + r) + qi[e] * ds);
+            vstore(dvth + r, vload(dvth + r) + dzi[e] * p);
+        }
+    }
+    for (; j < n; j++) {
+        const size_t o = (size_t)lo + j;
+        float sc = 0, dp = 0;
+        for (int e = 0; e < D; e++) {
+            sc += qi[e] * kth[(size_t)e * N + o];
+            dp += dzi[e] * vth[(size_t)e * N + o];
+        }
+        float p = expf_scalar(sc - l), ds = p * (dp - delta);
+        for (int e = 0; e < D; e++) {
+            const size_t r = (size_t)e * N + o;
+            dqs[e] += ds * kth[r];
+            dkth[r] += qi[e] * ds;
+            dvth[r] += dzi[e] * p;
+        }
+    }
+    for (int e = 0; e < D; e++) {
+        float t = dqs[e];
+        for (int k = 0; k < 8; k++) t += dqacc[e][k];
+        dqi[e] += t;
+    }
+}
+
+GNT_HOT void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
+                               const float *q, const float *k, const float *v,
+                               const float *z, const float *lse, const int *seg,
+                               int N, int C, int H, int window)
+{
+    const int D = C / H;
+    const size_t NC = (size_t)N * C;
+    float *kt = xmalloc(sizeof(float) * NC * 4);
+    float *vt = kt + NC, *dkt = vt + NC, *dvt = dkt + NC;   /* [H][D][N] each */
+    to_head_major(kt, k, N, C, H);
+    to_head_major(vt, v, N, C, H);
+    memset(dkt, 0, sizeof(float) * NC * 2);
+    for (int i = 0; i < N; i++) {
+        const int lo = attn_lo(seg, i, window), n = i - lo + 1;
+        for (int h = 0; h < H; h++) {
+            const size_t a = (size_t)i * C + h * D, hb = (size_t)h * D * N;
+            const float l = lse[(size_t)i * H + h];
+            if (D == 4)
+                attn_row_bwd(q + a, dz + a, z + a, l, kt + hb, vt + hb, dkt + hb, dvt + hb,
+                             dq + a, 4, N, lo, n);
+            else
+                attn_row_bwd(q + a, dz + a, z + a, l, kt + hb, vt + hb, dkt + hb, dvt + hb,
+                             dq + a, D, N, lo, n);
+        }
+    }
+    for (int jj = 0; jj < N; jj++)
+        for (int h = 0; h < H; h++)
+            for (int e = 0; e < D; e++) {
+                size_t a = (size_t)jj * C + h * D + e, b = ((size_t)h * D + e) * N + jj;
+                dk[a] += dkt[b];
+                dv[a] += dvt[b];
+            }
+    free(kt);
+}
+
+/* Softmax cross-entropy of nb logit rows in place: rows become
+ * scale * (softmax - onehot(target)).  @return summed loss */
+GNT_HOT static double xent_rows(float *lg, const int *tg, int nb, int V, float scale,
+                                const float *bias)
+{
+    double loss = 0;
+    for (int r = 0; r < nb; r++, lg += V) {
+        int t = tg[r];
+        if (bias)
+            for (int j = 0; j < V; j++) lg[j] += bias[j];
+        float lt = lg[t], m = max_of(lg, V);
+        double sum = exp_shift(lg, lg, m, V);
+        loss += m + log(sum) - lt;
+        vscale(lg, (float)(scale / sum), V);
+        lg[t] -= scale;
+    }
+    return loss;
+}
+
+double gnt_lmhead_xent(const float *h, const float *wte, const float *bias,
+                       const int *targets, int N, int C, int V, float scale, float *dh,
+                       float *dwte, float *scratch)
+{
+    const int B = GNT_LM_CHUNK;
+    float *hbuf = xmalloc(sizeof(float) * (size_t)B * C * 2); /* [B][C] rows, [B][C] dh */
+    float *dhb = hbuf + (size_t)B * C;
+    int rows[GNT_LM_CHUNK], tg[GNT_LM_CHUNK];
+    double loss = 0;
+    int i = 0;
+    while (i < N) {
+        int nb = 0;   /* gather up to B rows that have a target */
+        for (; i < N && nb < B; i++)
+            if (targets[i] >= 0) {
+                rows[nb] = i;
+                tg[nb] = targets[i];
+                memcpy(hbuf + (size_t)nb * C, h + (size_t)i * C, sizeof(float) * C);
+                nb++;
+            }
+        if (nb == 0) break;
+        /* logits[nb][V] = hbuf[nb][C] @ wte[V][C]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, V, C, 1.0f, hbuf, C,
+                    wte, C, 0.0f, scratch, V);
+        loss += xent_rows(scratch, tg, nb, V, scale, bias); /* dlogits = scale (p - onehot) */
+        if (dh) {
+            /* dhb[nb][C] = dlogits[nb][V] @ wte[V][C] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, C, V, 1.0f, scratch,
+                        V, wte, C, 0.0f, dhb, C);
+            for (int r = 0; r < nb; r++) {
+                float *d = dh + (size_t)rows[r] * C;
+                for (int c = 0; c < C; c++) d[c] += dhb[(size_t)r * C + c];
+            }
+        }
+        if (dwte) /* dwte[V][C] += dlogits^T[V][nb] @ hbuf[nb][C] */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, nb, 1.0f, scratch, V,
+                        hbuf, C, 1.0f, dwte, C);
+    }
+    free(hbuf);
+    return loss;
+}
+
+/* ------------------------------------------------------------------ */
+/* Whole model                                                         */
+
+struct gnt_work {
+    int max_n, L, C, H, F, V;
+    /* saved activations; per layer l the slice [l][max_n][...] */
+    float *x;        /* [L+1][N][C] residual entering layer l (x[L] = final) */
+    float *xmid;     /* [L][N][C] residual after attention */
+    float *ln1, *ln1_m, *ln1_r;   /* [L][N][C], [L][N], [L][N] */
+    float *q, *k, *v, *z;         /* [L][N][C] each */
+    float *lse;                   /* [L][N][H] */
+    float *ln2, *ln2_m, *ln2_r;   /* [L][N][C], [L][N], [L][N] */
+    float *fc, *g;                /* [L][N][F] pre- and post-gelu */
+    float *lnf, *lnf_m, *lnf_r;   /* [N][C], [N], [N] */
+    /* scratch */
+    float *tmp;                   /* [N][C] */
+    float *dres, *dbuf, *dq, *dk, *dv;  /* [N][C] each */
+    float *dF, *dF2;              /* [N][F] */
+    float *logits;                /* [GNT_LM_CHUNK][V] */
+    const float *logit_bias;      /* [V] or NULL (gnt_work_set_logit_bias) */
+    float drop_p;                 /* dropout probability (0: off) */
+    uint64_t drop_key;            /* masks of the current row */
+    double t_lm, t_total;
+};
+
+void gnt_work_set_logit_bias(gnt_work *w, const float *bias)
+{
+    w->logit_bias = bias;
+}
+
+void gnt_work_set_dropout(gnt_work *w, float p, uint64_t key)
+{
+    w->drop_p = p;
+    w->drop_key = key;
+}
+
+/* The mask of one site (0: embeddings; 1 + 2l / 2 + 2l: attention / MLP
+ * output of layer l) under the row's key. */
+static uint64_t site_key(uint64_t key, int site)
+{
+    uint64_t s = key ^ (0xD1B54A32D192ED03ull * (uint64_t)(site + 1));
+    return splitmix64(&s);
+}
+
+void gnt_dropout(float *buf, size_t n, float p, uint64_t key)
+{
+    if (!(p > 0)) return;
+    /* keep when the top 24 bits of the element's hash reach p * 2^24 */
+    const uint32_t threshold = (uint32_t)(p * 16777216.0f + 0.5f);
+    const float keep_scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = key + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        buf[i] = (uint32_t)(z >> 40) >= threshold ? buf[i] * keep_scale : 0.0f;
+    }
+}
+
+gnt_work *gnt_work_new(const gnt_config *c, int max_n)
+{
+    gnt_work *w = xcalloc(1, sizeof *w);
+    size_t N = (size_t)max_n, L = (size_t)c->n_layer, C = (size_t)c->d,
+           H = (size_t)c->n_head, F = (size_t)c->d_ff;
+    w->max_n = max_n; w->L = c->n_layer; w->C = c->d; w->H = c->n_head;
+    w->F = c->d_ff; w->V = c->vocab;
+    w->x = xcalloc((L + 1) * N * C, sizeof(float));
+    w->xmid = xcalloc(L * N * C, sizeof(float));
+    w->ln1 = xcalloc(L * N * C, sizeof(float));
+    w->ln1_m = xcalloc(L * N, sizeof(float));
+    w->ln1_r = xcalloc(L * N, sizeof(float));
+    w->q = xcalloc(L * N * C, sizeof(float));
+    w->k = xcalloc(L * N * C, sizeof(float));
+    w->v = xcalloc(L * N * C, sizeof(float));
+    w->z = xcalloc(L * N * C, sizeof(float));
+    w->lse = xcalloc(L * N * H, sizeof(float));
+    w->ln2 = xcalloc(L * N * C, sizeof(float));
+    w->ln2_m = xcalloc(L * N, sizeof(float));
+    w->ln2_r = xcalloc(L * N, sizeof(float));
+    w->fc = xcalloc(L * N * F, sizeof(float));
+    w->g = xcalloc(L * N * F, sizeof(float));
+    w->lnf = xcalloc(N * C, sizeof(float));
+    w->lnf_m = xcalloc(N, sizeof(float));
+    w->lnf_r = xcalloc(N, sizeof(float));
+    w->tmp = xcalloc(N * C, sizeof(float));
+    w->dres = xcalloc(N * C, sizeof(float));
+    w->dbuf = xcalloc(N * C, sizeof(float));
+    w->dq = xcalloc(N * C, sizeof(float));
+    w->dk = xcalloc(N * C, sizeof(float));
+    w->dv = xcalloc(N * C, sizeof(float));
+    w->dF = xcalloc(N * F, sizeof(float));
+    w->dF2 = xcalloc(N * F, sizeof(float));
+    w->logits = xcalloc((size_t)GNT_LM_CHUNK * c->vocab, sizeof(float));
+    return w;
+}
+
+void gnt_work_free(gnt_work *w)
+{
+    if (!w) return;
+    float *bufs[] = { w->x, w->xmid, w->ln1, w->ln1_m, w->ln1_r, w->q, w->k, w->v, w->z,
+                      w->lse, w->ln2, w->ln2_m, w->ln2_r, w->fc, w->g, w->lnf, w->lnf_m,
+                      w->lnf_r, w->tmp, w->dres, w->dbuf, w->dq, w->dk, w->dv, w->dF,
+                      w->dF2, w->logits };
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(w);
+}
+
+void gnt_work_times(const gnt_work *w, double *lm_head, double *total)
+{
+    *lm_head = w->t_lm;
+    *total = w->t_total;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The forward up to ln_f, saving everything the backward needs. */
+static void forward_body(const gnt_config *c, const gnt_params *P, gnt_work *w, int n,
+                         const int *ids, const int *seg, float drop_p)
+{
+    const uint64_t key = w->drop_key;
+    const int C = c->d, H = c->n_head, F = c->d_ff;
+    const size_t NC = (size_t)w->max_n * C, NF = (size_t)w->max_n * F,
+                 NH = (size_t)w->max_n * H, N1 = (size_t)w->max_n;
+    gnt_embed_fwd(w->x, ids, seg, P->wte, P->wpe, n, C);
+    gnt_dropout(w->x, (size_t)n * C, drop_p, site_key(key, 0));
+    for (int l = 0; l < c->n_layer; l++) {
+        const gnt_layer *Lw = &P->layer[l];
+        float *x = w->x + l * NC, *xn = w->x + (l + 1) * NC, *xm = w->xmid + l * NC;
+        float *ln1 = w->ln1 + l * NC, *q = w->q + l * NC, *k = w->k + l * NC,
+              *v = w->v + l * NC, *z = w->z + l * NC, *ln2 = w->ln2 + l * NC;
+        float *fc = w->fc + l * NF, *g = w->g + l * NF;
+        gnt_layernorm_fwd(ln1, w->ln1_m + l * N1, w->ln1_r + l * N1, x, Lw->ln1_w,
+                          Lw->ln1_b, n, C, c->eps);
+        gnt_linear_fwd(q, ln1, Lw->wq, NULL, n, C, C);
+        gnt_linear_fwd(k, ln1, Lw->wk, NULL, n, C, C);
+        gnt_linear_fwd(v, ln1, Lw->wv, NULL, n, C, C);
+        gnt_attention_fwd(z, w->lse + l * NH, q, k, v, seg, n, C, H,
+                          c->local[l] ? c->window : 0);
+        gnt_linear_fwd(w->tmp, z, Lw->wo, Lw->bo, n, C, C);
+        gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(key, 1 + 2 * l));
+        for (size_t i = 0; i < (size_t)n * C; i++) xm[i] = x[i] + w->tmp[i];
+        gnt_layernorm_fwd(ln2, w->ln2_m + l * N1, w->ln2_r + l * N1, xm, Lw->ln2_w,
+                          Lw->ln2_b, n, C, c->eps);
+        gnt_linear_fwd(fc, ln2, Lw->wfc, Lw->bfc, n, C, F);
+        gnt_gelu_fwd(g, fc, (size_t)n * F);
+        gnt_linear_fwd(w->tmp, g, Lw->wproj, Lw->bproj, n, F, C);
+        gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(key, 2 + 2 * l));
+        for (size_t i = 0; i < (size_t)n * C; i++) xn[i] = xm[i] + w->tmp[i];
+    }
+    gnt_layernorm_fwd(w->lnf, w->lnf_m, w->lnf_r, w->x + c->n_layer * NC, P->lnf_w,
+                      P->lnf_b, n, C, c->eps);
+}
+
+/* The gradient reaching a block's output, which joined the residual through
+ * dropout site `site`: dres itself, or dres through the mask (in w->tmp). */
+static const float *branch_grad(gnt_work *w, int n, int C, float drop_p, int site)
+{
+    if (!(drop_p > 0)) return w->dres;
+    memcpy(w->tmp, w->dres, sizeof(float) * (size_t)n * C);
+    gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(w->drop_key, site));
+    return w->tmp;
+}
+
+double gnt_forward_backward(const gnt_config *c, const float *params, float *grad,
+                            gnt_work *w, int n, const int *ids, const int *seg,
+                            const int *targets, float scale)
+{
+    const int C = c->d, H = c->n_head, F = c->d_ff;
+    const size_t NC = (size_t)w->max_n * C, NF = (size_t)w->max_n * F,
+                 NH = (size_t)w->max_n * H, N1 = (size_t)w->max_n;
+    double t0 = now_s();
+    gnt_params P, G;
+    gnt_params_map(&P, c, (float *)params);
+    const float drop_p = w->drop_p;
+    forward_body(c, &P, w, n, ids, seg, drop_p);
+
+    double t1 = now_s();
+    if (grad) {
+        gnt_params_map(&G, c, grad);
+        memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
+    }
+    double loss = gnt_lmhead_xent(w->lnf, P.wte, w->logit_bias, targets, n, C, c->vocab, scale,
+                                  grad ? w->dbuf : NULL, grad ? G.wte : NULL, w->logits);
+    w->t_lm += now_s() - t1;
+    if (!grad) {
+        w->t_total += now_s() - t0;
+        return loss;
+    }
+
+    /* backward: dres = d loss / d residual, walked from the top down */
+    memset(w->dres, 0, sizeof(float) * (size_t)n * C);
+    gnt_layernorm_bwd(w->dres, G.lnf_w, G.lnf_b, w->dbuf, w->x + c->n_layer * NC, P.lnf_w,
+                      w->lnf_m, w->lnf_r, n, C);
+    for (int l = c->n_layer - 1; l >= 0; l--) {
+        const gnt_layer *Lw = &P.layer[l];
+        gnt_layer *Lg = &G.layer[l];
+        float *x = w->x + l * NC, *xm = w->xmid + l * NC;
+        float *ln1 = w->ln1 + l * NC, *q = w->q + l * NC, *k = w->k + l * NC,
+              *v = w->v + l * NC, *z = w->z + l * NC, *ln2 = w->ln2 + l * NC;
+        float *fc = w->fc + l * NF, *g = w->g + l * NF;
+        /* MLP: x_{l+1} = xm + drop(proj(gelu(fc(LN2(xm))))) */
+        memset(w->dF, 0, sizeof(float) * (size_t)n * F);
+        gnt_linear_bwd(w->dF, Lg->wproj, Lg->bproj, branch_grad(w, n, C, drop_p, 2 + 2 * l), g,
+                       Lw->wproj, n, F, C);
+        memset(w->dF2, 0, sizeof(float) * (size_t)n * F);
+        gnt_gelu_bwd(w->dF2, w->dF, fc, (size_t)n * F);
+        memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
+        gnt_linear_bwd(w->dbuf, Lg->wfc, Lg->bfc, w->dF2, ln2, Lw->wfc, n, C, F);
+        gnt_layernorm_bwd(w->dres, Lg->ln2_w, Lg->ln2_b, w->dbuf, xm, Lw->ln2_w,
+                          w->ln2_m + l * N1, w->ln2_r + l * N1, n, C);
+        /* attention: xm = x + drop(out_proj(attn(LN1(x)))) */
+        memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
+        gnt_linear_bwd(w->dbuf, Lg->wo, Lg->bo, branch_grad(w, n, C, drop_p, 1 + 2 * l), z,
+                       Lw->wo, n, C, C);
+        memset(w->dq, 0, sizeof(float) * (size_t)n * C);
+        memset(w->dk, 0, sizeof(float) * (size_t)n * C);
+        memset(w->dv, 0, sizeof(float) * (size_t)n * C);
+        gnt_attention_bwd(w->dq, w->dk, w->dv, w->dbuf, q, k, v, z, w->lse + l * NH, seg,
+                          n, C, H, c->local[l] ? c->window : 0);
+        memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
+        gnt_linear_bwd(w->dbuf, Lg->wq, NULL, w->dq, ln1, Lw->wq, n, C, C);
+        gnt_linear_bwd(w->dbuf, Lg->wk, NULL, w->dk, ln1, Lw->wk, n, C, C);
+        gnt_linear_bwd(w->dbuf, Lg->wv, NULL, w->dv, ln1, Lw->wv, n, C, C);
+        gnt_layernorm_bwd(w->dres, Lg->ln1_w, Lg->ln1_b, w->dbuf, x, Lw->ln1_w,
+                          w->ln1_m + l * N1, w->ln1_r + l * N1, n, C);
+    }
+    gnt_dropout(w->dres, (size_t)n * C, drop_p, site_key(w->drop_key, 0));
+    gnt_embed_bwd(G.wte, G.wpe, w->dres, ids, seg, n, C);
+    w->t_total += now_s() - t0;
+    return loss;
+}
+
+void gnt_logits(const gnt_config *c, const float *params, gnt_work *w, int n,
+                const int *ids, const int *seg, float *logits)
+{
+    gnt_params P;
+    gnt_params_map(&P, c, (float *)params);
+    forward_body(c, &P, w, n, ids, seg, 0.0f);   /* evaluation: no dropout */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c->vocab, c->d, 1.0f, w->lnf,
+                c->d, P.wte, c->d, 0.0f, logits, c->vocab);
+}
+
+/* ------------------------------------------------------------------ */
+/* Optimiser                                                           */
+
+void gnt_adamw_step(const gnt_config *c, const gnt_adamw *o, float *params,
+                    const float *grad, float *m, float *v, long t)
+{
+    int nt = gnt_tensor_count(c);
+    gnt_tensor_info *ti = xmalloc(sizeof *ti * (size_t)nt);
+    gnt_tensor_list(c, ti);
+    const float b1 = o->beta1, b2 = o->beta2;
+    const float c1 = (float)(1.0 / (1.0 - pow(b1, (double)t)));
+    const float c2 = (float)(1.0 / (1.0 - pow(b2, (double)t)));
+    for (int k = 0; k < nt; k++) {
+        const float decay = ti[k].decay ? 1.0f - o->lr * o->weight_decay : 1.0f;
+        size_t a = ti[k].offset, e = a + ti[k].numel;
+        for (size_t i = a; i < e; i++) {
+            float gi = grad[i];
+            m[i] = b1 * m[i] + (1.0f - b1) * gi;
+            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            float mh = m[i] * c1, vh = v[i] * c2;
+            params[i] = params[i] * decay - o->lr * mh / (sqrtf(vh) + o->eps);
+        }
+    }
+    free(ti);
+}
+
+double gnt_grad_norm(const float *grad, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)grad[i] * grad[i];
+    return sqrt(s);
+}
+
+float gnt_lr_schedule(float lr, long t, long warmup, long total, float min_frac)
+{
+    if (t <= warmup && warmup > 0) return lr * (float)t / (float)warmup;
+    if (t >= total) return lr * min_frac;
+    double prog = (double)(t - warmup) / (double)(total - warmup);
+    double cosv = 0.5 * (1.0 + cos(3.141592653589793 * prog));
+    return (float)(lr * (min_frac + (1.0 - min_frac) * cosv));
+}

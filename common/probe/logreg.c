@@ -1,0 +1,582 @@
+/* logreg.c: Newton steps with a subsampled, reused Hessian (exact
+ * objective and gradient) for the multinomial (and binary) logistic
+ * regression of logreg.h. */
+#include "probe/logreg.h"
+
+#include <cblas.h>
+#include <f77blas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Samples per block of the Hessian's rank-B update (bounds the scratch). */
+#define HBLOCK 1024
+/* Largest ratio of the diagonal entries within one class block of the
+ * Hessian for which its off-diagonal blocks are summed in float32. */
+#define HESS_FLOAT_MAX_RATIO 1e4
+/* Samples the Hessian is summed over: every stride-th, about
+ * max(HSAMPLES, HSAMPLES_PER_PAR * parameters) of them. */
+#ifndef HSAMPLES
+#define HSAMPLES 4096
+#endif
+#ifndef HSAMPLES_PER_PAR
+#define HSAMPLES_PER_PAR 20
+#endif
+/* A Hessian's factor is reused for the next step while the last step was
+ * full and cut max |gradient| by this factor or more. */
+#ifndef REUSE_RATIO
+#define REUSE_RATIO 0.2
+#endif
+/* A subsampled Hessian is given up for the full one (for the rest of the
+ * fit) once, from step SUB_FROM on, a step from a fresh subsampled factor
+ * needed backtracking (t < SUB_T_MIN) or cut max |gradient| by less than
+ * SUB_MIN_CUT, or after SUB_MAX_STEPS steps, or when it gives no descent
+ * or its line search fails.  (The first steps from the intercept-only
+ * start are often damped whatever the Hessian.) */
+#ifndef SUB_MIN_CUT
+#define SUB_MIN_CUT 0.5
+#endif
+#ifndef SUB_MAX_STEPS
+#define SUB_MAX_STEPS 20
+#endif
+#ifndef SUB_FROM
+#define SUB_FROM 2
+#endif
+#ifndef SUB_T_MIN
+#define SUB_T_MIN 1.0
+#endif
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static void blas_single(void) { openblas_set_num_threads(1); }
+
+void logreg_default_opts(logreg_opts *o)
+{
+    o->C = 1.0;
+    o->max_iter = 100;
+    o->tol = 1e-4;
+}
+
+/* Two doubles (GCC vector extension: one SSE2 register; the -O2 build
+ * does not vectorise the per-sample loops over classes by itself).
+ * Buffers are 64-byte aligned (ws_get). */
+typedef double v2d __attribute__((vector_size(16)));
+typedef unsigned long long v2u __attribute__((vector_size(16)));
+
+/* 2^(j/64), j = 0..63, as bits (exp2 from libm, filled once). */
+static unsigned long long exp_tab_bits[64];
+static pthread_once_t exp_once = PTHREAD_ONCE_INIT;
+static void exp_tab_fill(void)
+{
+    for (int j = 0; j < 64; j++) {
+        double v = exp2(j / 64.0);
+        memcpy(&exp_tab_bits[j], &v, sizeof v);
+    }
+}
+
+/* exp(x) of two values, x <= 0 expected (softmax), relative error ~1e-16:
+ * x = (64 e + j) ln2/64 + r (Cody-Waite, |r| <= ln2/128), exp(r) by its
+ * Taylor series to r^5 (truncation < 4e-17 relative), times 2^(j/64) from
+ * the table and 2^e from the exponent bits.  x below -700 gives exp(-700)
+ * (~1e-304, nothing next to the largest term 1); NaN stays NaN. */
+static inline v2d vexp(v2d x)
+{
+    const v2d lo = {-700.0, -700.0};
+    v2u below = (v2u)(x < lo); /* all ones where x < lo; NaN compares false */
+    x = (v2d)(((v2u)lo & below) | ((v2u)x & ~below));
+    const double shift = 0x1.8p52;
+    v2d t = x * (64.0 * 1.4426950408889634) + shift;
+    /* k = 64 e + j in the low bits of t (two's complement, k <= 0) */
+    v2u ku = (v2u)t - (v2u)(v2d){shift, shift};
+    v2d kd = t - shift;
+    /* ln2/64 split so that kd (|kd| < 2^17) times the high part is exact */
+    v2d r = (x - kd * (6.93147180369123816490e-01 / 64.0)) - kd * (1.90821492927058770002e-10 / 64.0);
+    v2d p = r * (1.0 / 120.0) + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    v2u j = ku & 63;
+    /* 2^(j/64) * 2^e: e added to the table entry's exponent field
+     * (2^(j/64) in [1, 2), e >= -1011: the result stays normal) */
+    v2u tab = {exp_tab_bits[j[0]], exp_tab_bits[j[1]]};
+    return p * (v2d)(tab + ((ku & ~(unsigned long long)63) << 46));
+}
+
+/* Everything one fit needs; sizes in the comments.  Kp = K rounded up to a
+ * multiple of 2 (padding columns: intercept -1e300, so exp gives its
+ * floor there; they are never summed). */
+typedef struct fit_ctx {
+    size_t n, ns, stride; int d, D, K, Kp, r0, Kf, npar, npair;
+    double inv_c;
+    const int *y;        /* [n] */
+    const double *X;     /* [n][d] */
+    double *WT;          /* [D][Kp]     weights transposed, padded */
+    v2d *xb;             /* [d]         one sample's features, each twice (d > 16) */
+    double *Xs;          /* [ns][D]     features + 1 of the Hessian's samples */
+    double *XX;          /* [ns][npair] products x_a x_b, a <= b < D */
+    void *Qb;            /* [HBLOCK][npar] p_ik x_ia for one block (float or double) */
+    float *Hf;           /* [npar][npar] off-diagonal curvature, float */
+    double *T1;          /* [K][npair]  sum_i p_ik (1 - p_ik) x_ia x_ib */
+    double *PW;          /* [ns][Kp]    p_ik (1 - p_ik) */
+    double *H;           /* [npar][npar] */
+    double *z;           /* [Kp] scratch */
+} fit_ctx;
+
+/* One pass over the data at W: objective (returned), gradient sums
+ * G [D][Kp] = sum_i x_ia (p_ik - [k = y_i]) (x_id = 1), and the
+ * probabilities of the Hessian's samples (every stride-th) into Ps
+ * [ns][Kp].  Every sum runs over i in order. */
+static inline __attribute__((always_inline)) double objective_d(const fit_ctx *c, const double *W, double *Ps,
+                                                                  double *G, const int d)
+{
+    const int K = c->K, Kp = c->Kp, D = d + 1, nv = Kp / 2;
+    double *WT = c->WT;
+    for (int a = 0; a < D; a++)
+        for (int k = 0; k < Kp; k++)
+            WT[(size_t)a * Kp + k] = k < K ? W[(size_t)k * D + a] : a == d ? -1e300 : 0.0;
+    memset(G, 0, (size_t)D * Kp * sizeof(double));
+    double loss = 0.0;
+    v2d *z = (v2d *)c->z;
+    const v2d *wt = (const v2d *)WT;
+    v2d *g = (v2d *)G;
+    size_t next = 0, si = 0;
+    v2d xb_small[16] = {{0.0, 0.0}}; /* the sample's features, each twice */
+    v2d *xb = d <= 16 ? xb_small : c->xb;
+    for (size_t i = 0; i < c->n; i++) {
+        const double *x = c->X + i * (size_t)d;
+#pragma GCC unroll 16
+        for (int a = 0; a < d; a++) xb[a] = (v2d){x[a], x[a]};
+        /* scores, and their maximum in two running maxima (exact in any
+         * order) */
+        v2d mv0 = {-INFINITY, -INFINITY}, mv1 = mv0;
+        int v = 0;
+        for (; v + 1 < nv; v += 2) {
+            v2d s0 = wt[(size_t)d * nv + v], s1 = wt[(size_t)d * nv + v + 1];
+#pragma GCC unroll 16
+            for (int a = 0; a < d; a++) {
+                s0 += xb[a] * wt[(size_t)a * nv + v];
+                s1 += xb[a] * wt[(size_t)a * nv + v + 1];
+            }
+            z[v] = s0;
+            z[v + 1] = s1;
+            v2u g0 = (v2u)(s0 > mv0), g1 = (v2u)(s1 > mv1);
+            mv0 = (v2d)(((v2u)s0 & g0) | ((v2u)mv0 & ~g0));
+            mv1 = (v2d)(((v2u)s1 & g1) | ((v2u)mv1 & ~g1));
+        }
+        for (; v < nv; v++) {
+            v2d s0 = wt[(size_t)d * nv + v];
+#pragma GCC unroll 16
+            for (int a = 0; a < d; a++) s0 += xb[a] * wt[(size_t)a * nv + v];
+            z[v] = s0;
+            v2u g0 = (v2u)(s0 > mv0);
+            mv0 = (v2d)(((v2u)s0 & g0) | ((v2u)mv0 & ~g0));
+        }
+        double *zs = c->z;
+        double m = mv0[0];
+        m = mv0[1] > m ? mv0[1] : m;
+        m = mv1[0] > m ? mv1[0] : m;
+        m = mv1[1] > m ? mv1[1] : m;
+        if (!isfinite(m)) return NAN;
+        double zy = zs[c->y[i]];
+        v2d acc = {0.0, 0.0};
+        for (int v = 0; v < nv; v++) {
+            z[v] = vexp(z[v] - m);
+            acc += z[v];
+        }
+        if (Kp > K) acc[1] -= zs[K]; /* the padding column (K odd: lane 1) */
+        double sum = acc[0] + acc[1];
+        double inv = 1.0 / sum;
+        for (int v = 0; v < nv; v++) z[v] *= inv;
+        loss += m + log(sum) - zy;
+        if (i == next) {
+            memcpy(Ps + si * Kp, zs, (size_t)Kp * sizeof(double));
+            si++;
+            next += c->stride;
+        }
+        c->z[c->y[i]] -= 1.0;
+        for (int v = 0; v < nv; v++) {
+            v2d r = z[v];
+#pragma GCC unroll 16
+            for (int a = 0; a < d; a++) g[(size_t)a * nv + v] += xb[a] * r;
+            g[(size_t)d * nv + v] += r;
+        }
+    }
+    double pen = 0.0;
+    for (int k = c->r0; k < K; k++)
+        for (int a = 0; a < d; a++) pen += W[(size_t)k * D + a] * W[(size_t)k * D + a];
+    return loss + 0.5 * c->inv_c * pen;
+}
+
+/* objective_d with d known to the compiler for the probes' d = 4 (and
+ * 1, the 'a' kind); any other d generically. */
+static double objective(const fit_ctx *c, const double *W, double *Ps, double *G)
+{
+    switch (c->d) {
+    case 4: return objective_d(c, W, Ps, G, 4);
+    case 1: return objective_d(c, W, Ps, G, 1);
+    default: return objective_d(c, W, Ps, G, c->d);
+    }
+}
+
+/* Gradient over the free rows into g [npar] from the sums G; @return max
+ * |g_j|. */
+static double gradient(const fit_ctx *c, const double *W, const double *G, double *g)
+{
+    const int K = c->K, D = c->D, d = c->d, Kp = c->Kp;
+    double gmax = 0.0;
+    for (int k = c->r0; k < K; k++)
+        for (int a = 0; a < D; a++) {
+            double v = G[(size_t)a * Kp + k];
+            if (a < d) v += c->inv_c * W[(size_t)k * D + a];
+            g[(size_t)(k - c->r0) * D + a] = v;
+            double av = fabs(v);
+            if (!(av <= gmax)) gmax = av; /* NaN propagates */
+        }
+    return gmax;
+}
+
+/* Hessian over the free rows into c->H (full symmetric matrix), from the
+ * ns samples i = 0, stride, 2 stride, ... (all of them when stride = 1),
+ * scaled by n / ns:
+ *   H_(k,a),(l,b) = sum_i (p_ik [k=l] - p_ik p_il) x_ia x_ib  (+ 1/C on weights)
+ * The diagonal blocks (k = l), where p - p^2 cancels, are summed exactly in
+ * double; the off-diagonal blocks -sum_i p_ik p_il x x^T come from a float
+ * rank-B update (relative error ~1e-7) when the problem is well scaled
+ * (the diagonal entries of every class block within a factor
+ * HESS_FLOAT_MAX_RATIO), else in double.  Only the Newton direction depends
+ * on the Hessian; the gradient and objective, which decide the optimum and
+ * the stopping test, are exact sums over all samples in double. */
+static void hessian(fit_ctx *c, const double *Ps)
+{
+    const int K = c->K, Kp = c->Kp, D = c->D, d = c->d, r0 = c->r0, np = c->npar;
+    const size_t ns = c->ns, nK = ns * (size_t)Kp;
+    const double scale = (double)c->n / (double)ns;
+    for (size_t j = 0; j < nK; j++) c->PW[j] = Ps[j] * (1.0 - Ps[j]);
+    /* diagonal blocks: T1 = PW^T XX : [K][npair] */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, c->npair, (int)ns, 1.0,
+                c->PW, Kp, c->XX, c->npair, 0.0, c->T1, c->npair);
+    /* Is float precise enough?  Its error is ~1e-7 of the entries it sums;
+     * the steps it shapes go wrong when one class block mixes curvatures of
+     * very different sizes (badly scaled features: x_a^2 against the
+     * intercept's 1).  Then the double path. */
+    int use_double = 0;
+    for (int k = r0; k < K && !use_double; k++) {
+        double dmax = 0.0, dmin = INFINITY;
+        for (int a = 0; a < D; a++) {
+            int pi = a * D - a * (a - 1) / 2; /* pair (a, a) */
+            double v = scale * c->T1[(size_t)k * c->npair + pi] + (a < d ? c->inv_c : 0.0);
+            if (v > dmax) dmax = v;
+            if (v < dmin) dmin = v;
+        }
+        use_double = !(dmin > 0.0) || dmax > HESS_FLOAT_MAX_RATIO * dmin;
+    }
+    /* off-diagonal: sum_i q_i q_i^T with q_i[(k-r0)D + a] = p_ik x_ia, by
+     * blocks of samples in a fixed order; float into Hf or double into H */
+    int first = 1;
+    for (size_t i0 = 0; i0 < ns; i0 += HBLOCK) {
+        size_t B = ns - i0 < HBLOCK ? ns - i0 : HBLOCK;
+        for (size_t i = 0; i < B; i++) {
+            const double *x = c->Xs + (i0 + i) * (size_t)D;
+            const double *p = Ps + (i0 + i) * (size_t)Kp;
+            if (use_double) {
+                double *q = (double *)c->Qb + i * (size_t)np;
+                for (int k = r0; k < K; k++)
+                    for (int a = 0; a < D; a++) q[(k - r0) * D + a] = p[k] * x[a];
+            } else {
+                float *q = (float *)c->Qb + i * (size_t)np;
+                for (int k = r0; k < K; k++)
+                    for (int a = 0; a < D; a++) q[(k - r0) * D + a] = (float)(p[k] * x[a]);
+            }
+        }
+        if (use_double)
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, np, (int)B, 1.0, (double *)c->Qb, np,
+                        first ? 0.0 : 1.0, c->H, np);
+        else
+            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, np, (int)B, 1.0f, (float *)c->Qb, np,
+                        first ? 0.0f : 1.0f, c->Hf, np);
+        first = 0;
+    }
+    /* assemble (reads the upper triangle of Hf / H before writing it) */
+    for (int j = 0; j < np; j++) {
+        int kj = j / D + r0, aj = j % D;
+        for (int l = j; l < np; l++) {
+            int kl = l / D + r0, al = l % D;
+            double v;
+            if (kj == kl) {
+                int lo = aj < al ? aj : al, hi = aj < al ? al : aj;
+                /* index of pair (lo, hi) in the row-wise upper triangle */
+                int pi = lo * D - lo * (lo - 1) / 2 + (hi - lo);
+                v = scale * c->T1[(size_t)kj * c->npair + pi];
+                if (j == l && aj < d) v += c->inv_c;
+            } else {
+                v = -scale * (use_double ? c->H[(size_t)j * np + l] : (double)c->Hf[(size_t)j * np + l]);
+            }
+            c->H[(size_t)j * np + l] = v;
+            c->H[(size_t)l * np + j] = v;
+        }
+    }
+    if (r0 == 0) {
+        /* Pin the free direction u (all intercepts together): H u = 0 and
+         * g . u = 0, so adding s u u^T changes no step orthogonal to u. */
+        double s = 0.0;
+        for (int k = 0; k < K; k++) {
+            double h = c->H[(size_t)(k * D + d) * np + (k * D + d)];
+            if (h > s) s = h;
+        }
+        if (!(s > 0.0)) s = 1.0;
+        for (int k = 0; k < K; k++)
+            for (int l = 0; l < K; l++) c->H[(size_t)(k * D + d) * np + (l * D + d)] += s;
+    }
+}
+
+/* Cholesky factor of c->H into Hwork (a small ridge is added when H is not
+ * numerically positive definite).  @return 0 or -1. */
+static int newton_factor(const fit_ctx *c, double *Hwork)
+{
+    int np = c->npar, info = 0;
+    double ridge = 0.0, tr = 0.0;
+    for (int j = 0; j < np; j++) tr += c->H[(size_t)j * np + j];
+    if (!isfinite(tr)) return -1;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        memcpy(Hwork, c->H, (size_t)np * np * sizeof(double));
+        for (int j = 0; j < np; j++) Hwork[(size_t)j * np + j] += ridge;
+        char uplo = 'L';
+        dpotrf_(&uplo, &np, Hwork, &np, &info);
+        if (info == 0) return 0;
+        ridge = ridge == 0.0 ? 1e-10 * (tr / np + 1.0) : ridge * 100.0;
+    }
+    return -1;
+}
+
+/* Solve H s = -g with the factor from newton_factor.  @return 0 or -1. */
+static int newton_solve(const fit_ctx *c, double *Hwork, const double *g, double *s)
+{
+    int np = c->npar, one = 1, info = 0;
+    char uplo = 'L';
+    for (int j = 0; j < np; j++) s[j] = -g[j];
+    dpotrs_(&uplo, &np, &one, Hwork, &np, s, &np, &info);
+    return info == 0 ? 0 : -1;
+}
+
+/* Scratch buffers of a fit, kept between fits of one thread. */
+enum { WS_WT, WS_XS, WS_XX, WS_QB, WS_HF, WS_PW, WS_T1, WS_H, WS_G, WS_GN, WS_Z, WS_P, WS_PN, WS_HW, WS_GV,
+       WS_S, WS_WN, WS_XB, WS_N };
+struct logreg_ws {
+    void *buf[WS_N];
+    size_t cap[WS_N];
+};
+
+logreg_ws *logreg_ws_new(void) { return calloc(1, sizeof(logreg_ws)); }
+
+void logreg_ws_free(logreg_ws *ws)
+{
+    if (!ws) return;
+    for (int i = 0; i < WS_N; i++) free(ws->buf[i]);
+    free(ws);
+}
+
+/* @return slot i with at least n bytes, 64-byte aligned (contents
+ * undefined), or NULL */
+static void *ws_get(logreg_ws *ws, int i, size_t n)
+{
+    n = (n + 63) / 64 * 64;
+    if (n == 0) n = 64;
+    if (ws->cap[i] < n) {
+        free(ws->buf[i]);
+        ws->buf[i] = aligned_alloc(64, n);
+        ws->cap[i] = ws->buf[i] ? n : 0;
+    }
+    return ws->buf[i];
+}
+
+/* The Hessian's samples: every stride-th (stride 1: all), their features
+ * (+1) into Xs and pairwise products into XX, and the buffers sized by
+ * their number (P, Pn: their probabilities).  @return 0 or -1. */
+static int samples_setup(logreg_ws *ws, fit_ctx *c, size_t stride, double **P, double **Pn)
+{
+    const int D = c->D, d = c->d, np = c->npar, Kp = c->Kp;
+    c->stride = stride;
+    c->ns = (c->n + stride - 1) / stride;
+    const size_t ns = c->ns;
+    size_t qrows = ns < HBLOCK ? ns : HBLOCK;
+    c->Xs = ws_get(ws, WS_XS, ns * D * sizeof(double));
+    c->XX = ws_get(ws, WS_XX, ns * c->npair * sizeof(double));
+    c->Qb = ws_get(ws, WS_QB, qrows * np * sizeof(double));
+    c->PW = ws_get(ws, WS_PW, ns * Kp * sizeof(double));
+    *P = ws_get(ws, WS_P, ns * Kp * sizeof(double));
+    *Pn = ws_get(ws, WS_PN, ns * Kp * sizeof(double));
+    if (!c->Xs || !c->XX || !c->Qb || !c->PW || !*P || !*Pn) return -1;
+    for (size_t j = 0; j < ns; j++) {
+        double *xt = c->Xs + j * D;
+        for (int a = 0; a < d; a++) xt[a] = c->X[j * stride * d + a];
+        xt[d] = 1.0;
+        double *xx = c->XX + j * c->npair;
+        int p = 0;
+        for (int a = 0; a < D; a++)
+            for (int b = a; b < D; b++) xx[p++] = xt[a] * xt[b];
+    }
+    return 0;
+}
+
+/* Newton's method from the intercept-only optimum.  The Hessian's factor
+ * is reused while the steps it gives are full and cut max |gradient| by
+ * REUSE_RATIO or more (near the optimum the Hessian hardly changes);
+ * otherwise it is recomputed.  A subsampled Hessian (large n) is dropped
+ * for the full one, for the rest of the fit, as soon as its steps stop
+ * working (SUB_* above): on hard or badly scaled problems its steps can
+ * slow to a crawl (large-zipf-30-badscale: not converged in 100). */
+static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K, double inv_c,
+                  int max_iter, double tol, double *W, logreg_result *res)
+{
+    fit_ctx c;
+    memset(&c, 0, sizeof c);
+    c.n = n; c.d = d; c.D = d + 1; c.K = K; c.Kp = (K + 1) / 2 * 2;
+    c.r0 = K == 2 ? 1 : 0;
+    c.Kf = K - c.r0;
+    c.npar = c.Kf * c.D;
+    c.npair = c.D * (c.D + 1) / 2;
+    c.inv_c = inv_c;
+    c.y = y;
+    c.X = X;
+    size_t hs = (size_t)HSAMPLES_PER_PAR * (size_t)c.npar;
+    if (hs < HSAMPLES) hs = HSAMPLES;
+    const int D = c.D, np = c.npar, Kp = c.Kp;
+    c.WT = ws_get(ws, WS_WT, (size_t)D * Kp * sizeof(double));
+    c.Hf = ws_get(ws, WS_HF, (size_t)np * np * sizeof(float));
+    c.T1 = ws_get(ws, WS_T1, (size_t)K * c.npair * sizeof(double));
+    c.H = ws_get(ws, WS_H, (size_t)np * np * sizeof(double));
+    c.z = ws_get(ws, WS_Z, (size_t)Kp * sizeof(double));
+    c.xb = ws_get(ws, WS_XB, (size_t)d * sizeof(v2d));
+    double *G = ws_get(ws, WS_G, (size_t)D * Kp * sizeof(double));
+    double *Gn = ws_get(ws, WS_GN, (size_t)D * Kp * sizeof(double));
+    double *Hw = ws_get(ws, WS_HW, (size_t)np * np * sizeof(double));
+    double *g = ws_get(ws, WS_GV, np * sizeof(double));
+    double *s = ws_get(ws, WS_S, np * sizeof(double));
+    double *Wn = ws_get(ws, WS_WN, (size_t)K * D * sizeof(double));
+    double *P = NULL, *Pn = NULL;
+    int rc = -1;
+    if (!c.WT || !c.Hf || !c.T1 || !c.H || !c.z || !Hw || !g || !s || !Wn || !G || !Gn || !c.xb)
+        goto out;
+    if (samples_setup(ws, &c, n / hs > 1 ? n / hs : 1, &P, &Pn) != 0) goto out;
+
+    /* Start at the optimum over the intercepts alone (weights 0): b_k =
+     * log(n_k), centred (multinomial) or log(n_1 / n_0) (binary).  The
+     * objective is strictly convex, so the start changes only the path. */
+    {
+        memset(W, 0, (size_t)K * D * sizeof(double));
+        double *cnt = c.z, mean = 0.0;
+        for (int k = 0; k < K; k++) cnt[k] = 0.0;
+        for (size_t i = 0; i < n; i++) cnt[y[i]] += 1.0;
+        for (int k = 0; k < K; k++) {
+            if (!(cnt[k] > 0.0)) goto out; /* every class must occur */
+            cnt[k] = log(cnt[k]);
+            mean += cnt[k];
+        }
+        mean = c.r0 ? cnt[0] : mean / K;
+        for (int k = c.r0; k < K; k++) W[(size_t)k * D + d] = cnt[k] - mean;
+    }
+    double f = objective(&c, W, P, G);
+    if (!isfinite(f)) goto out;
+    int iter = 0, converged = 0, have_factor = 0, fresh = 0, go_full = 0;
+    double gmax, gprev = INFINITY, tprev = 0.0;
+    for (;;) {
+        gmax = gradient(&c, W, G, g);
+        if (!isfinite(gmax)) goto out;
+        if (gmax <= tol) { converged = 1; break; }
+        if (iter >= max_iter) break;
+        if (c.stride > 1 && (go_full || iter >= SUB_MAX_STEPS ||
+                             (fresh && iter >= SUB_FROM && (tprev < SUB_T_MIN || gmax > SUB_MIN_CUT * gprev)))) {
+            /* the subsample's steps stopped working: full Hessian from now
+             * on (one more pass at W for all samples' probabilities) */
+            if (samples_setup(ws, &c, 1, &P, &Pn) != 0) goto out;
+            if (!isfinite(objective(&c, W, P, G))) goto out;
+            have_factor = 0;
+        }
+        go_full = 0;
+        if (!have_factor || tprev < 1.0 || gmax > REUSE_RATIO * gprev) {
+            hessian(&c, P);
+            if (newton_factor(&c, Hw) != 0) goto out;
+            have_factor = fresh = 1;
+        } else {
+            fresh = 0;
+        }
+        if (newton_solve(&c, Hw, g, s) != 0) goto out;
+        double gts = 0.0;
+        for (int j = 0; j < np; j++) gts += g[j] * s[j];
+        if (!(gts < 0.0)) {
+            if (!fresh) { have_factor = 0; continue; } /* stale factor: recompute */
+            if (c.stride > 1) { go_full = 1; continue; } /* subsample: try the full Hessian */
+            break; /* no descent direction left: at the optimum to rounding */
+        }
+        double t = 1.0, fn = f;
+        int accepted = 0;
+        for (int ls = 0; ls < 50; ls++) {
+            memcpy(Wn, W, (size_t)K * D * sizeof(double));
+            for (int j = 0; j < np; j++) Wn[(size_t)c.r0 * D + j] += t * s[j];
+            fn = objective(&c, Wn, Pn, Gn);
+            if (isfinite(fn) && fn <= f + 1e-4 * t * gts + 1e-13 * fabs(f)) {
+                accepted = 1;
+                break;
+            }
+            if (!fresh) break; /* stale factor: recompute rather than backtrack */
+            t *= 0.5;
+        }
+        if (!accepted) {
+            if (!fresh) { have_factor = 0; continue; }
+            if (c.stride > 1) { go_full = 1; continue; }
+            break; /* line search failed: stop, not converged */
+        }
+        memcpy(W, Wn, (size_t)K * D * sizeof(double));
+        double *tmp = P; P = Pn; Pn = tmp;
+        tmp = G; G = Gn; Gn = tmp;
+        f = fn;
+        gprev = gmax;
+        tprev = t;
+        iter++;
+    }
+    res->iterations = iter;
+    res->converged = converged;
+    res->loss = f;
+    res->grad_max = gmax;
+    rc = 0;
+out:
+    return rc;
+}
+
+int logreg_fit(const double *X, const int *y, size_t n, int d, int K,
+               const logreg_opts *o, double *W, logreg_result *res)
+{
+    logreg_ws *ws = logreg_ws_new();
+    if (!ws) return -1;
+    int rc = logreg_fit_ws(ws, X, y, n, d, K, o, W, res);
+    logreg_ws_free(ws);
+    return rc;
+}
+
+int logreg_fit_ws(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K,
+                  const logreg_opts *o, double *W, logreg_result *res)
+{
+    if (!ws || !X || !y || !W || !res || !o || n == 0 || d < 1 || K < 2 || !(o->C > 0.0) ||
+        o->max_iter < 0 || !(o->tol >= 0.0))
+        return -1;
+    pthread_once(&blas_once, blas_single);
+    pthread_once(&exp_once, exp_tab_fill);
+    for (size_t i = 0; i < n; i++)
+        if (y[i] < 0 || y[i] >= K) return -1;
+    return newton(ws, X, y, n, d, K, 1.0 / o->C, o->max_iter, o->tol, W, res);
+}
+
+int logreg_predict(const double *W, int K, int d, const double *x)
+{
+    int best = 0;
+    double bs = -INFINITY;
+    for (int k = 0; k < K; k++) {
+        const double *w = W + (size_t)k * (d + 1);
+        double s = 0.0;
+        for (int a = 0; a < d; a++) s += w[a] * x[a];
+        s += w[d];
+        if (s > bs || k == 0) { bs = s; best = k; }
+    }
+    return best;
+}

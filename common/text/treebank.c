@@ -1,0 +1,307 @@
+/* treebank.c: NLTK's TreebankWordTokenizer, rewrite for rewrite (see
+ * treebank.h).  Each rule is NLTK's regex and substitution, applied to the
+ * whole text in NLTK's order with PCRE2 (global substitution has the same
+ * left-to-right, non-overlapping semantics as Python's re.sub). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "text/treebank.h"
+
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Python's \s for str patterns (= str.isspace), as a class body. */
+#define PY_WS "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}" \
+              "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+
+typedef struct rule {
+    const char *pattern;      /* NLTK's regex (PCRE2 syntax) */
+    const char *replacement;  /* NLTK's substitution, \1 -> $1, \g<0> -> $0 */
+} rule;
+
+/* Before the " " + text + " " padding. */
+static const rule RULES_BEFORE_PAD[] = {
+    /* STARTING_QUOTES */
+    {"^\"", "``"},
+    {"(``)", " $1 "},
+    {"([ \\(\\[{<])(\"|'{2})", "$1 `` "},
+    /* PUNCTUATION */
+    {"([:,])([^\\d])", " $1 $2"},
+    {"([:,])$", " $1 "},
+    {"\\.\\.\\.", " ... "},
+    {"[;@#$%&]", " $0 "},
+    {"([^\\.])(\\.)([\\]\\)}>\"']*)[" PY_WS "]*$", "$1 $2$3 "}, /* the final period */
+    {"[?!]", " $0 "},
+    {"([^'])' ", "$1 ' "},
+    /* PARENS_BRACKETS */
+    {"[\\]\\[\\(\\)\\{\\}\\<\\>]", " $0 "},
+    /* DOUBLE_DASHES */
+    {"--", " -- "},
+};
+
+/* After the padding. */
+static const rule RULES_AFTER_PAD[] = {
+    /* ENDING_QUOTES */
+    {"''", " '' "},
+    {"\"", " '' "},
+    {"([^' ])('[sS]|'[mM]|'[dD]|') ", "$1 $2 "},
+    {"([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) ", "$1 $2 "},
+    /* CONTRACTIONS2 (MacIntyreContractions) */
+    {"(?i)\\b(can)(?#X)(not)\\b", " $1 $2 "},
+    {"(?i)\\b(d)(?#X)('ye)\\b", " $1 $2 "},
+    {"(?i)\\b(gim)(?#X)(me)\\b", " $1 $2 "},
+    {"(?i)\\b(gon)(?#X)(na)\\b", " $1 $2 "},
+    {"(?i)\\b(got)(?#X)(ta)\\b", " $1 $2 "},
+    {"(?i)\\b(lem)(?#X)(me)\\b", " $1 $2 "},
+    {"(?i)\\b(more)(?#X)('n)\\b", " $1 $2 "},
+    {"(?i)\\b(wan)(?#X)(na)(?=[" PY_WS "])", " $1 $2 "},
+    /* CONTRACTIONS3 */
+    {"(?i) ('t)(?#X)(is)\\b", " $1 $2 "},
+    {"(?i) ('t)(?#X)(was)\\b", " $1 $2 "},
+};
+
+#define N_BEFORE (sizeof RULES_BEFORE_PAD / sizeof RULES_BEFORE_PAD[0])
+#define N_AFTER (sizeof RULES_AFTER_PAD / sizeof RULES_AFTER_PAD[0])
+
+struct treebank {
+    pcre2_code *code[N_BEFORE + N_AFTER];
+    const rule *rule[N_BEFORE + N_AFTER];
+    pcre2_match_data *md;
+    char *cur, *alt;          /* the text being rewritten, and the next version */
+    size_t cur_len, cur_cap, alt_cap;
+    const char **quotes;      /* scratch for span_tokenize's quote list */
+    size_t quotes_cap;
+};
+
+static const char *oom = "out of memory";
+
+void treebank_free(treebank *tb)
+{
+    if (!tb) return;
+    for (size_t i = 0; i < N_BEFORE + N_AFTER; i++) pcre2_code_free(tb->code[i]);
+    pcre2_match_data_free(tb->md);
+    free(tb->cur);
+    free(tb->alt);
+    free(tb->quotes);
+    free(tb);
+}
+
+treebank *treebank_new(const char **err)
+{
+    treebank *tb = calloc(1, sizeof *tb);
+    if (!tb) { *err = oom; return NULL; }
+    for (size_t i = 0; i < N_BEFORE + N_AFTER; i++) {
+        const rule *r = i < N_BEFORE ? &RULES_BEFORE_PAD[i] : &RULES_AFTER_PAD[i - N_BEFORE];
+        int ec;
+        PCRE2_SIZE eo;
+        tb->rule[i] = r;
+        tb->code[i] = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED,
+                                    PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        if (!tb->code[i]) {
+            *err = "cannot compile a Treebank regex";
+            treebank_free(tb);
+            return NULL;
+        }
+        /* JIT is an optimisation only: without it PCRE2 interprets. */
+        (void)pcre2_jit_compile(tb->code[i], PCRE2_JIT_COMPLETE);
+    }
+    tb->md = pcre2_match_data_create(16, NULL);
+    if (!tb->md) { *err = oom; treebank_free(tb); return NULL; }
+    return tb;
+}
+
+void tb_words_init(tb_words *w) { memset(w, 0, sizeof *w); }
+
+void tb_words_free(tb_words *w)
+{
+    free(w->word);
+    free(w->start);
+    free(w->end);
+    free(w->arena);
+    tb_words_init(w);
+}
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 256;
+    while (n < need) n *= 2;
+    char *p = realloc(*buf, n);
+    if (!p) return -1;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Apply one rule to tb->cur (global substitution), result into tb->cur. */
+static int apply_rule(treebank *tb, size_t i, const char **err)
+{
+    for (;;) {
+        PCRE2_SIZE outlen = tb->alt_cap;
+        int rc = pcre2_substitute(tb->code[i], (PCRE2_SPTR)tb->cur, tb->cur_len, 0,
+                                  PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
+                                      PCRE2_NO_UTF_CHECK,
+                                  tb->md, NULL, (PCRE2_SPTR)tb->rule[i]->replacement,
+                                  PCRE2_ZERO_TERMINATED, (PCRE2_UCHAR *)tb->alt, &outlen);
+        if (rc == PCRE2_ERROR_NOMEMORY) {
+            if (grow(&tb->alt, &tb->alt_cap, outlen + 1)) { *err = oom; return -1; }
+            continue;
+        }
+        if (rc < 0) { *err = "regex substitution failed"; return -1; }
+        char *t = tb->cur; tb->cur = tb->alt; tb->alt = t;
+        size_t c = tb->cur_cap; tb->cur_cap = tb->alt_cap; tb->alt_cap = c;
+        tb->cur_len = outlen;
+        return 0;
+    }
+}
+
+int utf8_decode(const char *s, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] < 0x80) { *cp = u[0]; return 1; }
+    if (u[0] < 0xE0) { *cp = ((uint32_t)(u[0] & 0x1F) << 6) | (u[1] & 0x3F); return 2; }
+    if (u[0] < 0xF0) {
+        *cp = ((uint32_t)(u[0] & 0x0F) << 12) | ((uint32_t)(u[1] & 0x3F) << 6) | (u[2] & 0x3F);
+        return 3;
+    }
+    *cp = ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3F) << 12) |
+          ((uint32_t)(u[2] & 0x3F) << 6) | (u[3] & 0x3F);
+    return 4;
+}
+
+int py_isspace(uint32_t c)
+{
+    if (c < 0x80) return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20);
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+void utf8_char_map(const char *text, size_t len, uint32_t *map)
+{
+    uint32_t ch = 0;
+    for (size_t b = 0; b < len; b++) {
+        /* a continuation byte belongs to the character already counted */
+        if (b > 0 && ((unsigned char)text[b] & 0xC0) != 0x80) ch++;
+        map[b] = ch;
+    }
+    map[len] = len ? ch + 1 : 0;
+}
+
+/* str.split(): words between runs of Python whitespace. */
+static int split_words(const char *s, size_t len, tb_words *out, const char **err)
+{
+    if (grow(&out->arena, &out->arena_cap, len + 1)) { *err = oom; return -1; }
+    size_t n = 0, a = 0, i = 0;
+    size_t *offs = NULL, offs_cap = 0;
+    while (i < len) {
+        uint32_t cp;
+        int l = utf8_decode(s + i, &cp);
+        if (py_isspace(cp)) { i += (size_t)l; continue; }
+        size_t j = i;
+        while (j < len) {
+            l = utf8_decode(s + j, &cp);
+            if (py_isspace(cp)) break;
+            j += (size_t)l;
+        }
+        if (n == offs_cap) {
+            offs_cap = offs_cap ? 2 * offs_cap : 256;
+            size_t *p = realloc(offs, offs_cap * sizeof *p);
+            if (!p) { free(offs); *err = oom; return -1; }
+            offs = p;
+        }
+        offs[n++] = a;
+        memcpy(out->arena + a, s + i, j - i);
+        a += j - i;
+        out->arena[a++] = '\0';
+        i = j;
+    }
+    if (n > out->cap) {
+        char **w = realloc(out->word, n * sizeof *w);
+        if (w) out->word = w;
+        uint32_t *st = realloc(out->start, n * sizeof *st);
+        if (st) out->start = st;
+        uint32_t *en = realloc(out->end, n * sizeof *en);
+        if (en) out->end = en;
+        if (!w || !st || !en) { free(offs); *err = oom; return -1; }
+        out->cap = n;
+    }
+    for (size_t k = 0; k < n; k++) out->word[k] = out->arena + offs[k];
+    out->n = n;
+    free(offs);
+    return 0;
+}
+
+static int is_quote_word(const char *w)
+{
+    return strcmp(w, "\"") == 0 || strcmp(w, "``") == 0 || strcmp(w, "''") == 0;
+}
+
+/* span_tokenize: restore the text's own quotes for converted ones, then
+ * align_tokens (each word searched from the end of the previous one). */
+static int align_spans(treebank *tb, const char *text, size_t len, tb_words *w,
+                       const char **err)
+{
+    int restore = memchr(text, '"', len) != NULL;
+    for (size_t i = 0; !restore && i + 1 < len; i++)
+        if (text[i] == '\'' && text[i + 1] == '\'') restore = 1;
+    size_t nq = 0, next_q = 0;
+    if (restore) {
+        /* re.finditer(r"``|'{2}|\"", text): leftmost, alternatives in order */
+        for (size_t i = 0; i < len;) {
+            const char *q = NULL;
+            if (i + 1 < len && text[i] == '`' && text[i + 1] == '`') q = "``";
+            else if (i + 1 < len && text[i] == '\'' && text[i + 1] == '\'') q = "''";
+            else if (text[i] == '"') q = "\"";
+            if (!q) { i++; continue; }
+            if (nq == tb->quotes_cap) {
+                size_t c = tb->quotes_cap ? 2 * tb->quotes_cap : 64;
+                const char **p = realloc(tb->quotes, c * sizeof *p);
+                if (!p) { *err = oom; return -1; }
+                tb->quotes = p;
+                tb->quotes_cap = c;
+            }
+            tb->quotes[nq++] = q;
+            i += strlen(q);
+        }
+    }
+    size_t point = 0;
+    for (size_t k = 0; k < w->n; k++) {
+        const char *tok = w->word[k];
+        if (restore && is_quote_word(tok)) {
+            if (next_q == nq) { *err = "more converted quotes than quotes in the text (NLTK fails here too)"; return -1; }
+            tok = tb->quotes[next_q++];
+        }
+        size_t tl = strlen(tok);
+        const char *hit = point <= len ? memmem(text + point, len - point, tok, tl) : NULL;
+        if (!hit) { *err = "a word is not found in the text (NLTK's align_tokens fails here too)"; return -1; }
+        w->start[k] = (uint32_t)(hit - text);
+        point = (size_t)(hit - text) + tl;
+        w->end[k] = (uint32_t)point;
+    }
+    return 0;
+}
+
+int treebank_tokenize(treebank *tb, const char *text, size_t len, tb_words *out,
+                      const char **err)
+{
+    if (len >= UINT32_MAX / 2) { *err = "text too long"; return -1; }
+    int ec = pcre2_match(tb->code[0], (PCRE2_SPTR)text, len, 0, 0, tb->md, NULL);
+    if (ec < PCRE2_ERROR_NOMATCH) { *err = "story text is not valid UTF-8"; return -1; }
+    if (memchr(text, '\0', len)) { *err = "story text contains a NUL byte"; return -1; }
+    if (grow(&tb->cur, &tb->cur_cap, len + 3)) { *err = oom; return -1; }
+    memcpy(tb->cur, text, len);
+    tb->cur[len] = '\0';
+    tb->cur_len = len;
+    for (size_t i = 0; i < N_BEFORE; i++)
+        if (apply_rule(tb, i, err)) return -1;
+    /* text = " " + text + " " */
+    if (grow(&tb->cur, &tb->cur_cap, tb->cur_len + 3)) { *err = oom; return -1; }
+    memmove(tb->cur + 1, tb->cur, tb->cur_len);
+    tb->cur[0] = ' ';
+    tb->cur[tb->cur_len + 1] = ' ';
+    tb->cur_len += 2;
+    tb->cur[tb->cur_len] = '\0';
+    for (size_t i = N_BEFORE; i < N_BEFORE + N_AFTER; i++)
+        if (apply_rule(tb, i, err)) return -1;
+    if (split_words(tb->cur, tb->cur_len, out, err)) return -1;
+    return align_spans(tb, text, len, out, err);
+}
