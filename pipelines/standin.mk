@@ -27,11 +27,11 @@ TRAIN_FLAGS ?=
 # are ~30% faster for the LM head.  Used when the CPU has AVX-512.
 TRAIN_ENV ?= $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),OPENBLAS_CORETYPE=SkylakeX)
 
-$(STANDIN_DIR)/model.safetensors $(STANDIN_DIR)/config.json &: $(STANDIN_STORIES) $(STANDIN_TOKENIZER) | $(BIN)/train
+$(STANDIN_DIR)/model.safetensors $(STANDIN_DIR)/config.json &: $(STANDIN_STORIES) $(STANDIN_TOKENIZER) | $(BIN)/train $(BIN)/tokenize
 	@mkdir -p $(STANDIN_DIR)
 	@echo "train: the stand-in model ($(TRAIN_STEPS) steps; log in $(STANDIN_DIR)/train.tsv)"
-	$(TRAIN_ENV) $(BIN)/train --stories $(STANDIN_STORIES) \
-	  --vocab $(word 1,$(STANDIN_TOKENIZER)) --merges $(word 2,$(STANDIN_TOKENIZER)) \
+	$(BIN)/tokenize --vocab $(word 1,$(STANDIN_TOKENIZER)) --merges $(word 2,$(STANDIN_TOKENIZER)) \
+	  $(STANDIN_STORIES) | $(TRAIN_ENV) $(BIN)/train --tokenizer $(dir $(word 1,$(STANDIN_TOKENIZER))) \
 	  --steps $(TRAIN_STEPS) --batch $(TRAIN_BATCH) --lr $(TRAIN_LR) --warmup $(TRAIN_WARMUP) \
 	  --embed-std $(TRAIN_EMBED_STD) --dropout $(TRAIN_DROPOUT) --seed $(TRAIN_SEED) \
 	  --threads $(TRAIN_THREADS) --log $(STANDIN_DIR)/train.tsv \

@@ -96,7 +96,8 @@ int main(int argc, char **argv)
     gptneo_model m;
     int have_model = 0;
     if (model_dir) {
-        if (gptneo_load(model_dir, &m, err, sizeof err)) die("%s", err);
+        herr me;
+        if (gptneo_load(model_dir, &m, &me)) die("%s", me.msg);
         have_model = 1;
         const char *sha = header_get(h, "model-sha256");
         if (!sha) die("%s: the activations name no model (no model-sha256 line)", reader_name(r));

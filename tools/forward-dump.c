@@ -5,17 +5,23 @@
  *   tokenize < stories.txt | postag-join | \
  *     forward-dump --model data/cache/models/tinystories-1m --vectors q,k > acts.hs
  *
- * Other modes (text on stdout, no stream):
- *   --logits K            top-K logits per token (TSV)
- *   --generate N          greedy continuation of --prompt TEXT / --prompt-ids
+ * Reads: a tokens or tagged stream (or, --ids-text, lines of token ids) and a
+ * model directory (config.json + model.safetensors or pytorch_model.bin).
+ * Writes: an activations stream (the input's records plus the floats, its
+ * header plus the layout and the model's identity); or, in the other modes,
+ * text: --logits K (top-K logits per token, TSV), --generate N (greedy
+ * continuation of --prompt TEXT / --prompt-ids).
+ * Links: model/gptneo (the forward), model/generate, base/pool, text/bpe.
  *
  * Stories are independent: with --threads N each worker runs whole stories
  * (OpenBLAS single-threaded inside), output order = input order.  Memory is
- * one story's activations per worker plus a batch of output records.
+ * one story's activations per worker plus two batches of output records.
  */
 #include "text/bpe.h"
+#include "base/pool.h"
 #include "cli/cli.h"
 #include "io/outfile.h"
+#include "model/generate.h"
 #include "model/gptneo.h"
 #include "io/records.h"
 #include "io/stream.h"
@@ -61,29 +67,29 @@ static void usage(void)
 /* ------------------------------------------------------------------ */
 /* Dump mode: workers over a batch of stories                          */
 
-typedef struct job {
-    const gptneo_model *m;
-    const act_layout *L;
-    story_rec *batch;  /* [n] */
-    int n;
-    int next;          /* next story to take (under lock) */
-    int failed;        /* story index + 1 of the first failure */
-    char err[512];
-    pthread_mutex_t mu;
-} job;
-
+/* One worker's scratch. */
 typedef struct worker {
-    job *j;
     gptneo_acts a;
     uint32_t *ids;
     size_t ids_cap;
 } worker;
 
+/* A batch of stories for the pool. */
+typedef struct job {
+    const gptneo_model *m;
+    const act_layout *L;
+    story_rec *batch;  /* [n] */
+    worker *ws;        /* [threads] */
+} job;
+
 /* Run one story and attach its floats [n_tokens][floats_per_token]. */
-static int run_story(worker *w, story_rec *s, char *err, size_t errlen)
+static int run_story(void *ctx, size_t i, int wi, herr *e)
 {
-    const act_layout *L = w->j->L;
-    const gptneo_model *m = w->j->m;
+    job *j = ctx;
+    worker *w = &j->ws[wi];
+    story_rec *s = &j->batch[i];
+    const act_layout *L = j->L;
+    const gptneo_model *m = j->m;
     const int dk = m->cfg.d_head;
     free(s->floats);
     s->floats = NULL;
@@ -92,20 +98,15 @@ static int run_story(worker *w, story_rec *s, char *err, size_t errlen)
     const int T = (int)s->n_tokens;
     if (T == 0) return 0;
     if ((size_t)T > w->ids_cap) {
-        w->ids = xrealloc(w->ids, (size_t)T * sizeof *w->ids);
+        uint32_t *ids = realloc(w->ids, (size_t)T * sizeof *ids);
+        if (!ids) return herr_set(e, "story %u: out of memory", s->story);
+        w->ids = ids;
         w->ids_cap = (size_t)T;
     }
     for (int t = 0; t < T; t++) w->ids[t] = s->tokens[t].id;
-    char e2[400];
-    if (gptneo_forward(m, w->ids, T, &w->a, e2, sizeof e2)) {
-        snprintf(err, errlen, "story %u: %s", s->story, e2);
-        return -1;
-    }
+    if (gptneo_forward(m, w->ids, T, &w->a, e)) return herr_prefix(e, "story %u: ", s->story);
     float *out = malloc((size_t)T * L->floats_per_token * sizeof(float)); /* [T][F] */
-    if (!out) {
-        snprintf(err, errlen, "story %u: out of memory", s->story);
-        return -1;
-    }
+    if (!out) return herr_set(e, "story %u: out of memory", s->story);
     for (int t = 0; t < T; t++) {
         float *o = out + (size_t)t * L->floats_per_token;
         for (int li = 0; li < L->n_layers; li++)
@@ -123,28 +124,6 @@ static int run_story(worker *w, story_rec *s, char *err, size_t errlen)
     }
     s->floats = out;
     return 0;
-}
-
-static void *worker_main(void *arg)
-{
-    worker *w = arg;
-    job *j = w->j;
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        int i = j->failed ? j->n : j->next++;
-        pthread_mutex_unlock(&j->mu);
-        if (i >= j->n) break;
-        char err[512];
-        if (run_story(w, &j->batch[i], err, sizeof err)) {
-            pthread_mutex_lock(&j->mu);
-            if (!j->failed || i + 1 < j->failed) {
-                j->failed = i + 1;
-                snprintf(j->err, sizeof j->err, "%s", err);
-            }
-            pthread_mutex_unlock(&j->mu);
-        }
-    }
-    return NULL;
 }
 
 static void parse_vectors(const char *s, act_layout *L, int d_head)
@@ -190,8 +169,8 @@ static void logits_story(const gptneo_model *m, gptneo_acts *a, const story_rec 
     const int T = (int)s->n_tokens, V = m->cfg.vocab_size;
     uint32_t *ids = xmalloc((size_t)(T ? T : 1) * sizeof *ids);
     for (int t = 0; t < T; t++) ids[t] = s->tokens[t].id;
-    char err[400];
-    if (T && gptneo_forward(m, ids, T, a, err, sizeof err)) die("story %u: %s", s->story, err);
+    herr e;
+    if (T && gptneo_forward(m, ids, T, a, &e)) die("story %u: %s", s->story, e.msg);
     float *lg = xmalloc((size_t)V * sizeof(float)); /* [V] */
     int *idx = xmalloc((size_t)K * sizeof(int));
     for (int t = 0; t < T; t++) {
@@ -247,8 +226,8 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
         b = bpe_load(vp, mp, err, sizeof err);
         if (!b) die("%s", err);
         bpe_tokens tk = {0};
-        const char *e;
-        if (bpe_encode(b, prompt, strlen(prompt), &tk, &e)) die("--prompt: %s", e);
+        const char *be;
+        if (bpe_encode(b, prompt, strlen(prompt), &tk, &be)) die("--prompt: %s", be);
         n = (int)tk.n;
         if (!n) die("--prompt: no tokens");
         ids = xmalloc((size_t)n * sizeof *ids);
@@ -262,18 +241,9 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
         die("--generate %d after %d prompt tokens exceeds the model's %d positions", N, n,
             m->cfg.n_positions);
     ids = xrealloc(ids, (size_t)(total > n ? total : n) * sizeof *ids);
-    gptneo_acts a;
-    gptneo_acts_init(&a);
-    float *lg = xmalloc((size_t)m->cfg.vocab_size * sizeof(float)); /* [V] */
-    int cur = n;
-    for (;;) {
-        if (gptneo_forward(m, ids, cur, &a, err, sizeof err)) die("%s", err);
-        if (cur >= total) break;
-        gptneo_logits(m, &a, cur - 1, 1, lg);
-        int best;
-        gptneo_topk(lg, m->cfg.vocab_size, 1, &best);
-        ids[cur++] = (uint32_t)best;
-    }
+    herr e;
+    int cur = model_greedy(m, ids, n, total, -1, &e);
+    if (cur < 0) die("%s", e.msg);
     char id[512];
     fprintf(out, "model\t%s\t%s\n", gptneo_identity(m, id, sizeof id), m->weights_sha256);
     fprintf(out, "ids");
@@ -289,9 +259,7 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
         fputc('\n', out);
         bpe_free(b);
     }
-    free(lg);
     free(ids);
-    gptneo_acts_free(&a);
 }
 
 /* ------------------------------------------------------------------ */
@@ -341,177 +309,175 @@ static int input_next(story_input *in, story_rec *s)
 }
 
 
-int main(int argc, char **argv)
+typedef struct opts {
+    const char *model_dir, *out, *vectors, *layers, *heads, *prompt, *prompt_ids, *tokdir, *input;
+    int threads, logits_k, gen, ids_text;
+} opts;
+
+static void parse_args(int argc, char **argv, opts *o)
 {
-    cli_init(argv[0]);
     enum { O_MODEL = 256, O_VECTORS, O_LAYERS, O_HEADS, O_THREADS, O_LOGITS, O_GEN, O_PROMPT,
            O_PROMPT_IDS, O_TOK, O_IDS_TEXT, O_HELP, O_VERSION };
-    static const struct option opts[] = {
+    static const struct option lo[] = {
         {"model", required_argument, 0, O_MODEL}, {"output", required_argument, 0, 'o'},
         {"vectors", required_argument, 0, O_VECTORS}, {"layers", required_argument, 0, O_LAYERS},
         {"heads", required_argument, 0, O_HEADS}, {"threads", required_argument, 0, O_THREADS},
         {"logits", required_argument, 0, O_LOGITS}, {"generate", required_argument, 0, O_GEN},
         {"prompt", required_argument, 0, O_PROMPT}, {"prompt-ids", required_argument, 0, O_PROMPT_IDS},
-        {"tokenizer", required_argument, 0, O_TOK}, {"ids-text", no_argument, 0, O_IDS_TEXT}, {"help", no_argument, 0, O_HELP},
-        {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *model_dir = NULL, *out = NULL, *vectors = "q,k", *layers = "all", *heads = "all";
-    const char *prompt = NULL, *prompt_ids = NULL, *tokdir = NULL;
-    int threads = 2, logits_k = 0, gen = -1, ids_text = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (o) {
-        case O_MODEL: model_dir = optarg; break;
-        case 'o': out = optarg; break;
-        case O_VECTORS: vectors = optarg; break;
-        case O_LAYERS: layers = optarg; break;
-        case O_HEADS: heads = optarg; break;
-        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, 64); break;
-        case O_LOGITS: logits_k = (int)cli_parse_long("--logits", optarg, 1, 1000); break;
-        case O_GEN: gen = (int)cli_parse_long("--generate", optarg, 0, 1 << 20); break;
-        case O_PROMPT: prompt = optarg; break;
-        case O_PROMPT_IDS: prompt_ids = optarg; break;
-        case O_TOK: tokdir = optarg; break;
-        case O_IDS_TEXT: ids_text = 1; break;
+        {"tokenizer", required_argument, 0, O_TOK}, {"ids-text", no_argument, 0, O_IDS_TEXT},
+        {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+    *o = (opts){.vectors = "q,k", .layers = "all", .heads = "all", .threads = 2, .gen = -1};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
+        switch (c) {
+        case O_MODEL: o->model_dir = optarg; break;
+        case 'o': o->out = optarg; break;
+        case O_VECTORS: o->vectors = optarg; break;
+        case O_LAYERS: o->layers = optarg; break;
+        case O_HEADS: o->heads = optarg; break;
+        case O_THREADS: o->threads = (int)cli_parse_long("--threads", optarg, 1, 64); break;
+        case O_LOGITS: o->logits_k = (int)cli_parse_long("--logits", optarg, 1, 1000); break;
+        case O_GEN: o->gen = (int)cli_parse_long("--generate", optarg, 0, 1 << 20); break;
+        case O_PROMPT: o->prompt = optarg; break;
+        case O_PROMPT_IDS: o->prompt_ids = optarg; break;
+        case O_TOK: o->tokdir = optarg; break;
+        case O_IDS_TEXT: o->ids_text = 1; break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
-        default: die("unknown option (see --help)");
+        default: cli_bad_option(argv);
         }
     }
-    const char *input = cli_single_input(argc, argv);
-    if (!model_dir) die("no model (--model DIR with config.json + model.safetensors or pytorch_model.bin)");
-    if (gen >= 0 && logits_k) die("--generate and --logits are separate modes");
-    if (gen < 0 && (prompt || prompt_ids)) die("--prompt needs --generate N");
-    if (gen >= 0 && !prompt == !prompt_ids) die("--generate needs exactly one of --prompt, --prompt-ids");
-    if (gen >= 0 && input) die("--generate reads no input stream");
+    o->input = cli_single_input(argc, argv);
+    if (!o->model_dir) die("no model (--model DIR with config.json + model.safetensors or pytorch_model.bin)");
+    if (o->gen >= 0 && o->logits_k) die("--generate and --logits are separate modes");
+    if (o->gen < 0 && (o->prompt || o->prompt_ids)) die("--prompt needs --generate N");
+    if (o->gen >= 0 && !o->prompt == !o->prompt_ids) die("--generate needs exactly one of --prompt, --prompt-ids");
+    if (o->gen >= 0 && o->input) die("--generate reads no input stream");
+}
 
-    gptneo_model m;
-    char err[1024];
-    if (gptneo_load(model_dir, &m, err, sizeof err)) die("%s", err);
-    openblas_set_num_threads(1);
-
-    if (gen >= 0) {
-        outfile *of = outfile_open(out);
-        FILE *f = of->f;
-        generate(&m, prompt, prompt_ids, tokdir ? tokdir : model_dir, gen, f);
-        outfile_close(of);
-        gptneo_free(&m);
-        return 0;
-    }
-
-    story_input in;
-    memset(&in, 0, sizeof in);
-    stream_header inh;
-    header_init(&inh);
-    if (ids_text) {
-        in.name = input ? input : "stdin";
-        in.f = input && strcmp(input, "-") ? fopen(input, "r") : stdin;
-        if (!in.f) die("%s: cannot open", input);
-        header_add(&inh, "source", "token ids from %s", in.name);
+/* Open the input: a stream, or (--ids-text) a text file; its header in *inh. */
+static void open_input(const opts *o, story_input *in, stream_header *inh)
+{
+    memset(in, 0, sizeof *in);
+    header_init(inh);
+    if (o->ids_text) {
+        in->name = o->input ? o->input : "stdin";
+        in->f = o->input && strcmp(o->input, "-") ? fopen(o->input, "r") : stdin;
+        if (!in->f) die("%s: cannot open", o->input);
+        header_add(inh, "source", "token ids from %s", in->name);
     } else {
-        in.r = reader_open_or_die(input, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
-        header_copy(&inh, reader_header(in.r));
+        in->r = reader_open_or_die(o->input, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
+        header_copy(inh, reader_header(in->r));
     }
-    if (logits_k) {
-        outfile *of = outfile_open(out);
-        FILE *f = of->f;
-        char id[512];
-        fprintf(f, "# model: %s  model-sha256: %s\n", gptneo_identity(&m, id, sizeof id),
-                m.weights_sha256);
-        fprintf(f, "# story\tpos\ttoken\tmean\tstd\ttop %d id:logit\n", logits_k);
-        gptneo_acts a;
-        gptneo_acts_init(&a);
-        story_rec s;
-        story_init(&s);
-        while (input_next(&in, &s)) {
-            if (!(s.flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s.story);
-            logits_story(&m, &a, &s, logits_k, f);
-        }
-        story_free(&s);
-        gptneo_acts_free(&a);
-        if (in.r) reader_close(in.r);
-        outfile_close(of);
-        gptneo_free(&m);
-        return 0;
-    }
+}
 
-    /* the layout */
+static void close_input(story_input *in, stream_header *inh)
+{
+    if (in->r) reader_close(in->r);
+    if (in->f && in->f != stdin) fclose(in->f);
+    free(in->line);
+    header_free(inh);
+}
+
+/* --logits K: a TSV line per token. */
+static void run_logits(const opts *o, const gptneo_model *m, story_input *in)
+{
+    outfile *of = cli_open_output(o->out);
+    char id[512];
+    fprintf(of->f, "# model: %s  model-sha256: %s\n", gptneo_identity(m, id, sizeof id), m->weights_sha256);
+    fprintf(of->f, "# story\tpos\ttoken\tmean\tstd\ttop %d id:logit\n", o->logits_k);
+    gptneo_acts a;
+    gptneo_acts_init(&a);
+    story_rec s;
+    story_init(&s);
+    while (input_next(in, &s)) {
+        if (!(s.flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s.story);
+        logits_story(m, &a, &s, o->logits_k, of->f);
+    }
+    story_free(&s);
+    gptneo_acts_free(&a);
+    cli_close_output(of);
+}
+
+/* The layout of the dump: the chosen layers, heads and vectors. */
+static void dump_layout(const opts *o, const gptneo_model *m, act_layout *L)
+{
+    memset(L, 0, sizeof *L);
+    L->d_head = m->cfg.d_head;
+    L->n_layer = m->cfg.n_layer;
+    L->n_head = m->cfg.n_head;
+    L->window_size = m->cfg.window_size;
+    for (int l = 0; l < m->cfg.n_layer; l++) L->local_layer[l] = m->cfg.local[l];
+    uint8_t lmask[MODEL_MAX_LAYERS], hmask[MODEL_MAX_HEADS];
+    cli_parse_index_list("--layers", o->layers, lmask, m->cfg.n_layer);
+    cli_parse_index_list("--heads", o->heads, hmask, m->cfg.n_head);
+    for (int l = 0; l < m->cfg.n_layer; l++)
+        if (lmask[l]) L->layers[L->n_layers++] = l;
+    for (int h = 0; h < m->cfg.n_head; h++)
+        if (hmask[h]) L->heads[L->n_heads++] = h;
+    if (!L->n_layers || !L->n_heads) die("no layer or head selected");
+    parse_vectors(o->vectors, L, m->cfg.d_head);
+    L->floats_per_token = L->n_layers * L->n_heads * L->per_head;
+}
+
+/* Read up to B stories into batch, checking them against the model.
+ * @return the count */
+static int read_batch(story_input *in, const gptneo_model *m, story_rec *batch, int B)
+{
+    int n = 0;
+    while (n < B && input_next(in, &batch[n])) {
+        const story_rec *s = &batch[n];
+        if (!(s->flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s->story);
+        if (s->n_tokens > (uint32_t)m->cfg.n_positions)
+            die("story %u: %u tokens exceed the model's %d positions", s->story, s->n_tokens,
+                m->cfg.n_positions);
+        for (uint32_t t = 0; t < s->n_tokens; t++)
+            if (s->tokens[t].id >= (uint32_t)m->cfg.vocab_size)
+                die("story %u: token id %u at position %u is outside the vocabulary (%d)", s->story,
+                    s->tokens[t].id, t, m->cfg.vocab_size);
+        n++;
+    }
+    return n;
+}
+
+/* The dump: batches of stories computed by the pool while the previous
+ * batch is written (compressed) by this thread, in input order. */
+static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stream_header *inh,
+                     int argc, char **argv)
+{
     act_layout L;
-    memset(&L, 0, sizeof L);
-    L.d_head = m.cfg.d_head;
-    L.n_layer = m.cfg.n_layer;
-    L.n_head = m.cfg.n_head;
-    L.window_size = m.cfg.window_size;
-    for (int l = 0; l < m.cfg.n_layer; l++) L.local_layer[l] = m.cfg.local[l];
-    uint8_t lmask[GPTNEO_MAX_LAYERS], hmask[GPTNEO_MAX_HEADS];
-    cli_parse_index_list("--layers", layers, lmask, m.cfg.n_layer);
-    cli_parse_index_list("--heads", heads, hmask, m.cfg.n_head);
-    for (int l = 0; l < m.cfg.n_layer; l++)
-        if (lmask[l]) L.layers[L.n_layers++] = l;
-    for (int h = 0; h < m.cfg.n_head; h++)
-        if (hmask[h]) L.heads[L.n_heads++] = h;
-    if (!L.n_layers || !L.n_heads) die("no layer or head selected");
-    parse_vectors(vectors, &L, m.cfg.d_head);
-    L.floats_per_token = L.n_layers * L.n_heads * L.per_head;
-
+    dump_layout(o, m, &L);
+    if (header_get(inh, "model-sha256")) die("input already names a model (model-sha256); expected tokens");
     stream_header h;
     header_init(&h);
-    header_copy(&h, &inh);
-    if (header_get(&h, "model-sha256")) die("input already names a model (model-sha256); expected tokens");
+    header_copy(&h, inh);
     act_layout_to_header(&L, &h);
-    add_model_identity(&h, &m);
+    add_model_identity(&h, m);
     header_add_provenance(&h, argc, argv);
-    stream_writer *w = writer_open(out, STREAM_ACTIVATIONS, &h, 0);
+    stream_writer *w = writer_open(o->out, STREAM_ACTIVATIONS, &h, 0);
     header_free(&h);
 
-    /* Batches of stories, run by the workers, written in order.  Two batch
-     * buffers: the main thread writes (compresses) batch k while the workers
-     * compute batch k+1. */
-    const int B = threads * 8;
-    job j;
-    memset(&j, 0, sizeof j);
-    j.m = &m;
-    j.L = &L;
+    herr e;
+    hpool *pool = hpool_new(o->threads, &e);
+    if (!pool) die("%s", e.msg);
+    const int B = o->threads * 8;
+    job j = {.m = m, .L = &L, .ws = xcalloc((size_t)o->threads, sizeof *j.ws)};
+    for (int i = 0; i < o->threads; i++) {
+        gptneo_acts_init(&j.ws[i].a);
+        j.ws[i].a.want_activity = memchr(L.vecs, 'a', (size_t)L.n_vecs) != NULL;
+    }
     story_rec *bufs[2] = {xcalloc((size_t)B, sizeof(story_rec)), xcalloc((size_t)B, sizeof(story_rec))};
-    pthread_mutex_init(&j.mu, NULL);
-    worker *ws = xcalloc((size_t)threads, sizeof *ws);
-    pthread_t *tid = xcalloc((size_t)threads, sizeof *tid);
-    for (int i = 0; i < threads; i++) {
-        ws[i].j = &j;
-        gptneo_acts_init(&ws[i].a);
-        ws[i].a.want_activity = memchr(L.vecs, 'a', (size_t)L.n_vecs) != NULL;
-    }
-    for (int i = 0; i < B; i++) {
-        story_init(&bufs[0][i]);
-        story_init(&bufs[1][i]);
-    }
     uint64_t done = 0;
     int cur = 0, pending = 0; /* stories of bufs[1 - cur] computed, not yet written */
     for (;;) {
-        story_rec *batch = bufs[cur];
-        int n = 0;
-        while (n < B && input_next(&in, &batch[n])) {
-            story_rec *s = &batch[n];
-            if (!(s->flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s->story);
-            if (s->n_tokens > (uint32_t)m.cfg.n_positions)
-                die("story %u: %u tokens exceed the model's %d positions", s->story, s->n_tokens,
-                    m.cfg.n_positions);
-            for (uint32_t t = 0; t < s->n_tokens; t++)
-                if (s->tokens[t].id >= (uint32_t)m.cfg.vocab_size)
-                    die("story %u: token id %u at position %u is outside the vocabulary (%d)", s->story,
-                        s->tokens[t].id, t, m.cfg.vocab_size);
-            n++;
-        }
-        int nt = threads < n ? threads : n;
-        j.batch = batch;
-        j.n = n;
-        j.next = 0;
-        for (int i = 0; i < nt; i++)
-            if (pthread_create(&tid[i], NULL, worker_main, &ws[i])) die("cannot start a thread");
+        int n = read_batch(in, m, bufs[cur], B);
+        j.batch = bufs[cur];
+        hpool_start(pool, (size_t)n, HPOOL_DYNAMIC, run_story, &j);
         for (int i = 0; i < pending; i++) story_write(w, &bufs[1 - cur][i]);
         done += (uint64_t)pending;
         if (pending) cli_progress("stories", done, 0);
-        for (int i = 0; i < nt; i++) pthread_join(tid[i], NULL);
-        if (j.failed) die("%s", j.err);
+        if (hpool_wait(pool, &e)) die("%s", e.msg);
         pending = n;
         cur = 1 - cur;
         if (n < B) {
@@ -521,23 +487,39 @@ int main(int argc, char **argv)
     }
     cli_progress_end();
     writer_close(w);
-    if (in.r) reader_close(in.r);
-    if (in.f && in.f != stdin) fclose(in.f);
-    free(in.line);
-    header_free(&inh);
-    for (int i = 0; i < B; i++) {
-        story_free(&bufs[0][i]);
-        story_free(&bufs[1][i]);
+    hpool_free(pool);
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < B; i++) story_free(&bufs[k][i]);
+        free(bufs[k]);
     }
-    for (int i = 0; i < threads; i++) {
-        gptneo_acts_free(&ws[i].a);
-        free(ws[i].ids);
+    for (int i = 0; i < o->threads; i++) {
+        gptneo_acts_free(&j.ws[i].a);
+        free(j.ws[i].ids);
     }
-    free(ws);
-    free(tid);
-    free(bufs[0]);
-    free(bufs[1]);
-    pthread_mutex_destroy(&j.mu);
+    free(j.ws);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    opts o;
+    parse_args(argc, argv, &o);
+    gptneo_model m;
+    herr e;
+    if (gptneo_load(o.model_dir, &m, &e)) die("%s", e.msg);
+    openblas_set_num_threads(1);
+    if (o.gen >= 0) {
+        outfile *of = cli_open_output(o.out);
+        generate(&m, o.prompt, o.prompt_ids, o.tokdir ? o.tokdir : o.model_dir, o.gen, of->f);
+        cli_close_output(of);
+    } else {
+        story_input in;
+        stream_header inh;
+        open_input(&o, &in, &inh);
+        if (o.logits_k) run_logits(&o, &m, &in);
+        else run_dump(&o, &m, &in, &inh, argc, argv);
+        close_input(&in, &inh);
+    }
     gptneo_free(&m);
     return 0;
 }

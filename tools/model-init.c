@@ -3,14 +3,16 @@
  *   model-init --tinystories-1m-config --seed 1 -o models/random-ts1m
  *   model-init --layers 2 --heads 4 --hidden 16 --vocab 300 --window 5 -o m
  *
- * Output: DIR/config.json + DIR/model.safetensors, a deterministic function
- * of the flags.  The config names the model "random-test-model seed N" and
- * sets "heads_random_test_model": true: it can never pass for TinyStories-1M.
+ * Reads: nothing.  Writes: DIR/config.json + DIR/model.safetensors, a
+ * deterministic function of the flags.  The config names the model
+ * "random-test-model seed N" and sets "heads_random_test_model": true: it can
+ * never pass for TinyStories-1M.  Links: model/config, model/init, model/save.
  */
 #include "cli/cli.h"
-#include "model/gptneo.h"
-#include "model/gptneo_init.h"
 #include "io/tensors.h"
+#include "model/config.h"
+#include "model/init.h"
+#include "model/save.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,12 +43,6 @@ static void usage(void)
     exit(0);
 }
 
-static char *g_cfg_tmp;
-static void cleanup(void)
-{
-    if (g_cfg_tmp) unlink(g_cfg_tmp);
-}
-
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
@@ -66,12 +62,13 @@ int main(int argc, char **argv)
     unsigned long long seed = 1;
     double std = 0.1;
     int o;
+    opterr = 0;
     while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (o) {
         case 'o': out = optarg; break;
         case O_TS: ts1m = 1; break;
-        case O_LAYERS: layers = cli_parse_long("--layers", optarg, 1, GPTNEO_MAX_LAYERS); break;
-        case O_HEADS: heads = cli_parse_long("--heads", optarg, 1, GPTNEO_MAX_HEADS); break;
+        case O_LAYERS: layers = cli_parse_long("--layers", optarg, 1, MODEL_MAX_LAYERS); break;
+        case O_HEADS: heads = cli_parse_long("--heads", optarg, 1, MODEL_MAX_HEADS); break;
         case O_HIDDEN: hidden = cli_parse_long("--hidden", optarg, 1, 4096); break;
         case O_INNER: inner = cli_parse_long("--inner", optarg, 1, 65536); break;
         case O_VOCAB: vocab = cli_parse_long("--vocab", optarg, 1, 1 << 20); break;
@@ -82,19 +79,19 @@ int main(int argc, char **argv)
         case O_STD: std = cli_parse_double("--std", optarg); break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
-        default: die("unknown option (see --help)");
+        default: cli_bad_option(argv);
         }
     }
     if (optind < argc) die("unexpected argument '%s'", argv[optind]);
     if (!out) die("no output directory (-o DIR)");
     if (!(std > 0 && std < 100)) die("--std must be in (0, 100)");
 
-    gptneo_config c;
+    model_config c;
     if (ts1m) {
         if (layers >= 0 || heads >= 0 || hidden >= 0 || inner >= 0 || vocab >= 0 || pos >= 0 ||
             window >= 0 || attn)
             die("--tinystories-1m-config fixes every size; drop the other size flags");
-        gptneo_config_tinystories_1m(&c);
+        model_config_tinystories_1m(&c);
     } else {
         memset(&c, 0, sizeof c);
         c.n_layer = layers >= 0 ? (int)layers : 2;
@@ -107,11 +104,11 @@ int main(int argc, char **argv)
         c.n_positions = pos >= 0 ? (int)pos : 64;
         c.window_size = window >= 0 ? (int)window : 8;
         c.ln_eps = 1e-5;
-        int kinds[GPTNEO_MAX_LAYERS], nk = 0;
+        int kinds[MODEL_MAX_LAYERS], nk = 0;
         if (attn) {
             char *s = xstrdup(attn), *save = NULL;
             for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (nk >= GPTNEO_MAX_LAYERS) die("--attention: too many entries");
+                if (nk >= MODEL_MAX_LAYERS) die("--attention: too many entries");
                 if (!strcmp(t, "global")) kinds[nk++] = 0;
                 else if (!strcmp(t, "local")) kinds[nk++] = 1;
                 else die("--attention: '%s' is not global or local", t);
@@ -123,34 +120,21 @@ int main(int argc, char **argv)
             kinds[1] = 1;
             nk = 2;
         }
-        for (int l = 0; l < c.n_layer; l++) c.local[l] = kinds[l % nk];
+        for (int l = 0; l < c.n_layer; l++) c.local[l] = (unsigned char)kinds[l % nk];
     }
     snprintf(c.name, sizeof c.name, "random-test-model seed %llu", seed);
 
     /* Round-trip the config through the parser: what we write must load. */
-    char *json = gptneo_config_to_json(&c);
-    gptneo_config back;
-    char err[512];
-    if (gptneo_config_parse(json, &back, err, sizeof err)) die("internal: %s", err);
-
-    if (mkdir(out, 0777) && errno != EEXIST) die("%s: %s", out, strerror(errno));
+    herr e;
+    if (model_config_check(&c, &e)) die("%s", e.msg);
+    char *json = model_config_to_json(&c, MODEL_ORIGIN_RANDOM_TEST, 0, &e);
+    model_config back;
+    if (!json || model_config_parse(json, &back, &e)) die("internal: %s", e.msg);
+    free(json);
     tensor_set ts;
     tensors_init(&ts);
-    gptneo_random_weights(&c, seed, (float)std, &ts);
-    char wpath[4200], cpath[4200], ctmp[4300];
-    snprintf(wpath, sizeof wpath, "%s/model.safetensors", out);
-    snprintf(cpath, sizeof cpath, "%s/config.json", out);
-    snprintf(ctmp, sizeof ctmp, "%s/.config.json.tmp%d", out, (int)getpid());
-    g_cfg_tmp = ctmp;
-    cli_on_die(cleanup);
-    FILE *f = fopen(ctmp, "wb");
-    if (!f) die("%s: %s", ctmp, strerror(errno));
-    size_t n = strlen(json);
-    if (fwrite(json, 1, n, f) != n || fclose(f)) die("%s: write error", ctmp);
-    if (tensors_save_safetensors(wpath, &ts, err, sizeof err)) die("%s", err);
-    if (rename(ctmp, cpath)) die("%s: %s", cpath, strerror(errno));
-    g_cfg_tmp = NULL;
+    model_init_random_test(&c, seed, (float)std, &ts);
+    if (model_save_dir(out, &c, MODEL_ORIGIN_RANDOM_TEST, 0, &ts, &e)) die("%s", e.msg);
     tensors_free(&ts);
-    free(json);
     return 0;
 }

@@ -222,7 +222,7 @@ int main(int argc, char **argv)
     outfile *words_file = NULL;
     FILE *words_out = NULL;
     if (words_mode) {
-        words_file = outfile_open(out_path);
+        words_file = cli_open_output(out_path);
         words_out = words_file->f;
     } else {
         stream_header h;
@@ -290,7 +290,7 @@ int main(int argc, char **argv)
     }
     cli_progress_end();
     if (words_mode) {
-        outfile_close(words_file);
+        cli_close_output(words_file);
     } else {
         writer_close(wr);
     }

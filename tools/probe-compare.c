@@ -272,7 +272,7 @@ int main(int argc, char **argv)
         n_rows++;
     }
 
-    outfile *of = outfile_open(out);
+    outfile *of = cli_open_output(out);
     FILE *f = of->f;
     if (tsv) {
         fprintf(f, "tag\tsupport_a\tsupport_b\tbest_a\tf1_best_a\tbest_b\tf1_best_b\tsame_best\trank_of_best_b_in_a\t"
@@ -307,7 +307,7 @@ int main(int argc, char **argv)
                     r->best_a == r->best_b ? "yes" : "no", r->rank_b_in_a, r->mean_abs, mx, rho);
         }
     }
-    outfile_close(of);
+    cli_close_output(of);
     for (size_t i = 0; i < n_keys; i++) free(keys[i]);
     free(keys); free(rows); free(fa); free(fb); free(at); free(ca); free(A.cell); free(B.cell);
     json_decref(A.root);

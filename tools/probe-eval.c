@@ -271,7 +271,7 @@ int main(int argc, char **argv)
 
     /* CSV */
     if (csv_path || n_json == 0) {
-        outfile *of = outfile_open(csv_path);
+        outfile *of = cli_open_output(csv_path);
         FILE *f = of->f;
         fprintf(f, "vector,layer,head,label,precision,recall,f1-score,support\n");
         for (int p = 0; p < n_probes; p++) {
@@ -282,7 +282,7 @@ int main(int argc, char **argv)
             csv_row(f, &probes[p], "macro avg", &rep->macro, 0, 0);
             csv_row(f, &probes[p], "weighted avg", &rep->weighted, 0, 0);
         }
-        outfile_close(of);
+        cli_close_output(of);
     }
 
     /* JSON: [layer][head], indexed by the real layer and head numbers; cells
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
                     die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
                 cell[c] = p;
             }
-        outfile *of = outfile_open(json_path[j]);
+        outfile *of = cli_open_output(json_path[j]);
         FILE *f = of->f;
         fputs("[\n", f);
         for (uint32_t l = 0; l <= max_layer; l++) {
@@ -319,12 +319,12 @@ int main(int argc, char **argv)
             fputs("\n    ]", f);
         }
         fputs("\n]", f);
-        outfile_close(of);
+        cli_close_output(of);
         free(cell);
     }
 
     if (meta_path) {
-        outfile *of = outfile_open(meta_path);
+        outfile *of = cli_open_output(meta_path);
         fprintf(of->f, "[probes: %s]\n", probes_path);
         header_print(&probes_h, of->f);
         fprintf(of->f, "[test activations: %s]\n", input ? input : "stdin");
@@ -337,7 +337,7 @@ int main(int argc, char **argv)
         header_add_provenance(&me, argc, argv);
         header_print(&me, of->f);
         header_free(&me);
-        outfile_close(of);
+        cli_close_output(of);
     }
     header_free(&probes_h);
     header_free(&acts_h);

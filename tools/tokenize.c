@@ -407,7 +407,7 @@ int main(int argc, char **argv)
     story_init(&st.rec);
     outfile *ids_file = NULL;
     if (o.ids_text) {
-        ids_file = outfile_open(o.out);  /* --ids: written whole or not at all */
+        ids_file = cli_open_output(o.out);  /* --ids: written whole or not at all */
         st.text_out = ids_file->f;
     } else {
         stream_header h;
@@ -461,7 +461,7 @@ int main(int argc, char **argv)
         warn("%ld stories had invalid UTF-8; each bad sequence became U+FFFD", st.repaired_stories);
 
     if (ids_file) {
-        outfile_close(ids_file);
+        cli_close_output(ids_file);
     } else {
         writer_close(st.w);
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/outfile.h"
 #include "io/sha256.h"
 
 static char tool_name[64] = "heads";
@@ -232,4 +233,18 @@ char *xstrdup(const char *s)
     char *p = xmalloc(n);
     memcpy(p, s, n);
     return p;
+}
+
+outfile *cli_open_output(const char *path)
+{
+    herr e;
+    outfile *o = outfile_open(path, &e);
+    if (!o) die("%s", e.msg);
+    return o;
+}
+
+void cli_close_output(outfile *o)
+{
+    herr e;
+    if (outfile_close(o, &e)) die("%s", e.msg);
 }

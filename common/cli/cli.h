@@ -81,6 +81,13 @@ void cli_sha256_file(const char *path, char out[65]);
 /** sha256 of a buffer as 64 lowercase hex characters. @param out 65 bytes */
 void cli_sha256_buf(const void *data, size_t len, char out[65]);
 
+/** Open an output file (io/outfile.h: written whole or not at all), or die.
+ *  @param path file name, or NULL / "-" for stdout @return the handle */
+struct outfile *cli_open_output(const char *path);
+
+/** Close an output opened with cli_open_output (renamed into place), or die. */
+void cli_close_output(struct outfile *o);
+
 /** Checked allocation: die on failure. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -12,8 +12,8 @@
 
 #include "cli/cli.h"
 
-static int herr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int herr(char *err, size_t n, const char *fmt, ...)
+static int hterr(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int hterr(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -42,7 +42,7 @@ int headspec_parse(const char *s, head_id *out, int max, char *err, size_t errle
 {
     int n = 0;
     const char *p = s;
-    if (!*p) return herr(err, errlen, "empty head list (want e.g. L2H0,L6H4)");
+    if (!*p) return hterr(err, errlen, "empty head list (want e.g. L2H0,L6H4)");
     for (;;) {
         const char *start = p;
         unsigned long long l, h;
@@ -53,7 +53,7 @@ int headspec_parse(const char *s, head_id *out, int max, char *err, size_t errle
         p++;
         if (parse_num(&p, 100000, &h)) goto bad;
         if (*p && *p != ',') goto bad;
-        if (n == max) return herr(err, errlen, "too many heads (at most %d)", max);
+        if (n == max) return hterr(err, errlen, "too many heads (at most %d)", max);
         out[n].layer = (int)l;
         out[n].head = (int)h;
         n++;
@@ -62,7 +62,7 @@ int headspec_parse(const char *s, head_id *out, int max, char *err, size_t errle
         continue;
     bad:;
         size_t len = strcspn(start, ",");
-        return herr(err, errlen, "'%.*s' is not a head (want L<layer>H<head>, e.g. L2H0)", (int)len,
+        return hterr(err, errlen, "'%.*s' is not a head (want L<layer>H<head>, e.g. L2H0)", (int)len,
                     start);
     }
     return n;
@@ -102,7 +102,7 @@ bad:
     free(s->r);
     s->r = NULL;
     s->n = 0;
-    return herr(err, errlen, "'%s' is not a story list (want e.g. 3 or 0-99,120)", spec);
+    return hterr(err, errlen, "'%s' is not a story list (want e.g. 3 or 0-99,120)", spec);
 }
 
 int story_sel_take(story_sel *s, uint32_t i)
@@ -147,13 +147,13 @@ int tok_window_parse(tok_window *w, const char *s, char *err, size_t errlen)
     p++;
     if (*p) {
         if (parse_num(&p, 100000000, &b) || *p) goto bad;
-        if (b <= a) return herr(err, errlen, "window '%s' is empty (want A:B with A < B)", s);
+        if (b <= a) return hterr(err, errlen, "window '%s' is empty (want A:B with A < B)", s);
         w->b = (long)b;
     }
     w->a = (long)a;
     return 0;
 bad:
-    return herr(err, errlen, "'%s' is not a token window (want A:B, positions A..B-1)", s);
+    return hterr(err, errlen, "'%s' is not a token window (want A:B, positions A..B-1)", s);
 }
 
 int tok_window_resolve(const tok_window *w, const story_rec *s, long *lo, long *hi, char *err,
@@ -162,7 +162,7 @@ int tok_window_resolve(const tok_window *w, const story_rec *s, long *lo, long *
     const long T = (long)s->n_tokens;
     long a = w->given ? w->a : 0, b = (w->given && w->b >= 0) ? w->b : T;
     if (a >= T || b > T)
-        return herr(err, errlen, "token window %ld:%ld is outside story %u (%ld tokens)", a, b,
+        return hterr(err, errlen, "token window %ld:%ld is outside story %u (%ld tokens)", a, b,
                     s->story, T);
     *lo = a;
     *hi = b;
@@ -207,14 +207,14 @@ static outfile *g_table;  /* the one table open (tools write one each) */
 FILE *table_open(const char *path)
 {
     if (g_table) die("internal error: two tables open");
-    g_table = outfile_open(path);
+    g_table = cli_open_output(path);
     return g_table->f;
 }
 
 void table_close(FILE *f)
 {
     if (!g_table || f != g_table->f) die("internal error: closing a table that is not open");
-    outfile_close(g_table);
+    cli_close_output(g_table);
     g_table = NULL;
 }
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli/cli.h" /* cli_on_die: a dying tool removes our temporaries */
 
 static outfile *open_outputs;
 static int hooks_installed;
@@ -39,45 +39,101 @@ static void install_hooks(void)
     }
 }
 
-outfile *outfile_open(const char *path)
+/* Forget o in the cleanup list. */
+static void unlist(outfile *o)
+{
+    for (outfile **p = &open_outputs; *p; p = &(*p)->next)
+        if (*p == o) {
+            *p = o->next;
+            break;
+        }
+}
+
+static void release(outfile *o)
+{
+    free(o->path);
+    free(o->tmp);
+    free(o);
+}
+
+outfile *outfile_open(const char *path, herr *e)
 {
     install_hooks();
-    outfile *o = xcalloc(1, sizeof *o);
+    outfile *o = calloc(1, sizeof *o);
+    if (!o) {
+        herr_set(e, "out of memory");
+        return NULL;
+    }
     struct stat st;
     if (!path || strcmp(path, "-") == 0) {
         o->f = stdout;
-        o->path = xstrdup("stdout");
+        o->path = strdup("stdout");
     } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        o->path = xstrdup(path);
+        o->path = strdup(path);
         o->f = fopen(path, "wb");
-        if (!o->f) die("%s: %s", path, strerror(errno));
+        if (!o->f) {
+            herr_set(e, "%s: %s", path, strerror(errno));
+            release(o);
+            return NULL;
+        }
     } else {
-        o->path = xstrdup(path);
-        if (asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) die("out of memory");
+        o->path = strdup(path);
+        if (asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
+            o->tmp = NULL;
+            herr_set(e, "out of memory");
+            release(o);
+            return NULL;
+        }
         int fd = mkstemp(o->tmp);
-        if (fd < 0) die("%s: cannot create: %s", path, strerror(errno));
-        mode_t mask = umask(0);  /* mkstemp makes 0600; give the usual mode */
+        if (fd < 0) {
+            herr_set(e, "%s: cannot create: %s", path, strerror(errno));
+            release(o);
+            return NULL;
+        }
+        mode_t mask = umask(0); /* mkstemp makes 0600; give the usual mode */
         umask(mask);
-        fchmod(fd, 0666 & ~mask);
-        o->f = fdopen(fd, "wb");
-        if (!o->f) die("%s: %s", path, strerror(errno));
+        if (fchmod(fd, 0666 & ~mask) != 0 || !(o->f = fdopen(fd, "wb"))) {
+            herr_set(e, "%s: %s", path, strerror(errno));
+            close(fd);
+            unlink(o->tmp);
+            release(o);
+            return NULL;
+        }
         o->next = open_outputs;
         open_outputs = o;
+    }
+    if (!o->path) {
+        herr_set(e, "out of memory");
+        outfile_abort(o);
+        return NULL;
     }
     return o;
 }
 
-void outfile_close(outfile *o)
+int outfile_close(outfile *o, herr *e)
 {
-    if (fflush(o->f) != 0 || ferror(o->f)) die("%s: write error: %s", o->path, strerror(errno));
-    if (o->f != stdout && fclose(o->f) != 0) die("%s: write error: %s", o->path, strerror(errno));
+    int rc = 0;
+    if (fflush(o->f) != 0 || ferror(o->f)) rc = herr_set(e, "%s: write error: %s", o->path, strerror(errno));
+    if (o->f != stdout && fclose(o->f) != 0 && !rc)
+        rc = herr_set(e, "%s: write error: %s", o->path, strerror(errno));
+    o->f = NULL;
     if (o->tmp) {
-        if (rename(o->tmp, o->path) != 0)
-            die("%s: cannot rename into place: %s", o->path, strerror(errno));
-        for (outfile **p = &open_outputs; *p; p = &(*p)->next)
-            if (*p == o) { *p = o->next; break; }
+        if (!rc && rename(o->tmp, o->path) != 0)
+            rc = herr_set(e, "%s: cannot rename into place: %s", o->path, strerror(errno));
+        if (rc) unlink(o->tmp);
+        unlist(o);
     }
-    free(o->path);
-    free(o->tmp);
-    free(o);
+    release(o);
+    return rc;
+}
+
+void outfile_abort(outfile *o)
+{
+    if (!o) return;
+    if (o->f && o->f != stdout) fclose(o->f);
+    if (o->tmp) {
+        unlink(o->tmp);
+        unlist(o);
+    }
+    release(o);
 }

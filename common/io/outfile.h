@@ -13,6 +13,8 @@
 
 #include <stdio.h>
 
+#include "base/err.h"
+
 typedef struct outfile {
     FILE *f;              /**< write here */
     char *path;           /**< the final name ("stdout" for stdout) */
@@ -20,13 +22,18 @@ typedef struct outfile {
     struct outfile *next; /**< open outputs with a temporary (for cleanup) */
 } outfile;
 
-/** Open an output; dies with one line on failure.
+/** Open an output.
  *  @param path file name, or NULL / "-" for stdout
- *  @return the handle (write to ->f) */
-outfile *outfile_open(const char *path);
+ *  @return the handle (write to ->f), or NULL with e set */
+outfile *outfile_open(const char *path, herr *e) __attribute__((warn_unused_result));
 
-/** Flush and close; rename the temporary into place.  Dies with one line on
- *  a write error (the temporary is then removed).  Frees the handle. */
-void outfile_close(outfile *o);
+/** Flush and close; rename the temporary into place.  On a write or rename
+ *  error the temporary is removed.  Frees the handle either way.
+ *  @return 0, or -1 with e set */
+int outfile_close(outfile *o, herr *e) __attribute__((warn_unused_result));
+
+/** Give up an output: close it, remove its temporary, free the handle
+ *  (NULL is fine).  A device or stdout keeps what was written. */
+void outfile_abort(outfile *o);
 
 #endif

@@ -251,7 +251,7 @@ stream_writer *writer_open(const char *path, uint32_t kind, const stream_header 
     if ((!path || strcmp(path, "-") == 0) && isatty(1))
         die("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
     stream_writer *w = xcalloc(1, sizeof *w);
-    w->out = outfile_open(path);
+    w->out = cli_open_output(path);
     w->cctx = ZSTD_createCCtx();
     if (!w->cctx) die("out of memory (zstd)");
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level ? level : STREAM_DEFAULT_LEVEL);
@@ -301,7 +301,7 @@ void writer_close(stream_writer *w)
     memcpy(trailer + 8, "HDSC", 4);
     put_u64(trailer + 12, fh_final(&w->hash));
     write_out(w, trailer, sizeof trailer);
-    outfile_close(w->out);
+    cli_close_output(w->out);
     ZSTD_freeCCtx(w->cctx);
     free(w->stage);
     free(w->zbuf);

@@ -7,296 +7,150 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static int gerr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int gerr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        for (char *p = err; *p; p++)
-            if (*p == '\n' || *p == '\r') *p = ' ';
-    }
-    return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* config.json                                                         */
-
-/* Read integer field `key` into *out; absent -> def (or error if def < 0). */
-static int get_int(json_t *root, const char *key, long lo, long hi, long def, int *out,
-                   char *err, size_t errlen)
-{
-    json_t *v = json_object_get(root, key);
-    if (!v || json_is_null(v)) {
-        if (def < 0) return gerr(err, errlen, "config: missing \"%s\"", key);
-        *out = (int)def;
-        return 0;
-    }
-    if (!json_is_integer(v))
-        return gerr(err, errlen, "config: \"%s\" is not an integer", key);
-    json_int_t x = json_integer_value(v);
-    if (x < lo || x > hi)
-        return gerr(err, errlen, "config: \"%s\" = %lld is outside [%ld, %ld]", key,
-                    (long long)x, lo, hi);
-    *out = (int)x;
-    return 0;
-}
-
-/* Parse "global"/"local" into 0/1, or -1. */
-static int attn_kind(json_t *v)
-{
-    if (!json_is_string(v)) return -1;
-    const char *s = json_string_value(v);
-    if (!strcmp(s, "global")) return 0;
-    if (!strcmp(s, "local")) return 1;
-    return -1;
-}
-
-int gptneo_config_parse(const char *json, gptneo_config *c, char *err, size_t errlen)
-{
-    memset(c, 0, sizeof *c);
-    json_error_t je;
-    json_t *root = json_loads(json, 0, &je);
-    if (!root) return gerr(err, errlen, "config: invalid JSON (line %d: %s)", je.line, je.text);
-    int rc = -1;
-    if (!json_is_object(root)) {
-        gerr(err, errlen, "config: not a JSON object");
-        goto out;
-    }
-    json_t *mt = json_object_get(root, "model_type");
-    if (mt && !(json_is_string(mt) && !strcmp(json_string_value(mt), "gpt_neo"))) {
-        gerr(err, errlen, "config: unsupported model_type \"%s\" (only gpt_neo)",
-             json_is_string(mt) ? json_string_value(mt) : "?");
-        goto out;
-    }
-    if (get_int(root, "hidden_size", 1, 1 << 16, -1, &c->n_embd, err, errlen) ||
-        get_int(root, "num_heads", 1, GPTNEO_MAX_HEADS, -1, &c->n_head, err, errlen) ||
-        get_int(root, "num_layers", 1, GPTNEO_MAX_LAYERS, -1, &c->n_layer, err, errlen) ||
-        get_int(root, "vocab_size", 1, 1 << 24, -1, &c->vocab_size, err, errlen) ||
-        get_int(root, "max_position_embeddings", 1, 1 << 20, -1, &c->n_positions, err, errlen) ||
-        get_int(root, "window_size", 1, 1 << 24, 256, &c->window_size, err, errlen) ||
-        get_int(root, "intermediate_size", 1, 1 << 20, 4L * (c->n_embd ? c->n_embd : 1),
-                &c->n_inner, err, errlen))
-        goto out;
-    if (c->n_embd % c->n_head) {
-        gerr(err, errlen, "config: hidden_size %d is not divisible by num_heads %d",
-             c->n_embd, c->n_head);
-        goto out;
-    }
-    c->d_head = c->n_embd / c->n_head;
-    /* intermediate_size: null -> 4 * hidden (get_int's default was computed
-     * before hidden_size was known only if absent; recompute for null). */
-    json_t *is = json_object_get(root, "intermediate_size");
-    if (!is || json_is_null(is)) c->n_inner = 4 * c->n_embd;
-
-    json_t *eps = json_object_get(root, "layer_norm_epsilon");
-    if (!eps || json_is_null(eps)) c->ln_eps = 1e-5;
-    else if (json_is_number(eps) && json_number_value(eps) > 0 && json_number_value(eps) < 1)
-        c->ln_eps = json_number_value(eps);
-    else {
-        gerr(err, errlen, "config: bad layer_norm_epsilon");
-        goto out;
-    }
-
-    json_t *act = json_object_get(root, "activation_function");
-    if (act && !(json_is_string(act) && !strcmp(json_string_value(act), "gelu_new"))) {
-        gerr(err, errlen, "config: unsupported activation_function \"%s\" (only gelu_new)",
-             json_is_string(act) ? json_string_value(act) : "?");
-        goto out;
-    }
-
-    /* attention_types [[["global","local"], n], ...] expands to the layer
-     * list (as GPTNeoConfig does); attention_layers, when also present, must
-     * agree with it. */
-    int n = 0, kinds[GPTNEO_MAX_LAYERS];
-    json_t *types = json_object_get(root, "attention_types");
-    json_t *layers = json_object_get(root, "attention_layers");
-    if (types && !json_is_null(types)) {
-        if (!json_is_array(types)) {
-            gerr(err, errlen, "config: attention_types is not a list");
-            goto out;
-        }
-        size_t i;
-        json_t *item;
-        json_array_foreach(types, i, item) {
-            json_t *kl = json_array_get(item, 0), *cnt = json_array_get(item, 1);
-            if (!json_is_array(item) || json_array_size(item) != 2 || !json_is_array(kl) ||
-                !json_is_integer(cnt) || json_integer_value(cnt) < 0 ||
-                json_integer_value(cnt) > GPTNEO_MAX_LAYERS) {
-                gerr(err, errlen, "config: attention_types entry %zu is not [[kinds...], count]", i);
-                goto out;
-            }
-            for (json_int_t r = 0; r < json_integer_value(cnt); r++) {
-                size_t j;
-                json_t *k;
-                json_array_foreach(kl, j, k) {
-                    int kind = attn_kind(k);
-                    if (kind < 0) {
-                        gerr(err, errlen, "config: unsupported attention type in attention_types (only global, local)");
-                        goto out;
-                    }
-                    if (n >= GPTNEO_MAX_LAYERS) {
-                        gerr(err, errlen, "config: attention_types expands to too many layers");
-                        goto out;
-                    }
-                    kinds[n++] = kind;
-                }
-            }
-        }
-        if (layers && !json_is_null(layers)) {
-            if (!json_is_array(layers) || (int)json_array_size(layers) != n) {
-                gerr(err, errlen, "config: attention_layers disagrees with attention_types");
-                goto out;
-            }
-            for (int l = 0; l < n; l++)
-                if (attn_kind(json_array_get(layers, (size_t)l)) != kinds[l]) {
-                    gerr(err, errlen, "config: attention_layers disagrees with attention_types at layer %d", l);
-                    goto out;
-                }
-        }
-    } else if (layers && json_is_array(layers)) {
-        size_t i;
-        json_t *k;
-        json_array_foreach(layers, i, k) {
-            int kind = attn_kind(k);
-            if (kind < 0) {
-                gerr(err, errlen, "config: unsupported attention type in attention_layers (only global, local)");
-                goto out;
-            }
-            if (n >= GPTNEO_MAX_LAYERS) {
-                gerr(err, errlen, "config: too many attention_layers");
-                goto out;
-            }
-            kinds[n++] = kind;
-        }
-    } else {
-        gerr(err, errlen, "config: missing attention_types / attention_layers");
-        goto out;
-    }
-    if (n != c->n_layer) {
-        gerr(err, errlen, "config: %d attention layers for num_layers %d", n, c->n_layer);
-        goto out;
-    }
-    for (int l = 0; l < n; l++) c->local[l] = kinds[l];
-
-    json_t *name = json_object_get(root, "_name_or_path");
-    if (json_is_string(name)) snprintf(c->name, sizeof c->name, "%s", json_string_value(name));
-    rc = 0;
-out:
-    json_decref(root);
-    return rc;
-}
-
 /* ------------------------------------------------------------------ */
 /* Weights                                                             */
 
 /* Find a tensor under "transformer." (GPTNeoForCausalLM) or bare
- * (GPTNeoModel) and check its shape.  Returns its data or NULL with err. */
-static const float *want(const tensor_set *ts, const char *name, int ndim, int64_t d0,
-                         int64_t d1, char *err, size_t errlen)
+ * (GPTNeoModel). */
+static const tensor *find(const tensor_set *ts, const char *full)
 {
-    char full[256];
-    snprintf(full, sizeof full, "transformer.%s", name);
     const tensor *t = tensors_find(ts, full);
-    if (!t) t = tensors_find(ts, name);
-    if (!t) {
-        gerr(err, errlen, "model: missing tensor %s", full);
-        return NULL;
-    }
-    int64_t want_shape[2] = {d0, d1};
-    int ok = t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == want_shape[i];
-    if (!ok) {
-        char got[96] = "", exp[64];
-        size_t p = 0;
-        for (int i = 0; i < t->ndim && p < sizeof got - 24; i++)
-            p += (size_t)snprintf(got + p, sizeof got - p, "%s%lld", i ? "x" : "", (long long)t->shape[i]);
-        if (ndim == 1) snprintf(exp, sizeof exp, "%lld", (long long)d0);
-        else snprintf(exp, sizeof exp, "%lldx%lld", (long long)d0, (long long)d1);
-        gerr(err, errlen, "model: tensor %s has shape [%s], config says [%s]", t->name,
-             t->ndim ? got : "scalar", exp);
-        return NULL;
-    }
-    return t->data;
+    if (!t && !strncmp(full, "transformer.", 12)) t = tensors_find(ts, full + 12);
+    return t;
 }
 
-int gptneo_from_tensors(gptneo_model *m, const gptneo_config *c, tensor_set *ts,
-                        char *err, size_t errlen)
+/* "[64x4]" into buf. */
+static const char *shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
 {
-    memset(m, 0, sizeof *m);
-    m->cfg = *c;
-    m->ts = *ts;
-    tensors_init(ts);
-    const int D = c->n_embd, I = c->n_inner, V = c->vocab_size, P = c->n_positions;
-    char nm[128];
-#define W(dst, name, nd, a, b) do { if (!((dst) = want(&m->ts, name, nd, a, b, err, errlen))) goto fail; } while (0)
-    W(m->wte, "wte.weight", 2, V, D);
-    W(m->wpe, "wpe.weight", 2, P, D);
-    for (int l = 0; l < c->n_layer; l++) {
-        gptneo_layer *ly = &m->layers[l];
-#define LW(field, suffix, nd, a, b) do { snprintf(nm, sizeof nm, "h.%d.%s", l, suffix); W(ly->field, nm, nd, a, b); } while (0)
-        LW(ln1_w, "ln_1.weight", 1, D, 0);
-        LW(ln1_b, "ln_1.bias", 1, D, 0);
-        LW(wq, "attn.attention.q_proj.weight", 2, D, D);
-        LW(wk, "attn.attention.k_proj.weight", 2, D, D);
-        LW(wv, "attn.attention.v_proj.weight", 2, D, D);
-        LW(wo, "attn.attention.out_proj.weight", 2, D, D);
-        LW(bo, "attn.attention.out_proj.bias", 1, D, 0);
-        LW(ln2_w, "ln_2.weight", 1, D, 0);
-        LW(ln2_b, "ln_2.bias", 1, D, 0);
-        LW(fc_w, "mlp.c_fc.weight", 2, I, D);
-        LW(fc_b, "mlp.c_fc.bias", 1, I, 0);
-        LW(proj_w, "mlp.c_proj.weight", 2, D, I);
-        LW(proj_b, "mlp.c_proj.bias", 1, D, 0);
-#undef LW
-        /* q/k/v biases would be silently ignored: refuse them instead. */
-        snprintf(nm, sizeof nm, "transformer.h.%d.attn.attention.q_proj.bias", l);
-        if (tensors_find(&m->ts, nm) || tensors_find(&m->ts, nm + 12)) {
-            gerr(err, errlen, "model: unexpected tensor %s (GPT-Neo's q/k/v have no bias)", nm);
-            goto fail;
-        }
-        ly->wqkv = malloc((size_t)3 * D * D * sizeof(float));
-        if (!ly->wqkv) {
-            gerr(err, errlen, "model: out of memory");
-            goto fail;
-        }
-        memcpy(ly->wqkv, ly->wq, (size_t)D * D * sizeof(float));
-        memcpy(ly->wqkv + (size_t)D * D, ly->wk, (size_t)D * D * sizeof(float));
-        memcpy(ly->wqkv + (size_t)2 * D * D, ly->wv, (size_t)D * D * sizeof(float));
+    size_t p = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ndim && p + 24 < n; i++)
+        p += (size_t)snprintf(buf + p, n - p, "%s%lld", i ? "x" : "", (long long)shape[i]);
+    if (!ndim) snprintf(buf, n, "scalar");
+    return buf;
+}
+
+/* Derived buffers: stacked q/k/v, the LM head. */
+static int derive(gptneo_model *m, herr *e)
+{
+    const size_t D = (size_t)m->cfg.n_embd;
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        const model_layer_weights *ly = &m->w.layer[l];
+        m->wqkv[l] = malloc(3 * D * D * sizeof(float));
+        if (!m->wqkv[l]) return herr_set(e, "model: out of memory");
+        memcpy(m->wqkv[l], ly->wq, D * D * sizeof(float));
+        memcpy(m->wqkv[l] + D * D, ly->wk, D * D * sizeof(float));
+        memcpy(m->wqkv[l] + 2 * D * D, ly->wv, D * D * sizeof(float));
     }
-    W(m->lnf_w, "ln_f.weight", 1, D, 0);
-    W(m->lnf_b, "ln_f.bias", 1, D, 0);
-#undef W
-    const tensor *lm = tensors_find(&m->ts, "lm_head.weight");
-    if (lm) {
-        if (lm->ndim != 2 || lm->shape[0] != V || lm->shape[1] != D) {
-            gerr(err, errlen, "model: tensor lm_head.weight has the wrong shape (config says [%dx%d])", V, D);
-            goto fail;
-        }
-        m->lm_head = lm->data;
-    } else {
-        m->lm_head = m->wte;
+    if (!m->lm_head) {
+        m->lm_head = m->w.wte;
         m->lm_head_tied = 1;
     }
     return 0;
+}
+
+static int alloc_params(gptneo_model *m, const model_config *c, herr *e)
+{
+    memset(m, 0, sizeof *m);
+    m->cfg = *c;
+    size_t n = model_param_count(c);
+    m->params = malloc(n * sizeof(float));
+    if (!m->params) return herr_set(e, "model: out of memory for %zu parameters", n);
+    model_weights_map(&m->w, c, m->params);
+    return 0;
+}
+
+int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
+{
+    int nt = model_tensor_count(c);
+    model_tensor_info *ti = malloc(sizeof *ti * (size_t)nt);
+    if (!ti || alloc_params(m, c, e)) {
+        if (!ti) herr_set(e, "model: out of memory");
+        free(ti);
+        tensors_free(ts);
+        gptneo_free(m);
+        return -1;
+    }
+    model_tensor_list(c, ti);
+    char got[96], want[96];
+    for (int i = 0; i < nt; i++) {
+        const tensor *t = find(ts, ti[i].name);
+        if (!t) {
+            herr_set(e, "model: missing tensor %s", ti[i].name);
+            goto fail;
+        }
+        if (t->ndim != ti[i].ndim || t->shape[0] != ti[i].shape[0] ||
+            (ti[i].ndim == 2 && t->shape[1] != ti[i].shape[1])) {
+            herr_set(e, "model: tensor %s has shape [%s], config says [%s]", t->name,
+                     shape_str(t->ndim, t->shape, got, sizeof got),
+                     shape_str(ti[i].ndim, ti[i].shape, want, sizeof want));
+            goto fail;
+        }
+        memcpy(m->params + ti[i].offset, t->data, ti[i].numel * sizeof(float));
+    }
+    /* q/k/v biases would be silently ignored: refuse them instead. */
+    for (int l = 0; l < c->n_layer; l++) {
+        char nm[128];
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.attention.q_proj.bias", l);
+        if (find(ts, nm)) {
+            herr_set(e, "model: unexpected tensor %s (GPT-Neo's q/k/v have no bias)", nm);
+            goto fail;
+        }
+    }
+    const tensor *lm = tensors_find(ts, "lm_head.weight");
+    if (lm) {
+        const int64_t V = c->vocab_size, D = c->n_embd;
+        if (lm->ndim != 2 || lm->shape[0] != V || lm->shape[1] != D) {
+            herr_set(e, "model: tensor lm_head.weight has the wrong shape (config says [%lldx%lld])",
+                     (long long)V, (long long)D);
+            goto fail;
+        }
+        m->lm_head_own = malloc((size_t)V * (size_t)D * sizeof(float));
+        if (!m->lm_head_own) {
+            herr_set(e, "model: out of memory");
+            goto fail;
+        }
+        memcpy(m->lm_head_own, lm->data, (size_t)V * (size_t)D * sizeof(float));
+        m->lm_head = m->lm_head_own;
+    }
+    free(ti);
+    tensors_free(ts);
+    if (derive(m, e)) {
+        gptneo_free(m);
+        return -1;
+    }
+    return 0;
 fail:
+    free(ti);
+    tensors_free(ts);
     gptneo_free(m);
     return -1;
 }
 
+int gptneo_from_params(gptneo_model *m, const model_config *c, const float *params, herr *e)
+{
+    if (alloc_params(m, c, e)) {
+        gptneo_free(m);
+        return -1;
+    }
+    memcpy(m->params, params, model_param_count(c) * sizeof(float));
+    if (derive(m, e)) {
+        gptneo_free(m);
+        return -1;
+    }
+    return 0;
+}
+
 void gptneo_free(gptneo_model *m)
 {
-    for (int l = 0; l < GPTNEO_MAX_LAYERS; l++) free(m->layers[l].wqkv);
-    tensors_free(&m->ts);
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) free(m->wqkv[l]);
+    free(m->params);
+    free(m->lm_head_own);
     memset(m, 0, sizeof *m);
 }
 
@@ -321,13 +175,13 @@ static int is_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int gptneo_load(const char *dir, gptneo_model *m, char *err, size_t errlen)
+int gptneo_load(const char *dir, gptneo_model *m, herr *e)
 {
     memset(m, 0, sizeof *m);
     char cpath[1100], wpath[1100];
     snprintf(cpath, sizeof cpath, "%s/config.json", dir);
     FILE *f = fopen(cpath, "rb");
-    if (!f) return gerr(err, errlen, "%s: %s", cpath, strerror(errno));
+    if (!f) return herr_set(e, "%s: %s", cpath, strerror(errno));
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -336,13 +190,13 @@ int gptneo_load(const char *dir, gptneo_model *m, char *err, size_t errlen)
             if (cap > (1u << 24)) {
                 fclose(f);
                 free(text);
-                return gerr(err, errlen, "%s: too large for a config", cpath);
+                return herr_set(e, "%s: too large for a config", cpath);
             }
             char *nt = realloc(text, cap);
             if (!nt) {
                 fclose(f);
                 free(text);
-                return gerr(err, errlen, "%s: out of memory", cpath);
+                return herr_set(e, "%s: out of memory", cpath);
             }
             text = nt;
         }
@@ -354,29 +208,28 @@ int gptneo_load(const char *dir, gptneo_model *m, char *err, size_t errlen)
     fclose(f);
     if (bad) {
         free(text);
-        return gerr(err, errlen, "%s: read error", cpath);
+        return herr_set(e, "%s: read error", cpath);
     }
     text[len] = 0;
-    gptneo_config cfg;
-    char e2[400];
-    int rc = gptneo_config_parse(text, &cfg, e2, sizeof e2);
+    model_config cfg;
+    int rc = model_config_parse(text, &cfg, e);
     char csha[65];
     cli_sha256_buf(text, len, csha);
     free(text);
-    if (rc) return gerr(err, errlen, "%s: %s", cpath, e2);
+    if (rc) return herr_prefix(e, "%s: ", cpath);
 
     snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
     if (!is_file(wpath)) snprintf(wpath, sizeof wpath, "%s/pytorch_model.bin", dir);
     if (!is_file(wpath))
-        return gerr(err, errlen, "%s: no model.safetensors or pytorch_model.bin", dir);
+        return herr_set(e, "%s: no model.safetensors or pytorch_model.bin", dir);
     tensor_set ts;
     tensors_init(&ts);
-    if (tensors_load(wpath, &ts, e2, sizeof e2)) return gerr(err, errlen, "%s", e2);
+    char e2[HERR_MAX];
+    if (tensors_load(wpath, &ts, e2, sizeof e2)) return herr_set(e, "%s", e2);
     char wsha[65];
     snprintf(wsha, sizeof wsha, "%s", ts.sha256);
     if (!wsha[0]) cli_sha256_file(wpath, wsha);
-    if (gptneo_from_tensors(m, &cfg, &ts, e2, sizeof e2))
-        return gerr(err, errlen, "%s: %s", wpath, e2);
+    if (gptneo_from_tensors(m, &cfg, &ts, e)) return herr_prefix(e, "%s: ", wpath);
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     snprintf(m->config_path, sizeof m->config_path, "%s", cpath);
     snprintf(m->weights_path, sizeof m->weights_path, "%s", wpath);
@@ -420,7 +273,7 @@ static int grow(float **p, size_t n)
 }
 
 /* Size every buffer for T tokens (grows only). */
-static int acts_reserve(const gptneo_config *c, gptneo_acts *a, int T)
+static int acts_reserve(const model_config *c, gptneo_acts *a, int T)
 {
     const size_t L = (size_t)c->n_layer, D = (size_t)c->n_embd, H = (size_t)c->n_head,
                  I = (size_t)c->n_inner, t = (size_t)T;
@@ -563,7 +416,7 @@ KERNEL static void gelu_new_inplace(float *x, size_t n)
 /* Causal (and local-window) self-attention of one layer.
  * qkv [T][3][D] in, z [T][D] out; optional probabilities of head attn_h into
  * attn [T][T].  Scratch kt, vt [H][dk][T], p [T]. */
-KERNEL static void attention(const gptneo_config *c, int l, int T, const float *qkv, float *z,
+KERNEL static void attention(const model_config *c, int l, int T, const float *qkv, float *z,
                              float *kt, float *vt, float *p, int attn_h, float *attn)
 {
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
@@ -632,33 +485,33 @@ KERNEL static void attention(const gptneo_config *c, int l, int T, const float *
 }
 
 int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_acts *a,
-                   char *err, size_t errlen)
+                   herr *e)
 {
-    const gptneo_config *c = &m->cfg;
+    const model_config *c = &m->cfg;
     const int D = c->n_embd, H = c->n_head, dk = c->d_head, I = c->n_inner;
-    if (T <= 0) return gerr(err, errlen, "empty token sequence");
+    if (T <= 0) return herr_set(e, "empty token sequence");
     if (T > c->n_positions)
-        return gerr(err, errlen, "%d tokens exceed the model's %d positions", T, c->n_positions);
+        return herr_set(e, "%d tokens exceed the model's %d positions", T, c->n_positions);
     for (int t = 0; t < T; t++)
         if (ids[t] >= (uint32_t)c->vocab_size)
-            return gerr(err, errlen, "token id %u at position %d is outside the vocabulary (%d)",
+            return herr_set(e, "token id %u at position %d is outside the vocabulary (%d)",
                         ids[t], t, c->vocab_size);
     if (a->attn_layer >= 0 && (a->attn_layer >= c->n_layer || a->attn_head < 0 || a->attn_head >= H))
-        return gerr(err, errlen, "attention of L%dH%d requested; the model has %d layers, %d heads",
+        return herr_set(e, "attention of L%dH%d requested; the model has %d layers, %d heads",
                     a->attn_layer, a->attn_head, c->n_layer, H);
-    if (acts_reserve(c, a, T)) return gerr(err, errlen, "out of memory for %d tokens", T);
+    if (acts_reserve(c, a, T)) return herr_set(e, "out of memory for %d tokens", T);
 
     float *x = a->x; /* [T][D] residual stream */
     for (int t = 0; t < T; t++) {
-        const float *e = m->wte + (size_t)ids[t] * D, *pe = m->wpe + (size_t)t * D;
-        for (int i = 0; i < D; i++) x[(size_t)t * D + i] = e[i] + pe[i];
+        const float *te = m->w.wte + (size_t)ids[t] * D, *pe = m->w.wpe + (size_t)t * D;
+        for (int i = 0; i < D; i++) x[(size_t)t * D + i] = te[i] + pe[i];
     }
     for (int l = 0; l < c->n_layer; l++) {
-        const gptneo_layer *ly = &m->layers[l];
+        const model_layer_weights *ly = &m->w.layer[l];
         float *qkv = a->qkv + (size_t)l * T * 3 * D; /* [T][3D] */
         float *z = a->z + (size_t)l * T * D;         /* [T][D] */
         layernorm(a->h, x, ly->ln1_w, ly->ln1_b, T, D, c->ln_eps);
-        matmul_wt(qkv, a->h, ly->wqkv, T, 3 * D, D, 0);
+        matmul_wt(qkv, a->h, m->wqkv[l], T, 3 * D, D, 0);
         attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
                   a->attn);
         matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
@@ -688,7 +541,7 @@ int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_act
         for (int t = 0; t < T; t++)
             for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->proj_b[i];
     }
-    layernorm(a->hidden, x, m->lnf_w, m->lnf_b, T, D, c->ln_eps);
+    layernorm(a->hidden, x, m->w.lnf_w, m->w.lnf_b, T, D, c->ln_eps);
     return 0;
 }
 

@@ -27,58 +27,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "io/tensors.h"
+#include "model/config.h"
+#include "model/weights.h"
 
-#define GPTNEO_MAX_LAYERS 64
-#define GPTNEO_MAX_HEADS 64
-
-/** A model's hyper-parameters, from config.json. */
-typedef struct gptneo_config {
-    int n_embd;        /**< hidden_size (D) */
-    int n_head;        /**< num_heads (H) */
-    int d_head;        /**< D / H */
-    int n_layer;       /**< num_layers (L) */
-    int n_inner;       /**< intermediate_size, 4*D when null */
-    int vocab_size;    /**< V */
-    int n_positions;   /**< max_position_embeddings (P) */
-    int window_size;   /**< local attention window */
-    double ln_eps;     /**< layer_norm_epsilon */
-    int local[GPTNEO_MAX_LAYERS]; /**< 1 if layer l is a "local" layer */
-    char name[256];    /**< "_name_or_path" (or "" when absent) */
-} gptneo_config;
-
-/** Parse a GPT-Neo config.json text.  Refuses (with a one-line message)
- *  anything this forward does not implement: another model_type, an
- *  activation other than gelu_new, attention types other than
- *  global/local, D not divisible by H, absurd sizes.
- *  @param json NUL-terminated text; @param c out
- *  @param err buffer for the message (no tool prefix)
- *  @return 0 or -1 */
-int gptneo_config_parse(const char *json, gptneo_config *c, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
-
-/** One transformer block's weights (pointers into the model's tensor set). */
-typedef struct gptneo_layer {
-    const float *ln1_w, *ln1_b;   /**< [D], [D] */
-    const float *wq, *wk, *wv;    /**< [D][D] each ([out][in]) */
-    const float *wo, *bo;         /**< [D][D], [D] */
-    const float *ln2_w, *ln2_b;   /**< [D], [D] */
-    const float *fc_w, *fc_b;     /**< [I][D], [I] */
-    const float *proj_w, *proj_b; /**< [D][I], [D] */
-    float *wqkv;                  /**< [3D][D]: wq, wk, wv stacked (owned) */
-} gptneo_layer;
-
-/** A loaded model. */
+/** A loaded model: its config and its parameters in the one layout of
+ *  weights.h (owned), plus what inference derives from them. */
 typedef struct gptneo_model {
-    gptneo_config cfg;
-    tensor_set ts;                /**< owns the weights */
-    const float *wte;             /**< [V][D] */
-    const float *wpe;             /**< [P][D] */
-    gptneo_layer layers[GPTNEO_MAX_LAYERS];
-    const float *lnf_w, *lnf_b;   /**< [D], [D] */
-    const float *lm_head;         /**< [V][D]; == wte when tied */
+    model_config cfg;
+    float *params;                /**< [model_param_count(cfg)] (owned) */
+    model_weights w;              /**< pointers into params */
+    float *wqkv[MODEL_MAX_LAYERS];/**< [3D][D] per layer: wq, wk, wv stacked for one product (owned) */
+    const float *lm_head;         /**< [V][D]: w.wte when tied, else lm_head_own */
+    float *lm_head_own;           /**< [V][D] a separate lm_head.weight (owned), or NULL */
     int lm_head_tied;             /**< 1 if lm_head.weight was absent */
-    char dir[1024];               /**< directory given to gptneo_load */
+    char dir[1024];               /**< directory given to gptneo_load ("" in memory) */
     char config_path[1100], weights_path[1100];
     char config_sha256[65];       /**< sha256 of config.json */
     char weights_sha256[65];      /**< sha256 of the weights file */
@@ -88,15 +52,21 @@ typedef struct gptneo_model {
  *  DIR/pytorch_model.bin.  Every tensor's shape is checked against the
  *  config; a missing tensor or a wrong shape is refused.
  *  @param dir model directory; @param m out (gptneo_free when done)
- *  @return 0, or -1 with a one-line message in err */
-int gptneo_load(const char *dir, gptneo_model *m, char *err, size_t errlen)
+ *  @return 0, or -1 with a one-line message in e */
+int gptneo_load(const char *dir, gptneo_model *m, herr *e) __attribute__((warn_unused_result));
+
+/** Bind an already-parsed config and tensor set into a model (the tensors
+ *  are copied into the layout; *ts is freed and left empty either way).
+ *  Names may carry the "transformer." prefix or not.
+ *  @return 0, or -1 with a message */
+int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
     __attribute__((warn_unused_result));
 
-/** Bind an already-parsed config and tensor set into a model (takes
- *  ownership of *ts, which is left empty).  Used by gptneo_load and tests.
- *  @return 0, or -1 with a message (ts is freed either way) */
-int gptneo_from_tensors(gptneo_model *m, const gptneo_config *c, tensor_set *ts,
-                        char *err, size_t errlen) __attribute__((warn_unused_result));
+/** A model from parameters already in the layout (copied; the LM head tied),
+ *  e.g. the trainer's: the same inference code then runs on them.
+ *  @param params [model_param_count(c)] @return 0, or -1 with a message */
+int gptneo_from_params(gptneo_model *m, const model_config *c, const float *params, herr *e)
+    __attribute__((warn_unused_result));
 
 /** Free a model. */
 void gptneo_free(gptneo_model *m);
@@ -116,21 +86,11 @@ const char *gptneo_identity(const gptneo_model *m, char *out, size_t n);
 /** @return 1 if the weights are the pinned TinyStories-1M file. */
 int gptneo_is_tinystories_1m(const gptneo_model *m);
 
-/** @return 1 if layer l is a local-attention layer. */
-static inline int gptneo_is_local(const gptneo_config *c, int l) { return c->local[l]; }
-
-/** Whether query i may attend to key j in layer l (the exact mask).
- *  @return 1 if j <= i and, on local layers, i - j < window_size */
-static inline int gptneo_can_attend(const gptneo_config *c, int l, int i, int j)
-{
-    return j <= i && (!c->local[l] || i - j < c->window_size);
-}
-
 /** Out-projection slice of head h of layer l: element [o][j] of the
  *  [D][dk] slice is at the returned pointer + o*D + j (stride D). */
 static inline const float *gptneo_wo_head(const gptneo_model *m, int l, int h)
 {
-    return m->layers[l].wo + (size_t)h * m->cfg.d_head;
+    return m->w.layer[l].wo + (size_t)h * m->cfg.d_head;
 }
 
 /* ------------------------------------------------------------------ */
@@ -172,10 +132,10 @@ void gptneo_acts_free(gptneo_acts *a);
 /** Run one story.
  *  @param ids [T] token ids; @param T number of tokens (1..n_positions)
  *  @param a   results (see gptneo_acts)
- *  @return 0, or -1 with a message in err (id outside the vocabulary,
+ *  @return 0, or -1 with a message in e (id outside the vocabulary,
  *          story longer than the position table, T == 0) */
 int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T,
-                   gptneo_acts *a, char *err, size_t errlen)
+                   gptneo_acts *a, herr *e)
     __attribute__((warn_unused_result));
 
 /** Pointer to vector kind ('q', 'k', 'v' or 'z') of head h, layer l,

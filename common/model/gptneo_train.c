@@ -9,154 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/cli.h"
+#include "base/rng.h"
 
-/* ------------------------------------------------------------------ */
-/* Config                                                              */
-
-void gnt_config_tinystories_1m(gnt_config *c)
+int gnt_config_check(const model_config *c, herr *e)
 {
-    memset(c, 0, sizeof *c);
-    c->vocab = 50257;
-    c->n_pos = 2048;
-    c->d = 64;
-    c->n_head = 16;
-    c->n_layer = 8;
-    c->d_ff = 256;
-    c->window = 256;
-    c->eps = 1e-5f;
-    for (int l = 0; l < c->n_layer; l++) c->local[l] = (unsigned char)(l % 2);
-}
-
-const char *gnt_config_check(const gnt_config *c)
-{
-    if (c->vocab < 2 || c->vocab > 1000000) return "vocabulary size out of range";
-    if (c->n_pos < 1 || c->n_pos > 65536) return "position count out of range";
-    if (c->d < 1 || c->d > 8192) return "hidden size out of range";
-    if (c->n_head < 1 || c->d % c->n_head != 0) return "hidden size not divisible by the head count";
-    if (c->d / c->n_head > GNT_MAX_DHEAD) return "head size above 16";
-    if (c->n_layer < 1 || c->n_layer > GNT_MAX_LAYERS) return "layer count out of range";
-    if (c->d_ff < 1 || c->d_ff > 65536) return "intermediate size out of range";
-    if (c->window < 1) return "window size out of range";
-    if (!(c->eps > 0)) return "layer-norm epsilon must be positive";
-    return "";
-}
-
-/* ------------------------------------------------------------------ */
-/* Parameter layout                                                    */
-
-int gnt_tensor_count(const gnt_config *c) { return 4 + 13 * c->n_layer; }
-
-int gnt_tensor_list(const gnt_config *c, gnt_tensor_info *out)
-{
-    const int64_t V = c->vocab, P = c->n_pos, C = c->d, F = c->d_ff;
-    size_t off = 0;
-    int n = 0;
-#define T2(nm, a, b, dec) do { gnt_tensor_info *t = &out[n++]; \
-        snprintf(t->name, sizeof t->name, "%s", nm); t->ndim = 2; \
-        t->shape[0] = (a); t->shape[1] = (b); t->numel = (size_t)((a) * (b)); \
-        t->offset = off; off += t->numel; t->decay = (dec); } while (0)
-#define T1(nm, a) do { gnt_tensor_info *t = &out[n++]; \
-        snprintf(t->name, sizeof t->name, "%s", nm); t->ndim = 1; \
-        t->shape[0] = (a); t->shape[1] = 1; t->numel = (size_t)(a); \
-        t->offset = off; off += t->numel; t->decay = 0; } while (0)
-    char nm[96];
-    T2("transformer.wte.weight", V, C, 1);
-    T2("transformer.wpe.weight", P, C, 1);
-    for (int l = 0; l < c->n_layer; l++) {
-#define NM(s) (snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, s), nm)
-        T1(NM("ln_1.weight"), C);
-        T1(NM("ln_1.bias"), C);
-        T2(NM("attn.attention.q_proj.weight"), C, C, 1);
-        T2(NM("attn.attention.k_proj.weight"), C, C, 1);
-        T2(NM("attn.attention.v_proj.weight"), C, C, 1);
-        T2(NM("attn.attention.out_proj.weight"), C, C, 1);
-        T1(NM("attn.attention.out_proj.bias"), C);
-        T1(NM("ln_2.weight"), C);
-        T1(NM("ln_2.bias"), C);
-        T2(NM("mlp.c_fc.weight"), F, C, 1);
-        T1(NM("mlp.c_fc.bias"), F);
-        T2(NM("mlp.c_proj.weight"), C, F, 1);
-        T1(NM("mlp.c_proj.bias"), C);
-#undef NM
-    }
-    T1("transformer.ln_f.weight", C);
-    T1("transformer.ln_f.bias", C);
-#undef T1
-#undef T2
-    return n;
-}
-
-size_t gnt_param_count(const gnt_config *c)
-{
-    size_t C = (size_t)c->d, F = (size_t)c->d_ff;
-    size_t per_layer = 4 * C + 4 * C * C + C + 2 * C * F + F + C;
-    return (size_t)c->vocab * C + (size_t)c->n_pos * C + c->n_layer * per_layer + 2 * C;
-}
-
-void gnt_params_map(gnt_params *p, const gnt_config *c, float *flat)
-{
-    gnt_tensor_info *ti = xmalloc(sizeof *ti * (size_t)gnt_tensor_count(c));
-    int n = gnt_tensor_list(c, ti), k = 0;
-    memset(p, 0, sizeof *p);
-    p->wte = flat + ti[k++].offset;
-    p->wpe = flat + ti[k++].offset;
-    for (int l = 0; l < c->n_layer; l++) {
-        gnt_layer *L = &p->layer[l];
-        L->ln1_w = flat + ti[k++].offset;
-        L->ln1_b = flat + ti[k++].offset;
-        L->wq = flat + ti[k++].offset;
-        L->wk = flat + ti[k++].offset;
-        L->wv = flat + ti[k++].offset;
-        L->wo = flat + ti[k++].offset;
-        L->bo = flat + ti[k++].offset;
-        L->ln2_w = flat + ti[k++].offset;
-        L->ln2_b = flat + ti[k++].offset;
-        L->wfc = flat + ti[k++].offset;
-        L->bfc = flat + ti[k++].offset;
-        L->wproj = flat + ti[k++].offset;
-        L->bproj = flat + ti[k++].offset;
-    }
-    p->lnf_w = flat + ti[k++].offset;
-    p->lnf_b = flat + ti[k++].offset;
-    (void)n;
-    free(ti);
-}
-
-/* splitmix64: a small deterministic generator for the initialisation. */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double uniform01(uint64_t *s) /* in (0, 1) */
-{
-    return ((double)(splitmix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-void gnt_params_init(const gnt_config *c, float *flat, uint64_t seed)
-{
-    int nt = gnt_tensor_count(c);
-    gnt_tensor_info *ti = xmalloc(sizeof *ti * (size_t)nt);
-    gnt_tensor_list(c, ti);
-    uint64_t s = seed ^ 0x5DEECE66Dull;
-    for (int t = 0; t < nt; t++) {
-        float *p = flat + ti[t].offset;
-        if (ti[t].ndim == 2) {
-            for (size_t i = 0; i < ti[t].numel; i++) {
-                /* Box-Muller, one normal per pair of uniforms */
-                double u1 = uniform01(&s), u2 = uniform01(&s);
-                p[i] = (float)(0.02 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-            }
-        } else {
-            int is_ln_weight = strstr(ti[t].name, "ln_") && strstr(ti[t].name, ".weight");
-            for (size_t i = 0; i < ti[t].numel; i++) p[i] = is_ln_weight ? 1.0f : 0.0f;
-        }
-    }
-    free(ti);
+    if (model_config_check(c, e)) return -1;
+    if (c->d_head > GNT_MAX_DHEAD) return herr_set(e, "head size %d above %d", c->d_head, GNT_MAX_DHEAD);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -495,10 +354,10 @@ VINLINE float attn_row_fwd(const float *qi, const float *kth, const float *vth, 
 
 GNT_HOT void gnt_attention_fwd(float *z, float *lse, const float *q, const float *k,
                                const float *v, const int *seg, int N, int C, int H,
-                               int window)
+                               int window, float *scratch)
 {
     const int D = C / H;
-    float *kt = xmalloc(sizeof(float) * ((size_t)N * C * 2 + (size_t)N));
+    float *kt = scratch;
     float *vt = kt + (size_t)N * C, *s = vt + (size_t)N * C;
     to_head_major(kt, k, N, C, H);   /* [H][D][N] */
     to_head_major(vt, v, N, C, H);   /* [H][D][N] */
@@ -512,7 +371,6 @@ GNT_HOT void gnt_attention_fwd(float *z, float *lse, const float *q, const float
                                             : attn_row_fwd(qi, kth, vth, zi, s, D, N, lo, n);
         }
     }
-    free(kt);
 }
 
 /* One (query, head) of the backward in one pass over the keys:
@@ -569,11 +427,11 @@ VINLINE void attn_row_bwd(const float *qi, const float *dzi, const float *zi, fl
 GNT_HOT void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
                                const float *q, const float *k, const float *v,
                                const float *z, const float *lse, const int *seg,
-                               int N, int C, int H, int window)
+                               int N, int C, int H, int window, float *scratch)
 {
     const int D = C / H;
     const size_t NC = (size_t)N * C;
-    float *kt = xmalloc(sizeof(float) * NC * 4);
+    float *kt = scratch;
     float *vt = kt + NC, *dkt = vt + NC, *dvt = dkt + NC;   /* [H][D][N] each */
     to_head_major(kt, k, N, C, H);
     to_head_major(vt, v, N, C, H);
@@ -598,7 +456,6 @@ GNT_HOT void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
                 dk[a] += dkt[b];
                 dv[a] += dvt[b];
             }
-    free(kt);
 }
 
 /* Softmax cross-entropy of nb logit rows in place: rows become
@@ -625,7 +482,7 @@ double gnt_lmhead_xent(const float *h, const float *wte, const float *bias,
                        float *dwte, float *scratch)
 {
     const int B = GNT_LM_CHUNK;
-    float *hbuf = xmalloc(sizeof(float) * (size_t)B * C * 2); /* [B][C] rows, [B][C] dh */
+    float *hbuf = scratch + (size_t)B * V; /* [B][C] rows, then [B][C] dh */
     float *dhb = hbuf + (size_t)B * C;
     int rows[GNT_LM_CHUNK], tg[GNT_LM_CHUNK];
     double loss = 0;
@@ -657,7 +514,6 @@ double gnt_lmhead_xent(const float *h, const float *wte, const float *bias,
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, nb, 1.0f, scratch, V,
                         hbuf, C, 1.0f, dwte, C);
     }
-    free(hbuf);
     return loss;
 }
 
@@ -679,7 +535,8 @@ struct gnt_work {
     float *tmp;                   /* [N][C] */
     float *dres, *dbuf, *dq, *dk, *dv;  /* [N][C] each */
     float *dF, *dF2;              /* [N][F] */
-    float *logits;                /* [GNT_LM_CHUNK][V] */
+    float *logits;                /* GNT_LM_SCRATCH(V, C) */
+    float *attn;                  /* GNT_ATTN_SCRATCH(N, C) */
     const float *logit_bias;      /* [V] or NULL (gnt_work_set_logit_bias) */
     float drop_p;                 /* dropout probability (0: off) */
     uint64_t drop_key;            /* masks of the current row */
@@ -702,7 +559,7 @@ void gnt_work_set_dropout(gnt_work *w, float p, uint64_t key)
 static uint64_t site_key(uint64_t key, int site)
 {
     uint64_t s = key ^ (0xD1B54A32D192ED03ull * (uint64_t)(site + 1));
-    return splitmix64(&s);
+    return rng_next(&s);
 }
 
 void gnt_dropout(float *buf, size_t n, float p, uint64_t key)
@@ -712,48 +569,34 @@ void gnt_dropout(float *buf, size_t n, float p, uint64_t key)
     const uint32_t threshold = (uint32_t)(p * 16777216.0f + 0.5f);
     const float keep_scale = 1.0f / (1.0f - p);
     for (size_t i = 0; i < n; i++) {
-        uint64_t z = key + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
+        uint64_t z = rng_mix64(key + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1));
         buf[i] = (uint32_t)(z >> 40) >= threshold ? buf[i] * keep_scale : 0.0f;
     }
 }
 
-gnt_work *gnt_work_new(const gnt_config *c, int max_n)
+gnt_work *gnt_work_new(const model_config *c, int max_n)
 {
-    gnt_work *w = xcalloc(1, sizeof *w);
-    size_t N = (size_t)max_n, L = (size_t)c->n_layer, C = (size_t)c->d,
-           H = (size_t)c->n_head, F = (size_t)c->d_ff;
-    w->max_n = max_n; w->L = c->n_layer; w->C = c->d; w->H = c->n_head;
-    w->F = c->d_ff; w->V = c->vocab;
-    w->x = xcalloc((L + 1) * N * C, sizeof(float));
-    w->xmid = xcalloc(L * N * C, sizeof(float));
-    w->ln1 = xcalloc(L * N * C, sizeof(float));
-    w->ln1_m = xcalloc(L * N, sizeof(float));
-    w->ln1_r = xcalloc(L * N, sizeof(float));
-    w->q = xcalloc(L * N * C, sizeof(float));
-    w->k = xcalloc(L * N * C, sizeof(float));
-    w->v = xcalloc(L * N * C, sizeof(float));
-    w->z = xcalloc(L * N * C, sizeof(float));
-    w->lse = xcalloc(L * N * H, sizeof(float));
-    w->ln2 = xcalloc(L * N * C, sizeof(float));
-    w->ln2_m = xcalloc(L * N, sizeof(float));
-    w->ln2_r = xcalloc(L * N, sizeof(float));
-    w->fc = xcalloc(L * N * F, sizeof(float));
-    w->g = xcalloc(L * N * F, sizeof(float));
-    w->lnf = xcalloc(N * C, sizeof(float));
-    w->lnf_m = xcalloc(N, sizeof(float));
-    w->lnf_r = xcalloc(N, sizeof(float));
-    w->tmp = xcalloc(N * C, sizeof(float));
-    w->dres = xcalloc(N * C, sizeof(float));
-    w->dbuf = xcalloc(N * C, sizeof(float));
-    w->dq = xcalloc(N * C, sizeof(float));
-    w->dk = xcalloc(N * C, sizeof(float));
-    w->dv = xcalloc(N * C, sizeof(float));
-    w->dF = xcalloc(N * F, sizeof(float));
-    w->dF2 = xcalloc(N * F, sizeof(float));
-    w->logits = xcalloc((size_t)GNT_LM_CHUNK * c->vocab, sizeof(float));
+    gnt_work *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    size_t N = (size_t)max_n, L = (size_t)c->n_layer, C = (size_t)c->n_embd,
+           H = (size_t)c->n_head, F = (size_t)c->n_inner;
+    w->max_n = max_n; w->L = c->n_layer; w->C = c->n_embd; w->H = c->n_head;
+    w->F = c->n_inner; w->V = c->vocab_size;
+    struct { float **p; size_t n; } bufs[] = {
+        {&w->x, (L + 1) * N * C}, {&w->xmid, L * N * C}, {&w->ln1, L * N * C},
+        {&w->ln1_m, L * N}, {&w->ln1_r, L * N}, {&w->q, L * N * C}, {&w->k, L * N * C},
+        {&w->v, L * N * C}, {&w->z, L * N * C}, {&w->lse, L * N * H}, {&w->ln2, L * N * C},
+        {&w->ln2_m, L * N}, {&w->ln2_r, L * N}, {&w->fc, L * N * F}, {&w->g, L * N * F},
+        {&w->lnf, N * C}, {&w->lnf_m, N}, {&w->lnf_r, N}, {&w->tmp, N * C}, {&w->dres, N * C},
+        {&w->dbuf, N * C}, {&w->dq, N * C}, {&w->dk, N * C}, {&w->dv, N * C}, {&w->dF, N * F},
+        {&w->dF2, N * F}, {&w->logits, GNT_LM_SCRATCH(c->vocab_size, C)},
+        {&w->attn, GNT_ATTN_SCRATCH(N, C)},
+    };
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (!(*bufs[i].p = calloc(bufs[i].n ? bufs[i].n : 1, sizeof(float)))) {
+            gnt_work_free(w);
+            return NULL;
+        }
     return w;
 }
 
@@ -763,7 +606,7 @@ void gnt_work_free(gnt_work *w)
     float *bufs[] = { w->x, w->xmid, w->ln1, w->ln1_m, w->ln1_r, w->q, w->k, w->v, w->z,
                       w->lse, w->ln2, w->ln2_m, w->ln2_r, w->fc, w->g, w->lnf, w->lnf_m,
                       w->lnf_r, w->tmp, w->dres, w->dbuf, w->dq, w->dk, w->dv, w->dF,
-                      w->dF2, w->logits };
+                      w->dF2, w->logits, w->attn };
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(w);
 }
@@ -782,41 +625,41 @@ static double now_s(void)
 }
 
 /* The forward up to ln_f, saving everything the backward needs. */
-static void forward_body(const gnt_config *c, const gnt_params *P, gnt_work *w, int n,
+static void forward_body(const model_config *c, const model_weights *P, gnt_work *w, int n,
                          const int *ids, const int *seg, float drop_p)
 {
     const uint64_t key = w->drop_key;
-    const int C = c->d, H = c->n_head, F = c->d_ff;
+    const int C = c->n_embd, H = c->n_head, F = c->n_inner;
     const size_t NC = (size_t)w->max_n * C, NF = (size_t)w->max_n * F,
                  NH = (size_t)w->max_n * H, N1 = (size_t)w->max_n;
     gnt_embed_fwd(w->x, ids, seg, P->wte, P->wpe, n, C);
     gnt_dropout(w->x, (size_t)n * C, drop_p, site_key(key, 0));
     for (int l = 0; l < c->n_layer; l++) {
-        const gnt_layer *Lw = &P->layer[l];
+        const model_layer_weights *Lw = &P->layer[l];
         float *x = w->x + l * NC, *xn = w->x + (l + 1) * NC, *xm = w->xmid + l * NC;
         float *ln1 = w->ln1 + l * NC, *q = w->q + l * NC, *k = w->k + l * NC,
               *v = w->v + l * NC, *z = w->z + l * NC, *ln2 = w->ln2 + l * NC;
         float *fc = w->fc + l * NF, *g = w->g + l * NF;
         gnt_layernorm_fwd(ln1, w->ln1_m + l * N1, w->ln1_r + l * N1, x, Lw->ln1_w,
-                          Lw->ln1_b, n, C, c->eps);
+                          Lw->ln1_b, n, C, (float)c->ln_eps);
         gnt_linear_fwd(q, ln1, Lw->wq, NULL, n, C, C);
         gnt_linear_fwd(k, ln1, Lw->wk, NULL, n, C, C);
         gnt_linear_fwd(v, ln1, Lw->wv, NULL, n, C, C);
         gnt_attention_fwd(z, w->lse + l * NH, q, k, v, seg, n, C, H,
-                          c->local[l] ? c->window : 0);
+                          c->local[l] ? c->window_size : 0, w->attn);
         gnt_linear_fwd(w->tmp, z, Lw->wo, Lw->bo, n, C, C);
         gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(key, 1 + 2 * l));
         for (size_t i = 0; i < (size_t)n * C; i++) xm[i] = x[i] + w->tmp[i];
         gnt_layernorm_fwd(ln2, w->ln2_m + l * N1, w->ln2_r + l * N1, xm, Lw->ln2_w,
-                          Lw->ln2_b, n, C, c->eps);
-        gnt_linear_fwd(fc, ln2, Lw->wfc, Lw->bfc, n, C, F);
+                          Lw->ln2_b, n, C, (float)c->ln_eps);
+        gnt_linear_fwd(fc, ln2, Lw->fc_w, Lw->fc_b, n, C, F);
         gnt_gelu_fwd(g, fc, (size_t)n * F);
-        gnt_linear_fwd(w->tmp, g, Lw->wproj, Lw->bproj, n, F, C);
+        gnt_linear_fwd(w->tmp, g, Lw->proj_w, Lw->proj_b, n, F, C);
         gnt_dropout(w->tmp, (size_t)n * C, drop_p, site_key(key, 2 + 2 * l));
         for (size_t i = 0; i < (size_t)n * C; i++) xn[i] = xm[i] + w->tmp[i];
     }
     gnt_layernorm_fwd(w->lnf, w->lnf_m, w->lnf_r, w->x + c->n_layer * NC, P->lnf_w,
-                      P->lnf_b, n, C, c->eps);
+                      P->lnf_b, n, C, (float)c->ln_eps);
 }
 
 /* The gradient reaching a block's output, which joined the residual through
@@ -829,25 +672,25 @@ static const float *branch_grad(gnt_work *w, int n, int C, float drop_p, int sit
     return w->tmp;
 }
 
-double gnt_forward_backward(const gnt_config *c, const float *params, float *grad,
+double gnt_forward_backward(const model_config *c, const float *params, float *grad,
                             gnt_work *w, int n, const int *ids, const int *seg,
                             const int *targets, float scale)
 {
-    const int C = c->d, H = c->n_head, F = c->d_ff;
+    const int C = c->n_embd, H = c->n_head, F = c->n_inner;
     const size_t NC = (size_t)w->max_n * C, NF = (size_t)w->max_n * F,
                  NH = (size_t)w->max_n * H, N1 = (size_t)w->max_n;
     double t0 = now_s();
-    gnt_params P, G;
-    gnt_params_map(&P, c, (float *)params);
+    model_weights P, G;
+    model_weights_map(&P, c, (float *)params);
     const float drop_p = w->drop_p;
     forward_body(c, &P, w, n, ids, seg, drop_p);
 
     double t1 = now_s();
     if (grad) {
-        gnt_params_map(&G, c, grad);
+        model_weights_map(&G, c, grad);
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
     }
-    double loss = gnt_lmhead_xent(w->lnf, P.wte, w->logit_bias, targets, n, C, c->vocab, scale,
+    double loss = gnt_lmhead_xent(w->lnf, P.wte, w->logit_bias, targets, n, C, c->vocab_size, scale,
                                   grad ? w->dbuf : NULL, grad ? G.wte : NULL, w->logits);
     w->t_lm += now_s() - t1;
     if (!grad) {
@@ -860,20 +703,20 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
     gnt_layernorm_bwd(w->dres, G.lnf_w, G.lnf_b, w->dbuf, w->x + c->n_layer * NC, P.lnf_w,
                       w->lnf_m, w->lnf_r, n, C);
     for (int l = c->n_layer - 1; l >= 0; l--) {
-        const gnt_layer *Lw = &P.layer[l];
-        gnt_layer *Lg = &G.layer[l];
+        const model_layer_weights *Lw = &P.layer[l];
+        model_layer_weights *Lg = &G.layer[l];
         float *x = w->x + l * NC, *xm = w->xmid + l * NC;
         float *ln1 = w->ln1 + l * NC, *q = w->q + l * NC, *k = w->k + l * NC,
               *v = w->v + l * NC, *z = w->z + l * NC, *ln2 = w->ln2 + l * NC;
         float *fc = w->fc + l * NF, *g = w->g + l * NF;
         /* MLP: x_{l+1} = xm + drop(proj(gelu(fc(LN2(xm))))) */
         memset(w->dF, 0, sizeof(float) * (size_t)n * F);
-        gnt_linear_bwd(w->dF, Lg->wproj, Lg->bproj, branch_grad(w, n, C, drop_p, 2 + 2 * l), g,
-                       Lw->wproj, n, F, C);
+        gnt_linear_bwd(w->dF, Lg->proj_w, Lg->proj_b, branch_grad(w, n, C, drop_p, 2 + 2 * l), g,
+                       Lw->proj_w, n, F, C);
         memset(w->dF2, 0, sizeof(float) * (size_t)n * F);
         gnt_gelu_bwd(w->dF2, w->dF, fc, (size_t)n * F);
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
-        gnt_linear_bwd(w->dbuf, Lg->wfc, Lg->bfc, w->dF2, ln2, Lw->wfc, n, C, F);
+        gnt_linear_bwd(w->dbuf, Lg->fc_w, Lg->fc_b, w->dF2, ln2, Lw->fc_w, n, C, F);
         gnt_layernorm_bwd(w->dres, Lg->ln2_w, Lg->ln2_b, w->dbuf, xm, Lw->ln2_w,
                           w->ln2_m + l * N1, w->ln2_r + l * N1, n, C);
         /* attention: xm = x + drop(out_proj(attn(LN1(x)))) */
@@ -884,7 +727,7 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
         memset(w->dk, 0, sizeof(float) * (size_t)n * C);
         memset(w->dv, 0, sizeof(float) * (size_t)n * C);
         gnt_attention_bwd(w->dq, w->dk, w->dv, w->dbuf, q, k, v, z, w->lse + l * NH, seg,
-                          n, C, H, c->local[l] ? c->window : 0);
+                          n, C, H, c->local[l] ? c->window_size : 0, w->attn);
         memset(w->dbuf, 0, sizeof(float) * (size_t)n * C);
         gnt_linear_bwd(w->dbuf, Lg->wq, NULL, w->dq, ln1, Lw->wq, n, C, C);
         gnt_linear_bwd(w->dbuf, Lg->wk, NULL, w->dk, ln1, Lw->wk, n, C, C);
@@ -898,25 +741,22 @@ double gnt_forward_backward(const gnt_config *c, const float *params, float *gra
     return loss;
 }
 
-void gnt_logits(const gnt_config *c, const float *params, gnt_work *w, int n,
+void gnt_logits(const model_config *c, const float *params, gnt_work *w, int n,
                 const int *ids, const int *seg, float *logits)
 {
-    gnt_params P;
-    gnt_params_map(&P, c, (float *)params);
+    model_weights P;
+    model_weights_map(&P, c, (float *)params);
     forward_body(c, &P, w, n, ids, seg, 0.0f);   /* evaluation: no dropout */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c->vocab, c->d, 1.0f, w->lnf,
-                c->d, P.wte, c->d, 0.0f, logits, c->vocab);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c->vocab_size, c->n_embd, 1.0f, w->lnf,
+                c->n_embd, P.wte, c->n_embd, 0.0f, logits, c->vocab_size);
 }
 
 /* ------------------------------------------------------------------ */
 /* Optimiser                                                           */
 
-void gnt_adamw_step(const gnt_config *c, const gnt_adamw *o, float *params,
+void gnt_adamw_step(const model_tensor_info *ti, int nt, const gnt_adamw *o, float *params,
                     const float *grad, float *m, float *v, long t)
 {
-    int nt = gnt_tensor_count(c);
-    gnt_tensor_info *ti = xmalloc(sizeof *ti * (size_t)nt);
-    gnt_tensor_list(c, ti);
     const float b1 = o->beta1, b2 = o->beta2;
     const float c1 = (float)(1.0 / (1.0 - pow(b1, (double)t)));
     const float c2 = (float)(1.0 / (1.0 - pow(b2, (double)t)));
@@ -931,7 +771,6 @@ void gnt_adamw_step(const gnt_config *c, const gnt_adamw *o, float *params,
             params[i] = params[i] * decay - o->lr * mh / (sqrtf(vh) + o->eps);
         }
     }
-    free(ti);
 }
 
 double gnt_grad_norm(const float *grad, size_t n)

@@ -28,76 +28,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GNT_MAX_LAYERS 64
-#define GNT_MAX_DHEAD 16   /**< largest head size C/H (TinyStories-1M: 4) */
+#include "base/err.h"
+#include "model/config.h"
+#include "model/weights.h"
 
-/** Model hyper-parameters (a GPT-Neo config.json's content). */
-typedef struct gnt_config {
-    int vocab;      /**< V */
-    int n_pos;      /**< P, max_position_embeddings */
-    int d;          /**< C, hidden_size */
-    int n_head;     /**< H (C % H == 0) */
-    int n_layer;    /**< L */
-    int d_ff;       /**< F, intermediate_size */
-    int window;     /**< window_size of local layers */
-    float eps;      /**< layer_norm_epsilon */
-    unsigned char local[GNT_MAX_LAYERS]; /**< 1 = local attention layer */
-} gnt_config;
+#define GNT_MAX_DHEAD 16   /**< largest head size D/H the trainer's kernels take (TinyStories-1M: 4) */
 
-/** Fill c with TinyStories-1M's config: V 50257, P 2048, C 64, H 16, L 8,
- *  F 256, window 256, eps 1e-5, layers alternating global/local. */
-void gnt_config_tinystories_1m(gnt_config *c);
-
-/** @return "" if c is usable, else a static message naming the problem. */
-const char *gnt_config_check(const gnt_config *c);
-
-/* ------------------------------------------------------------------ */
-/* Parameters: one flat float array, tensors in Hugging Face state-dict  */
-/* order.                                                               */
-
-typedef struct gnt_layer {
-    float *ln1_w, *ln1_b;   /**< [C], [C] */
-    float *wq, *wk, *wv;    /**< [C][C] each, [out][in] */
-    float *wo, *bo;         /**< [C][C], [C] */
-    float *ln2_w, *ln2_b;   /**< [C], [C] */
-    float *wfc, *bfc;       /**< [F][C], [F] */
-    float *wproj, *bproj;   /**< [C][F], [C] */
-} gnt_layer;
-
-typedef struct gnt_params {
-    float *wte;             /**< [V][C], also the LM head */
-    float *wpe;             /**< [P][C] */
-    gnt_layer layer[GNT_MAX_LAYERS];
-    float *lnf_w, *lnf_b;   /**< [C], [C] */
-} gnt_params;
-
-/** One tensor of the flat layout. */
-typedef struct gnt_tensor_info {
-    char name[96];          /**< Hugging Face name, e.g. "transformer.h.0.ln_1.weight" */
-    int ndim;               /**< 1 or 2 */
-    int64_t shape[2];
-    size_t offset, numel;   /**< position in the flat array */
-    int decay;              /**< 1 if AdamW weight decay applies (matrices) */
-} gnt_tensor_info;
-
-/** @return number of floats of all parameters. */
-size_t gnt_param_count(const gnt_config *c);
-
-/** Point p's fields into flat (gnt_param_count floats). */
-void gnt_params_map(gnt_params *p, const gnt_config *c, float *flat);
-
-/** List the tensors in layout order.
- *  @param out array of at least gnt_tensor_count(c) entries
- *  @return the number written */
-int gnt_tensor_list(const gnt_config *c, gnt_tensor_info *out);
-
-/** @return 4 + 13 * n_layer (wte, wpe, 13 per layer, ln_f weight + bias). */
-int gnt_tensor_count(const gnt_config *c);
-
-/** Initialise like Hugging Face GPT-Neo: matrices and embeddings
- *  N(0, 0.02), biases 0, LayerNorm weight 1 / bias 0.  Deterministic.
- *  @param seed RNG seed */
-void gnt_params_init(const gnt_config *c, float *flat, uint64_t seed);
+/** @return 0 if the trainer can train c (model_config_check, and a head
+ *  size of at most GNT_MAX_DHEAD), or -1 with the problem in e. */
+int gnt_config_check(const model_config *c, herr *e) __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------ */
 /* Operations (exposed for the gradient-check tests)                   */
@@ -135,16 +74,20 @@ void gnt_gelu_bwd(float *dx, const float *dout, const float *x, size_t n);
  *  Token i attends to j in [lo, i] with lo = seg[i], raised on local
  *  layers (window > 0) to i - window + 1.
  *  @param z [N][C] out; @param lse [N][H] out: log-sum-exp of each row
- *  @param q,k,v [N][C] */
+ *  @param q,k,v [N][C]; @param scratch GNT_ATTN_SCRATCH(N, C) floats */
 void gnt_attention_fwd(float *z, float *lse, const float *q, const float *k,
                        const float *v, const int *seg, int N, int C, int H,
-                       int window);
+                       int window, float *scratch);
+/** Scratch floats of gnt_attention_fwd and _bwd: head-major copies of k, v
+ *  (and dk, dv), [4][N][C] (which also covers the forward's 2 N C + N). */
+#define GNT_ATTN_SCRATCH(N, C) ((size_t)4 * (size_t)(N) * (size_t)(C) + (size_t)(N))
 /** Backward (recomputes the probabilities from lse).
- *  @param dq,dk,dv [N][C] (+=); @param dz [N][C]; @param z, lse from fwd */
+ *  @param dq,dk,dv [N][C] (+=); @param dz [N][C]; @param z, lse from fwd
+ *  @param scratch GNT_ATTN_SCRATCH(N, C) floats */
 void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
                        const float *q, const float *k, const float *v,
                        const float *z, const float *lse, const int *seg,
-                       int N, int C, int H, int window);
+                       int N, int C, int H, int window, float *scratch);
 
 /** Tied LM head and cross-entropy, in chunks of rows (no [N][V] buffer).
  *  logits = h wte^T + bias; loss_i = logsumexp(logits_i) - logits_i[target_i].
@@ -155,9 +98,11 @@ void gnt_attention_bwd(float *dq, float *dk, float *dv, const float *dz,
  *  @param h [N][C]; @param wte [V][C]; @param targets [N] (< 0: skipped)
  *  @param scale factor on the gradients (e.g. 1 / tokens in the batch)
  *  @param dh [N][C] (+=) or NULL; @param dwte [V][C] (+=) or NULL
- *  @param scratch [chunk][V] floats, chunk = GNT_LM_CHUNK
+ *  @param scratch GNT_LM_SCRATCH(V, C) floats
  *  @return sum of loss_i over rows with a target */
 #define GNT_LM_CHUNK 128
+/** Scratch floats gnt_lmhead_xent needs: [chunk][V] logits, [chunk][C] rows, [chunk][C] dh. */
+#define GNT_LM_SCRATCH(V, C) ((size_t)GNT_LM_CHUNK * ((size_t)(V) + 2 * (size_t)(C)))
 double gnt_lmhead_xent(const float *h, const float *wte, const float *bias,
                        const int *targets, int N, int C, int V, float scale, float *dh,
                        float *dwte, float *scratch);
@@ -172,8 +117,8 @@ float gnt_expf(float x);
 /** Per-thread activations for rows of at most max_n tokens. */
 typedef struct gnt_work gnt_work;
 
-/** @return a workspace for rows up to max_n tokens (dies on OOM). */
-gnt_work *gnt_work_new(const gnt_config *c, int max_n);
+/** @return a workspace for rows up to max_n tokens, or NULL when out of memory. */
+gnt_work *gnt_work_new(const model_config *c, int max_n);
 void gnt_work_free(gnt_work *w);
 /** @return seconds spent in the LM head + loss (forward and backward)
  *  and in total by gnt_forward_backward on this workspace. */
@@ -203,13 +148,13 @@ void gnt_dropout(float *buf, size_t n, float p, uint64_t key);
  *  @param n tokens (1..max_n); @param ids, seg, targets [n] (see top)
  *  @param scale gradient factor (1 / target tokens of the whole batch)
  *  @return sum of the cross-entropy over tokens with a target */
-double gnt_forward_backward(const gnt_config *c, const float *params,
+double gnt_forward_backward(const model_config *c, const float *params,
                             float *grad, gnt_work *w, int n, const int *ids,
                             const int *seg, const int *targets, float scale);
 
 /** Forward only, returning logits of every token (never any dropout).
  *  @param logits [n][V] out */
-void gnt_logits(const gnt_config *c, const float *params, gnt_work *w, int n,
+void gnt_logits(const model_config *c, const float *params, gnt_work *w, int n,
                 const int *ids, const int *seg, float *logits);
 
 /* ------------------------------------------------------------------ */
@@ -220,9 +165,10 @@ typedef struct gnt_adamw {
 } gnt_adamw;
 
 /** One AdamW step (decoupled weight decay on tensors with decay = 1,
- *  bias-corrected moments).  @param t step number, from 1
+ *  bias-corrected moments; Loshchilov & Hutter 2019, as torch.optim.AdamW).
+ *  @param ti, nt the layout's tensors (model_tensor_list) @param t step number, from 1
  *  @param m, v first / second moments, same layout as params */
-void gnt_adamw_step(const gnt_config *c, const gnt_adamw *o, float *params,
+void gnt_adamw_step(const model_tensor_info *ti, int nt, const gnt_adamw *o, float *params,
                     const float *grad, float *m, float *v, long t);
 
 /** @return the L2 norm of the gradient (computed in double). */

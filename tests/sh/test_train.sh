@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_train.sh: the trainer end to end on a tiny config and a dozen mirror
 # stories: output files and names, determinism, checkpoint + resume giving
-# the same weights as an uninterrupted run, tokens stream = --stories, the
+# the same weights as an uninterrupted run, the
 # saved model loading in forward-dump, and refusals of bad input (corrupt or
 # mismatched checkpoint, empty corpus).
 . "$TOP/tests/sh/lib.sh"
@@ -34,11 +34,11 @@ held=$(awk -F'\t' 'NR == 7 {print $5}' "$TMP/a.tsv")
 check "held-out loss logged and below ln(50257) = 10.825 ($held)" awk -v h="$held" 'BEGIN {exit !(h > 0 && h < 10.825)}'
 check "training.json records the held-out loss" grep -q '"heldout_loss": [0-9]' "$TMP/a/training.json"
 
-# --- determinism, and --stories = tokenize | train ------------------------------
+# --- determinism ----------------------------------------------------------------
 check "same run again" "$TR" "${TINY[@]}" --steps 6 -o "$TMP/b" "$TMP/s16.tok"
 check_same_file "same seed and threads -> identical weights" "$TMP/a/model.safetensors" "$TMP/b/model.safetensors"
-check "--stories FILE" "$TR" "${TINY[@]}" "${TOK[@]}" --steps 6 --stories "$TMP/s16.txt" -o "$TMP/c"
-check_same_file "--stories gives the weights of tokenize | train" "$TMP/a/model.safetensors" "$TMP/c/model.safetensors"
+check "tokenize | train (a pipe)" bash -c "'$BIN/tokenize' ${TOK[*]} '$TMP/s16.txt' | '$TR' ${TINY[*]} --steps 6 -o '$TMP/c'"
+check_same_file "a pipe gives the weights of a tokens file" "$TMP/a/model.safetensors" "$TMP/c/model.safetensors"
 check "another seed" "$TR" "${TINY[@]}" --steps 6 --seed 2 -o "$TMP/d" "$TMP/s16.tok"
 if cmp -s "$TMP/a/model.safetensors" "$TMP/d/model.safetensors"; then fail "another seed -> other weights"; else ok "another seed -> other weights"; fi
 
@@ -112,14 +112,20 @@ check_fails "checkpoint of another model config refused" '^train: .*model config
 check_fails "checkpoint of another seed refused" '^train: .*trained with --seed 1, not 5' \
   "$TR" "${TINY[@]}" --seed 5 --steps 6 --resume "$TMP/r3.ckpt" -o "$TMP/x" "$TMP/s16.tok"
 awk '{print} /^<\|endoftext\|>$/ {n++} n == 15 {exit}' "$STORIES" >"$TMP/s15.txt"
+"$BIN/tokenize" "${TOK[@]}" "$TMP/s15.txt" -o "$TMP/s15.tok"
 check_fails "checkpoint of other data refused" '^train: .*trained on other data' \
-  "$TR" "${TINY[@]}" "${TOK[@]}" --steps 6 --resume "$TMP/r3.ckpt" -o "$TMP/x" --stories "$TMP/s15.txt"
+  "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/r3.ckpt" -o "$TMP/x" "$TMP/s15.tok"
 : >"$TMP/empty.txt"
+"$BIN/tokenize" "${TOK[@]}" "$TMP/empty.txt" -o "$TMP/empty.tok"
 check_fails "empty corpus refused" '^train: empty corpus' \
-  "$TR" "${TINY[@]}" "${TOK[@]}" --steps 2 --stories "$TMP/empty.txt" -o "$TMP/x"
+  "$TR" "${TINY[@]}" --steps 2 -o "$TMP/x" "$TMP/empty.tok"
 printf '<|endoftext|>\n   \n<|endoftext|>\n' >"$TMP/spaces.txt"
+"$BIN/tokenize" "${TOK[@]}" "$TMP/spaces.txt" -o "$TMP/spaces.tok"
 check_fails "corpus of blank stories refused" '^train: empty corpus' \
-  "$TR" "${TINY[@]}" "${TOK[@]}" --steps 2 --stories "$TMP/spaces.txt" -o "$TMP/x"
+  "$TR" "${TINY[@]}" --steps 2 -o "$TMP/x" "$TMP/spaces.tok"
+check_fails "a text file instead of a tokens stream refused" '^train: .*' \
+  "$TR" "${TINY[@]}" --steps 2 -o "$TMP/x" "$TMP/s16.txt"
+check_fails "an unknown option is one line" "^train: unknown option '--bogus'" "$TR" --bogus -o "$TMP/x"
 check_fails "heads not dividing hidden refused" '^train: model config: hidden size not divisible' \
   "$TR" --hidden 16 --heads 3 --steps 2 -o "$TMP/x" "$TMP/s16.tok"
 check_fails "dropout out of range refused" '^train: --dropout must be in \[0, 0.9\)' \

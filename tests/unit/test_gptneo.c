@@ -29,7 +29,8 @@
 #include "text/bpe.h"
 #include "cli/cli.h"
 #include "model/gptneo.h"
-#include "model/gptneo_init.h"
+#include "model/config.h"
+#include "model/init.h"
 #include "io/records.h"
 #include "io/stream.h"
 #include "testlib.h"
@@ -113,9 +114,9 @@ static void check_golden_model(const char *gpath, const char *mdir)
     golden g;
     golden_load(gpath, &g);
     gptneo_model m;
-    char err[512];
-    int rc = gptneo_load(mdir, &m, err, sizeof err);
-    CHECK(rc == 0, "%s: load %s (%s)", case_name(gpath), mdir, rc ? err : "ok");
+    herr e;
+    int rc = gptneo_load(mdir, &m, &e);
+    CHECK(rc == 0, "%s: load %s (%s)", case_name(gpath), mdir, rc ? e.msg : "ok");
     if (rc) return;
     CHECK((uint32_t)m.cfg.n_layer == g.L && (uint32_t)m.cfg.n_head == g.H &&
           (uint32_t)m.cfg.d_head == g.dk && (uint32_t)m.cfg.vocab_size == g.V,
@@ -125,7 +126,7 @@ static void check_golden_model(const char *gpath, const char *mdir)
     a.want_activity = 1;
     a.attn_layer = (int)g.al;
     a.attn_head = (int)g.ah;
-    rc = gptneo_forward(&m, g.ids, (int)g.T, &a, err, sizeof err);
+    rc = gptneo_forward(&m, g.ids, (int)g.T, &a, &e);
     CHECK(rc == 0, "%s: forward", case_name(gpath));
     if (rc) return;
     const char kinds[] = "qkvz";
@@ -261,9 +262,9 @@ static void check_reference(const char *jpath, const char *mdir, const char *tok
     json_t *ref = json_load_file(jpath, 0, &je);
     if (!ref) die("%s: %s", jpath, je.text);
     gptneo_model m;
-    char err[512];
-    int rc = gptneo_load(mdir, &m, err, sizeof err);
-    CHECK(rc == 0, "reference: load %s (%s)", mdir, rc ? err : "ok");
+    herr e;
+    int rc = gptneo_load(mdir, &m, &e);
+    CHECK(rc == 0, "reference: load %s (%s)", mdir, rc ? e.msg : "ok");
     if (rc) return;
     char id[512];
     printf("# model: %s\n", gptneo_identity(&m, id, sizeof id));
@@ -277,7 +278,7 @@ static void check_reference(const char *jpath, const char *mdir, const char *tok
     gptneo_acts_init(&a);
     a.attn_layer = 0;
     a.attn_head = 0;
-    rc = gptneo_forward(&m, ids, T, &a, err, sizeof err);
+    rc = gptneo_forward(&m, ids, T, &a, &e);
     CHECK(rc == 0, "reference: forward on %d prompt ids", T);
     if (rc) return;
     float *lg = xmalloc((size_t)V * sizeof(float));
@@ -288,8 +289,8 @@ static void check_reference(const char *jpath, const char *mdir, const char *tok
         if (which == 1) {
             a.attn_layer = 7;
             a.attn_head = 3;
-            rc = gptneo_forward(&m, ids, T, &a, err, sizeof err);
-            if (rc) die("%s", err);
+            rc = gptneo_forward(&m, ids, T, &a, &e);
+            if (rc) die("%s", e.msg);
         }
         json_t *A = json_object_get(ref, names[which]);
         int ok = json_array_size(A) == (size_t)T;
@@ -338,7 +339,7 @@ static void check_reference(const char *jpath, const char *mdir, const char *tok
     int cur = T;
     a.attn_layer = -1;
     while (cur < G) {
-        if (gptneo_forward(&m, seq, cur, &a, err, sizeof err)) die("%s", err);
+        if (gptneo_forward(&m, seq, cur, &a, &e)) die("%s", e.msg);
         gptneo_logits(&m, &a, cur - 1, 1, lg);
         int best;
         gptneo_topk(lg, V, 1, &best);
@@ -351,6 +352,7 @@ static void check_reference(const char *jpath, const char *mdir, const char *tok
         char vp[2048], mp[2048];
         snprintf(vp, sizeof vp, "%s/vocab.json", tokdir);
         snprintf(mp, sizeof mp, "%s/merges.txt", tokdir);
+        char err[512];
         bpe *b = bpe_load(vp, mp, err, sizeof err);
         if (!b) die("%s", err);
         char *text = xmalloc(65536);
@@ -380,12 +382,12 @@ static void check_reference(const char *jpath, const char *mdir, const char *tok
 
 static int parse_fails(const char *json, const char *needle)
 {
-    gptneo_config c;
-    char err[512] = "";
-    int rc = gptneo_config_parse(json, &c, err, sizeof err);
+    model_config c;
+    herr e;
+    int rc = model_config_parse(json, &c, &e);
     if (rc == 0) return 0;
-    if (needle && !strstr(err, needle)) {
-        printf("    message: %s\n", err);
+    if (needle && !strstr(e.msg, needle)) {
+        printf("    message: %s\n", e.msg);
         return 0;
     }
     return 1;
@@ -396,8 +398,8 @@ static int parse_fails(const char *json, const char *needle)
 
 static void unit_checks(void)
 {
-    gptneo_config c;
-    char err[512];
+    model_config c;
+    herr e;
     /* the real TinyStories-1M config.json (attention_types + attention_layers) */
     const char *ts1m =
         "{\"_name_or_path\": \"EleutherAI/gpt-neo-125M\", \"activation_function\": \"gelu_new\","
@@ -405,18 +407,18 @@ static void unit_checks(void)
         "\"attention_types\": [[[\"global\",\"local\"],4]], \"hidden_size\": 64, \"intermediate_size\": null,"
         "\"layer_norm_epsilon\": 1e-05, \"max_position_embeddings\": 2048, \"model_type\": \"gpt_neo\","
         "\"num_heads\": 16, \"num_layers\": 8, \"vocab_size\": 50257, \"window_size\": 256}";
-    int rc = gptneo_config_parse(ts1m, &c, err, sizeof err);
+    int rc = model_config_parse(ts1m, &c, &e);
     CHECK(rc == 0, "TinyStories-1M config parses");
-    gptneo_config ref;
-    gptneo_config_tinystories_1m(&ref);
+    model_config ref;
+    model_config_tinystories_1m(&ref);
     CHECK(c.n_embd == 64 && c.n_head == 16 && c.d_head == 4 && c.n_layer == 8 && c.n_inner == 256 &&
           c.vocab_size == 50257 && c.n_positions == 2048 && c.window_size == 256 && c.ln_eps == 1e-5,
           "TinyStories-1M sizes (intermediate null -> 256)");
     CHECK(!memcmp(c.local, ref.local, sizeof c.local) && c.local[1] && !c.local[0] && c.local[7],
           "attention_types [[[global,local],4]] expands to alternating layers");
     CHECK(!strcmp(c.name, "EleutherAI/gpt-neo-125M"), "name from _name_or_path");
-    rc = gptneo_config_parse("{" BASE ", \"attention_layers\": [\"local\", \"global\"], \"intermediate_size\": 10}",
-                             &c, err, sizeof err);
+    rc = model_config_parse("{" BASE ", \"attention_layers\": [\"local\", \"global\"], \"intermediate_size\": 10}",
+                            &c, &e);
     CHECK(rc == 0 && c.local[0] == 1 && c.local[1] == 0 && c.n_inner == 10,
           "attention_layers alone and intermediate_size given");
     CHECK(parse_fails("{" BASE ", \"attention_types\": [[[\"global\",\"local\"],1]], \"activation_function\": \"relu\"}",
@@ -438,9 +440,9 @@ static void unit_checks(void)
     CHECK(parse_fails("{\"hidden_size\": 8,", "invalid JSON"), "truncated JSON refused");
 
     /* masks */
-    gptneo_config_tinystories_1m(&c);
-    CHECK(gptneo_can_attend(&c, 1, 300, 45) && !gptneo_can_attend(&c, 1, 300, 44) &&
-          gptneo_can_attend(&c, 0, 300, 0) && !gptneo_can_attend(&c, 0, 3, 4),
+    model_config_tinystories_1m(&c);
+    CHECK(model_can_attend(&c, 1, 300, 45) && !model_can_attend(&c, 1, 300, 44) &&
+          model_can_attend(&c, 0, 300, 0) && !model_can_attend(&c, 0, 3, 4),
           "local layers attend to i-j < 256 only; global layers to all j <= i");
 
     /* top-k */
@@ -450,41 +452,41 @@ static void unit_checks(void)
     CHECK(k == 4 && idx[0] == 1 && idx[1] == 3 && idx[2] == 5 && idx[3] == 2, "top-k order, ties by index");
 
     /* an in-memory model: shape checks and forward refusals */
-    rc = gptneo_config_parse("{" BASE ", \"attention_layers\": [\"global\",\"local\"]}", &c, err, sizeof err);
+    rc = model_config_parse("{" BASE ", \"attention_layers\": [\"global\",\"local\"]}", &c, &e);
     CHECK(rc == 0, "small config parses");
     tensor_set ts;
     tensors_init(&ts);
-    gptneo_random_weights(&c, 3, 0.1f, &ts);
+    model_init_random_test(&c, 3, 0.1f, &ts);
     gptneo_model m;
-    rc = gptneo_from_tensors(&m, &c, &ts, err, sizeof err);
+    rc = gptneo_from_tensors(&m, &c, &ts, &e);
     CHECK(rc == 0 && m.lm_head_tied, "random model binds (lm_head tied to wte)");
     uint32_t ids[17] = {0};
     ids[2] = 19;
     gptneo_acts a;
     gptneo_acts_init(&a);
-    CHECK(gptneo_forward(&m, ids, 16, &a, err, sizeof err) == 0, "16 tokens = the whole position table");
-    CHECK(gptneo_forward(&m, ids, 17, &a, err, sizeof err) != 0 && strstr(err, "positions"),
-          "17 tokens refused: %s", err);
+    CHECK(gptneo_forward(&m, ids, 16, &a, &e) == 0, "16 tokens = the whole position table");
+    CHECK(gptneo_forward(&m, ids, 17, &a, &e) != 0 && strstr(e.msg, "positions"),
+          "17 tokens refused: %s", e.msg);
     ids[2] = 20;
-    CHECK(gptneo_forward(&m, ids, 5, &a, err, sizeof err) != 0 && strstr(err, "vocabulary"),
-          "id 20 with vocab 20 refused: %s", err);
-    CHECK(gptneo_forward(&m, ids, 0, &a, err, sizeof err) != 0, "empty story refused");
+    CHECK(gptneo_forward(&m, ids, 5, &a, &e) != 0 && strstr(e.msg, "vocabulary"),
+          "id 20 with vocab 20 refused: %s", e.msg);
+    CHECK(gptneo_forward(&m, ids, 0, &a, &e) != 0, "empty story refused");
     gptneo_acts_free(&a);
     gptneo_free(&m);
 
     /* a missing tensor, a wrong shape */
     tensors_init(&ts);
-    gptneo_random_weights(&c, 3, 0.1f, &ts);
+    model_init_random_test(&c, 3, 0.1f, &ts);
     free(ts.t[5].name);
     ts.t[5].name = xstrdup("transformer.h.0.renamed");
-    rc = gptneo_from_tensors(&m, &c, &ts, err, sizeof err);
-    CHECK(rc != 0 && strstr(err, "missing tensor"), "missing tensor refused: %s", err);
+    rc = gptneo_from_tensors(&m, &c, &ts, &e);
+    CHECK(rc != 0 && strstr(e.msg, "missing tensor"), "missing tensor refused: %s", e.msg);
     tensors_init(&ts);
-    gptneo_random_weights(&c, 3, 0.1f, &ts);
+    model_init_random_test(&c, 3, 0.1f, &ts);
     ts.t[0].shape[0] = 19; /* wte [19][8] where the config says 20 */
     ts.t[0].numel = 19 * 8;
-    rc = gptneo_from_tensors(&m, &c, &ts, err, sizeof err);
-    CHECK(rc != 0 && strstr(err, "shape"), "wrong wte shape refused: %s", err);
+    rc = gptneo_from_tensors(&m, &c, &ts, &e);
+    CHECK(rc != 0 && strstr(e.msg, "shape"), "wrong wte shape refused: %s", e.msg);
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "model/gptneo_train.h"
+#include "model/init.h"
 #include "testlib.h"
 
 /* ------------------------------------------------------------------ */
@@ -184,11 +185,11 @@ enum { A_N = 41 };
 static int A_C = 8, A_H = 2;   /* head size 4 (the unrolled path); 6 below (generic) */
 static int a_seg[A_N];
 static int a_window;
-static float *a_q, *a_k, *a_v, *a_R, a_z[A_N * 12], a_lse[A_N * 2];
+static float *a_q, *a_k, *a_v, *a_R, a_z[A_N * 12], a_lse[A_N * 2], a_scratch[4 * A_N * 12 + A_N];
 static double attn_loss(void *ctx)
 {
     (void)ctx;
-    gnt_attention_fwd(a_z, a_lse, a_q, a_k, a_v, a_seg, A_N, A_C, A_H, a_window);
+    gnt_attention_fwd(a_z, a_lse, a_q, a_k, a_v, a_seg, A_N, A_C, A_H, a_window, a_scratch);
     return dot_d(a_z, a_R, A_N * A_C);
 }
 /* Reference: explicit mask from DESIGN.md section 5 (plus the story
@@ -232,7 +233,7 @@ static void test_attention(void)
         CHECK(e < 1e-5, "attention forward = masked softmax reference, %s (max err %.2g)", kind, e);
         float *dq = calloc(A_N * A_C, 4), *dk = calloc(A_N * A_C, 4), *dv = calloc(A_N * A_C, 4);
         gnt_attention_bwd(dq, dk, dv, a_R, a_q, a_k, a_v, a_z, a_lse, a_seg, A_N, A_C, A_H,
-                          a_window);
+                          a_window, a_scratch);
         double r1 = fd_rel_err(a_q, A_N * A_C, dq, attn_loss, NULL, 1e-2f);
         double r2 = fd_rel_err(a_k, A_N * A_C, dk, attn_loss, NULL, 1e-2f);
         double r3 = fd_rel_err(a_v, A_N * A_C, dv, attn_loss, NULL, 1e-2f);
@@ -267,7 +268,7 @@ static void test_attention_generic(void)
     double e = attn_ref_maxerr();
     CHECK(e < 1e-5, "attention forward, head size 6, window 5 (max err %.2g)", e);
     float *dq = calloc(A_N * A_C, 4), *dk = calloc(A_N * A_C, 4), *dv = calloc(A_N * A_C, 4);
-    gnt_attention_bwd(dq, dk, dv, a_R, a_q, a_k, a_v, a_z, a_lse, a_seg, A_N, A_C, A_H, a_window);
+    gnt_attention_bwd(dq, dk, dv, a_R, a_q, a_k, a_v, a_z, a_lse, a_seg, A_N, A_C, A_H, a_window, a_scratch);
     double r1 = fd_rel_err(a_q, A_N * A_C, dq, attn_loss, NULL, 1e-2f);
     double r2 = fd_rel_err(a_k, A_N * A_C, dk, attn_loss, NULL, 1e-2f);
     double r3 = fd_rel_err(a_v, A_N * A_C, dv, attn_loss, NULL, 1e-2f);
@@ -282,7 +283,7 @@ static void test_attention_generic(void)
 
 enum { X_N = 7, X_C = 5, X_V = 11 };
 static int x_t[X_N] = { 3, 10, -1, 0, 3, 7, 1 };
-static float *x_h, *x_wte, x_scratch[GNT_LM_CHUNK * X_V];
+static float *x_h, *x_wte, x_scratch[GNT_LM_SCRATCH(X_V, X_C)];
 static double xent_loss(void *ctx)
 {
     (void)ctx;
@@ -331,7 +332,7 @@ static void test_shared_rows(void)
     memcpy(wcomp, wfull, 4 * CV * C);
     float bias[CV] = { 0 };
     bias[CV - 1] = logf((float)U);
-    float *scratch = calloc((size_t)GNT_LM_CHUNK * FV, 4);
+    float *scratch = calloc(GNT_LM_SCRATCH(FV, C), 4);
     float *dh_f = calloc(N * C, 4), *dw_f = calloc(FV * C, 4);
     float *dh_c = calloc(N * C, 4), *dw_c = calloc(CV * C, 4);
     double lf = gnt_lmhead_xent(h, wfull, NULL, tfull, N, C, FV, 1.0f, dh_f, dw_f, scratch);
@@ -370,7 +371,7 @@ static void test_exp(void)
 /* ------------------------------------------------------------------ */
 /* whole model */
 
-static gnt_config tiny;
+static model_config tiny;
 enum { M_N = 10 };
 static int m_ids[M_N] = { 1, 5, 12, 5, 0, 7, 3, 2, 9, 11 };
 static int m_seg[M_N] = { 0, 0, 0, 0, 0, 0, 0, 7, 7, 7 };
@@ -383,27 +384,33 @@ static double model_loss(void *ctx)
     return gnt_forward_backward(&tiny, m_par, NULL, m_work, M_N, m_ids, m_seg, m_t, 1.0f);
 }
 
-static void tiny_config(gnt_config *c)
+static void tiny_config(model_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->vocab = 13; c->n_pos = 8; c->d = 8; c->n_head = 2; c->n_layer = 2; c->d_ff = 12;
-    c->window = 3; c->eps = 1e-5f; c->local[1] = 1;
+    c->vocab_size = 13; c->n_positions = 8; c->n_embd = 8; c->n_head = 2; c->d_head = 4;
+    c->n_layer = 2; c->n_inner = 12; c->window_size = 3; c->ln_eps = 1e-5f; c->local[1] = 1;
 }
 
 static void test_model(void)
 {
     tiny_config(&tiny);
-    CHECK(gnt_config_check(&tiny)[0] == 0, "tiny config valid");
-    gnt_config bad = tiny;
+    herr e;
+    CHECK(gnt_config_check(&tiny, &e) == 0, "tiny config valid");
+    model_config bad = tiny;
     bad.n_head = 3;
-    CHECK(gnt_config_check(&bad)[0] != 0, "config with hidden %% heads != 0 refused");
-    size_t np = gnt_param_count(&tiny);
-    int nt = gnt_tensor_count(&tiny);
-    gnt_tensor_info *ti = malloc(sizeof *ti * nt);
-    CHECK(gnt_tensor_list(&tiny, ti) == nt && ti[nt - 1].offset + ti[nt - 1].numel == np,
+    CHECK(gnt_config_check(&bad, &e) != 0 && strstr(e.msg, "not divisible"),
+          "config with hidden %% heads != 0 refused: %s", e.msg);
+    bad = tiny;
+    bad.n_embd = 64; bad.n_head = 2; bad.d_head = 32;
+    CHECK(gnt_config_check(&bad, &e) != 0 && strstr(e.msg, "head size 32"),
+          "head size above the trainer's kernels refused: %s", e.msg);
+    size_t np = model_param_count(&tiny);
+    int nt = model_tensor_count(&tiny);
+    model_tensor_info *ti = malloc(sizeof *ti * nt);
+    CHECK(model_tensor_list(&tiny, ti) == nt && ti[nt - 1].offset + ti[nt - 1].numel == np,
           "tensor list covers the %zu parameters", np);
     m_par = malloc(np * 4);
-    gnt_params_init(&tiny, m_par, 7);
+    model_init_training(&tiny, m_par, 7);
     /* bigger weights than the 0.02 init so every path carries signal */
     for (size_t i = 0; i < np; i++) m_par[i] += frand() * 0.3f;
     m_work = gnt_work_new(&tiny, M_N);
@@ -424,11 +431,11 @@ static void test_model(void)
     int seg0[3] = { 0, 0, 0 };
     double l2 = gnt_forward_backward(&tiny, m_par, NULL, m_work, 3, m_ids + 7, seg0, m_t + 7, 1.0f);
     CHECK_NEAR(loss, l1 + l2, 1e-5, "packed row loss = sum of its stories run alone");
-    float *lg_row = malloc(sizeof(float) * M_N * tiny.vocab), *lg_one = malloc(sizeof(float) * 3 * tiny.vocab);
+    float *lg_row = malloc(sizeof(float) * M_N * tiny.vocab_size), *lg_one = malloc(sizeof(float) * 3 * tiny.vocab_size);
     gnt_logits(&tiny, m_par, m_work, M_N, m_ids, m_seg, lg_row);
     gnt_logits(&tiny, m_par, m_work, 3, m_ids + 7, seg0, lg_one);
     double md = 0;
-    for (int i = 0; i < 3 * tiny.vocab; i++) md = fmax(md, fabs(lg_row[7 * tiny.vocab + i] - lg_one[i]));
+    for (int i = 0; i < 3 * tiny.vocab_size; i++) md = fmax(md, fabs(lg_row[7 * tiny.vocab_size + i] - lg_one[i]));
     CHECK(md < 1e-5, "packed row logits = story alone (max diff %.2g)", md);
     free(lg_row); free(lg_one);
 
@@ -437,14 +444,14 @@ static void test_model(void)
     double first = 0, last = 0;
     for (int r = 0; r < 2; r++) {
         float *p = malloc(np * 4), *m = calloc(np, 4), *v = calloc(np, 4);
-        gnt_params_init(&tiny, p, 99);
+        model_init_training(&tiny, p, 99);
         gnt_adamw o = { .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f };
         for (long t = 1; t <= 30; t++) {
             memset(grad, 0, np * 4);
             double l = gnt_forward_backward(&tiny, p, grad, m_work, M_N, m_ids, m_seg, m_t, 1.0f / 9);
             if (t == 1) first = l / 9;
             last = l / 9;
-            gnt_adamw_step(&tiny, &o, p, grad, m, v, t);
+            gnt_adamw_step(ti, nt, &o, p, grad, m, v, t);
         }
         runs[r] = p;
         free(m); free(v);
@@ -452,7 +459,7 @@ static void test_model(void)
     CHECK(last < first * 0.5, "30 AdamW steps fit a tiny batch (%.3f -> %.3f)", first, last);
     CHECK(memcmp(runs[0], runs[1], np * 4) == 0, "same seed, same steps -> identical weights");
     float *p3 = malloc(np * 4);
-    gnt_params_init(&tiny, p3, 100);
+    model_init_training(&tiny, p3, 100);
     CHECK(memcmp(runs[0], p3, np * 4) != 0 && memcmp(p3, m_par, 16) != 0, "another seed -> other weights");
     free(p3); free(runs[0]); free(runs[1]);
 
@@ -478,11 +485,11 @@ static void test_model(void)
     gnt_work_set_dropout(m_work, 0.3f, 0xABCDF0);
     CHECK(gnt_forward_backward(&tiny, m_par, NULL, m_work, M_N, m_ids, m_seg, m_t, 1.0f) != dl,
           "dropout: another key, other masks");
-    float *lg_drop = malloc(sizeof(float) * M_N * tiny.vocab), *lg_plain = malloc(sizeof(float) * M_N * tiny.vocab);
+    float *lg_drop = malloc(sizeof(float) * M_N * tiny.vocab_size), *lg_plain = malloc(sizeof(float) * M_N * tiny.vocab_size);
     gnt_logits(&tiny, m_par, m_work, M_N, m_ids, m_seg, lg_drop);
     gnt_work_set_dropout(m_work, 0.0f, 0);
     gnt_logits(&tiny, m_par, m_work, M_N, m_ids, m_seg, lg_plain);
-    CHECK(memcmp(lg_drop, lg_plain, sizeof(float) * M_N * tiny.vocab) == 0,
+    CHECK(memcmp(lg_drop, lg_plain, sizeof(float) * M_N * tiny.vocab_size) == 0,
           "gnt_logits never drops out");
     CHECK(gnt_forward_backward(&tiny, m_par, NULL, m_work, M_N, m_ids, m_seg, m_t, 1.0f) == loss,
           "dropout 0 = no dropout");
@@ -531,15 +538,16 @@ static void test_dropout(void)
 
 static void test_adamw(void)
 {
-    gnt_config c;
+    model_config c;
     tiny_config(&c);
-    size_t np = gnt_param_count(&c);
+    size_t np = model_param_count(&c);
     float *p = calloc(np, 4), *g = calloc(np, 4), *m = calloc(np, 4), *v = calloc(np, 4);
     p[0] = 1.0f; g[0] = 0.5f;            /* wte: decayed */
-    size_t ln = (size_t)c.vocab * c.d + (size_t)c.n_pos * c.d; /* h.0.ln_1.weight: not decayed */
+    size_t ln = (size_t)c.vocab_size * c.n_embd + (size_t)c.n_positions * c.n_embd; /* h.0.ln_1.weight: not decayed */
     p[ln] = 1.0f; g[ln] = 0.5f;
     gnt_adamw o = { .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.99f, .eps = 1e-8f, .weight_decay = 0.5f };
-    gnt_adamw_step(&c, &o, p, g, m, v, 1);
+    model_tensor_info ti[4 + 13 * 2];
+    gnt_adamw_step(ti, model_tensor_list(&c, ti), &o, p, g, m, v, 1);
     /* step 1: mhat = g, vhat = g^2, update = lr * sign(g) */
     CHECK_NEAR(p[0], 1.0 * (1 - 0.1 * 0.5) - 0.1, 1e-6, "AdamW step 1 with decoupled weight decay");
     CHECK_NEAR(p[ln], 1.0 - 0.1, 1e-6, "AdamW: no weight decay on LayerNorm weights");

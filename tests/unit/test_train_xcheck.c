@@ -14,19 +14,21 @@
 
 #include "model/gptneo.h"
 #include "model/gptneo_train.h"
+#include "model/init.h"
+#include "model/save.h"
 #include "io/tensors.h"
 #include "testlib.h"
 
 int main(void)
 {
-    gnt_config c;
+    model_config c;
     memset(&c, 0, sizeof c);
-    c.vocab = 50; c.n_pos = 32; c.d = 16; c.n_head = 4; c.n_layer = 4; c.d_ff = 24;
-    c.window = 5; c.eps = 1e-5f;
+    c.vocab_size = 50; c.n_positions = 32; c.n_embd = 16; c.n_head = 4; c.d_head = 4;
+    c.n_layer = 4; c.n_inner = 24; c.window_size = 5; c.ln_eps = 1e-5f;
     for (int l = 0; l < c.n_layer; l++) c.local[l] = (unsigned char)(l % 2);
-    size_t np = gnt_param_count(&c);
+    size_t np = model_param_count(&c);
     float *par = malloc(np * sizeof *par);
-    gnt_params_init(&c, par, 3);
+    model_init_training(&c, par, 3);
     uint64_t s = 77;
     for (size_t i = 0; i < np; i++) {   /* bigger weights: sharp attention, big logits */
         s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -34,13 +36,10 @@ int main(void)
     }
 
     /* the trainer's tensors, as tools/train.c saves them */
-    int nt = gnt_tensor_count(&c);
-    gnt_tensor_info *ti = malloc(sizeof *ti * nt);
-    gnt_tensor_list(&c, ti);
     tensor_set ts;
     tensors_init(&ts);
-    for (int t = 0; t < nt; t++) tensors_add(&ts, ti[t].name, ti[t].ndim, ti[t].shape, par + ti[t].offset);
-    tensors_add(&ts, "lm_head.weight", 2, ti[0].shape, par);
+    herr e;
+    CHECK(model_params_to_tensors(&c, par, &ts, &e) == 0, "the layout as tensors");
     char dir[] = "/tmp/test_train_xcheck.XXXXXX", path[256], err[512];
     CHECK(mkdtemp(dir) != NULL, "temporary directory");
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
@@ -57,8 +56,8 @@ int main(void)
     fclose(f);
 
     gptneo_model m;
-    int rc = gptneo_load(dir, &m, err, sizeof err);
-    CHECK(rc == 0, "gptneo_load reads the trainer's files (%s)", rc ? err : "ok");
+    int rc = gptneo_load(dir, &m, &e);
+    CHECK(rc == 0, "gptneo_load reads the trainer's files (%s)", rc ? e.msg : "ok");
     if (rc != 0) TEST_END();
 
     enum { T = 23 };
@@ -67,7 +66,7 @@ int main(void)
     for (int i = 0; i < T; i++) { ids_u[i] = (uint32_t)((i * 17 + 3) % 50); ids[i] = (int)ids_u[i]; seg[i] = 0; }
     gptneo_acts a;
     gptneo_acts_init(&a);
-    CHECK(gptneo_forward(&m, ids_u, T, &a, err, sizeof err) == 0, "gptneo forward");
+    CHECK(gptneo_forward(&m, ids_u, T, &a, &e) == 0, "gptneo forward");
     float *ref = malloc(sizeof(float) * T * 50), *got = malloc(sizeof(float) * T * 50);
     gptneo_logits(&m, &a, 0, T, ref);
     gnt_work *w = gnt_work_new(&c, T);
@@ -83,8 +82,8 @@ int main(void)
 
     /* the model must actually use the local mask: a window as large as the
      * story changes the trainer's logits */
-    gnt_config cg = c;
-    cg.window = 1000;
+    model_config cg = c;
+    cg.window_size = 1000;
     gnt_logits(&cg, par, w, T, ids, seg, got);
     double d2 = 0;
     for (int i = 0; i < T * 50; i++) d2 = fmax(d2, fabs(ref[i] - got[i]));
@@ -93,7 +92,7 @@ int main(void)
     gnt_work_free(w);
     gptneo_acts_free(&a);
     gptneo_free(&m);
-    free(ref); free(got); free(par); free(ti);
+    free(ref); free(got); free(par);
     snprintf(path, sizeof path, "%s/model.safetensors", dir); unlink(path);
     snprintf(path, sizeof path, "%s/config.json", dir); unlink(path);
     rmdir(dir);

@@ -1,0 +1,87 @@
+/* init.c: random weights for test models and for training (init.h). */
+#include "model/init.h"
+#include "base/rng.h"
+#include "cli/cli.h"
+#include "model/weights.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Normals by Box-Muller, both values of a pair used. */
+typedef struct { uint64_t s; int have; double spare; } rng;
+static double normal(rng *r)
+{
+    if (r->have) {
+        r->have = 0;
+        return r->spare;
+    }
+    double u = rng_uniform01(&r->s), v = rng_uniform01(&r->s), m = sqrt(-2.0 * log(u));
+    r->spare = m * sin(6.283185307179586 * v);
+    r->have = 1;
+    return m * cos(6.283185307179586 * v);
+}
+
+/* Add tensor `name` of shape [d0] or [d0][d1] filled with mean + sd*N(0,1). */
+static void add_random(tensor_set *ts, rng *r, const char *name, int64_t d0, int64_t d1,
+                       double mean, double sd)
+{
+    int64_t shape[2] = {d0, d1};
+    int ndim = d1 ? 2 : 1;
+    size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    float *buf = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) buf[i] = (float)(mean + sd * normal(r));
+    tensors_add(ts, name, ndim, shape, buf);
+    free(buf);
+}
+
+void model_init_random_test(const model_config *c, uint64_t seed, float std, tensor_set *ts)
+{
+    rng r = {seed, 0, 0};
+    const int64_t D = c->n_embd, I = c->n_inner;
+    char nm[128];
+    add_random(ts, &r, "transformer.wte.weight", c->vocab_size, D, 0, std);
+    add_random(ts, &r, "transformer.wpe.weight", c->n_positions, D, 0, std);
+    for (int l = 0; l < c->n_layer; l++) {
+#define R(suffix, d0, d1, mean, sd) do { \
+        snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, suffix); \
+        add_random(ts, &r, nm, d0, d1, mean, sd); } while (0)
+        R("ln_1.weight", D, 0, 1.0, 0.1);
+        R("ln_1.bias", D, 0, 0.0, 0.05);
+        R("attn.attention.k_proj.weight", D, D, 0.0, std);
+        R("attn.attention.v_proj.weight", D, D, 0.0, std);
+        R("attn.attention.q_proj.weight", D, D, 0.0, std);
+        R("attn.attention.out_proj.weight", D, D, 0.0, std);
+        R("attn.attention.out_proj.bias", D, 0, 0.0, 0.05);
+        R("ln_2.weight", D, 0, 1.0, 0.1);
+        R("ln_2.bias", D, 0, 0.0, 0.05);
+        R("mlp.c_fc.weight", I, D, 0.0, std);
+        R("mlp.c_fc.bias", I, 0, 0.0, 0.05);
+        R("mlp.c_proj.weight", D, I, 0.0, std);
+        R("mlp.c_proj.bias", D, 0, 0.0, 0.05);
+#undef R
+    }
+    add_random(ts, &r, "transformer.ln_f.weight", D, 0, 1.0, 0.1);
+    add_random(ts, &r, "transformer.ln_f.bias", D, 0, 0.0, 0.05);
+}
+
+void model_init_training(const model_config *c, float *flat, uint64_t seed)
+{
+    int nt = model_tensor_count(c);
+    model_tensor_info ti[4 + 13 * MODEL_MAX_LAYERS];
+    model_tensor_list(c, ti);
+    uint64_t s = seed ^ 0x5DEECE66Dull;
+    for (int t = 0; t < nt; t++) {
+        float *p = flat + ti[t].offset;
+        if (ti[t].ndim == 2) {
+            for (size_t i = 0; i < ti[t].numel; i++) {
+                double u1 = rng_uniform01(&s), u2 = rng_uniform01(&s);
+                p[i] = (float)(0.02 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+            }
+        } else {
+            int is_ln_weight = strstr(ti[t].name, "ln_") && strstr(ti[t].name, ".weight");
+            for (size_t i = 0; i < ti[t].numel; i++) p[i] = is_ln_weight ? 1.0f : 0.0f;
+        }
+    }
+}

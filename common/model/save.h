@@ -1,0 +1,27 @@
+/* save.h: writing a model directory Hugging Face can load (config.json +
+ * model.safetensors), for the models this toolkit makes: random test models
+ * (model-init) and the trained stand-in (train).  Each file is written under
+ * a temporary name and renamed into place (io/outfile.h), so a failure never
+ * leaves a half-written model behind.
+ */
+#ifndef HEADS_MODEL_SAVE_H
+#define HEADS_MODEL_SAVE_H
+
+#include "base/err.h"
+#include "io/tensors.h"
+#include "model/config.h"
+
+/** Write DIR/model.safetensors (the tensors of ts, in its order) and
+ *  DIR/config.json (model_config_to_json), creating DIR if missing.
+ *  @param eos end-of-text id (stand-in only) @return 0, or -1 with e set */
+int model_save_dir(const char *dir, const model_config *c, model_origin origin, int eos,
+                   const tensor_set *ts, herr *e) __attribute__((warn_unused_result));
+
+/** The tensors of parameters in the layout of weights.h, in layout order,
+ *  plus "lm_head.weight" = wte (tied, as GPTNeoForCausalLM saves it).
+ *  @param ts initialised, empty set @param params [model_param_count(c)]
+ *  @return 0, or -1 with e set (out of memory) */
+int model_params_to_tensors(const model_config *c, const float *params, tensor_set *ts, herr *e)
+    __attribute__((warn_unused_result));
+
+#endif
