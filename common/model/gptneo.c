@@ -1,5 +1,6 @@
 /* gptneo.c: GPT-Neo config, weights and forward pass (see gptneo.h). */
 #include "model/gptneo.h"
+#include "model/vecmath.h"
 #include "cli/cli.h"
 
 #include <cblas.h>
@@ -302,19 +303,15 @@ static int acts_reserve(const model_config *c, gptneo_acts *a, int T)
     return 0;
 }
 
-/* y[T][D] = LayerNorm(x[T][D]) * w + b (biased variance, eps inside sqrt). */
+/* y[T][D] = LayerNorm(x[T][D]) * w + b (vm_ln_stats: biased variance, eps inside sqrt). */
 static void layernorm(float *y, const float *x, const float *w, const float *b, int T,
                       int D, double eps)
 {
     for (int t = 0; t < T; t++) {
         const float *xt = x + (size_t)t * D;
         float *yt = y + (size_t)t * D;
-        double mean = 0, var = 0;
-        for (int i = 0; i < D; i++) mean += xt[i];
-        mean /= D;
-        for (int i = 0; i < D; i++) var += (xt[i] - mean) * (xt[i] - mean);
-        var /= D;
-        float inv = (float)(1.0 / sqrt(var + eps)), mu = (float)mean;
+        float mu, inv;
+        vm_ln_stats(xt, D, eps, &mu, &inv);
         for (int i = 0; i < D; i++) yt[i] = (xt[i] - mu) * inv * w[i] + b[i];
     }
 }
@@ -327,96 +324,18 @@ static void matmul_wt(float *out, const float *in, const float *W, int T, int N,
                 accumulate ? 1.0f : 0.0f, out, N);
 }
 
-/* ------------------------------------------------------------------ */
-/* Vector kernels.  GCC/Clang vector extensions (8 floats), compiled for  */
-/* AVX2 and for the baseline by target_clones and picked at load time.    */
-/* -std=c17 keeps floating-point contraction off, so both clones give     */
-/* bit-identical results.                                                  */
-
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-typedef float v8f_u __attribute__((vector_size(32), aligned(4))); /* unaligned access */
-
-#if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(GPTNEO_NO_CLONES)
-#define KERNEL __attribute__((target_clones("avx2", "default")))
-#else
-#define KERNEL
-#endif
-
-/* Helpers are macros, not functions: no 256-bit vector ever crosses a call
- * (which would change the ABI of the baseline clone). */
-#define v8_load(p) (*(const v8f_u *)(p))
-#define v8_store(p, v) (*(v8f_u *)(p) = (v))
-#define v8_splat(x) ((v8f){0, 0, 0, 0, 0, 0, 0, 0} + (float)(x))
-/* lane-wise select: m ? a : b (m = result of a vector comparison) */
-#define v8_select(m, a, b) ((v8f)(((m) & (v8i)(a)) | (~(m) & (v8i)(b))))
-#define v8_max(a, b) v8_select((a) > (b), a, b)
-#define v8_hmax(v) ({ v8f v_ = (v); float m_ = v_[0]; \
-    for (int i_ = 1; i_ < 8; i_++) { m_ = v_[i_] > m_ ? v_[i_] : m_; } \
-    m_; })
-#define v8_hsum(v) ({ v8f v_ = (v); ((v_[0] + v_[4]) + (v_[1] + v_[5])) + ((v_[2] + v_[6]) + (v_[3] + v_[7])); })
-
-/* exp(x) for x in [-87, 88] (clamped), relative error ~2 ulp: Cephes'
- * expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, times 2^n. */
-#define v8_exp(xin) ({ \
-    v8f x_ = (xin); \
-    x_ = v8_select(x_ > v8_splat(88.0f), v8_splat(88.0f), x_); \
-    x_ = v8_select(x_ < v8_splat(-87.0f), v8_splat(-87.0f), x_); \
-    const v8f magic_ = v8_splat(12582912.0f); /* 1.5 * 2^23: round to nearest */ \
-    v8f n_ = (x_ * v8_splat(1.44269504088896341f) + magic_) - magic_; \
-    v8f r_ = x_ - n_ * v8_splat(0.693359375f) - n_ * v8_splat(-2.12194440e-4f); \
-    v8f p_ = v8_splat(1.9875691500e-4f); \
-    p_ = p_ * r_ + v8_splat(1.3981999507e-3f); \
-    p_ = p_ * r_ + v8_splat(8.3334519073e-3f); \
-    p_ = p_ * r_ + v8_splat(4.1665795894e-2f); \
-    p_ = p_ * r_ + v8_splat(1.6666665459e-1f); \
-    p_ = p_ * r_ + v8_splat(5.0000001201e-1f); \
-    p_ = p_ * (r_ * r_) + r_ + v8_splat(1.0f); \
-    v8i e_ = (__builtin_convertvector(n_, v8i) + 127) << 23; \
-    p_ * (v8f)e_; })
-
-/* scalar twin of v8_exp (same arithmetic, for loop tails) */
-static inline float s_exp(float x)
+/* gelu_new in place (model/vecmath.h). */
+VM_KERNEL static void gelu_new_inplace(float *x, size_t n)
 {
-    x = x > 88.0f ? 88.0f : x < -87.0f ? -87.0f : x;
-    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    int32_t e = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &e, sizeof scale);
-    return p * scale;
-}
-
-/* gelu_new in place: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3),
- * with 1 + tanh(u) = 2 - 2 / (1 + exp(2u)). */
-KERNEL static void gelu_new_inplace(float *x, size_t n)
-{
-    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v8f v = v8_load(x + i);
-        v8f u = v8_splat(2.0f * c) * (v + v8_splat(0.044715f) * v * v * v);
-        v8f t = v8_splat(2.0f) - v8_splat(2.0f) / (v8_splat(1.0f) + v8_exp(u));
-        v8_store(x + i, v8_splat(0.5f) * v * t);
-    }
-    for (; i < n; i++) {
-        float v = x[i], u = 2.0f * c * (v + 0.044715f * v * v * v);
-        x[i] = 0.5f * v * (2.0f - 2.0f / (1.0f + s_exp(u)));
-    }
+    for (; i + 8 <= n; i += 8) vm_store(x + i, vm_gelu_new(vm_load(x + i)));
+    for (; i < n; i++) x[i] = vm_gelu_new1(x[i]);
 }
 
 /* Causal (and local-window) self-attention of one layer.
  * qkv [T][3][D] in, z [T][D] out; optional probabilities of head attn_h into
  * attn [T][T].  Scratch kt, vt [H][dk][T], p [T]. */
-KERNEL static void attention(const model_config *c, int l, int T, const float *qkv, float *z,
+VM_KERNEL static void attention(const model_config *c, int l, int T, const float *qkv, float *z,
                              float *kt, float *vt, float *p, int attn_h, float *attn)
 {
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
@@ -439,14 +358,14 @@ KERNEL static void attention(const model_config *c, int l, int T, const float *q
             const float *kh = kt + (size_t)h * dk * T + lo, *vh = vt + (size_t)h * dk * T + lo;
             const float *q = qi + h * dk;
             /* scores p[j] = q . k_j  (no 1/sqrt(dk) scaling) and their max */
-            v8f vmx = v8_splat(-INFINITY);
+            vm_f8 vmx = vm_splat(-INFINITY);
             for (int j = 0; j < n8; j += 8) {
-                v8f s = v8_splat(q[0]) * v8_load(kh + j);
-                for (int d = 1; d < dk; d++) s += v8_splat(q[d]) * v8_load(kh + (size_t)d * T + j);
-                v8_store(p + j, s);
-                vmx = v8_max(vmx, s);
+                vm_f8 s = vm_splat(q[0]) * vm_load(kh + j);
+                for (int d = 1; d < dk; d++) s += vm_splat(q[d]) * vm_load(kh + (size_t)d * T + j);
+                vm_store(p + j, s);
+                vmx = vm_max(vmx, s);
             }
-            float mx = v8_hmax(vmx);
+            float mx = vm_hmax(vmx);
             for (int j = n8; j < n; j++) {
                 float s = q[0] * kh[j];
                 for (int d = 1; d < dk; d++) s += q[d] * kh[(size_t)d * T + j];
@@ -454,24 +373,24 @@ KERNEL static void attention(const model_config *c, int l, int T, const float *q
                 mx = s > mx ? s : mx;
             }
             /* p = exp(s - max), softmax denominator */
-            v8f vsum = v8_splat(0.0f), vm = v8_splat(mx);
+            vm_f8 vsum = vm_splat(0.0f), vmxs = vm_splat(mx);
             for (int j = 0; j < n8; j += 8) {
-                v8f e = v8_exp(v8_load(p + j) - vm);
-                v8_store(p + j, e);
+                vm_f8 e = vm_exp(vm_load(p + j) - vmxs);
+                vm_store(p + j, e);
                 vsum += e;
             }
-            float sum = v8_hsum(vsum);
+            float sum = vm_hsum(vsum);
             for (int j = n8; j < n; j++) {
-                p[j] = s_exp(p[j] - mx);
+                p[j] = vm_exp1(p[j] - mx);
                 sum += p[j];
             }
             const float inv = 1.0f / sum;
             /* z_h = sum_j p_j v_j / sum */
             for (int d = 0; d < dk; d++) {
                 const float *vd = vh + (size_t)d * T;
-                v8f acc = v8_splat(0.0f);
-                for (int j = 0; j < n8; j += 8) acc += v8_load(p + j) * v8_load(vd + j);
-                float a = v8_hsum(acc);
+                vm_f8 acc = vm_splat(0.0f);
+                for (int j = 0; j < n8; j += 8) acc += vm_load(p + j) * vm_load(vd + j);
+                float a = vm_hsum(acc);
                 for (int j = n8; j < n; j++) a += p[j] * vd[j];
                 zi[h * dk + d] = a * inv;
             }

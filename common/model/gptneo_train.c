@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/rng.h"
+#include "model/vecmath.h"
 
 int gnt_config_check(const model_config *c, herr *e)
 {
@@ -19,76 +20,16 @@ int gnt_config_check(const model_config *c, herr *e)
 }
 
 /* ------------------------------------------------------------------ */
-/* exp: Cephes-style range reduction + degree-6 polynomial, written with
- * vector extensions so the softmax loops run 8 floats at a time.        */
+/* Vector helpers: the shared kit (model/vecmath.h) plus the trainer's own  */
+/* loops, inlined into the hot functions below, which are compiled twice   */
+/* (AVX2 and baseline x86-64) and picked at load time (VM_KERNEL).          */
 
-#pragma GCC diagnostic ignored "-Wpsabi"  /* v8f passed only between static inlines */
-/* Helpers are forced inline so each compiled variant of a hot function
- * (see GNT_HOT) gets them with its own instruction set. */
-#define VINLINE static inline __attribute__((always_inline))
-typedef float v8f __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-
-VINLINE v8f vload(const float *p) { v8f v; memcpy(&v, p, sizeof v); return v; }
-VINLINE void vstore(float *p, v8f v) { memcpy(p, &v, sizeof v); }
-
-#define EXP_HI 88.3762626647949f
-#define EXP_LO (-87.3365447505531f)
-
-static inline float expf_scalar(float x)
-{
-    if (x > EXP_HI) x = EXP_HI;
-    if (x < EXP_LO) x = EXP_LO;
-    float t = x * 1.44269504088896341f;
-    float r = (t + 12582912.0f) - 12582912.0f;          /* round to nearest */
-    float f = x - r * 0.693359375f - r * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * f + 1.3981999507e-3f;
-    p = p * f + 8.3334519073e-3f;
-    p = p * f + 4.1665795894e-2f;
-    p = p * f + 1.6666665459e-1f;
-    p = p * f + 5.0000001201e-1f;
-    p = p * f * f + f + 1.0f;
-    int n = (int)r;
-    union { int i; float f; } u = { .i = (n + 127) << 23 };
-    return p * u.f;
-}
-
-/* Lane-wise mask ? a : b (mask lanes are all ones or zero). */
-VINLINE v8f vsel(v8i mask, v8f a, v8f b)
-{
-    v8i ai, bi;
-    memcpy(&ai, &a, sizeof ai);
-    memcpy(&bi, &b, sizeof bi);
-    v8i r = (ai & mask) | (bi & ~mask);
-    v8f out;
-    memcpy(&out, &r, sizeof out);
-    return out;
-}
-
-VINLINE v8f expf_v8(v8f x)
-{
-    const v8f hi = { EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI, EXP_HI };
-    const v8f lo = { EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO, EXP_LO };
-    x = vsel(x > hi, hi, x);
-    x = vsel(x < lo, lo, x);
-    v8f t = x * 1.44269504088896341f;
-    v8f r = (t + 12582912.0f) - 12582912.0f;
-    v8f f = x - r * 0.693359375f - r * -2.12194440e-4f;
-    v8f p = f * 1.9875691500e-4f + 1.3981999507e-3f;
-    p = p * f + 8.3334519073e-3f;
-    p = p * f + 4.1665795894e-2f;
-    p = p * f + 1.6666665459e-1f;
-    p = p * f + 5.0000001201e-1f;
-    p = p * f * f + f + 1.0f;
-    v8i n = __builtin_convertvector(r, v8i);
-    v8i bits = (n + 127) << 23;
-    v8f s;
-    memcpy(&s, &bits, sizeof s);
-    return p * s;
-}
-
-float gnt_expf(float x) { return expf_scalar(x); }
+typedef vm_f8 v8f;
+#define VINLINE VM_INLINE
+#define vload vm_load
+#define vstore vm_store
+#define vsel vm_select
+#define GNT_HOT VM_KERNEL
 
 /* out[j] = exp(in[j] - m) for j < n; @return the sum (double). */
 VINLINE double exp_shift(float *out, const float *in, float m, int n)
@@ -96,24 +37,15 @@ VINLINE double exp_shift(float *out, const float *in, float m, int n)
     int j = 0;
     v8f acc = { 0 };
     for (; j + 8 <= n; j += 8) {
-        v8f e = expf_v8(vload(in + j) - m);
+        v8f e = vm_exp(vload(in + j) - m);
         vstore(out + j, e);
         acc += e;
     }
     double sum = 0;
     for (int k = 0; k < 8; k++) sum += acc[k];
-    for (; j < n; j++) { out[j] = expf_scalar(in[j] - m); sum += out[j]; }
+    for (; j < n; j++) { out[j] = vm_exp1(in[j] - m); sum += out[j]; }
     return sum;
 }
-
-/* Vector helpers (8 floats at a time, scalar tail).  They are inlined into
- * the hot functions below, which are compiled twice (AVX2 and baseline
- * x86-64) and picked at load time. */
-#if defined(__x86_64__) && !defined(__clang__) && !defined(GNT_NO_CLONES)
-#define GNT_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define GNT_HOT
-#endif
 
 VINLINE float max_of(const float *x, int n)
 {
@@ -183,12 +115,8 @@ void gnt_layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
 {
     for (int i = 0; i < N; i++) {
         const float *xi = x + (size_t)i * C;
-        double s = 0;
-        for (int c = 0; c < C; c++) s += xi[c];
-        float m = (float)(s / C);
-        double v = 0;
-        for (int c = 0; c < C; c++) { float d = xi[c] - m; v += (double)d * d; }
-        float r = (float)(1.0 / sqrt(v / C + eps));
+        float m, r;
+        vm_ln_stats(xi, C, eps, &m, &r);
         float *o = out + (size_t)i * C;
         for (int c = 0; c < C; c++) o[c] = (xi[c] - m) * r * w[c] + b[c];
         mean[i] = m;
@@ -249,40 +177,28 @@ void gnt_linear_bwd(float *dx, float *dW, float *db, const float *dout,
         }
 }
 
-#define GELU_K 0.7978845608028654f   /* sqrt(2/pi) */
-
-/* tanh(u) = 1 - 2 / (exp(2u) + 1), with the vector exp (abs. error ~1e-7) */
-VINLINE v8f tanh_v8(v8f u) { return 1.0f - 2.0f / (expf_v8(u + u) + 1.0f); }
-static inline float tanh_s(float u) { return 1.0f - 2.0f / (expf_scalar(u + u) + 1.0f); }
-
 GNT_HOT void gnt_gelu_fwd(float *out, const float *x, size_t n)
 {
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v8f v = vload(x + i);
-        v8f t = tanh_v8(GELU_K * (v + 0.044715f * v * v * v));
-        vstore(out + i, 0.5f * v * (1.0f + t));
-    }
-    for (; i < n; i++) {
-        float v = x[i];
-        out[i] = 0.5f * v * (1.0f + tanh_s(GELU_K * (v + 0.044715f * v * v * v)));
-    }
+    for (; i + 8 <= n; i += 8) vstore(out + i, vm_gelu_new(vload(x + i)));
+    for (; i < n; i++) out[i] = vm_gelu_new1(x[i]);
 }
 
+/* d gelu_new / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx, t = tanh(u) */
 GNT_HOT void gnt_gelu_bwd(float *dx, const float *dout, const float *x, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         v8f v = vload(x + i);
-        v8f t = tanh_v8(GELU_K * (v + 0.044715f * v * v * v));
-        v8f du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        v8f t = vm_tanh(vm_gelu_u(v));
+        v8f du = VM_GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
         v8f g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
         vstore(dx + i, vload(dx + i) + vload(dout + i) * g);
     }
     for (; i < n; i++) {
         float v = x[i];
-        float t = tanh_s(GELU_K * (v + 0.044715f * v * v * v));
-        float du = GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        float t = vm_tanh1(vm_gelu_u1(v));
+        float du = VM_GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
         float g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du;
         dx[i] += dout[i] * g;
     }
@@ -333,12 +249,12 @@ VINLINE float attn_row_fwd(const float *qi, const float *kth, const float *vth, 
     v8f sacc = { 0 };
     double sum = 0;
     for (j = 0; j + 8 <= n; j += 8) {
-        v8f p = expf_v8(vload(s + j) - m);
+        v8f p = vm_exp(vload(s + j) - m);
         sacc += p;
         for (int e = 0; e < D; e++) zacc[e] += p * vload(vth + (size_t)e * N + lo + j);
     }
     for (; j < n; j++) {
-        float p = expf_scalar(s[j] - m);
+        float p = vm_exp1(s[j] - m);
         sum += p;
         for (int e = 0; e < D; e++) zs[e] += p * vth[(size_t)e * N + lo + j];
     }
@@ -393,7 +309,7 @@ VINLINE void attn_row_bwd(const float *qi, const float *dzi, const float *zi, fl
             sc += qi[e] * vload(kth + (size_t)e * N + o);
             dp += dzi[e] * vload(vth + (size_t)e * N + o);
         }
-        v8f p = expf_v8(sc - l);
+        v8f p = vm_exp(sc - l);
         v8f ds = p * (dp - delta);
         for (int e = 0; e < D; e++) {
             const size_t r = (size_t)e * N + o;
@@ -409,7 +325,7 @@ VINLINE void attn_row_bwd(const float *qi, const float *dzi, const float *zi, fl
             sc += qi[e] * kth[(size_t)e * N + o];
             dp += dzi[e] * vth[(size_t)e * N + o];
         }
-        float p = expf_scalar(sc - l), ds = p * (dp - delta);
+        float p = vm_exp1(sc - l), ds = p * (dp - delta);
         for (int e = 0; e < D; e++) {
             const size_t r = (size_t)e * N + o;
             dqs[e] += ds * kth[r];

@@ -107,9 +107,6 @@ double gnt_lmhead_xent(const float *h, const float *wte, const float *bias,
                        const int *targets, int N, int C, int V, float scale, float *dh,
                        float *dwte, float *scratch);
 
-/** A fast float exp (max relative error ~2e-7 for |x| < 87; used for
- *  every softmax). */
-float gnt_expf(float x);
 
 /* ------------------------------------------------------------------ */
 /* The whole model                                                     */
