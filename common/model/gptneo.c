@@ -256,6 +256,7 @@ void gptneo_acts_free(gptneo_acts *a)
     free(a->activity);
     free(a->attn);
     free(a->hidden);
+    free(a->resid);
     free(a->x);
     free(a->h);
     free(a->ff);
@@ -279,7 +280,7 @@ static int acts_reserve(const model_config *c, gptneo_acts *a, int T)
     const size_t L = (size_t)c->n_layer, D = (size_t)c->n_embd, H = (size_t)c->n_head,
                  I = (size_t)c->n_inner, t = (size_t)T;
     int same_model = a->L == c->n_layer && a->D == c->n_embd && a->H == c->n_head;
-    if (!same_model) a->cap_T = a->cap_act = a->cap_attn = 0;
+    if (!same_model) a->cap_T = a->cap_act = a->cap_attn = a->cap_resid = 0;
     if (T > a->cap_T) {
         if (grow(&a->qkv, L * t * 3 * D) || grow(&a->z, L * t * D) || grow(&a->hidden, t * D) ||
             grow(&a->x, t * D) || grow(&a->h, t * D) || grow(&a->ff, t * I) ||
@@ -295,6 +296,10 @@ static int acts_reserve(const model_config *c, gptneo_acts *a, int T)
     if (a->attn_layer >= 0 && T > a->cap_attn) {
         if (grow(&a->attn, t * t)) return -1;
         a->cap_attn = T;
+    }
+    if (a->want_resid && T > a->cap_resid) {
+        if (grow(&a->resid, (2 * L + 1) * t * D)) return -1;
+        a->cap_resid = T;
     }
     a->L = c->n_layer;
     a->D = c->n_embd;
@@ -336,7 +341,8 @@ VM_KERNEL static void gelu_new_inplace(float *x, size_t n)
  * qkv [T][3][D] in, z [T][D] out; optional probabilities of head attn_h into
  * attn [T][T].  Scratch kt, vt [H][dk][T], p [T]. */
 VM_KERNEL static void attention(const model_config *c, int l, int T, const float *qkv, float *z,
-                             float *kt, float *vt, float *p, int attn_h, float *attn)
+                             float *kt, float *vt, float *p, int attn_h, float *attn,
+                             const gptneo_acts *a)
 {
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
     const int W = c->local[l] ? c->window_size : T;
@@ -394,6 +400,7 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
                 for (int j = n8; j < n; j++) a += p[j] * vd[j];
                 zi[h * dk + d] = a * inv;
             }
+            if (a->attn_row) a->attn_row(a->attn_ctx, l, h, i, lo, n, p, inv);
             if (h == attn_h) {
                 float *row = attn + (size_t)i * T;
                 memset(row, 0, (size_t)T * sizeof(float));
@@ -403,64 +410,160 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
     }
 }
 
-int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_acts *a,
-                   herr *e)
+/* x[T][D] += the attention block of layer l (LN1, q k v, attention, out_proj
+ * + bias); fills the layer's qkv, z and (when asked) activity. */
+static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_acts *a)
 {
     const model_config *c = &m->cfg;
-    const int D = c->n_embd, H = c->n_head, dk = c->d_head, I = c->n_inner;
+    const int D = c->n_embd, H = c->n_head, dk = c->d_head;
+    const model_layer_weights *ly = &m->w.layer[l];
+    float *qkv = a->qkv + (size_t)l * T * 3 * D; /* [T][3D] */
+    float *z = a->z + (size_t)l * T * D;         /* [T][D] */
+    layernorm(a->h, x, ly->ln1_w, ly->ln1_b, T, D, c->ln_eps);
+    matmul_wt(qkv, a->h, m->wqkv[l], T, 3 * D, D, 0);
+    attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
+              a->attn, a);
+    matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->bo[i];
+    if (a->want_activity) {
+        float *act = a->activity + (size_t)l * T * H; /* [T][H] */
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < H; h++) {
+                const float *zh = z + (size_t)t * D + h * dk, *wo = ly->wo + h * dk;
+                double ss = 0;
+                for (int o = 0; o < D; o++) {
+                    float co = 0; /* c[o] = Wo[o, h*dk:(h+1)*dk] . z_h */
+                    for (int j = 0; j < dk; j++) co += wo[(size_t)o * D + j] * zh[j];
+                    ss += (double)co * co;
+                }
+                act[(size_t)t * H + h] = (float)sqrt(ss);
+            }
+    }
+}
+
+/* x[T][D] += c_proj(gelu_new(c_fc(LN2(x)))) of layer l. */
+static void mlp_block(const gptneo_model *m, int l, int T, float *x, gptneo_acts *a)
+{
+    const model_config *c = &m->cfg;
+    const int D = c->n_embd, I = c->n_inner;
+    const model_layer_weights *ly = &m->w.layer[l];
+    layernorm(a->h, x, ly->ln2_w, ly->ln2_b, T, D, c->ln_eps);
+    float *ff = a->ff; /* [T][I] */
+    for (int t = 0; t < T; t++) memcpy(ff + (size_t)t * I, ly->fc_b, (size_t)I * sizeof(float));
+    matmul_wt(ff, a->h, ly->fc_w, T, I, D, 1);
+    gelu_new_inplace(ff, (size_t)T * I);
+    matmul_wt(x, ff, ly->proj_w, T, D, I, 1);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->proj_b[i];
+}
+
+/* log sum_v exp(x[v]) (max subtracted; exps in float, summed in double). */
+VM_KERNEL static double logsumexp(const float *x, int n)
+{
+    int j = 0;
+    vm_f8 vmx = vm_splat(-INFINITY);
+    for (; j + 8 <= n; j += 8) vmx = vm_max(vmx, vm_load(x + j));
+    float mx = vm_hmax(vmx);
+    for (; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+    double s = 0;
+    vm_f8 acc = vm_splat(0.0f), m8 = vm_splat(mx);
+    for (j = 0; j + 8 <= n; j += 8) {
+        acc += vm_exp(vm_load(x + j) - m8);
+        if ((j & 1023) == 1016) { /* flush the float lanes now and then */
+            s += vm_hsum(acc);
+            acc = vm_splat(0.0f);
+        }
+    }
+    s += vm_hsum(acc);
+    for (; j < n; j++) s += vm_exp1(x[j] - mx);
+    return mx + log(s);
+}
+
+/* Keep a copy of the residual stream at slot k (see gptneo_acts.resid). */
+static void save_resid(gptneo_acts *a, int k, const float *x, int T)
+{
+    if (a->want_resid) memcpy(a->resid + (size_t)k * T * a->D, x, (size_t)T * a->D * sizeof(float));
+}
+
+/* Checks common to both entry points; sizes the buffers. */
+static int forward_check(const gptneo_model *m, const uint32_t *ids, int T, gptneo_acts *a, herr *e)
+{
+    const model_config *c = &m->cfg;
     if (T <= 0) return herr_set(e, "empty token sequence");
     if (T > c->n_positions)
         return herr_set(e, "%d tokens exceed the model's %d positions", T, c->n_positions);
     for (int t = 0; t < T; t++)
         if (ids[t] >= (uint32_t)c->vocab_size)
             return herr_set(e, "token id %u at position %d is outside the vocabulary (%d)",
-                        ids[t], t, c->vocab_size);
-    if (a->attn_layer >= 0 && (a->attn_layer >= c->n_layer || a->attn_head < 0 || a->attn_head >= H))
+                            ids[t], t, c->vocab_size);
+    if (a->attn_layer >= 0 && (a->attn_layer >= c->n_layer || a->attn_head < 0 || a->attn_head >= c->n_head))
         return herr_set(e, "attention of L%dH%d requested; the model has %d layers, %d heads",
-                    a->attn_layer, a->attn_head, c->n_layer, H);
+                        a->attn_layer, a->attn_head, c->n_layer, c->n_head);
     if (acts_reserve(c, a, T)) return herr_set(e, "out of memory for %d tokens", T);
+    return 0;
+}
 
+int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_acts *a,
+                   herr *e)
+{
+    const model_config *c = &m->cfg;
+    const int D = c->n_embd, L = c->n_layer;
+    if (forward_check(m, ids, T, a, e)) return -1;
     float *x = a->x; /* [T][D] residual stream */
     for (int t = 0; t < T; t++) {
         const float *te = m->w.wte + (size_t)ids[t] * D, *pe = m->w.wpe + (size_t)t * D;
         for (int i = 0; i < D; i++) x[(size_t)t * D + i] = te[i] + pe[i];
     }
-    for (int l = 0; l < c->n_layer; l++) {
-        const model_layer_weights *ly = &m->w.layer[l];
-        float *qkv = a->qkv + (size_t)l * T * 3 * D; /* [T][3D] */
-        float *z = a->z + (size_t)l * T * D;         /* [T][D] */
-        layernorm(a->h, x, ly->ln1_w, ly->ln1_b, T, D, c->ln_eps);
-        matmul_wt(qkv, a->h, m->wqkv[l], T, 3 * D, D, 0);
-        attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
-                  a->attn);
-        matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->bo[i];
-        if (a->want_activity) {
-            float *act = a->activity + (size_t)l * T * H; /* [T][H] */
-            for (int t = 0; t < T; t++)
-                for (int h = 0; h < H; h++) {
-                    const float *zh = z + (size_t)t * D + h * dk, *wo = ly->wo + h * dk;
-                    double ss = 0;
-                    for (int o = 0; o < D; o++) {
-                        float co = 0; /* c[o] = Wo[o, h*dk:(h+1)*dk] . z_h */
-                        for (int j = 0; j < dk; j++) co += wo[(size_t)o * D + j] * zh[j];
-                        ss += (double)co * co;
-                    }
-                    act[(size_t)t * H + h] = (float)sqrt(ss);
-                }
-        }
-        /* MLP: x += c_proj(gelu_new(c_fc(LN2(x)))) */
-        layernorm(a->h, x, ly->ln2_w, ly->ln2_b, T, D, c->ln_eps);
-        float *ff = a->ff; /* [T][I] */
-        for (int t = 0; t < T; t++) memcpy(ff + (size_t)t * I, ly->fc_b, (size_t)I * sizeof(float));
-        matmul_wt(ff, a->h, ly->fc_w, T, I, D, 1);
-        gelu_new_inplace(ff, (size_t)T * I);
-        matmul_wt(x, ff, ly->proj_w, T, D, I, 1);
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->proj_b[i];
+    for (int l = 0; l < L; l++) {
+        save_resid(a, 2 * l, x, T);
+        attn_block(m, l, T, x, a);
+        save_resid(a, 2 * l + 1, x, T);
+        mlp_block(m, l, T, x, a);
     }
+    save_resid(a, 2 * L, x, T);
     layernorm(a->hidden, x, m->w.lnf_w, m->w.lnf_b, T, D, c->ln_eps);
+    return 0;
+}
+
+int gptneo_forward_from_mid(const gptneo_model *m, const uint32_t *ids, int T, int layer,
+                            const float *x_mid, gptneo_acts *a, herr *e)
+{
+    const model_config *c = &m->cfg;
+    const int D = c->n_embd, L = c->n_layer;
+    if (layer < 0 || layer >= L) return herr_set(e, "layer %d outside the model's %d", layer, L);
+    if (forward_check(m, ids, T, a, e)) return -1;
+    float *x = a->x;
+    memcpy(x, x_mid, (size_t)T * D * sizeof(float));
+    save_resid(a, 2 * layer + 1, x, T);
+    mlp_block(m, layer, T, x, a);
+    for (int l = layer + 1; l < L; l++) {
+        save_resid(a, 2 * l, x, T);
+        attn_block(m, l, T, x, a);
+        save_resid(a, 2 * l + 1, x, T);
+        mlp_block(m, l, T, x, a);
+    }
+    save_resid(a, 2 * L, x, T);
+    layernorm(a->hidden, x, m->w.lnf_w, m->w.lnf_b, T, D, c->ln_eps);
+    return 0;
+}
+
+int gptneo_token_losses(const gptneo_model *m, const gptneo_acts *a, const uint32_t *ids,
+                        double *loss, herr *e)
+{
+    enum { CHUNK = 64 };
+    const int V = m->cfg.vocab_size, T = a->T;
+    float *lg = malloc((size_t)CHUNK * V * sizeof(float)); /* [CHUNK][V] */
+    if (!lg) return herr_set(e, "out of memory for the LM head");
+    for (int t0 = 0; t0 < T - 1; t0 += CHUNK) {
+        int n = T - 1 - t0 < CHUNK ? T - 1 - t0 : CHUNK;
+        gptneo_logits(m, a, t0, n, lg);
+        for (int r = 0; r < n; r++) {
+            const float *row = lg + (size_t)r * V;
+            loss[t0 + r] = logsumexp(row, V) - row[ids[t0 + r + 1]];
+        }
+    }
+    free(lg);
     return 0;
 }
 

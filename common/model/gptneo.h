@@ -104,6 +104,14 @@ typedef struct gptneo_acts {
     int want_activity;    /**< fill activity */
     int attn_layer;       /**< fill attn for this layer (-1 = none; set it!) */
     int attn_head;        /**< ... and this head */
+    int want_resid;       /**< fill resid */
+    /** When set, called for every (layer, head, query i) with the softmax
+     *  row of that query: probability of key lo + j is p[j] * inv for
+     *  j < n (keys outside [lo, lo + n) are masked: probability 0).  Runs
+     *  inside the forward, on its thread; must not keep p. */
+    void (*attn_row)(void *ctx, int layer, int head, int i, int lo, int n, const float *p,
+                     float inv);
+    void *attn_ctx;       /**< passed to attn_row */
 
     /* results of the last story */
     int T;                /**< tokens */
@@ -114,9 +122,12 @@ typedef struct gptneo_acts {
     float *attn;          /**< [T][T] probabilities of (attn_layer, attn_head) when asked,
                                zero where masked */
     float *hidden;        /**< [T][D]: final hidden state after ln_f */
+    float *resid;         /**< [2L+1][T][D] when want_resid: the residual stream entering
+                               layer l (2l), after its attention block (2l+1), and
+                               entering ln_f (2L) */
 
     /* scratch (internal) */
-    int cap_T, cap_act, cap_attn; /* tokens the buffers hold */
+    int cap_T, cap_act, cap_attn, cap_resid; /* tokens the buffers hold */
     float *x;             /**< [T][D] residual stream */
     float *h;             /**< [T][D] layer-norm output */
     float *ff;            /**< [T][I] MLP hidden */
@@ -137,6 +148,26 @@ void gptneo_acts_free(gptneo_acts *a);
 int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T,
                    gptneo_acts *a, herr *e)
     __attribute__((warn_unused_result));
+
+/** Run the model from the middle of layer `layer` on: the residual stream
+ *  after that layer's attention block is x_mid [T][D] (the clean run's,
+ *  changed by the caller, e.g. a head ablated); its MLP and every later
+ *  layer are run, then ln_f into a->hidden.  Layers below are not run: what
+ *  an ablation of layer `layer` changes is recomputed, nothing else.  a's
+ *  per-layer buffers of layers > layer are overwritten (and resid, if asked).
+ *  @param ids,T the story (as given to gptneo_forward) @param x_mid [T][D]
+ *  @return 0, or -1 with e set */
+int gptneo_forward_from_mid(const gptneo_model *m, const uint32_t *ids, int T, int layer,
+                            const float *x_mid, gptneo_acts *a, herr *e)
+    __attribute__((warn_unused_result));
+
+/** Next-token cross-entropy of every position of the last forward: loss[t]
+ *  = logsumexp(logits[t]) - logits[t][ids[t+1]] for t < T - 1 (nats; the
+ *  last position has no target), logits from a->hidden through the LM head
+ *  in chunks of rows (no [T][V] buffer).
+ *  @param loss [T - 1] out @return 0, or -1 with e set (out of memory) */
+int gptneo_token_losses(const gptneo_model *m, const gptneo_acts *a, const uint32_t *ids,
+                        double *loss, herr *e) __attribute__((warn_unused_result));
 
 /** Pointer to vector kind ('q', 'k', 'v' or 'z') of head h, layer l,
  *  token t after gptneo_forward: d_head floats. */
