@@ -423,6 +423,12 @@ static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_act
     matmul_wt(qkv, a->h, m->wqkv[l], T, 3 * D, D, 0);
     attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
               a->attn, a);
+    if (a->z_mask) /* ablated heads: their z replaced before the projection */
+        for (int h = 0; h < H; h++)
+            if (a->z_mask[l * H + h])
+                for (int t = 0; t < T; t++)
+                    memcpy(z + (size_t)t * D + h * dk, a->z_value + (size_t)l * D + h * dk,
+                           (size_t)dk * sizeof(float));
     matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
     for (int t = 0; t < T; t++)
         for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->bo[i];
@@ -526,18 +532,16 @@ int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_act
     return 0;
 }
 
-int gptneo_forward_from_mid(const gptneo_model *m, const uint32_t *ids, int T, int layer,
-                            const float *x_mid, gptneo_acts *a, herr *e)
+int gptneo_forward_from(const gptneo_model *m, const uint32_t *ids, int T, int layer,
+                        const float *x_pre, gptneo_acts *a, herr *e)
 {
     const model_config *c = &m->cfg;
     const int D = c->n_embd, L = c->n_layer;
     if (layer < 0 || layer >= L) return herr_set(e, "layer %d outside the model's %d", layer, L);
     if (forward_check(m, ids, T, a, e)) return -1;
     float *x = a->x;
-    memcpy(x, x_mid, (size_t)T * D * sizeof(float));
-    save_resid(a, 2 * layer + 1, x, T);
-    mlp_block(m, layer, T, x, a);
-    for (int l = layer + 1; l < L; l++) {
+    memcpy(x, x_pre, (size_t)T * D * sizeof(float));
+    for (int l = layer; l < L; l++) {
         save_resid(a, 2 * l, x, T);
         attn_block(m, l, T, x, a);
         save_resid(a, 2 * l + 1, x, T);

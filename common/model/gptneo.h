@@ -112,6 +112,12 @@ typedef struct gptneo_acts {
     void (*attn_row)(void *ctx, int layer, int head, int i, int lo, int n, const float *p,
                      float inv);
     void *attn_ctx;       /**< passed to attn_row */
+    /** Ablation: when z_mask[l*H + h] is nonzero, head h's z at layer l is
+     *  replaced by z_value[l*D + h*dk .. + dk] at every position before the
+     *  output projection (z_value all zeros: zero ablation; the head's mean:
+     *  mean ablation).  The stored z (a->z) holds the replacement too. */
+    const unsigned char *z_mask;
+    const float *z_value; /**< [L][D] replacement values for z_mask */
 
     /* results of the last story */
     int T;                /**< tokens */
@@ -149,16 +155,16 @@ int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T,
                    gptneo_acts *a, herr *e)
     __attribute__((warn_unused_result));
 
-/** Run the model from the middle of layer `layer` on: the residual stream
- *  after that layer's attention block is x_mid [T][D] (the clean run's,
- *  changed by the caller, e.g. a head ablated); its MLP and every later
- *  layer are run, then ln_f into a->hidden.  Layers below are not run: what
- *  an ablation of layer `layer` changes is recomputed, nothing else.  a's
- *  per-layer buffers of layers > layer are overwritten (and resid, if asked).
- *  @param ids,T the story (as given to gptneo_forward) @param x_mid [T][D]
+/** Run the model from layer `layer` on, the residual stream entering it
+ *  being x_pre [T][D] (a clean run's resid slot 2*layer): layers layer..L-1
+ *  (with a's z replacements, if any), then ln_f into a->hidden.  Layers
+ *  below are not run, so an ablation whose lowest head is in `layer`
+ *  recomputes only what it changes.  a's per-layer buffers of layers >=
+ *  layer are overwritten (and resid, if asked).
+ *  @param ids,T the story (as given to gptneo_forward) @param x_pre [T][D]
  *  @return 0, or -1 with e set */
-int gptneo_forward_from_mid(const gptneo_model *m, const uint32_t *ids, int T, int layer,
-                            const float *x_mid, gptneo_acts *a, herr *e)
+int gptneo_forward_from(const gptneo_model *m, const uint32_t *ids, int T, int layer,
+                        const float *x_pre, gptneo_acts *a, herr *e)
     __attribute__((warn_unused_result));
 
 /** Next-token cross-entropy of every position of the last forward: loss[t]
