@@ -1,0 +1,99 @@
+/* storyset.c: stories in memory, checked against a model (storyset.h). */
+#include "model/storyset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void storyset_free(storyset *ss)
+{
+    for (size_t i = 0; i < ss->n; i++) {
+        story_free(&ss->s[i]);
+        free(ss->ids[i]);
+    }
+    free(ss->s);
+    free(ss->ids);
+    header_free(&ss->hdr);
+    memset(ss, 0, sizeof *ss);
+}
+
+/* One story against the model. */
+static int check_story(const storyset *ss, const story_rec *s, const gptneo_model *m, int need_tags,
+                       herr *e)
+{
+    if (!(s->flags & STORY_HAS_TOKENS) || s->n_tokens == 0)
+        return herr_set(e, "%s: story %u has no tokens (nothing to run the model on)", ss->name, s->story);
+    if (s->n_tokens > (uint32_t)m->cfg.n_positions)
+        return herr_set(e, "%s: story %u: %u tokens exceed the model's %d positions", ss->name, s->story,
+                        s->n_tokens, m->cfg.n_positions);
+    for (uint32_t t = 0; t < s->n_tokens; t++)
+        if (s->tokens[t].id >= (uint32_t)m->cfg.vocab_size)
+            return herr_set(e, "%s: story %u: token id %u at position %u is outside the vocabulary (%d)",
+                            ss->name, s->story, s->tokens[t].id, t, m->cfg.vocab_size);
+    if (need_tags && !(s->flags & STORY_HAS_TAGS))
+        return herr_set(e, "%s: story %u has no POS tags (run postag-join first)", ss->name, s->story);
+    return 0;
+}
+
+int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int need_tags, herr *e)
+{
+    memset(ss, 0, sizeof *ss);
+    header_init(&ss->hdr);
+    snprintf(ss->name, sizeof ss->name, "%s", path && strcmp(path, "-") ? path : "stdin");
+    const char *err;
+    stream_reader *r = reader_open(path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED) |
+                                             (1u << STREAM_ACTIVATIONS), &err);
+    if (!r) return herr_set(e, "%s", err);
+    header_copy(&ss->hdr, reader_header(r));
+    const char *sha = header_get(&ss->hdr, "model-sha256");
+    if (sha && strcmp(sha, m->weights_sha256) != 0) {
+        reader_close(r);
+        return herr_set(e, "%s was made with another model (its model-sha256 %.12s... is not the loaded "
+                        "weights' %.12s...)", ss->name, sha, m->weights_sha256);
+    }
+    size_t cap = 0;
+    int rc = 0;
+    for (;;) {
+        const uint8_t *rec;
+        size_t len;
+        int k = reader_next(r, &rec, &len);
+        if (k == SR_END) break;
+        if (k == SR_ERROR) {
+            rc = herr_set(e, "%s", reader_error(r));
+            break;
+        }
+        if (ss->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            story_rec *ns = realloc(ss->s, cap * sizeof *ns);
+            uint32_t **ni = ns ? realloc(ss->ids, cap * sizeof *ni) : NULL;
+            if (ns) ss->s = ns;
+            if (!ni) {
+                rc = herr_set(e, "out of memory reading %s", ss->name);
+                break;
+            }
+            ss->ids = ni;
+        }
+        story_rec *s = &ss->s[ss->n];
+        story_init(s);
+        ss->ids[ss->n] = NULL;
+        ss->n++;
+        if (story_decode(s, rec, len, &err)) {
+            rc = herr_set(e, "%s: record %llu: %s", ss->name, (unsigned long long)reader_count(r), err);
+            break;
+        }
+        free(s->floats); /* only the tokens and tags are needed */
+        s->floats = NULL;
+        s->floats_per_token = 0;
+        if ((rc = check_story(ss, s, m, need_tags, e))) break;
+        uint32_t *ids = malloc(s->n_tokens * sizeof *ids);
+        if (!ids) {
+            rc = herr_set(e, "out of memory reading %s", ss->name);
+            break;
+        }
+        for (uint32_t t = 0; t < s->n_tokens; t++) ids[t] = s->tokens[t].id;
+        ss->ids[ss->n - 1] = ids;
+    }
+    reader_close(r);
+    if (!rc && ss->n == 0) rc = herr_set(e, "%s holds no story", ss->name);
+    if (rc) storyset_free(ss);
+    return rc;
+}
