@@ -39,6 +39,8 @@ static void usage(void)
         "                       the --story stories, for --heads\n"
         "  --positions A:B|LIST positions (default all)   --story LIST (default all)\n"
         "  --heads LIST         L2H0,L6H4 or all (default all)\n"
+        "  --mean               with --top: per head, the top K of the mean attribution over\n"
+        "                       the selected positions (one list per head)\n"
         "  --tokenizer DIR      vocab.json + merges.txt for --top (default the model dir)\n"
         "  --grid               per head and next-token tag: the mean attribution to the\n"
         "                       actual next token (needs a tagged stream)\n"
@@ -52,17 +54,18 @@ static void usage(void)
 
 typedef struct opts {
     const char *model, *out, *input, *positions, *stories, *heads, *tokdir;
-    int scale, top, grid, threads;
+    int scale, top, grid, mean, threads;
 } opts;
 
 static void parse_args(int argc, char **argv, opts *o)
 {
-    enum { O_MODEL = 256, O_FLN, O_TOP, O_POS, O_STORY, O_HEADS, O_TOK, O_GRID, O_THREADS, O_HELP, O_VERSION };
+    enum { O_MODEL = 256, O_FLN, O_TOP, O_POS, O_STORY, O_HEADS, O_TOK, O_GRID, O_MEAN, O_THREADS, O_HELP, O_VERSION };
     static const struct option lo[] = {
         {"model", required_argument, 0, O_MODEL}, {"final-ln", required_argument, 0, O_FLN},
         {"top", required_argument, 0, O_TOP}, {"positions", required_argument, 0, O_POS},
         {"story", required_argument, 0, O_STORY}, {"heads", required_argument, 0, O_HEADS},
         {"tokenizer", required_argument, 0, O_TOK}, {"grid", no_argument, 0, O_GRID},
+        {"mean", no_argument, 0, O_MEAN},
         {"threads", required_argument, 0, O_THREADS}, {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     *o = (opts){.threads = 2};
@@ -82,6 +85,7 @@ static void parse_args(int argc, char **argv, opts *o)
         case O_HEADS: o->heads = optarg; break;
         case O_TOK: o->tokdir = optarg; break;
         case O_GRID: o->grid = 1; break;
+        case O_MEAN: o->mean = 1; break;
         case O_THREADS: o->threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
         case 'o': o->out = optarg; break;
         case O_HELP: usage(); break;
@@ -92,6 +96,7 @@ static void parse_args(int argc, char **argv, opts *o)
     o->input = cli_single_input(argc, argv);
     if (!o->model) die("no model (--model DIR)");
     if (!o->top == !o->grid) die("give one of --top K and --grid");
+    if (o->mean && !o->top) die("--mean goes with --top K");
     if (o->grid && (o->positions || o->stories || o->tokdir))
         die("--grid takes every position of every story (no --positions, --story, --tokenizer)");
 }
@@ -318,8 +323,11 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
     a.want_resid = o->scale;
     float *c = xmalloc((size_t)D * sizeof *c), *lg = xmalloc((size_t)V * sizeof *lg);
     int *idx = xmalloc((size_t)K * sizeof *idx), *pos = NULL;
+    double *csum = o->mean ? xcalloc((size_t)nh * D, sizeof(double)) : NULL; /* [nh][D] */
+    long npos = 0;
     herr e;
-    fprintf(f, "#story\tpos\ttoken\tlayer\thead\trank\tid\ttext\tattribution\n");
+    if (o->mean) fprintf(f, "#layer\thead\trank\tid\ttext\tmean_attribution\n");
+    else fprintf(f, "#story\tpos\ttoken\tlayer\thead\trank\tid\ttext\tattribution\n");
     for (size_t si = 0; si < ss->n; si++) {
         const story_rec *s = &ss->s[si];
         if (!story_sel_take(&sel, s->story)) continue;
@@ -345,6 +353,10 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
                 mean /= D;
                 if (o->scale)
                     for (int r = 0; r < D; r++) c[r] = (float)(m->w.lnf_w[r] * (c[r] - mean) / sigma);
+                if (o->mean) { /* attribution is linear in c: W_U of the mean c */
+                    for (int r = 0; r < D; r++) csum[(size_t)k * D + r] += c[r];
+                    continue;
+                }
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, V, D, 1.0f, m->lm_head, D, c, 1, 0.0f, lg, 1);
                 int nk = gptneo_topk(lg, V, K, idx);
                 for (int r = 0; r < nk; r++) {
@@ -355,13 +367,26 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
                     fprintf(f, "\t%.9g\n", lg[idx[r]]);
                 }
             }
+            npos++;
+        }
+    }
+    for (int k = 0; o->mean && k < nh; k++) {
+        for (int r = 0; r < D; r++) c[r] = (float)(csum[(size_t)k * D + r] / (double)(npos ? npos : 1));
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, V, D, 1.0f, m->lm_head, D, c, 1, 0.0f, lg, 1);
+        int nk = gptneo_topk(lg, V, K, idx);
+        for (int r = 0; r < nk; r++) {
+            size_t tl;
+            const char *tt = bpe_token_text(b, (uint32_t)idx[r], &tl);
+            fprintf(f, "%d\t%d\t%d\t%d\t", heads[k].layer, heads[k].head, r + 1, idx[r]);
+            put_text(f, tt ? tt : "", tt ? tl : 0);
+            fprintf(f, "\t%.9g\n", lg[idx[r]]);
         }
     }
     uint32_t miss;
     if (story_sel_missing(&sel, &miss)) die("--story: story %u is not in %s", miss, ss->name);
     story_sel_free(&sel);
     gptneo_acts_free(&a);
-    free(c); free(lg); free(idx); free(pos);
+    free(c); free(lg); free(idx); free(pos); free(csum);
     bpe_free(b);
 }
 

@@ -464,28 +464,6 @@ static void mlp_block(const gptneo_model *m, int l, int T, float *x, gptneo_acts
         for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->proj_b[i];
 }
 
-/* log sum_v exp(x[v]) (max subtracted; exps in float, summed in double). */
-VM_KERNEL static double logsumexp(const float *x, int n)
-{
-    int j = 0;
-    vm_f8 vmx = vm_splat(-INFINITY);
-    for (; j + 8 <= n; j += 8) vmx = vm_max(vmx, vm_load(x + j));
-    float mx = vm_hmax(vmx);
-    for (; j < n; j++) mx = x[j] > mx ? x[j] : mx;
-    double s = 0;
-    vm_f8 acc = vm_splat(0.0f), m8 = vm_splat(mx);
-    for (j = 0; j + 8 <= n; j += 8) {
-        acc += vm_exp(vm_load(x + j) - m8);
-        if ((j & 1023) == 1016) { /* flush the float lanes now and then */
-            s += vm_hsum(acc);
-            acc = vm_splat(0.0f);
-        }
-    }
-    s += vm_hsum(acc);
-    for (; j < n; j++) s += vm_exp1(x[j] - mx);
-    return mx + log(s);
-}
-
 /* Keep a copy of the residual stream at slot k (see gptneo_acts.resid). */
 static void save_resid(gptneo_acts *a, int k, const float *x, int T)
 {
@@ -552,22 +530,62 @@ int gptneo_forward_from(const gptneo_model *m, const uint32_t *ids, int T, int l
     return 0;
 }
 
+/* Online logsumexp of one row's block of logits x[0..n): *mx and *sum hold
+ * the running max and sum of exp(x - max) (Milakov & Gimelshein 2018,
+ * "Online normalizer calculation for softmax"). */
+VM_KERNEL static void lse_update(const float *x, int n, float *mx, double *sum)
+{
+    int j = 0;
+    vm_f8 vmx = vm_splat(-INFINITY);
+    for (; j + 8 <= n; j += 8) vmx = vm_max(vmx, vm_load(x + j));
+    float bm = vm_hmax(vmx);
+    for (; j < n; j++) bm = x[j] > bm ? x[j] : bm;
+    if (bm > *mx) {
+        *sum *= exp((double)*mx - bm);
+        *mx = bm;
+    }
+    vm_f8 acc = vm_splat(0.0f), m8 = vm_splat(*mx);
+    for (j = 0; j + 8 <= n; j += 8) acc += vm_exp(vm_load(x + j) - m8);
+    double s = vm_hsum(acc);
+    for (; j < n; j++) s += vm_exp1(x[j] - *mx);
+    *sum += s;
+}
+
 int gptneo_token_losses(const gptneo_model *m, const gptneo_acts *a, const uint32_t *ids,
                         double *loss, herr *e)
 {
-    enum { CHUNK = 64 };
-    const int V = m->cfg.vocab_size, T = a->T;
-    float *lg = malloc((size_t)CHUNK * V * sizeof(float)); /* [CHUNK][V] */
-    if (!lg) return herr_set(e, "out of memory for the LM head");
-    for (int t0 = 0; t0 < T - 1; t0 += CHUNK) {
-        int n = T - 1 - t0 < CHUNK ? T - 1 - t0 : CHUNK;
-        gptneo_logits(m, a, t0, n, lg);
-        for (int r = 0; r < n; r++) {
-            const float *row = lg + (size_t)r * V;
-            loss[t0 + r] = logsumexp(row, V) - row[ids[t0 + r + 1]];
-        }
+    /* Rows in chunks of R, the vocabulary in blocks of VB: each block's
+     * logits [R][VB] stay in cache while their logsumexp is taken, and the
+     * LM head's rows are read once per chunk. */
+    enum { R = 256, VB = 2048 };
+    const int V = m->cfg.vocab_size, D = m->cfg.n_embd, T = a->T;
+    float *lg = malloc((size_t)R * VB * sizeof(float)); /* [R][VB] */
+    float *mx = malloc((size_t)R * sizeof(float)), *tl = malloc((size_t)R * sizeof(float));
+    double *sum = malloc((size_t)R * sizeof(double));
+    if (!lg || !mx || !tl || !sum) {
+        free(lg); free(mx); free(tl); free(sum);
+        return herr_set(e, "out of memory for the LM head");
     }
-    free(lg);
+    for (int t0 = 0; t0 < T - 1; t0 += R) {
+        const int n = T - 1 - t0 < R ? T - 1 - t0 : R;
+        for (int r = 0; r < n; r++) {
+            mx[r] = -INFINITY;
+            sum[r] = 0;
+        }
+        for (int v0 = 0; v0 < V; v0 += VB) {
+            const int nb = V - v0 < VB ? V - v0 : VB;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nb, D, 1.0f,
+                        a->hidden + (size_t)t0 * D, D, m->lm_head + (size_t)v0 * D, D, 0.0f, lg, nb);
+            for (int r = 0; r < n; r++) {
+                const float *row = lg + (size_t)r * nb;
+                lse_update(row, nb, &mx[r], &sum[r]);
+                const uint32_t target = ids[t0 + r + 1];
+                if (target >= (uint32_t)v0 && target < (uint32_t)(v0 + nb)) tl[r] = row[target - v0];
+            }
+        }
+        for (int r = 0; r < n; r++) loss[t0 + r] = mx[r] + log(sum[r]) - tl[r];
+    }
+    free(lg); free(mx); free(tl); free(sum);
     return 0;
 }
 
