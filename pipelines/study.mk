@@ -94,5 +94,5 @@ $(OUT)/summary.md: $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/t
 .PHONY: all study results
 results: $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/report.csv
 study: results $(OUT)/summary.md
-all: model-check study figures
+all: model-check study figures heads
 	@echo "make all: done; the summary is $(OUT)/summary.md, figures in $(OUT)/figures/"

@@ -38,6 +38,7 @@ static void usage(void)
         "                     one row per token: story pos token next tag clean ablated delta\n"
         "  --sweep            every head alone: per head and next-token tag, mean losses:\n"
         "                     layer head tag n clean ablated delta\n"
+        "  --take N           only the first N stories of the input\n"
         "  --threads N (2)    stories in parallel (same output)\n"
         "  -o, --output FILE  output (default stdout)\n"
         "  --help, --version\n\n"
@@ -49,14 +50,16 @@ static void usage(void)
 typedef struct opts {
     const char *model, *out, *input, *heads;
     int mean, sweep, threads;
+    long take;
 } opts;
 
 static void parse_args(int argc, char **argv, opts *o)
 {
-    enum { O_MODEL = 256, O_MODE, O_HEADS, O_SWEEP, O_THREADS, O_HELP, O_VERSION };
+    enum { O_MODEL = 256, O_MODE, O_HEADS, O_SWEEP, O_TAKE, O_THREADS, O_HELP, O_VERSION };
     static const struct option lo[] = {
         {"model", required_argument, 0, O_MODEL}, {"mode", required_argument, 0, O_MODE},
         {"heads", required_argument, 0, O_HEADS}, {"sweep", no_argument, 0, O_SWEEP},
+        {"take", required_argument, 0, O_TAKE},
         {"threads", required_argument, 0, O_THREADS}, {"output", required_argument, 0, 'o'},
         {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     *o = (opts){.threads = 2};
@@ -72,6 +75,7 @@ static void parse_args(int argc, char **argv, opts *o)
             break;
         case O_HEADS: o->heads = optarg; break;
         case O_SWEEP: o->sweep = 1; break;
+        case O_TAKE: o->take = cli_parse_long("--take", optarg, 1, 1L << 40); break;
         case O_THREADS: o->threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
         case 'o': o->out = optarg; break;
         case O_HELP: usage(); break;
@@ -262,6 +266,12 @@ int main(int argc, char **argv)
     if (o.heads) parse_heads(o.heads, &m, j.mask, &j.first);
     storyset ss;
     if (storyset_read(&ss, o.input, &m, o.sweep, &e)) die("%s", e.msg);
+    if (o.take && (size_t)o.take > ss.n) die("--take %ld: %s holds %zu stories", o.take, ss.name, ss.n);
+    while (o.take && ss.n > (size_t)o.take) { /* the first N stories */
+        ss.n--;
+        story_free(&ss.s[ss.n]);
+        free(ss.ids[ss.n]);
+    }
     j.ss = &ss;
     hpool *pool = hpool_new(o.threads, &e);
     if (!pool) die("%s", e.msg);

@@ -273,10 +273,11 @@ int main(int argc, char **argv)
         for (int s = 0; s < ns; s++) {
             const double *a = tot + ((size_t)k * ns + s) * 4;
             fprintf(of->f, "%d\t%d\t%s\t", heads[k].layer, heads[k].head, st[s].name);
-            if (a[2] > 0 && a[3] > 0 && a[1] > 0)
-                fprintf(of->f, "%.9g\t%.9g\t%.9g", a[0] / a[2], a[1] / a[3], (a[0] / a[2]) / (a[1] / a[3]));
-            else
-                fprintf(of->f, "-\t-\t-"); /* no token in a group: nothing to compare */
+            /* a group without tokens has no mean: "-", and then no ratio */
+            if (a[2] > 0) fprintf(of->f, "%.9g\t", a[0] / a[2]); else fprintf(of->f, "-\t");
+            if (a[3] > 0) fprintf(of->f, "%.9g\t", a[1] / a[3]); else fprintf(of->f, "-\t");
+            if (a[2] > 0 && a[3] > 0 && a[1] > 0) fprintf(of->f, "%.9g", (a[0] / a[2]) / (a[1] / a[3]));
+            else fprintf(of->f, "-");
             fprintf(of->f, "\t%.0f\t%.0f\n", a[2], a[3]);
         }
     cli_close_output(of);
