@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """bench_train_torch.py: the reference for bench_train.sh: training steps of
-TinyStories-1M's architecture (GPT-Neo, DESIGN.md section 5) in plain
+TinyStories-1M's architecture (GPT-Neo, docs/DESIGN.md §5) in plain
 PyTorch on the CPU, the same work per step as bin/train: rows of ROWLEN
 tokens packed with stories of the mirror's lengths (attention kept inside a
 story, local layers' window 256), tied LM head, cross-entropy, AdamW.

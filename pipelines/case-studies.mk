@@ -1,4 +1,4 @@
-# case-studies.mk: the study's figures (DESIGN.md 1.4), drawn with gnuplot
+# case-studies.mk: the study's figures (docs/DESIGN.md §1.4), drawn with gnuplot
 # from the study pipeline's outputs (pipelines/study.mk) or from any inputs
 # given as variables.  Figures go to $(FIG_DIR) as PNG + PDF; every figure
 # names the model it came from (red when it is not TinyStories-1M).

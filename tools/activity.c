@@ -5,7 +5,7 @@
  *
  * Activity of head h of layer l at token i is ||c_i||_2 with
  * c_i = out_proj.weight[:, h*dk:(h+1)*dk] @ z_h(i) (the head's contribution
- * to the residual stream, without the projection's bias; DESIGN.md 1.2).
+ * to the residual stream, without the projection's bias; docs/DESIGN.md §1.2).
  * It is computed from the dumped z vectors and the model's W_O (--model,
  * which must be the model the activations came from), or read from dumped
  * "a" floats (forward-dump --vectors a) when no model is given.

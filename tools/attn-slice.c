@@ -1,5 +1,5 @@
 /* attn-slice: attention rows of chosen heads, recomputed from the dumped q
- * and k vectors exactly as the model attends (DESIGN.md section 5): scores
+ * and k vectors exactly as the model attends (docs/DESIGN.md §5): scores
  * q_i . k_j with NO 1/sqrt(d) scaling, causal (j <= i), on local layers only
  * keys with i - j < window-size (both from the stream header), softmax.
  *

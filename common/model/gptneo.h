@@ -3,7 +3,7 @@
  * tensors.h) and a float32 forward pass, one story at a time, that keeps
  * every layer's per-head q, k, v, z and (optionally) head activity.
  *
- * The forward (DESIGN.md section 5), with D = hidden_size, H = num_heads,
+ * The forward (docs/DESIGN.md §5), with D = hidden_size, H = num_heads,
  * dk = D / H, T = tokens of the story:
  *
  *   x[T][D] = wte[id] + wpe[pos]

@@ -1,7 +1,7 @@
 /* gptneo_train.h: forward + backward of GPT-Neo for training, AdamW, and
  * the parameter layout with Hugging Face tensor names.
  *
- * Semantics are DESIGN.md section 5 exactly (the same model gptneo.h runs):
+ * Semantics are docs/DESIGN.md §5 exactly (the same model gptneo.h runs):
  *
  *   x[N][C]  = wte[id] + wpe[pos]
  *   per layer:  h = LN1(x); q,k,v = h Wq^T, h Wk^T, h Wv^T (no bias)

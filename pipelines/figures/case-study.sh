@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# case-study.sh: draw one of the study's case studies (DESIGN.md 1.4) from a
+# case-study.sh: draw one of the study's case studies (docs/DESIGN.md §1.4) from a
 # test split: the F1 heatmap(s) of its probe tag(s), the head's activity over
 # a story window around an anchor token, and its attention (bars from one
 # query token, or the stacked strip of one panel per query token).  Run by

@@ -192,7 +192,7 @@ static double attn_loss(void *ctx)
     gnt_attention_fwd(a_z, a_lse, a_q, a_k, a_v, a_seg, A_N, A_C, A_H, a_window, a_scratch);
     return dot_d(a_z, a_R, A_N * A_C);
 }
-/* Reference: explicit mask from DESIGN.md section 5 (plus the story
+/* Reference: explicit mask from docs/DESIGN.md §5 (plus the story
  * boundary of packed rows), softmax in double. */
 static double attn_ref_maxerr(void)
 {

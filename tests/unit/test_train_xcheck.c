@@ -1,6 +1,6 @@
 /* test_train_xcheck.c: the trainer's forward (common/model/gptneo_train.h) against
  * the forward pass of common/model/gptneo.h, two independent implementations of
- * DESIGN.md section 5.  A small model with weights far from the 0.02 init
+ * docs/DESIGN.md §5.  A small model with weights far from the 0.02 init
  * (so attention is sharp and every path matters), written with the
  * trainer's Hugging Face names to model.safetensors + config.json, loaded by
  * gptneo_load, must give the same logits on a story longer than the local
