@@ -13,3 +13,7 @@ bench: $(TOOLS) build/bench/stream-bench $(DATA_FOR_TESTS)
 	  echo "== $$b"; \
 	  TOP=$(TOP) BIN=$(TOP)/$(BIN) DATA=$(TOP)/data/cache bash $$b || echo "$$b failed"; \
 	done
+build/bench/ablate-floor: bench/ablate-floor.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(LIBCOMMON) $(PKG_LIBS) -o $@
+bench: build/bench/ablate-floor
