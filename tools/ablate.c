@@ -38,7 +38,7 @@ static void usage(void)
         "                     one row per token: story pos token next tag clean ablated delta\n"
         "  --sweep            every head alone: per head and next-token tag, mean losses:\n"
         "                     layer head tag n clean ablated delta\n"
-        "  --take N           only the first N stories of the input\n"
+        "  --take N           only the first N stories of the input (all when fewer)\n"
         "  --threads N (2)    stories in parallel (same output)\n"
         "  -o, --output FILE  output (default stdout)\n"
         "  --help, --version\n\n"
@@ -266,7 +266,6 @@ int main(int argc, char **argv)
     if (o.heads) parse_heads(o.heads, &m, j.mask, &j.first);
     storyset ss;
     if (storyset_read(&ss, o.input, &m, o.sweep, &e)) die("%s", e.msg);
-    if (o.take && (size_t)o.take > ss.n) die("--take %ld: %s holds %zu stories", o.take, ss.name, ss.n);
     while (o.take && ss.n > (size_t)o.take) { /* the first N stories */
         ss.n--;
         story_free(&ss.s[ss.n]);

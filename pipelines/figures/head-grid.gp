@@ -13,7 +13,7 @@ stats data matrix nooutput
 nh = STATS_size_x; nl = STATS_size_y
 if (diverging) {
   a = abs(STATS_min) > abs(STATS_max) ? abs(STATS_min) : abs(STATS_max)
-  if (a == 0) a = 1
+  a = (a == 0) ? 1 : a
   set cbrange [-a:a]
   set palette defined (-1 "#2166ac", -0.5 "#92c5de", 0 "#f7f7f7", 0.5 "#f4a582", 1 "#b2182b")
 } else {
