@@ -147,7 +147,8 @@ int main(int argc, char **argv)
     if (!f) die("%s: %s", ctmp, strerror(errno));
     size_t n = strlen(json);
     if (fwrite(json, 1, n, f) != n || fclose(f)) die("%s: write error", ctmp);
-    if (tensors_save_safetensors(wpath, &ts, err, sizeof err)) die("%s", err);
+    herr e;
+    if (tensors_save_safetensors(wpath, &ts, &e)) die("%s", e.msg);
     if (rename(ctmp, cpath)) die("%s: %s", cpath, strerror(errno));
     g_cfg_tmp = NULL;
     tensors_free(&ts);

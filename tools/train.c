@@ -641,13 +641,14 @@ static void save_model(const char *dir, const opts *o, const float *params)
     gnt_tensor_list(&o->cfg, ti);
     tensor_set ts;
     tensors_init(&ts);
+    herr e;
     for (int t = 0; t < nt; t++)
-        tensors_add(&ts, ti[t].name, ti[t].ndim, ti[t].shape, params + ti[t].offset);
-    tensors_add(&ts, "lm_head.weight", 2, ti[0].shape, params + ti[0].offset); /* tied */
+        if (!tensors_add(&ts, ti[t].name, ti[t].ndim, ti[t].shape, params + ti[t].offset, &e)) die("%s", e.msg);
+    if (!tensors_add(&ts, "lm_head.weight", 2, ti[0].shape, params + ti[0].offset, &e)) die("%s", e.msg); /* tied */
     size_t dl = strlen(dir) + 64;
-    char *path = xmalloc(dl), err[512];
+    char *path = xmalloc(dl);
     snprintf(path, dl, "%s/model.safetensors", dir);
-    if (tensors_save_safetensors(path, &ts, err, sizeof err) != 0) die("%s", err);
+    if (tensors_save_safetensors(path, &ts, &e) != 0) die("%s", e.msg);
     tensors_free(&ts);
     snprintf(path, dl, "%s/config.json", dir);
     char *cj = config_json(&o->cfg, o->eos);

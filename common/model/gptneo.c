@@ -201,15 +201,16 @@ out:
 
 /* Find a tensor under "transformer." (GPTNeoForCausalLM) or bare
  * (GPTNeoModel) and check its shape.  Returns its data or NULL with err. */
-static const float *want(const tensor_set *ts, const char *name, int ndim, int64_t d0,
+static const float *want(tensor_set *ts, const char *name, int ndim, int64_t d0,
                          int64_t d1, char *err, size_t errlen)
 {
     char full[256];
     snprintf(full, sizeof full, "transformer.%s", name);
-    const tensor *t = tensors_find(ts, full);
-    if (!t) t = tensors_find(ts, name);
+    herr he;   /* read on request: missing, a dtype not read, non-finite, ... */
+    const char *which = tensors_has(ts, full) || !tensors_has(ts, name) ? full : name;
+    const tensor *t = tensors_get(ts, which, &he);
     if (!t) {
-        gerr(err, errlen, "model: missing tensor %s", full);
+        gerr(err, errlen, "model: %s", he.msg);
         return NULL;
     }
     int64_t want_shape[2] = {d0, d1};
@@ -260,7 +261,7 @@ int gptneo_from_tensors(gptneo_model *m, const gptneo_config *c, tensor_set *ts,
 #undef LW
         /* q/k/v biases would be silently ignored: refuse them instead. */
         snprintf(nm, sizeof nm, "transformer.h.%d.attn.attention.q_proj.bias", l);
-        if (tensors_find(&m->ts, nm) || tensors_find(&m->ts, nm + 12)) {
+        if (tensors_has(&m->ts, nm) || tensors_has(&m->ts, nm + 12)) {
             gerr(err, errlen, "model: unexpected tensor %s (GPT-Neo's q/k/v have no bias)", nm);
             goto fail;
         }
@@ -276,7 +277,12 @@ int gptneo_from_tensors(gptneo_model *m, const gptneo_config *c, tensor_set *ts,
     W(m->lnf_w, "ln_f.weight", 1, D, 0);
     W(m->lnf_b, "ln_f.bias", 1, D, 0);
 #undef W
-    const tensor *lm = tensors_find(&m->ts, "lm_head.weight");
+    herr he;
+    const tensor *lm = NULL;
+    if (tensors_has(&m->ts, "lm_head.weight") && !(lm = tensors_get(&m->ts, "lm_head.weight", &he))) {
+        gerr(err, errlen, "model: %s", he.msg);
+        goto fail;
+    }
     if (lm) {
         if (lm->ndim != 2 || lm->shape[0] != V || lm->shape[1] != D) {
             gerr(err, errlen, "model: tensor lm_head.weight has the wrong shape (config says [%dx%d])", V, D);
@@ -371,12 +377,14 @@ int gptneo_load(const char *dir, gptneo_model *m, char *err, size_t errlen)
         return gerr(err, errlen, "%s: no model.safetensors or pytorch_model.bin", dir);
     tensor_set ts;
     tensors_init(&ts);
-    if (tensors_load(wpath, &ts, e2, sizeof e2)) return gerr(err, errlen, "%s", e2);
+    herr he;
+    if (tensors_open(wpath, &ts, &he)) return gerr(err, errlen, "%s", he.msg);
     char wsha[65];
     snprintf(wsha, sizeof wsha, "%s", ts.sha256);
     if (!wsha[0]) cli_sha256_file(wpath, wsha);
     if (gptneo_from_tensors(m, &cfg, &ts, e2, sizeof e2))
         return gerr(err, errlen, "%s: %s", wpath, e2);
+    tensors_close_file(&m->ts);   /* every tensor needed is read */
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     snprintf(m->config_path, sizeof m->config_path, "%s", cpath);
     snprintf(m->weights_path, sizeof m->weights_path, "%s", wpath);

@@ -56,7 +56,8 @@ static void add_random(tensor_set *ts, rng *r, const char *name, int64_t d0, int
     size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
     float *buf = xmalloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) buf[i] = (float)(mean + sd * normal(r));
-    tensors_add(ts, name, ndim, shape, buf);
+    herr e;
+    if (!tensors_add(ts, name, ndim, shape, buf, &e)) die("%s", e.msg);  /* out of memory, as xmalloc */
     free(buf);
 }
 

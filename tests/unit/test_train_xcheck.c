@@ -39,12 +39,13 @@ int main(void)
     gnt_tensor_list(&c, ti);
     tensor_set ts;
     tensors_init(&ts);
-    for (int t = 0; t < nt; t++) tensors_add(&ts, ti[t].name, ti[t].ndim, ti[t].shape, par + ti[t].offset);
-    tensors_add(&ts, "lm_head.weight", 2, ti[0].shape, par);
+    for (int t = 0; t < nt; t++) tensors_add(&ts, ti[t].name, ti[t].ndim, ti[t].shape, par + ti[t].offset, NULL);
+    tensors_add(&ts, "lm_head.weight", 2, ti[0].shape, par, NULL);
     char dir[] = "/tmp/test_train_xcheck.XXXXXX", path[256], err[512];
     CHECK(mkdtemp(dir) != NULL, "temporary directory");
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    CHECK(tensors_save_safetensors(path, &ts, err, sizeof err) == 0, "save model.safetensors");
+    herr he;
+    CHECK(tensors_save_safetensors(path, &ts, &he) == 0, "save model.safetensors: %s", he.msg);
     tensors_free(&ts);
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
