@@ -13,24 +13,112 @@
 
 #define ST_MAX_HEADER (100u << 20)   /* the reference reader's own limit */
 #define ST_MAX_NAME 4096
+#define ST_MAX_ENTRY (64u << 10)     /* one entry's JSON: a 1024-dim shape fits */
+#define ST_MAX_DIMS 1024
 
-/* One entry while the header is checked. */
+/* The header is parsed one member at a time: a scan finds where each
+ * member's key and value lie, and jansson parses just those bytes.  Parsed
+ * whole, jansson would need about 40 bytes per JSON value, 20x a header
+ * made of "0," (a 50 MB header took 1 GB); this way opening costs the index
+ * (about 150 bytes per tensor, whose entry takes at least 45 header bytes)
+ * plus one entry's parse. */
+
 typedef struct {
-    const char *name;
-    const tf_dtype *dt;       /* NULL: a dtype heads does not know */
-    const char *dtname;
-    json_t *shape;
-    int64_t numel;
-    uint64_t begin, end;
-    size_t order;             /* position in the JSON header */
-} st_entry;
+    const char *p;
+    size_t n, i;
+} scan;
 
-static int cmp_entry(const void *a, const void *b)
+static void skip_ws(scan *s)
 {
-    const st_entry *x = a, *y = b;
-    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
-    if (x->end != y->end) return x->end < y->end ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
+    while (s->i < s->n && (s->p[s->i] == ' ' || s->p[s->i] == '\t' || s->p[s->i] == '\n' || s->p[s->i] == '\r'))
+        s->i++;
+}
+
+static int skip_string(scan *s)          /* at '"' */
+{
+    for (s->i++; s->i < s->n;) {
+        char c = s->p[s->i++];
+        if (c == '\\') s->i++;
+        else if (c == '"') return s->i <= s->n ? 0 : -1;
+    }
+    return -1;
+}
+
+/* Step over one JSON value (its exact form is jansson's to check). */
+static int skip_value(scan *s)
+{
+    if (s->i >= s->n) return -1;
+    char c = s->p[s->i];
+    if (c == '"') return skip_string(s);
+    if (c == '{' || c == '[') {
+        size_t depth = 0;
+        while (s->i < s->n) {
+            c = s->p[s->i];
+            if (c == '"') {
+                if (skip_string(s)) return -1;
+                continue;
+            }
+            s->i++;
+            if (c == '{' || c == '[') depth++;
+            else if ((c == '}' || c == ']') && --depth == 0) return 0;
+        }
+        return -1;
+    }
+    size_t from = s->i;
+    while (s->i < s->n && !strchr(",}] \t\r\n", s->p[s->i])) s->i++;
+    return s->i > from ? 0 : -1;
+}
+
+/* Parse bytes [from, to) of the header with jansson. */
+static json_t *parse_part(const char *hdr, size_t from, size_t to, herr *e)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(hdr + from, to - from, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) herr_set(e, "bad JSON header at byte %zu: %s", from + (size_t)jerr.position, jerr.text);
+    return v;
+}
+
+/* Call fn(key, value span) for each member of the object at s (a key that
+ * is not valid JSON, or bad structure, is refused here). */
+typedef int (*member_fn)(void *ctx, const char *key, const char *hdr, size_t from, size_t to, herr *e);
+
+static int for_each_member(scan *s, member_fn fn, void *ctx, herr *e)
+{
+    skip_ws(s);
+    if (s->i >= s->n || s->p[s->i] != '{') return herr_set(e, "bad JSON header at byte %zu: expected an object", s->i);
+    s->i++;
+    skip_ws(s);
+    if (s->i < s->n && s->p[s->i] == '}') {
+        s->i++;
+        return 0;
+    }
+    for (;;) {
+        skip_ws(s);
+        size_t ks = s->i;
+        if (s->i >= s->n || s->p[s->i] != '"' || skip_string(s))
+            return herr_set(e, "bad JSON header at byte %zu: expected a member name", ks);
+        json_t *k = parse_part(s->p, ks, s->i, e);
+        if (!k) return -1;
+        skip_ws(s);
+        if (s->i >= s->n || s->p[s->i] != ':') {
+            json_decref(k);
+            return herr_set(e, "bad JSON header at byte %zu: expected ':'", s->i);
+        }
+        s->i++;
+        skip_ws(s);
+        size_t vs = s->i;
+        if (skip_value(s)) {
+            json_decref(k);
+            return herr_set(e, "bad JSON header at byte %zu: a value is missing or unterminated", vs);
+        }
+        int rc = fn(ctx, json_string_value(k), s->p, vs, s->i, e);
+        json_decref(k);
+        if (rc) return -1;
+        skip_ws(s);
+        if (s->i < s->n && s->p[s->i] == ',') { s->i++; continue; }
+        if (s->i < s->n && s->p[s->i] == '}') { s->i++; return 0; }
+        return herr_set(e, "bad JSON header at byte %zu: expected ',' or '}'", s->i);
+    }
 }
 
 /* Non-negative JSON integer, or -1. */
@@ -51,56 +139,116 @@ static int plausible_dtype(const char *s)
     return 1;
 }
 
-static int parse_entry(const char *name, json_t *v, st_entry *x, herr *e)
+static int metadata_member(void *ctx, const char *key, const char *hdr, size_t from, size_t to, herr *e)
 {
-    memset(x, 0, sizeof *x);
-    x->name = name;
-    if (!json_is_object(v)) return herr_set(e, "header entry %.200s is not an object", name);
+    (void)ctx;
+    json_t *v = parse_part(hdr, from, to, e);
+    if (!v) return -1;
+    int ok = json_is_string(v);
+    json_decref(v);
+    return ok ? 0 : herr_set(e, "__metadata__ value for \"%.100s\" is not a string", key);
+}
+
+typedef struct {
+    tf_index *ix;
+    int seen_metadata;
+} header_ctx;
+
+/* One tensor entry: checked, and added to the index with its offsets
+ * relative to the data in seg_pos / seg_bytes and its header position in seg. */
+static int tensor_member(void *vctx, const char *name, const char *hdr, size_t from, size_t to, herr *e)
+{
+    header_ctx *c = vctx;
+    if (strcmp(name, "__metadata__") == 0) {
+        if (c->seen_metadata++) return herr_set(e, "__metadata__ appears twice");
+        scan ms = {hdr, to, from};
+        if (for_each_member(&ms, metadata_member, NULL, e)) return -1;
+        return 0;
+    }
+    if (name[0] == '\0' || strlen(name) > ST_MAX_NAME) return herr_set(e, "tensor with an empty or overlong name");
+    if (to - from > ST_MAX_ENTRY)
+        return herr_set(e, "tensor %.200s: header entry of %zu bytes (at most %u)", name, to - from, ST_MAX_ENTRY);
+    json_t *v = parse_part(hdr, from, to, e);
+    if (!v) return -1;
+    int rc = -1;
+    if (!json_is_object(v)) {
+        herr_set(e, "header entry %.200s is not an object", name);
+        goto out;
+    }
     const char *key;
     json_t *val;
     json_object_foreach(v, key, val) {
-        if (strcmp(key, "dtype") && strcmp(key, "shape") && strcmp(key, "data_offsets"))
-            return herr_set(e, "tensor %.200s: unexpected field \"%.40s\"", name, key);
+        if (strcmp(key, "dtype") && strcmp(key, "shape") && strcmp(key, "data_offsets")) {
+            herr_set(e, "tensor %.200s: unexpected field \"%.40s\"", name, key);
+            goto out;
+        }
     }
     json_t *dt = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape"),
            *offs = json_object_get(v, "data_offsets");
-    if (!json_is_string(dt)) return herr_set(e, "tensor %.200s: missing or non-string dtype", name);
-    x->dtname = json_string_value(dt);
-    x->dt = tf_dtype_find(x->dtname, json_string_length(dt));
-    if (!x->dt && !plausible_dtype(x->dtname))
-        return herr_set(e, "tensor %.200s: dtype \"%.32s\" is not a dtype name", name, x->dtname);
-    if (!json_is_array(shape)) return herr_set(e, "tensor %.200s: missing or non-array shape", name);
-    if (json_array_size(shape) > 1024)
-        return herr_set(e, "tensor %.200s: %zu dimensions", name, json_array_size(shape));
-    x->shape = shape;
+    if (!json_is_string(dt)) { herr_set(e, "tensor %.200s: missing or non-string dtype", name); goto out; }
+    const char *dtname = json_string_value(dt);
+    const tf_dtype *known = tf_dtype_find(dtname, json_string_length(dt));
+    if (!known && !plausible_dtype(dtname)) {
+        herr_set(e, "tensor %.200s: dtype \"%.32s\" is not a dtype name", name, dtname);
+        goto out;
+    }
+    if (!json_is_array(shape)) { herr_set(e, "tensor %.200s: missing or non-array shape", name); goto out; }
+    size_t nd = json_array_size(shape);
+    if (nd > ST_MAX_DIMS) { herr_set(e, "tensor %.200s: %zu dimensions", name, nd); goto out; }
     int64_t numel = 1;
-    for (size_t i = 0; i < json_array_size(shape); i++) {
+    for (size_t i = 0; i < nd; i++) {
         int64_t d = json_nonneg(json_array_get(shape, i));
-        if (d < 0)
-            return herr_set(e, "tensor %.200s: shape entry %zu is not a non-negative integer", name, i);
-        if (__builtin_mul_overflow(numel, d, &numel))
-            return herr_set(e, "tensor %.200s: shape overflows", name);
+        if (d < 0) {
+            herr_set(e, "tensor %.200s: shape entry %zu is not a non-negative integer", name, i);
+            goto out;
+        }
+        if (__builtin_mul_overflow(numel, d, &numel)) { herr_set(e, "tensor %.200s: shape overflows", name); goto out; }
     }
-    x->numel = numel;
-    if (!json_is_array(offs) || json_array_size(offs) != 2)
-        return herr_set(e, "tensor %.200s: data_offsets must be [begin, end]", name);
+    if (!json_is_array(offs) || json_array_size(offs) != 2) {
+        herr_set(e, "tensor %.200s: data_offsets must be [begin, end]", name);
+        goto out;
+    }
     int64_t b = json_nonneg(json_array_get(offs, 0)), en = json_nonneg(json_array_get(offs, 1));
-    if (b < 0 || en < 0 || en < b) return herr_set(e, "tensor %.200s: bad data_offsets", name);
-    x->begin = (uint64_t)b;
-    x->end = (uint64_t)en;
-    if (x->dt) {       /* the bytes the shape and dtype need, exactly (as the format's reader checks) */
+    if (b < 0 || en < 0 || en < b) { herr_set(e, "tensor %.200s: bad data_offsets", name); goto out; }
+    if (known) {       /* the bytes the shape and dtype need, exactly (as the format's reader checks) */
         int64_t bits;
-        if (__builtin_mul_overflow(numel, (int64_t)x->dt->bits, &bits))
-            return herr_set(e, "tensor %.200s: shape overflows", name);
-        if (bits % 8)
-            return herr_set(e, "tensor %.200s: %lld elements of %s need %lld bits, not whole bytes", name,
-                            (long long)numel, x->dt->name, (long long)bits);
-        if ((uint64_t)(bits / 8) != x->end - x->begin)
-            return herr_set(e, "tensor %.200s: data_offsets span %llu bytes but %lld elements of %s need %lld",
-                            name, (unsigned long long)(x->end - x->begin), (long long)numel, x->dt->name,
-                            (long long)(bits / 8));
+        if (__builtin_mul_overflow(numel, (int64_t)known->bits, &bits)) {
+            herr_set(e, "tensor %.200s: shape overflows", name);
+            goto out;
+        }
+        if (bits % 8) {
+            herr_set(e, "tensor %.200s: %lld elements of %s need %lld bits, not whole bytes", name,
+                     (long long)numel, known->name, (long long)bits);
+            goto out;
+        }
+        if (bits / 8 != en - b) {
+            herr_set(e, "tensor %.200s: data_offsets span %lld bytes but %lld elements of %s need %lld", name,
+                     (long long)(en - b), (long long)numel, known->name, (long long)(bits / 8));
+            goto out;
+        }
     }
-    return 0;
+    tf_entry *x = tf_index_add(c->ix, name, strlen(name), (int)nd, 0, e);
+    if (!x) goto out;
+    snprintf(x->dtype, sizeof x->dtype, "%s", dtname);
+    x->kind = known ? known->kind : TF_OTHER;
+    x->bits = known ? known->bits : 0;
+    for (size_t d = 0; d < nd; d++) x->shape[d] = json_nonneg(json_array_get(shape, d));
+    x->numel = numel;
+    x->seg = c->ix->n - 1;
+    x->seg_pos = (uint64_t)b;
+    x->seg_bytes = (uint64_t)(en - b);
+    rc = 0;
+out:
+    json_decref(v);
+    return rc;
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+    const tf_entry *x = a, *y = b;
+    if (x->seg_pos != y->seg_pos) return x->seg_pos < y->seg_pos ? -1 : 1;
+    if (x->seg_bytes != y->seg_bytes) return x->seg_bytes < y->seg_bytes ? -1 : 1;
+    return x->seg < y->seg ? -1 : x->seg > y->seg;
 }
 
 static int st_read(void *ctx, const tf_entry *x, void *buf, herr *e)
@@ -112,83 +260,44 @@ static void st_close(void *ctx) { free(ctx); }
 
 static int index_header(const char *hdr, size_t hlen, uint64_t size, tf_index *ix, herr *e)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(hdr, hlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return herr_set(e, "bad JSON header: %s (line %d, column %d)", jerr.text, jerr.line, jerr.column);
-    int rc = -1;
-    st_entry *ents = NULL;
-    if (!json_is_object(root)) {
-        herr_set(e, "header is not a JSON object");
-        goto out;
+    header_ctx c = {ix, 0};
+    scan s = {hdr, hlen, 0};
+    if (for_each_member(&s, tensor_member, &c, e)) goto fail;
+    skip_ws(&s);
+    if (s.i != hlen) {
+        herr_set(e, "bad JSON header at byte %zu: text after the object", s.i);
+        goto fail;
     }
-    size_t cap = json_object_size(root), n = 0;
-    ents = calloc(cap ? cap : 1, sizeof *ents);
-    if (!ents) { herr_set(e, "out of memory"); goto out; }
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        if (strcmp(key, "__metadata__") == 0) {
-            if (!json_is_object(val)) { herr_set(e, "__metadata__ is not an object"); goto out; }
-            const char *mk;
-            json_t *mv;
-            json_object_foreach(val, mk, mv) {
-                if (!json_is_string(mv)) {
-                    herr_set(e, "__metadata__ value for \"%.100s\" is not a string", mk);
-                    goto out;
-                }
-            }
-            continue;
-        }
-        if (key[0] == '\0' || strlen(key) > ST_MAX_NAME) {
-            herr_set(e, "tensor with an empty or overlong name");
-            goto out;
-        }
-        if (parse_entry(key, val, &ents[n], e) != 0) goto out;
-        ents[n].order = n;
-        n++;
-    }
-    /* Buffer coverage: sorted by offset, entries must tile [0, buffer size). */
+    /* Sorted by offset (the index's order), names unique, and the entries
+     * must tile [0, buffer size). */
     uint64_t bufsize = size - 8 - hlen, pos = 0;
-    qsort(ents, n, sizeof *ents, cmp_entry);
-    for (size_t i = 0; i < n; i++) {
-        const st_entry *x = &ents[i];
-        if (x->end > bufsize) {
+    qsort(ix->e, ix->n, sizeof *ix->e, cmp_offset);
+    if (tf_index_seal(ix, e)) goto fail;
+    for (size_t i = 0; i < ix->n; i++) {
+        tf_entry *x = &ix->e[i];
+        uint64_t begin = x->seg_pos, end = x->seg_pos + x->seg_bytes;
+        if (end > bufsize) {
             herr_set(e, "tensor %.200s: data_offsets [%llu, %llu] beyond the data (%llu bytes)", x->name,
-                     (unsigned long long)x->begin, (unsigned long long)x->end, (unsigned long long)bufsize);
-            goto out;
+                     (unsigned long long)begin, (unsigned long long)end, (unsigned long long)bufsize);
+            goto fail;
         }
-        if (x->begin < pos) { herr_set(e, "tensor %.200s overlaps the previous tensor's data", x->name); goto out; }
-        if (x->begin > pos) {
+        if (begin < pos) { herr_set(e, "tensor %.200s overlaps the previous tensor's data", x->name); goto fail; }
+        if (begin > pos) {
             herr_set(e, "hole in the data before tensor %.200s (offset %llu)", x->name, (unsigned long long)pos);
-            goto out;
+            goto fail;
         }
-        pos = x->end;
+        pos = end;
+        x->seg = i;
+        x->seg_pos = 8 + hlen + begin;
     }
     if (pos != bufsize) {
         herr_set(e, "%llu bytes of data after the last tensor", (unsigned long long)(bufsize - pos));
-        goto out;
+        goto fail;
     }
-    for (size_t i = 0; i < n; i++) {
-        const st_entry *x = &ents[i];
-        int nd = (int)json_array_size(x->shape);
-        tf_entry *t = tf_index_add(ix, x->name, strlen(x->name), nd, 0, e);
-        if (!t) goto out;
-        snprintf(t->dtype, sizeof t->dtype, "%s", x->dtname);
-        t->kind = x->dt ? x->dt->kind : TF_OTHER;
-        t->bits = x->dt ? x->dt->bits : 0;
-        for (int d = 0; d < nd; d++) t->shape[d] = json_nonneg(json_array_get(x->shape, (size_t)d));
-        t->numel = x->numel;
-        t->seg = i;
-        t->seg_pos = 8 + hlen + x->begin;
-        t->seg_bytes = x->end - x->begin;
-    }
-    rc = tf_index_seal(ix, e);
-out:
-    free(ents);
-    json_decref(root);
-    if (rc) tf_index_free(ix);
-    return rc;
+    return 0;
+fail:
+    tf_index_free(ix);
+    return -1;
 }
 
 int safetensors_index(int fd, uint64_t size, tf_index *ix, tf_source *src, herr *e)

@@ -198,8 +198,16 @@ bad_st("bad_i32.safetensors", with_header(h), "has dtype I32", tensor="a")
 h = json.loads(json.dumps(hdr)); h["a"]["shape"] = [2, -2]
 bad_st("bad_shape.safetensors", with_header(h), "shape")
 bad_st("bad_hole.safetensors", with_header(hdr, body + b"\0" * 8), "after the last tensor")
-dup = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":1}'
-bad_st("bad_dup.safetensors", struct.pack("<Q", len(dup)) + dup + b"\0" * 4, "duplicate")
+dup = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+bad_st("bad_dup.safetensors", struct.pack("<Q", len(dup)) + dup + b"\0" * 4, "appears twice")
+dup = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"dtype":"F16"}}'
+bad_st("bad_dupfield.safetensors", struct.pack("<Q", len(dup)) + dup + b"\0" * 4, "duplicate")
+# Structure the member-by-member parse must refuse: a bracket closed by the
+# wrong kind, text after the object, a member without a value.
+for fname, text, frag in [("bad_brackets.safetensors", b'{"a":{"dtype":"F32","shape":[1},"data_offsets":[0,4]]}', "bad JSON"),
+                          ("bad_trailing.safetensors", b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x', "after the object"),
+                          ("bad_novalue.safetensors", b'{"a":}', "bad JSON")]:
+    bad_st(fname, struct.pack("<Q", len(text)) + text + b"\0" * 4, frag)
 
 # Zips: take the real small.bin apart and rebuild it in broken ways.
 zin = zipfile.ZipFile(os.path.join(out, "small.bin"))
