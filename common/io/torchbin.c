@@ -620,7 +620,7 @@ static void vm_free(vm *m)
 static const char *zip_problem(int code)
 {
     switch (code) {
-    case ZIP_ER_NOZIP: return "not a zip archive, or a truncated one (no end of central directory)";
+    case ZIP_ER_NOZIP: return "not a valid zip archive (truncated, or its directory and entries do not fit the file)";
     case ZIP_ER_EXISTS: return "two zip entries have the same name";
     case ZIP_ER_INCONS: return "zip archive inconsistent (central directory and local headers disagree)";
     case ZIP_ER_MULTIDISK: return "multi-disk zip archives are not supported";
@@ -700,8 +700,8 @@ static void tb_close(void *ctx)
 /* ------------------------------------------------------------ the index -- */
 
 /* Locate, check and remember the zip entry of storage st. */
-static int resolve_storage(zip_t *za, const char *prefix, const unsigned char *pkl, pstorage *st,
-                           const char *tname, herr *e)
+static int resolve_storage(zip_t *za, const char *prefix, const unsigned char *pkl, uint64_t file_size,
+                           pstorage *st, const char *tname, herr *e)
 {
     if (st->zindex >= 0) return 0;
     size_t plen = strlen(prefix), n = plen + 6 + st->key_len + 1;
@@ -716,6 +716,9 @@ static int resolve_storage(zip_t *za, const char *prefix, const unsigned char *p
         return herr_set(e, "tensor %.200s: storage data/%.*s missing from the archive", tname, kl, key);
     zip_stat_t zs;
     if (zip_entry_plain(za, (zip_uint64_t)idx, &zs, e)) return herr_prefix(e, "tensor %.200s: ", tname);
+    if (zs.size > file_size)   /* stored: its bytes are in the file, so this is a lie */
+        return herr_set(e, "tensor %.200s: storage data/%.*s claims %llu bytes, more than the file", tname, kl,
+                        key, (unsigned long long)zs.size);
     uint64_t es = (uint64_t)storage_types[st->type].bits / 8;
     if ((uint64_t)st->numel > UINT64_MAX / es || zs.size != (uint64_t)st->numel * es)
         return herr_set(e, "tensor %.200s: storage data/%.*s has %llu bytes, its pickle says %lld "
@@ -748,8 +751,8 @@ static int check_view(const ptensor *t, const char *tname, int64_t *numel_out, h
     return 0;
 }
 
-static int index_state_dict(zip_t *za, const char *prefix, vm *m, const pval *root, tf_index *ix,
-                            herr *e)
+static int index_state_dict(zip_t *za, const char *prefix, vm *m, const pval *root, uint64_t file_size,
+                            tf_index *ix, herr *e)
 {
     if (root->k != P_DICT) return herr_set(e, "data.pkl does not hold a dict of tensors (a state dict)");
     const plist *d = root->u.p;
@@ -761,7 +764,8 @@ static int index_state_dict(zip_t *za, const char *prefix, vm *m, const pval *ro
         if (v->k != P_TENSOR) return herr_set(e, "state dict entry %s is not a tensor", name);
         const ptensor *t = v->u.p;
         int64_t numel = 0;
-        if (resolve_storage(za, prefix, m->p, t->st, name, e) || check_view(t, name, &numel, e)) return -1;
+        if (resolve_storage(za, prefix, m->p, file_size, t->st, name, e) || check_view(t, name, &numel, e))
+            return -1;
         tf_entry *x = tf_index_add(ix, (const char *)m->p + k->u.off, k->n, t->ndim, 1, e);
         if (!x) return -1;
         snprintf(x->dtype, sizeof x->dtype, "%s", storage_types[t->st->type].dtype);
@@ -872,7 +876,7 @@ int torchbin_index(int fd, uint64_t size, tf_index *ix, tf_source *src, herr *e)
     m.e = e;
     pval root;
     if (vm_run(&m, &root)) goto out;
-    if (index_state_dict(za, prefix, &m, &root, ix, e)) goto out;
+    if (index_state_dict(za, prefix, &m, &root, size, ix, e)) goto out;
     rc = 0;
 out:
     vm_free(&m);
