@@ -133,7 +133,7 @@ int main(int argc, char **argv)
     free(json);
     tensor_set ts;
     tensors_init(&ts);
-    model_init_random_test(&c, seed, (float)std, &ts);
+    if (model_init_random_test(&c, seed, (float)std, &ts, &e)) die("%s", e.msg);
     if (model_save_dir(out, &c, MODEL_ORIGIN_RANDOM_TEST, 0, &ts, &e)) die("%s", e.msg);
     tensors_free(&ts);
     return 0;

@@ -20,7 +20,6 @@
 #include "cli/cli.h"
 #include "io/outfile.h"
 #include "io/records.h"
-#include "io/sha256.h"
 #include "io/stream.h"
 
 static const char USAGE[] =
@@ -156,8 +155,8 @@ static void input_open(input *in, int n, char **paths)
     in->files = xcalloc((size_t)n, sizeof *in->files);
     in->names = xcalloc((size_t)n, sizeof *in->names);
     in->n = n;
-    sha256_ctx ctx;
-    sha256_init(&ctx);
+    cli_sha256 ctx;
+    cli_sha256_init(&ctx);
     static char buf[1 << 16];
     for (int i = 0; i < n; i++) {
         int is_stdin = strcmp(paths[i], "-") == 0;
@@ -173,7 +172,7 @@ static void input_open(input *in, int n, char **paths)
         }
         size_t got;
         while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
-            sha256_update(&ctx, buf, got);
+            cli_sha256_add(&ctx, buf, got);
             if (spool && fwrite(buf, 1, got, spool) != got) die("temporary file for %s: %s", name, strerror(errno));
         }
         if (ferror(f)) die("%s: read error: %s", name, strerror(errno));
@@ -185,9 +184,7 @@ static void input_open(input *in, int n, char **paths)
         in->files[i] = f;
         in->names[i] = name;
     }
-    uint8_t d[32];
-    sha256_final(&ctx, d);
-    sha256_hex(d, in->digest);
+    cli_sha256_hex(&ctx, in->digest);
 }
 
 /* Next line across all inputs, with its terminator ("\n", "\r\n" or "\r",
@@ -389,13 +386,11 @@ int main(int argc, char **argv)
     {   /* tokenizer identity: sha256 of vocab.json's bytes then merges.txt's */
         size_t lv, lm;
         char *v = cli_read_file(o.vocab, &lv), *m = cli_read_file(o.merges, &lm);
-        sha256_ctx ctx;
-        uint8_t d[32];
-        sha256_init(&ctx);
-        sha256_update(&ctx, v, lv);
-        sha256_update(&ctx, m, lm);
-        sha256_final(&ctx, d);
-        sha256_hex(d, tok_sha);
+        cli_sha256 ctx;
+        cli_sha256_init(&ctx);
+        cli_sha256_add(&ctx, v, lv);
+        cli_sha256_add(&ctx, m, lm);
+        cli_sha256_hex(&ctx, tok_sha);
         free(v);
         free(m);
     }

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "io/outfile.h"
-#include "io/sha256.h"
 
 static char tool_name[64] = "heads";
 static void (*die_hooks[8])(void);
@@ -180,30 +179,48 @@ char *cli_read_file(const char *path, size_t *len_out)
     return buf;
 }
 
+void cli_sha256_init(cli_sha256 *c)
+{
+    sha256_init(c);
+}
+
+void cli_sha256_add(cli_sha256 *c, const void *data, size_t len)
+{
+    sha256_update(c, len, data);
+}
+
+void cli_sha256_hex(cli_sha256 *c, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(c, sizeof d, d);   /* also resets c */
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = 0;
+}
+
 void cli_sha256_buf(const void *data, size_t len, char out[65])
 {
-    sha256_ctx c;
-    uint8_t d[32];
-    sha256_init(&c);
-    sha256_update(&c, data, len);
-    sha256_final(&c, d);
-    sha256_hex(d, out);
+    cli_sha256 c;
+    cli_sha256_init(&c);
+    cli_sha256_add(&c, data, len);
+    cli_sha256_hex(&c, out);
 }
 
 void cli_sha256_file(const char *path, char out[65])
 {
     FILE *f = fopen(path, "rb");
     if (!f) die("%s: %s", path, strerror(errno));
-    sha256_ctx c;
-    uint8_t d[32];
+    cli_sha256 c;
     static uint8_t buf[1 << 16];
-    sha256_init(&c);
+    cli_sha256_init(&c);
     size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&c, buf, got);
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) cli_sha256_add(&c, buf, got);
     if (ferror(f)) die("%s: read error: %s", path, strerror(errno));
     fclose(f);
-    sha256_final(&c, d);
-    sha256_hex(d, out);
+    cli_sha256_hex(&c, out);
 }
 
 void *xmalloc(size_t n)

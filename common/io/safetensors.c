@@ -1,13 +1,7 @@
-/* safetensors.c: read and write the safetensors format.
- *
- * Layout: an 8-byte little-endian header length N, N bytes of JSON
- * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]},
- *  "__metadata__": {"k": "v"}}, then the byte buffer; offsets are relative
- * to the start of the buffer, which entries must cover without holes or
- * overlaps (as the format's own reader demands). */
+/* safetensors.c: index safetensors files and write them (see safetensors.h
+ * and tensors.h). */
+#include "io/safetensors.h"
 #include "io/tensors.h"
-#include "io/tensors_impl.h"
-#include "cli/cli.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -18,33 +12,113 @@
 #include <unistd.h>
 
 #define ST_MAX_HEADER (100u << 20)   /* the reference reader's own limit */
+#define ST_MAX_NAME 4096
+#define ST_MAX_ENTRY (64u << 10)     /* one entry's JSON: a 1024-dim shape fits */
+#define ST_MAX_DIMS 1024
 
-enum st_kind { K_F32, K_F16, K_BF16, K_F64, K_SKIP };
-
-static const struct { const char *name; int size; enum st_kind kind; } st_dtypes[] = {
-    {"F32", 4, K_F32}, {"F16", 2, K_F16}, {"BF16", 2, K_BF16}, {"F64", 8, K_F64},
-    {"BOOL", 1, K_SKIP}, {"U8", 1, K_SKIP}, {"I8", 1, K_SKIP},
-    {"F8_E4M3", 1, K_SKIP}, {"F8_E5M2", 1, K_SKIP},
-    {"I16", 2, K_SKIP}, {"U16", 2, K_SKIP}, {"I32", 4, K_SKIP}, {"U32", 4, K_SKIP},
-    {"I64", 8, K_SKIP}, {"U64", 8, K_SKIP},
-};
+/* The header is parsed one member at a time: a scan finds where each
+ * member's key and value lie, and jansson parses just those bytes.  Parsed
+ * whole, jansson would need about 40 bytes per JSON value, 20x a header
+ * made of "0," (a 50 MB header took 1 GB); this way opening costs the index
+ * (about 150 bytes per tensor, whose entry takes at least 45 header bytes)
+ * plus one entry's parse. */
 
 typedef struct {
-    const char *name;
-    int dt;                   /* index in st_dtypes */
-    int ndim;
-    int64_t shape[TENSOR_MAX_DIMS];
-    int64_t numel;
-    uint64_t begin, end;
-    size_t order;             /* position in the JSON header */
-} st_entry;
+    const char *p;
+    size_t n, i;
+} scan;
 
-static int cmp_entry(const void *a, const void *b)
+static void skip_ws(scan *s)
 {
-    const st_entry *x = a, *y = b;
-    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
-    if (x->end != y->end) return x->end < y->end ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
+    while (s->i < s->n && (s->p[s->i] == ' ' || s->p[s->i] == '\t' || s->p[s->i] == '\n' || s->p[s->i] == '\r'))
+        s->i++;
+}
+
+static int skip_string(scan *s)          /* at '"' */
+{
+    for (s->i++; s->i < s->n;) {
+        char c = s->p[s->i++];
+        if (c == '\\') s->i++;
+        else if (c == '"') return s->i <= s->n ? 0 : -1;
+    }
+    return -1;
+}
+
+/* Step over one JSON value (its exact form is jansson's to check). */
+static int skip_value(scan *s)
+{
+    if (s->i >= s->n) return -1;
+    char c = s->p[s->i];
+    if (c == '"') return skip_string(s);
+    if (c == '{' || c == '[') {
+        size_t depth = 0;
+        while (s->i < s->n) {
+            c = s->p[s->i];
+            if (c == '"') {
+                if (skip_string(s)) return -1;
+                continue;
+            }
+            s->i++;
+            if (c == '{' || c == '[') depth++;
+            else if ((c == '}' || c == ']') && --depth == 0) return 0;
+        }
+        return -1;
+    }
+    size_t from = s->i;
+    while (s->i < s->n && !strchr(",}] \t\r\n", s->p[s->i])) s->i++;
+    return s->i > from ? 0 : -1;
+}
+
+/* Parse bytes [from, to) of the header with jansson. */
+static json_t *parse_part(const char *hdr, size_t from, size_t to, herr *e)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(hdr + from, to - from, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) herr_set(e, "bad JSON header at byte %zu: %s", from + (size_t)jerr.position, jerr.text);
+    return v;
+}
+
+/* Call fn(key, value span) for each member of the object at s (a key that
+ * is not valid JSON, or bad structure, is refused here). */
+typedef int (*member_fn)(void *ctx, const char *key, const char *hdr, size_t from, size_t to, herr *e);
+
+static int for_each_member(scan *s, member_fn fn, void *ctx, herr *e)
+{
+    skip_ws(s);
+    if (s->i >= s->n || s->p[s->i] != '{') return herr_set(e, "bad JSON header at byte %zu: expected an object", s->i);
+    s->i++;
+    skip_ws(s);
+    if (s->i < s->n && s->p[s->i] == '}') {
+        s->i++;
+        return 0;
+    }
+    for (;;) {
+        skip_ws(s);
+        size_t ks = s->i;
+        if (s->i >= s->n || s->p[s->i] != '"' || skip_string(s))
+            return herr_set(e, "bad JSON header at byte %zu: expected a member name", ks);
+        json_t *k = parse_part(s->p, ks, s->i, e);
+        if (!k) return -1;
+        skip_ws(s);
+        if (s->i >= s->n || s->p[s->i] != ':') {
+            json_decref(k);
+            return herr_set(e, "bad JSON header at byte %zu: expected ':'", s->i);
+        }
+        s->i++;
+        skip_ws(s);
+        size_t vs = s->i;
+        if (skip_value(s)) {
+            json_decref(k);
+            return herr_set(e, "bad JSON header at byte %zu: a value is missing or unterminated", vs);
+        }
+        int rc = fn(ctx, json_string_value(k), s->p, vs, s->i, e);
+        json_decref(k);
+        if (rc) return -1;
+        skip_ws(s);
+        if (s->i < s->n && s->p[s->i] == ',') { s->i++; continue; }
+        if (s->i < s->n && s->p[s->i] == '}') { s->i++; return 0; }
+        return herr_set(e, "bad JSON header at byte %zu: expected ',' or '}'", s->i);
+    }
 }
 
 /* Non-negative JSON integer, or -1. */
@@ -55,209 +129,218 @@ static int64_t json_nonneg(const json_t *v)
     return i < 0 ? -1 : (int64_t)i;
 }
 
-static int parse_entry(const char *path, const char *name, json_t *v, st_entry *e,
-                       char *err, size_t errlen)
+/* A dtype name heads does not know must still look like one. */
+static int plausible_dtype(const char *s)
 {
-    memset(e, 0, sizeof *e);
-    e->name = name;
-    if (!json_is_object(v))
-        return tio_err(err, errlen, "%s: header entry %s is not an object", path, name);
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof ((tf_entry *)0)->dtype) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_')) return 0;
+    return 1;
+}
+
+static int metadata_member(void *ctx, const char *key, const char *hdr, size_t from, size_t to, herr *e)
+{
+    (void)ctx;
+    json_t *v = parse_part(hdr, from, to, e);
+    if (!v) return -1;
+    int ok = json_is_string(v);
+    json_decref(v);
+    return ok ? 0 : herr_set(e, "__metadata__ value for \"%.100s\" is not a string", key);
+}
+
+typedef struct {
+    tf_index *ix;
+    int seen_metadata;
+} header_ctx;
+
+/* One tensor entry: checked, and added to the index with its offsets
+ * relative to the data in seg_pos / seg_bytes and its header position in seg. */
+static int tensor_member(void *vctx, const char *name, const char *hdr, size_t from, size_t to, herr *e)
+{
+    header_ctx *c = vctx;
+    if (strcmp(name, "__metadata__") == 0) {
+        if (c->seen_metadata++) return herr_set(e, "__metadata__ appears twice");
+        scan ms = {hdr, to, from};
+        if (for_each_member(&ms, metadata_member, NULL, e)) return -1;
+        return 0;
+    }
+    if (name[0] == '\0' || strlen(name) > ST_MAX_NAME) return herr_set(e, "tensor with an empty or overlong name");
+    if (to - from > ST_MAX_ENTRY)
+        return herr_set(e, "tensor %.200s: header entry of %zu bytes (at most %u)", name, to - from, ST_MAX_ENTRY);
+    json_t *v = parse_part(hdr, from, to, e);
+    if (!v) return -1;
+    int rc = -1;
+    if (!json_is_object(v)) {
+        herr_set(e, "header entry %.200s is not an object", name);
+        goto out;
+    }
     const char *key;
     json_t *val;
     json_object_foreach(v, key, val) {
-        if (strcmp(key, "dtype") && strcmp(key, "shape") && strcmp(key, "data_offsets"))
-            return tio_err(err, errlen, "%s: tensor %s: unexpected field \"%s\"", path, name, key);
+        if (strcmp(key, "dtype") && strcmp(key, "shape") && strcmp(key, "data_offsets")) {
+            herr_set(e, "tensor %.200s: unexpected field \"%.40s\"", name, key);
+            goto out;
+        }
     }
     json_t *dt = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape"),
            *offs = json_object_get(v, "data_offsets");
-    if (!json_is_string(dt))
-        return tio_err(err, errlen, "%s: tensor %s: missing or non-string dtype", path, name);
-    e->dt = -1;
-    for (size_t i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++)
-        if (strcmp(json_string_value(dt), st_dtypes[i].name) == 0) e->dt = (int)i;
-    if (e->dt < 0)
-        return tio_err(err, errlen, "%s: tensor %s: unknown dtype \"%.32s\"", path, name,
-                       json_string_value(dt));
-    if (!json_is_array(shape))
-        return tio_err(err, errlen, "%s: tensor %s: missing or non-array shape", path, name);
+    if (!json_is_string(dt)) { herr_set(e, "tensor %.200s: missing or non-string dtype", name); goto out; }
+    const char *dtname = json_string_value(dt);
+    const tf_dtype *known = tf_dtype_find(dtname, json_string_length(dt));
+    if (!known && !plausible_dtype(dtname)) {
+        herr_set(e, "tensor %.200s: dtype \"%.32s\" is not a dtype name", name, dtname);
+        goto out;
+    }
+    if (!json_is_array(shape)) { herr_set(e, "tensor %.200s: missing or non-array shape", name); goto out; }
     size_t nd = json_array_size(shape);
-    int skip = st_dtypes[e->dt].kind == K_SKIP;
-    if (nd > TENSOR_MAX_DIMS && !skip)
-        return tio_err(err, errlen, "%s: tensor %s: %zu dimensions (at most %d supported)",
-                       path, name, nd, TENSOR_MAX_DIMS);
+    if (nd > ST_MAX_DIMS) { herr_set(e, "tensor %.200s: %zu dimensions", name, nd); goto out; }
     int64_t numel = 1;
     for (size_t i = 0; i < nd; i++) {
         int64_t d = json_nonneg(json_array_get(shape, i));
-        if (d < 0)
-            return tio_err(err, errlen, "%s: tensor %s: shape entry %zu is not a non-negative integer",
-                           path, name, i);
-        if (i < TENSOR_MAX_DIMS) e->shape[i] = d;
-        if (__builtin_mul_overflow(numel, d, &numel))
-            return tio_err(err, errlen, "%s: tensor %s: shape overflows", path, name);
+        if (d < 0) {
+            herr_set(e, "tensor %.200s: shape entry %zu is not a non-negative integer", name, i);
+            goto out;
+        }
+        if (__builtin_mul_overflow(numel, d, &numel)) { herr_set(e, "tensor %.200s: shape overflows", name); goto out; }
     }
-    e->ndim = (int)(nd > TENSOR_MAX_DIMS ? TENSOR_MAX_DIMS : nd);
-    e->numel = numel;
-    if (!json_is_array(offs) || json_array_size(offs) != 2)
-        return tio_err(err, errlen, "%s: tensor %s: data_offsets must be [begin, end]", path, name);
+    if (!json_is_array(offs) || json_array_size(offs) != 2) {
+        herr_set(e, "tensor %.200s: data_offsets must be [begin, end]", name);
+        goto out;
+    }
     int64_t b = json_nonneg(json_array_get(offs, 0)), en = json_nonneg(json_array_get(offs, 1));
-    if (b < 0 || en < 0 || en < b)
-        return tio_err(err, errlen, "%s: tensor %s: bad data_offsets", path, name);
-    e->begin = (uint64_t)b;
-    e->end = (uint64_t)en;
-    int64_t nbytes;
-    if (__builtin_mul_overflow(numel, (int64_t)st_dtypes[e->dt].size, &nbytes) ||
-        (uint64_t)nbytes != e->end - e->begin)
-        return tio_err(err, errlen,
-                       "%s: tensor %s: data_offsets span %llu bytes but shape and dtype need %lld",
-                       path, name, (unsigned long long)(e->end - e->begin),
-                       (long long)numel * st_dtypes[e->dt].size);
+    if (b < 0 || en < 0 || en < b) { herr_set(e, "tensor %.200s: bad data_offsets", name); goto out; }
+    if (known) {       /* the bytes the shape and dtype need, exactly (as the format's reader checks) */
+        int64_t bits;
+        if (__builtin_mul_overflow(numel, (int64_t)known->bits, &bits)) {
+            herr_set(e, "tensor %.200s: shape overflows", name);
+            goto out;
+        }
+        if (bits % 8) {
+            herr_set(e, "tensor %.200s: %lld elements of %s need %lld bits, not whole bytes", name,
+                     (long long)numel, known->name, (long long)bits);
+            goto out;
+        }
+        if (bits / 8 != en - b) {
+            herr_set(e, "tensor %.200s: data_offsets span %lld bytes but %lld elements of %s need %lld", name,
+                     (long long)(en - b), (long long)numel, known->name, (long long)(bits / 8));
+            goto out;
+        }
+    }
+    tf_entry *x = tf_index_add(c->ix, name, strlen(name), (int)nd, 0, e);
+    if (!x) goto out;
+    snprintf(x->dtype, sizeof x->dtype, "%s", dtname);
+    x->kind = known ? known->kind : TF_OTHER;
+    x->bits = known ? known->bits : 0;
+    for (size_t d = 0; d < nd; d++) x->shape[d] = json_nonneg(json_array_get(shape, d));
+    x->numel = numel;
+    x->seg = c->ix->n - 1;
+    x->seg_pos = (uint64_t)b;
+    x->seg_bytes = (uint64_t)(en - b);
+    rc = 0;
+out:
+    json_decref(v);
+    return rc;
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+    const tf_entry *x = a, *y = b;
+    if (x->seg_pos != y->seg_pos) return x->seg_pos < y->seg_pos ? -1 : 1;
+    if (x->seg_bytes != y->seg_bytes) return x->seg_bytes < y->seg_bytes ? -1 : 1;
+    return x->seg < y->seg ? -1 : x->seg > y->seg;
+}
+
+static int st_read(void *ctx, const tf_entry *x, void *buf, herr *e)
+{
+    return tf_pread(*(const int *)ctx, buf, (size_t)x->seg_bytes, x->seg_pos, e);
+}
+
+static void st_close(void *ctx) { free(ctx); }
+
+static int index_header(const char *hdr, size_t hlen, uint64_t size, tf_index *ix, herr *e)
+{
+    header_ctx c = {ix, 0};
+    scan s = {hdr, hlen, 0};
+    if (for_each_member(&s, tensor_member, &c, e)) goto fail;
+    skip_ws(&s);
+    if (s.i != hlen) {
+        herr_set(e, "bad JSON header at byte %zu: text after the object", s.i);
+        goto fail;
+    }
+    /* Sorted by offset (the index's order), names unique, and the entries
+     * must tile [0, buffer size). */
+    uint64_t bufsize = size - 8 - hlen, pos = 0;
+    qsort(ix->e, ix->n, sizeof *ix->e, cmp_offset);
+    if (tf_index_seal(ix, e)) goto fail;
+    for (size_t i = 0; i < ix->n; i++) {
+        tf_entry *x = &ix->e[i];
+        uint64_t begin = x->seg_pos, end = x->seg_pos + x->seg_bytes;
+        if (end > bufsize) {
+            herr_set(e, "tensor %.200s: data_offsets [%llu, %llu] beyond the data (%llu bytes)", x->name,
+                     (unsigned long long)begin, (unsigned long long)end, (unsigned long long)bufsize);
+            goto fail;
+        }
+        if (begin < pos) { herr_set(e, "tensor %.200s overlaps the previous tensor's data", x->name); goto fail; }
+        if (begin > pos) {
+            herr_set(e, "hole in the data before tensor %.200s (offset %llu)", x->name, (unsigned long long)pos);
+            goto fail;
+        }
+        pos = end;
+        x->seg = i;
+        x->seg_pos = 8 + hlen + begin;
+    }
+    if (pos != bufsize) {
+        herr_set(e, "%llu bytes of data after the last tensor", (unsigned long long)(bufsize - pos));
+        goto fail;
+    }
+    return 0;
+fail:
+    tf_index_free(ix);
+    return -1;
+}
+
+int safetensors_index(int fd, uint64_t size, tf_index *ix, tf_source *src, herr *e)
+{
+    memset(ix, 0, sizeof *ix);
+    memset(src, 0, sizeof *src);
+    unsigned char lb[8];
+    if (size < 8) return herr_set(e, "too short for a safetensors file (%llu bytes)", (unsigned long long)size);
+    if (tf_pread(fd, lb, 8, 0, e)) return -1;
+    uint64_t hlen = tf_le64(lb);
+    if (hlen > ST_MAX_HEADER || hlen > size - 8)
+        return herr_set(e, "header length %llu exceeds the file (%llu bytes)%s", (unsigned long long)hlen,
+                        (unsigned long long)size, hlen > ST_MAX_HEADER ? " or the format's 100 MB limit" : "");
+    char *hdr = malloc(hlen ? (size_t)hlen : 1);
+    if (!hdr) return herr_set(e, "out of memory reading a %llu-byte header", (unsigned long long)hlen);
+    if (tf_pread(fd, hdr, (size_t)hlen, 8, e)) { free(hdr); return -1; }
+    if (hlen < 2 || hdr[0] != '{') {
+        free(hdr);
+        return herr_set(e, "header is not a JSON object");
+    }
+    int rc = index_header(hdr, (size_t)hlen, size, ix, e);
+    free(hdr);
+    if (rc) return -1;
+    int *ctx = malloc(sizeof *ctx);
+    if (!ctx) {
+        tf_index_free(ix);
+        return herr_set(e, "out of memory");
+    }
+    *ctx = fd;
+    src->ctx = ctx;
+    src->read = st_read;
+    src->close = st_close;
     return 0;
 }
 
-static int load_buf(const char *path, const unsigned char *buf, size_t len, tensor_set *ts,
-                    char *err, size_t errlen)
-{
-    if (len < 8)
-        return tio_err(err, errlen, "%s: too short for a safetensors file (%zu bytes)", path, len);
-    uint64_t hlen = tio_le64(buf);
-    if (hlen > ST_MAX_HEADER || hlen > len - 8)
-        return tio_err(err, errlen, "%s: header length %llu exceeds the file (%zu bytes)",
-                       path, (unsigned long long)hlen, len);
-    if (hlen < 2 || buf[8] != '{')
-        return tio_err(err, errlen, "%s: header is not a JSON object", path);
-    json_error_t jerr;
-    json_t *root = json_loadb((const char *)buf + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return tio_err(err, errlen, "%s: bad JSON header: %s (line %d, column %d)", path,
-                       jerr.text, jerr.line, jerr.column);
-    int rc = -1;
-    st_entry *ents = NULL;
-    if (!json_is_object(root)) {
-        tio_err(err, errlen, "%s: header is not a JSON object", path);
-        goto out;
-    }
-    size_t cap = json_object_size(root), n = 0;
-    ents = calloc(cap ? cap : 1, sizeof *ents);
-    if (!ents) { tio_err(err, errlen, "%s: out of memory", path); goto out; }
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) {
-        if (strcmp(key, "__metadata__") == 0) {
-            if (!json_is_object(val)) {
-                tio_err(err, errlen, "%s: __metadata__ is not an object", path);
-                goto out;
-            }
-            const char *mk;
-            json_t *mv;
-            json_object_foreach(val, mk, mv) {
-                if (!json_is_string(mv)) {
-                    tio_err(err, errlen, "%s: __metadata__ value for \"%s\" is not a string", path, mk);
-                    goto out;
-                }
-            }
-            continue;
-        }
-        if (key[0] == '\0' || strlen(key) > 4096) {
-            tio_err(err, errlen, "%s: tensor with an empty or overlong name", path);
-            goto out;
-        }
-        if (parse_entry(path, key, val, &ents[n], err, errlen) != 0) goto out;
-        ents[n].order = n;
-        n++;
-    }
-    /* Buffer coverage: sorted by offset, entries must tile [0, buffer size). */
-    uint64_t bufsize = len - 8 - hlen;
-    qsort(ents, n, sizeof *ents, cmp_entry);
-    uint64_t pos = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (ents[i].end > bufsize) {
-            tio_err(err, errlen, "%s: tensor %s: data_offsets [%llu, %llu] beyond the data (%llu bytes)",
-                    path, ents[i].name, (unsigned long long)ents[i].begin,
-                    (unsigned long long)ents[i].end, (unsigned long long)bufsize);
-            goto out;
-        }
-        if (ents[i].begin < pos) {
-            tio_err(err, errlen, "%s: tensor %s overlaps the previous tensor's data", path, ents[i].name);
-            goto out;
-        }
-        if (ents[i].begin > pos) {
-            tio_err(err, errlen, "%s: hole in the data before tensor %s (offset %llu)", path,
-                    ents[i].name, (unsigned long long)pos);
-            goto out;
-        }
-        pos = ents[i].end;
-    }
-    if (pos != bufsize) {
-        tio_err(err, errlen, "%s: %llu bytes of data after the last tensor", path,
-                (unsigned long long)(bufsize - pos));
-        goto out;
-    }
-    const unsigned char *data = buf + 8 + hlen;
-    for (size_t i = 0; i < n; i++) {
-        const st_entry *e = &ents[i];
-        enum st_kind kind = st_dtypes[e->dt].kind;
-        if (kind == K_SKIP) { ts->n_skipped++; continue; }
-        size_t cnt = (size_t)e->numel;
-        if (cnt > SIZE_MAX / sizeof(float)) {
-            tio_err(err, errlen, "%s: tensor %s too large", path, e->name);
-            goto out;
-        }
-        float *f = malloc(cnt ? cnt * sizeof(float) : 1);
-        if (!f) { tio_err(err, errlen, "%s: out of memory", path); goto out; }
-        const unsigned char *p = data + e->begin;
-        switch (kind) {
-        case K_F32: if (cnt) memcpy(f, p, cnt * 4); break;
-        case K_F16: for (size_t k = 0; k < cnt; k++) f[k] = tio_f16_to_f32(tio_le16(p + 2 * k)); break;
-        case K_BF16: for (size_t k = 0; k < cnt; k++) f[k] = tio_bf16_to_f32(tio_le16(p + 2 * k)); break;
-        case K_F64:
-            for (size_t k = 0; k < cnt; k++) {
-                double d;
-                memcpy(&d, p + 8 * k, 8);
-                f[k] = (float)d;
-            }
-            break;
-        case K_SKIP: break;
-        }
-        if (!tio_add_owned(ts, e->name, e->ndim, e->shape, f, err, errlen)) {
-            char tmp[512];
-            snprintf(tmp, sizeof tmp, "%s: %s", path, err);
-            tio_err(err, errlen, "%s", tmp);
-            goto out;
-        }
-    }
-    char dup[300];
-    if (tio_check_unique(ts, dup, sizeof dup)) {
-        tio_err(err, errlen, "%s: %s", path, dup);
-        goto out;
-    }
-    rc = 0;
-out:
-    free(ents);
-    json_decref(root);
-    return rc;
-}
-
-int tensors_load_safetensors(const char *path, tensor_set *ts, char *err, size_t errlen)
-{
-    tensors_init(ts);
-    unsigned char *buf;
-    size_t len;
-    if (tio_read_file(path, &buf, &len, err, errlen) != 0) return -1;
-    int rc = load_buf(path, buf, len, ts, err, errlen);
-    if (rc == 0) cli_sha256_buf(buf, len, ts->sha256);
-    else tensors_free(ts);
-    free(buf);
-    return rc;
-}
-
-int tensors_save_safetensors(const char *path, const tensor_set *ts, char *err, size_t errlen)
+int tensors_save_safetensors(const char *path, const tensor_set *ts, herr *e)
 {
     json_t *root = json_object();
     json_t *meta = json_object();
     if (!root || !meta) {
         json_decref(root);
         json_decref(meta);
-        return tio_err(err, errlen, "%s: out of memory", path);
+        return herr_set(e, "%s: out of memory", path);
     }
     json_object_set_new(meta, "format", json_string("pt"));
     json_object_set_new(root, "__metadata__", meta);
@@ -267,8 +350,8 @@ int tensors_save_safetensors(const char *path, const tensor_set *ts, char *err, 
         if (!t->name || !t->name[0] || strcmp(t->name, "__metadata__") == 0 ||
             json_object_get(root, t->name)) {
             json_decref(root);
-            return tio_err(err, errlen, "%s: tensor name \"%s\" empty, reserved or repeated",
-                           path, t->name ? t->name : "");
+            return herr_set(e, "%s: tensor name \"%.200s\" empty, reserved or repeated", path,
+                            t->name ? t->name : "");
         }
         int64_t numel = 1;
         int shape_ok = t->ndim >= 0 && t->ndim <= TENSOR_MAX_DIMS;
@@ -276,32 +359,32 @@ int tensors_save_safetensors(const char *path, const tensor_set *ts, char *err, 
             shape_ok = t->shape[d] >= 0 && !__builtin_mul_overflow(numel, t->shape[d], &numel);
         if (!shape_ok || numel != t->numel || (numel > 0 && !t->data)) {
             json_decref(root);
-            return tio_err(err, errlen, "%s: tensor %s: shape, numel and data disagree", path, t->name);
+            return herr_set(e, "%s: tensor %.200s: shape, numel and data disagree", path, t->name);
         }
-        json_t *e = json_object(), *shape = json_array();
+        json_t *x = json_object(), *shape = json_array();
         for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer(t->shape[d]));
-        json_object_set_new(e, "dtype", json_string("F32"));
-        json_object_set_new(e, "shape", shape);
+        json_object_set_new(x, "dtype", json_string("F32"));
+        json_object_set_new(x, "shape", shape);
         uint64_t end = off + (uint64_t)t->numel * 4;
         json_t *o = json_array();
         json_array_append_new(o, json_integer((json_int_t)off));
         json_array_append_new(o, json_integer((json_int_t)end));
-        json_object_set_new(e, "data_offsets", o);
-        json_object_set_new(root, t->name, e);
+        json_object_set_new(x, "data_offsets", o);
+        json_object_set_new(root, t->name, x);
         off = end;
     }
     char *hdr = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(root);
-    if (!hdr) return tio_err(err, errlen, "%s: cannot encode the header", path);
+    if (!hdr) return herr_set(e, "%s: cannot encode the header", path);
     size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8;  /* spaces to 8-byte alignment */
 
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
-    if (!tmp) { free(hdr); return tio_err(err, errlen, "%s: out of memory", path); }
+    if (!tmp) { free(hdr); return herr_set(e, "%s: out of memory", path); }
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        tio_err(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        herr_set(e, "%s: cannot create a temporary file: %s", path, strerror(errno));
         free(hdr);
         free(tmp);
         return -1;
@@ -327,13 +410,13 @@ int tensors_save_safetensors(const char *path, const tensor_set *ts, char *err, 
     }
     free(hdr);
     if (!ok) {
-        tio_err(err, errlen, "%s: write error: %s", path, strerror(errno));
+        herr_set(e, "%s: write error: %s", path, strerror(errno));
         unlink(tmp);
         free(tmp);
         return -1;
     }
     if (rename(tmp, path) != 0) {
-        tio_err(err, errlen, "%s: cannot rename the temporary file: %s", path, strerror(errno));
+        herr_set(e, "%s: cannot rename the temporary file: %s", path, strerror(errno));
         unlink(tmp);
         free(tmp);
         return -1;

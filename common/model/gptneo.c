@@ -16,13 +16,24 @@
 /* ------------------------------------------------------------------ */
 /* Weights                                                             */
 
-/* Find a tensor under "transformer." (GPTNeoForCausalLM) or bare
- * (GPTNeoModel). */
-static const tensor *find(const tensor_set *ts, const char *full)
+/* Read a tensor under "transformer." (GPTNeoForCausalLM) or bare
+ * (GPTNeoModel), on request (io/tensors.h: only what is bound is ever read;
+ * a dtype not read, a non-finite value or a missing tensor is refused with
+ * its name). */
+static const tensor *get(tensor_set *ts, const char *full, herr *e)
 {
-    const tensor *t = tensors_find(ts, full);
-    if (!t && !strncmp(full, "transformer.", 12)) t = tensors_find(ts, full + 12);
+    const char *name = full;
+    if (!tensors_has(ts, full) && !strncmp(full, "transformer.", 12) && tensors_has(ts, full + 12))
+        name = full + 12;
+    const tensor *t = tensors_get(ts, name, e);
+    if (!t) herr_prefix(e, "model: ");
     return t;
+}
+
+/* Whether the set holds this name, with or without "transformer.". */
+static int has(const tensor_set *ts, const char *full)
+{
+    return tensors_has(ts, full) || (!strncmp(full, "transformer.", 12) && tensors_has(ts, full + 12));
 }
 
 /* "[64x4]" into buf. */
@@ -80,11 +91,8 @@ int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, 
     model_tensor_list(c, ti);
     char got[96], want[96];
     for (int i = 0; i < nt; i++) {
-        const tensor *t = find(ts, ti[i].name);
-        if (!t) {
-            herr_set(e, "model: missing tensor %s", ti[i].name);
-            goto fail;
-        }
+        const tensor *t = get(ts, ti[i].name, e);
+        if (!t) goto fail;
         if (t->ndim != ti[i].ndim || t->shape[0] != ti[i].shape[0] ||
             (ti[i].ndim == 2 && t->shape[1] != ti[i].shape[1])) {
             herr_set(e, "model: tensor %s has shape [%s], config says [%s]", t->name,
@@ -98,12 +106,13 @@ int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, 
     for (int l = 0; l < c->n_layer; l++) {
         char nm[128];
         snprintf(nm, sizeof nm, "transformer.h.%d.attn.attention.q_proj.bias", l);
-        if (find(ts, nm)) {
+        if (has(ts, nm)) {
             herr_set(e, "model: unexpected tensor %s (GPT-Neo's q/k/v have no bias)", nm);
             goto fail;
         }
     }
-    const tensor *lm = tensors_find(ts, "lm_head.weight");
+    const tensor *lm = NULL;
+    if (tensors_has(ts, "lm_head.weight") && !(lm = get(ts, "lm_head.weight", e))) goto fail;
     if (lm) {
         const int64_t V = c->vocab_size, D = c->n_embd;
         if (lm->ndim != 2 || lm->shape[0] != V || lm->shape[1] != D) {
@@ -225,11 +234,9 @@ int gptneo_load(const char *dir, gptneo_model *m, herr *e)
         return herr_set(e, "%s: no model.safetensors or pytorch_model.bin", dir);
     tensor_set ts;
     tensors_init(&ts);
-    char e2[HERR_MAX];
-    if (tensors_load(wpath, &ts, e2, sizeof e2)) return herr_set(e, "%s", e2);
+    if (tensors_open(wpath, &ts, e)) return -1;
     char wsha[65];
     snprintf(wsha, sizeof wsha, "%s", ts.sha256);
-    if (!wsha[0]) cli_sha256_file(wpath, wsha);
     if (gptneo_from_tensors(m, &cfg, &ts, e)) return herr_prefix(e, "%s: ", wpath);
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     snprintf(m->config_path, sizeof m->config_path, "%s", cpath);

@@ -1,7 +1,6 @@
 /* init.c: random weights for test models and for training (init.h). */
 #include "model/init.h"
 #include "base/rng.h"
-#include "cli/cli.h"
 #include "model/weights.h"
 
 #include <math.h>
@@ -24,29 +23,32 @@ static double normal(rng *r)
 }
 
 /* Add tensor `name` of shape [d0] or [d0][d1] filled with mean + sd*N(0,1). */
-static void add_random(tensor_set *ts, rng *r, const char *name, int64_t d0, int64_t d1,
-                       double mean, double sd)
+static int add_random(tensor_set *ts, rng *r, const char *name, int64_t d0, int64_t d1,
+                      double mean, double sd, herr *e)
 {
     int64_t shape[2] = {d0, d1};
     int ndim = d1 ? 2 : 1;
     size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
-    float *buf = xmalloc(n * sizeof(float));
+    float *buf = malloc(n * sizeof(float));
+    if (!buf) return herr_set(e, "out of memory for tensor %s", name);
     for (size_t i = 0; i < n; i++) buf[i] = (float)(mean + sd * normal(r));
-    tensors_add(ts, name, ndim, shape, buf);
+    int rc = tensors_add(ts, name, ndim, shape, buf, e) ? 0 : -1;
     free(buf);
+    return rc;
 }
 
-void model_init_random_test(const model_config *c, uint64_t seed, float std, tensor_set *ts)
+int model_init_random_test(const model_config *c, uint64_t seed, float std, tensor_set *ts, herr *e)
 {
     rng r = {seed, 0, 0};
     const int64_t D = c->n_embd, I = c->n_inner;
     char nm[128];
-    add_random(ts, &r, "transformer.wte.weight", c->vocab_size, D, 0, std);
-    add_random(ts, &r, "transformer.wpe.weight", c->n_positions, D, 0, std);
+    if (add_random(ts, &r, "transformer.wte.weight", c->vocab_size, D, 0, std, e) ||
+        add_random(ts, &r, "transformer.wpe.weight", c->n_positions, D, 0, std, e))
+        return -1;
     for (int l = 0; l < c->n_layer; l++) {
 #define R(suffix, d0, d1, mean, sd) do { \
         snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, suffix); \
-        add_random(ts, &r, nm, d0, d1, mean, sd); } while (0)
+        if (add_random(ts, &r, nm, d0, d1, mean, sd, e)) return -1; } while (0)
         R("ln_1.weight", D, 0, 1.0, 0.1);
         R("ln_1.bias", D, 0, 0.0, 0.05);
         R("attn.attention.k_proj.weight", D, D, 0.0, std);
@@ -62,8 +64,10 @@ void model_init_random_test(const model_config *c, uint64_t seed, float std, ten
         R("mlp.c_proj.bias", D, 0, 0.0, 0.05);
 #undef R
     }
-    add_random(ts, &r, "transformer.ln_f.weight", D, 0, 1.0, 0.1);
-    add_random(ts, &r, "transformer.ln_f.bias", D, 0, 0.0, 0.05);
+    if (add_random(ts, &r, "transformer.ln_f.weight", D, 0, 1.0, 0.1, e) ||
+        add_random(ts, &r, "transformer.ln_f.bias", D, 0, 0.0, 0.05, e))
+        return -1;
+    return 0;
 }
 
 void model_init_training(const model_config *c, float *flat, uint64_t seed)

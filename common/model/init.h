@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include "base/err.h"
 #include "io/tensors.h"
 #include "model/config.h"
 
@@ -26,8 +27,10 @@
  *  ("transformer.wte.weight", ...; no lm_head: it is tied).  Matrices and
  *  embeddings ~ N(0, std^2); layer-norm weights 1 + N(0, 0.1^2); biases
  *  N(0, 0.05^2).
- *  @param ts initialised, empty set that receives the tensors */
-void model_init_random_test(const model_config *c, uint64_t seed, float std, tensor_set *ts);
+ *  @param ts initialised, empty set that receives the tensors
+ *  @return 0, or -1 with e set (out of memory) */
+int model_init_random_test(const model_config *c, uint64_t seed, float std, tensor_set *ts, herr *e)
+    __attribute__((warn_unused_result));
 
 /** The trainer's initial parameters (Hugging Face GPT-Neo's scheme, see
  *  the top of this file), one normal per pair of uniforms.

@@ -22,10 +22,9 @@ int model_save_dir(const char *dir, const model_config *c, model_origin origin, 
         free(json);
         return herr_set(e, "out of memory");
     }
-    char err[HERR_MAX];
     int rc = 0;
     snprintf(path, n, "%s/model.safetensors", dir);
-    if (tensors_save_safetensors(path, ts, err, sizeof err)) rc = herr_set(e, "%s", err);
+    rc = tensors_save_safetensors(path, ts, e);
     snprintf(path, n, "%s/config.json", dir);
     outfile *o = rc ? NULL : outfile_open(path, e);
     if (!rc && !o) rc = -1;
@@ -44,9 +43,11 @@ int model_params_to_tensors(const model_config *c, const float *params, tensor_s
     model_tensor_info *ti = malloc(sizeof *ti * (size_t)nt);
     if (!ti) return herr_set(e, "out of memory");
     model_tensor_list(c, ti);
-    for (int t = 0; t < nt; t++)
-        tensors_add(ts, ti[t].name, ti[t].ndim, ti[t].shape, params + ti[t].offset);
-    tensors_add(ts, "lm_head.weight", 2, ti[0].shape, params + ti[0].offset); /* tied */
+    int rc = 0;
+    for (int t = 0; t < nt && !rc; t++)
+        if (!tensors_add(ts, ti[t].name, ti[t].ndim, ti[t].shape, params + ti[t].offset, e)) rc = -1;
+    if (!rc && !tensors_add(ts, "lm_head.weight", 2, ti[0].shape, params + ti[0].offset, e)) /* tied */
+        rc = -1;
     free(ti);
-    return 0;
+    return rc;
 }

@@ -23,8 +23,9 @@ int main(void)
     CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0, "sha256 of a million a's");
     free(a);
     /* Random lengths around the block size, against coreutils' sha256sum
-     * (this runs whichever compression path the CPU selects; test_data.sh
-     * runs this test again with HEADS_NO_SHA_NI=1 for the portable one). */
+     * (this runs whichever compression path nettle selects for the CPU;
+     * test_data.sh runs this test again with NETTLE_FAT_OVERRIDE=none for
+     * its portable one). */
     int agree = 1;
     uint32_t x = 12345;
     for (int round = 0; round < 40 && agree; round++) {

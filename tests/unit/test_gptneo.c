@@ -456,7 +456,7 @@ static void unit_checks(void)
     CHECK(rc == 0, "small config parses");
     tensor_set ts;
     tensors_init(&ts);
-    model_init_random_test(&c, 3, 0.1f, &ts);
+    if (model_init_random_test(&c, 3, 0.1f, &ts, &e)) die("%s", e.msg);
     gptneo_model m;
     rc = gptneo_from_tensors(&m, &c, &ts, &e);
     CHECK(rc == 0 && m.lm_head_tied, "random model binds (lm_head tied to wte)");
@@ -476,13 +476,13 @@ static void unit_checks(void)
 
     /* a missing tensor, a wrong shape */
     tensors_init(&ts);
-    model_init_random_test(&c, 3, 0.1f, &ts);
+    if (model_init_random_test(&c, 3, 0.1f, &ts, &e)) die("%s", e.msg);
     free(ts.t[5].name);
     ts.t[5].name = xstrdup("transformer.h.0.renamed");
     rc = gptneo_from_tensors(&m, &c, &ts, &e);
     CHECK(rc != 0 && strstr(e.msg, "missing tensor"), "missing tensor refused: %s", e.msg);
     tensors_init(&ts);
-    model_init_random_test(&c, 3, 0.1f, &ts);
+    if (model_init_random_test(&c, 3, 0.1f, &ts, &e)) die("%s", e.msg);
     ts.t[0].shape[0] = 19; /* wte [19][8] where the config says 20 */
     ts.t[0].numel = 19 * 8;
     rc = gptneo_from_tensors(&m, &c, &ts, &e);

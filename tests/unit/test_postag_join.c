@@ -18,7 +18,6 @@
 #include "text/bpe.h"
 #include "cli/cli.h"
 #include "io/records.h"
-#include "io/sha256.h"
 #include "io/stream.h"
 #include "testlib.h"
 
@@ -183,13 +182,8 @@ static int self_check(void)
     size_t same_text = 0, tiled = 0;
     const char *gp = g;
     for (size_t i = 0; i < n; i++) {
-        uint8_t d[32];
         char hex[65], want[128];
-        sha256_ctx c;
-        sha256_init(&c);
-        sha256_update(&c, texts[i], lens[i]);
-        sha256_final(&c, d);
-        sha256_hex(d, hex);
+        cli_sha256_buf(texts[i], lens[i], hex);
         hex[16] = '\0';
         snprintf(want, sizeof want, "#story %zu chars ", i);
         gp = strstr(gp, want);

@@ -9,7 +9,7 @@
  *
  * Env: TOP (repository), DATA (fetched inputs). */
 #include "text/perceptron.h"
-#include "io/sha256.h"
+#include "cli/cli.h"
 #include "testlib.h"
 #include "text/treebank.h"
 
@@ -166,13 +166,8 @@ static void test_stories(treebank *tb, perceptron *pt, const char *stories_path,
         gend = gend ? gend + 1 : golden + glen;
         gpos = (size_t)(gend - golden);
 
-        uint8_t dig[32];
         char hex[65];
-        sha256_ctx c;
-        sha256_init(&c);
-        sha256_update(&c, text, tlen);
-        sha256_final(&c, dig);
-        sha256_hex(dig, hex);
+        cli_sha256_buf(text, tlen, hex);
         hex[16] = '\0';
         uint32_t *map = malloc((tlen + 1) * sizeof *map);
         utf8_char_map(text, tlen, map);

@@ -40,10 +40,10 @@ int main(void)
     tensors_init(&ts);
     herr e;
     CHECK(model_params_to_tensors(&c, par, &ts, &e) == 0, "the layout as tensors");
-    char dir[] = "/tmp/test_train_xcheck.XXXXXX", path[256], err[512];
+    char dir[] = "/tmp/test_train_xcheck.XXXXXX", path[256];
     CHECK(mkdtemp(dir) != NULL, "temporary directory");
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    CHECK(tensors_save_safetensors(path, &ts, err, sizeof err) == 0, "save model.safetensors");
+    CHECK(tensors_save_safetensors(path, &ts, &e) == 0, "save model.safetensors");
     tensors_free(&ts);
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
