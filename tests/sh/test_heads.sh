@@ -199,11 +199,17 @@ printf 'Once upon a time there was a cat.\n<|endoftext|>\n<|endoftext|>\nThe cat
 "$BIN/postag-join" --tagger "$TAGGER" --align study "$TMP/empty.hs" >"$TMP/empty.tagged"
 check_eq "the 0-token story is in the stream (3 stories)" "$("$BIN/stream-view" --count "$TMP/empty.tagged")" 3
 LOC=$M/local TOKDIR=$DATA/tokenizer
-refuse() {  # refuse WHAT PATTERN TOOL ARGS...: one line naming the tool, no output file
-  local what=$1 pat=$2 tool=$3; shift 3
+# refuse WHAT PATTERN TOOL ARGS...: TOOL ARGS -o FILE exits non-zero with one
+# stderr line "TOOL: ..." matching PATTERN, and writes neither FILE nor stdout
+refuse() {
+  local what="$3: $1" pat=$2 tool=$3 n; shift 3
   rm -f "$TMP/refused.out"
-  check_fails "$tool: $what" "^$tool: .*($pat)" "$BIN/$tool" "$@" -o "$TMP/refused.out"
-  check "$tool: $what: no output file" test ! -e "$TMP/refused.out"
+  if "$BIN/$tool" "$@" -o "$TMP/refused.out" >"$TMP/rf.out" 2>"$TMP/rf.err"; then fail "$what (exit 0)"; return; fi
+  n=$(wc -l <"$TMP/rf.err")
+  if [ "$n" -ne 1 ]; then fail "$what ($n stderr lines)"; sed 's/^/    /' "$TMP/rf.err" | head -n 5; return; fi
+  if ! grep -qE -- "^$tool: .*($pat)" "$TMP/rf.err"; then fail "$what: $(cat "$TMP/rf.err")"; return; fi
+  if [ -e "$TMP/refused.out" ] || [ -s "$TMP/rf.out" ]; then fail "$what: an output was written"; return; fi
+  ok "$what: one line, no output ($(cat "$TMP/rf.err"))"
 }
 refuse "a head the model does not have (--heads L99H0)" 'L99H0|99' logit-lens --model "$LOC" --final-ln none --top 2 --heads L99H0 --tokenizer "$TOKDIR" "$TMP/tagged.hs"
 refuse "a head the model does not have, grid (--heads L99H0)" 'L99H0|99' logit-lens --model "$LOC" --final-ln scale --grid --heads L99H0 "$TMP/tagged.hs"
