@@ -78,12 +78,31 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
 
 
-def forward(model, ids, attn_of=None, logits_rows=None):
+def forward(model, ids, attn_of=None, logits_rows=None, hook=None, dtype=np.float64):
     """Run one sequence.  Returns a dict with per-layer arrays
     q, k, v, z: [L][T][H][dk], activity: [L][T][H], attn: [T][T] of
-    attn_of=(layer, head), logits: [len(logits_rows)][V] (None = all rows)."""
+    attn_of=(layer, head), logits: [len(logits_rows)][V] (None = all rows).
+
+    hook (optional, for head analyses; tests/oracles/ref_heads.py): a dict of
+    callables, each called at one point of the forward; one that returns
+    something other than None replaces the value it was shown:
+      "embed"(x)            x = wte[ids] + wpe[pos], [T][D]
+      "attn"(l, w)          layer l's attention probabilities, [H][T][T]
+      "z"(l, zh)            head outputs before out_proj, [H][T][dk] (replaceable)
+      "attn_out"(l, o)      the attention block's output z @ Wo.T + bo, [T][D]
+                            (replaceable; activity is computed from z first)
+      "mlp_out"(l, m)       the MLP block's output (c_proj incl. bias), [T][D]
+      "final"(x)            the residual stream entering ln_f, [T][D]
+    dtype: the arithmetic type (float64, the reference; float32 only to
+    estimate what a float32 implementation's rounding does)."""
     cfg, sd = model
-    g = lambda n: sd[n].astype(np.float64)
+    g = lambda n: sd[n].astype(dtype)
+    hook = hook or {}
+
+    def at(name, *args):
+        f = hook.get(name)
+        r = f(*args) if f else None
+        return args[-1] if r is None else r
     D, H, L = cfg["hidden_size"], cfg["num_heads"], cfg["num_layers"]
     dk = D // H
     eps = cfg.get("layer_norm_epsilon", 1e-5)
@@ -92,6 +111,7 @@ def forward(model, ids, attn_of=None, logits_rows=None):
     ids = np.asarray(ids)
     assert ids.max() < cfg["vocab_size"] and T <= cfg["max_position_embeddings"]
     x = g("transformer.wte.weight")[ids] + g("transformer.wpe.weight")[np.arange(T)]
+    x = at("embed", x)
     causal = np.tril(np.ones((T, T), dtype=bool))
     res = {k: [] for k in ("q", "k", "v", "z", "activity")}
     res["attn"] = None
@@ -112,7 +132,8 @@ def forward(model, ids, attn_of=None, logits_rows=None):
         w = w - w.max(-1, keepdims=True)
         w = np.exp(w)
         w = w / w.sum(-1, keepdims=True)
-        zh = w @ vh  # [H][T][dk]
+        w = at("attn", l, w)
+        zh = at("z", l, w @ vh)  # [H][T][dk]
         if attn_of is not None and attn_of[0] == l:
             res["attn"] = w[attn_of[1]]
         z = zh.transpose(1, 0, 2).reshape(T, D)
@@ -120,10 +141,10 @@ def forward(model, ids, attn_of=None, logits_rows=None):
         # activity: || Wo[:, h*dk:(h+1)*dk] @ z_h ||_2 per token and head
         act = np.stack([np.linalg.norm(zh[h] @ Wo[:, h * dk:(h + 1) * dk].T, axis=-1)
                         for h in range(H)], axis=-1)  # [T][H]
-        x = x + z @ Wo.T + g(p + "attn.attention.out_proj.bias")
+        x = x + at("attn_out", l, z @ Wo.T + g(p + "attn.attention.out_proj.bias"))
         m = layer_norm(x, g(p + "ln_2.weight"), g(p + "ln_2.bias"), eps)
         m = gelu_new(m @ g(p + "mlp.c_fc.weight").T + g(p + "mlp.c_fc.bias"))
-        x = x + m @ g(p + "mlp.c_proj.weight").T + g(p + "mlp.c_proj.bias")
+        x = x + at("mlp_out", l, m @ g(p + "mlp.c_proj.weight").T + g(p + "mlp.c_proj.bias"))
         res["q"].append(qh.transpose(1, 0, 2))
         res["k"].append(kh.transpose(1, 0, 2))
         res["v"].append(vh.transpose(1, 0, 2))
@@ -131,6 +152,7 @@ def forward(model, ids, attn_of=None, logits_rows=None):
         res["activity"].append(act)
     for key in ("q", "k", "v", "z", "activity"):
         res[key] = np.stack(res[key])
+    x = at("final", x)
     hfin = layer_norm(x, g("transformer.ln_f.weight"), g("transformer.ln_f.bias"), eps)
     lm = g("lm_head.weight") if "lm_head.weight" in sd else g("transformer.wte.weight")
     rows = range(T) if logits_rows is None else logits_rows
