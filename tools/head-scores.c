@@ -102,7 +102,7 @@ static uint32_t *token_pool(const opts *o, const gptneo_model *m, size_t *n)
     }
     storyset ss;
     herr e;
-    if (storyset_read(&ss, o->pool_from, m, 0, &e)) die("--tokens-from: %s", e.msg);
+    if (storyset_read(&ss, o->pool_from, m, STORYSET_EMPTY_OK, &e)) die("--tokens-from: %s", e.msg);
     unsigned char *seen = xcalloc((size_t)V, 1);
     for (size_t s = 0; s < ss.n; s++)
         for (uint32_t t = 0; t < ss.s[s].n_tokens; t++) seen[ss.ids[s][t]] = 1;

@@ -245,7 +245,7 @@ int main(int argc, char **argv)
             die("--heads: L%dH%d is not in the model (%d layers, %d heads)", heads[k].layer, heads[k].head,
                 m.cfg.n_layer, m.cfg.n_head);
     storyset ss;
-    if (storyset_read(&ss, input, &m, 1, &e)) die("%s", e.msg);
+    if (storyset_read(&ss, input, &m, STORYSET_TAGS, &e)) die("%s", e.msg);
     hpool *pool = hpool_new(threads, &e);
     if (!pool) die("%s", e.msg);
     uint32_t maxT = 0;

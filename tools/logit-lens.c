@@ -412,7 +412,7 @@ int main(int argc, char **argv)
         for (int l = 0; l < m.cfg.n_layer; l++)
             for (int h = 0; h < m.cfg.n_head; h++) heads[nh++] = (head_id){l, h};
     storyset ss;
-    if (storyset_read(&ss, o.input, &m, o.grid, &e)) die("%s", e.msg);
+    if (storyset_read(&ss, o.input, &m, o.grid ? STORYSET_TAGS : 0, &e)) die("%s", e.msg);
     outfile *of = cli_open_output(o.out);
     char id[512];
     fprintf(of->f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);

@@ -17,10 +17,10 @@ void storyset_free(storyset *ss)
 }
 
 /* One story against the model. */
-static int check_story(const storyset *ss, const story_rec *s, const gptneo_model *m, int need_tags,
+static int check_story(const storyset *ss, const story_rec *s, const gptneo_model *m, int flags,
                        herr *e)
 {
-    if (!(s->flags & STORY_HAS_TOKENS) || s->n_tokens == 0)
+    if (!(s->flags & STORY_HAS_TOKENS) || (s->n_tokens == 0 && !(flags & STORYSET_EMPTY_OK)))
         return herr_set(e, "%s: story %u has no tokens (nothing to run the model on)", ss->name, s->story);
     if (s->n_tokens > (uint32_t)m->cfg.n_positions)
         return herr_set(e, "%s: story %u: %u tokens exceed the model's %d positions", ss->name, s->story,
@@ -29,12 +29,12 @@ static int check_story(const storyset *ss, const story_rec *s, const gptneo_mode
         if (s->tokens[t].id >= (uint32_t)m->cfg.vocab_size)
             return herr_set(e, "%s: story %u: token id %u at position %u is outside the vocabulary (%d)",
                             ss->name, s->story, s->tokens[t].id, t, m->cfg.vocab_size);
-    if (need_tags && !(s->flags & STORY_HAS_TAGS))
+    if ((flags & STORYSET_TAGS) && !(s->flags & STORY_HAS_TAGS))
         return herr_set(e, "%s: story %u has no POS tags (run postag-join first)", ss->name, s->story);
     return 0;
 }
 
-int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int need_tags, herr *e)
+int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int flags, herr *e)
 {
     memset(ss, 0, sizeof *ss);
     header_init(&ss->hdr);
@@ -83,8 +83,8 @@ int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int nee
         free(s->floats); /* only the tokens and tags are needed */
         s->floats = NULL;
         s->floats_per_token = 0;
-        if ((rc = check_story(ss, s, m, need_tags, e))) break;
-        uint32_t *ids = malloc(s->n_tokens * sizeof *ids);
+        if ((rc = check_story(ss, s, m, flags, e))) break;
+        uint32_t *ids = malloc((s->n_tokens ? s->n_tokens : 1) * sizeof *ids);
         if (!ids) {
             rc = herr_set(e, "out of memory reading %s", ss->name);
             break;

@@ -27,10 +27,16 @@ typedef struct storyset {
     char name[1024];     /**< "stdin" or the path, for messages */
 } storyset;
 
+/** What storyset_read asks of the stories. */
+enum {
+    STORYSET_TAGS = 1,     /**< refuse stories without POS tags */
+    STORYSET_EMPTY_OK = 2, /**< keep 0-token stories (a token pool, not a forward) */
+};
+
 /** Read every story of path (NULL / "-" = stdin).
- *  @param need_tags 1: refuse stories without POS tags
+ *  @param flags STORYSET_* or 0
  *  @return 0, or -1 with e set */
-int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int need_tags, herr *e)
+int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int flags, herr *e)
     __attribute__((warn_unused_result));
 
 /** Free everything (a zeroed storyset is fine). */
