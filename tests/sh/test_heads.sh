@@ -193,11 +193,11 @@ fi
 
 # --- bad input: one line on stderr, non-zero exit, nothing written ------------------------
 "$BIN/model-init" --layers 1 --heads 2 --hidden 8 --vocab 50257 --positions 64 --seed 24 -o "$M/short"
-printf 'Once upon a time there was a cat.\n<|endoftext|>\n<|endoftext|>\nThe cat sat.\n' >"$TMP/empty.txt"
+printf 'Once upon a time there was a cat.\n<|endoftext|>\n<|endoftext|>\nThe cat sat.\n' >"$TMP/zero.txt"
 # shellcheck disable=SC2086
-"$BIN/tokenize" $TOKZ --keep-empty "$TMP/empty.txt" >"$TMP/empty.hs"
-"$BIN/postag-join" --tagger "$TAGGER" --align study "$TMP/empty.hs" >"$TMP/empty.tagged"
-check_eq "the 0-token story is in the stream (3 stories)" "$("$BIN/stream-view" --count "$TMP/empty.tagged")" 3
+"$BIN/tokenize" $TOKZ --keep-empty "$TMP/zero.txt" >"$TMP/zero.hs"
+"$BIN/postag-join" --tagger "$TAGGER" --align study "$TMP/zero.hs" >"$TMP/zero.tagged"
+check_eq "the 0-token story is in the stream (3 stories)" "$("$BIN/stream-view" --count "$TMP/zero.tagged")" 3
 LOC=$M/local TOKDIR=$DATA/tokenizer
 # refuse WHAT PATTERN TOOL ARGS...: TOOL ARGS -o FILE exits non-zero with one
 # stderr line "TOOL: ..." matching PATTERN, and writes neither FILE nor stdout
@@ -207,7 +207,8 @@ refuse() {
   if "$BIN/$tool" "$@" -o "$TMP/refused.out" >"$TMP/rf.out" 2>"$TMP/rf.err"; then fail "$what (exit 0)"; return; fi
   n=$(wc -l <"$TMP/rf.err")
   if [ "$n" -ne 1 ]; then fail "$what ($n stderr lines)"; sed 's/^/    /' "$TMP/rf.err" | head -n 5; return; fi
-  if ! grep -qE -- "^$tool: .*($pat)" "$TMP/rf.err"; then fail "$what: $(cat "$TMP/rf.err")"; return; fi
+  # the pattern must match the message, not a file name in it
+  if ! sed "s#$TMP/[^ :]*#FILE#g" "$TMP/rf.err" | grep -qE -- "^$tool: .*($pat)"; then fail "$what: $(cat "$TMP/rf.err")"; return; fi
   if [ -e "$TMP/refused.out" ] || [ -s "$TMP/rf.out" ]; then fail "$what: an output was written"; return; fi
   ok "$what: one line, no output ($(cat "$TMP/rf.err"))"
 }
@@ -219,19 +220,19 @@ refuse "activations of another model" 'model|sha256' logit-lens --model "$LOC" -
 refuse "activations of another model, grid" 'model|sha256' logit-lens --model "$LOC" --final-ln none --grid "$TMP/tiny.acts"
 refuse "activations of another model" 'model|sha256' ablate --model "$LOC" --mode zero --heads L0H0 "$TMP/tiny.acts"
 refuse "activations of another model (--text)" 'model|sha256' head-scores --model "$LOC" --seq-len 5 --batch 1 --text "$TMP/tiny.acts"
-refuse "a 0-token story" '0 tokens|no tokens|empty' logit-lens --model "$LOC" --final-ln none --top 2 --tokenizer "$TOKDIR" "$TMP/empty.hs"
-refuse "a 0-token story, grid" '0 tokens|no tokens|empty' logit-lens --model "$LOC" --final-ln scale --grid "$TMP/empty.tagged"
-refuse "a 0-token story" '0 tokens|no tokens|empty' ablate --model "$LOC" --mode zero --heads L0H0 "$TMP/empty.tagged"
-refuse "a 0-token story (--sweep)" '0 tokens|no tokens|empty' ablate --model "$LOC" --mode mean --sweep "$TMP/empty.hs"
-refuse "a 0-token story (--text)" '0 tokens|no tokens|empty' head-scores --model "$LOC" --seq-len 5 --batch 1 --text "$TMP/empty.tagged"
+refuse "a 0-token story" '0 tokens|no tokens|0-token' logit-lens --model "$LOC" --final-ln none --top 2 --tokenizer "$TOKDIR" "$TMP/zero.hs"
+refuse "a 0-token story, grid" '0 tokens|no tokens|0-token' logit-lens --model "$LOC" --final-ln scale --grid "$TMP/zero.tagged"
+refuse "a 0-token story" '0 tokens|no tokens|0-token' ablate --model "$LOC" --mode zero --heads L0H0 "$TMP/zero.tagged"
+refuse "a 0-token story (--sweep)" '0 tokens|no tokens|0-token' ablate --model "$LOC" --mode mean --sweep "$TMP/zero.tagged"
+refuse "a 0-token story (--text)" '0 tokens|no tokens|0-token' head-scores --model "$LOC" --seq-len 5 --batch 1 --text "$TMP/zero.tagged"
 refuse "a story longer than the model's 64 positions" 'exceed|positions|longer' logit-lens --model "$M/short" --final-ln none --top 2 --tokenizer "$TOKDIR" "$TMP/tagged.hs"
 refuse "a story longer than the model's 64 positions" 'exceed|positions|longer' ablate --model "$M/short" --mode zero --heads L0H1 "$TMP/tagged.hs"
 refuse "a story longer than the model's 64 positions (--text)" 'exceed|positions|longer' head-scores --model "$M/short" --seq-len 5 --batch 1 --text "$TMP/tagged.hs"
 refuse "sequences longer than the model's 64 positions (--seq-len 40: 80 tokens)" 'exceed|positions|longer|seq-len' head-scores --model "$M/short" --seq-len 40 --batch 1
-refuse "a pool smaller than --seq-len (11 distinct ids, --seq-len 20)" 'pool|distinct|seq-len' head-scores --model "$LOC" --seq-len 20 --batch 1 --tokens-from "$TMP/empty.hs"
+refuse "a pool smaller than --seq-len (11 distinct ids, --seq-len 20)" 'pool|distinct|seq-len' head-scores --model "$LOC" --seq-len 20 --batch 1 --tokens-from "$TMP/zero.hs"
 refuse "--grid without tags (a tokens stream)" 'tag' logit-lens --model "$LOC" --final-ln none --grid "$TMP/tokens.hs"
 check_eq "the pool of that check really has 11 distinct ids" \
-  "$("$BIN/stream-view" --no-header "$TMP/empty.hs" | cut -f3 | sort -u | wc -l)" 11
+  "$("$BIN/stream-view" --no-header "$TMP/zero.hs" | cut -f3 | sort -u | wc -l)" 11
 
 # --- help and version -------------------------------------------------------------------
 for t in head-scores logit-lens ablate; do
