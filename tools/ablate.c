@@ -265,7 +265,7 @@ int main(int argc, char **argv)
              .z_value = xcalloc((size_t)L * D, sizeof(float))};
     if (o.heads) parse_heads(o.heads, &m, j.mask, &j.first);
     storyset ss;
-    if (storyset_read(&ss, o.input, &m, o.sweep ? STORYSET_TAGS : 0, &e)) die("%s", e.msg);
+    if (storyset_read(&ss, o.input, &m, 0, &e)) die("%s", e.msg);
     while (o.take && ss.n > (size_t)o.take) { /* the first N stories */
         ss.n--;
         story_free(&ss.s[ss.n]);
