@@ -6,7 +6,7 @@ M="$TMP/model"
 # TinyStories-1M's shape, so the case studies' heads (L6H13, ...) exist.
 "$BIN/model-init" --tinystories-1m-config --seed 5 -o "$M" >/dev/null 2>&1 || { fail "model-init for the test model"; exit 0; }
 # Small sizes keep this quick; the DAG and sharding are the same as the full run.
-ARGS=(MODEL="$M" N_TRAIN=24 N_TEST=12 SHARDS=3 SANITIZE="${SANITIZE:-}")
+ARGS=(MODEL="$M" N_TRAIN=24 N_TEST=12 SHARDS=3 ABLATE_TAKE=2 SANITIZE="${SANITIZE:-}")
 [ -n "${MIRROR:-}" ] && ARGS+=(MIRROR="$MIRROR")
 run_all() { # run_all OUT [make options...]
   local out=$1; shift
