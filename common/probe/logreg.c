@@ -76,6 +76,7 @@ const char *logreg_solver_name(logreg_solver s)
  * Buffers are 64-byte aligned (ws_get). */
 typedef double v2d __attribute__((vector_size(16)));
 typedef unsigned long long v2u __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
 
 /* 2^(j/64), j = 0..63, as bits (exp2 from libm, filled once). */
 static unsigned long long exp_tab_bits[64];
@@ -757,7 +758,14 @@ static int ncg_precond(ncg_ctx *c, const double *P)
             }
             const float wf = (float)sqrt(w), *x = c->Xf + i * (size_t)D;
             float *q = c->Qf + ns++ * (size_t)D;
-            for (int a = 0; a < D; a++) q[a] = wf * x[a];
+            int a = 0;
+            for (; a + 8 <= D; a += 8) { /* by 8 (GCC vectors; -O2 leaves the loop scalar) */
+                v8f v;
+                memcpy(&v, x + a, sizeof v);
+                v *= wf;
+                memcpy(q + a, &v, sizeof v);
+            }
+            for (; a < D; a++) q[a] = wf * x[a];
         }
         /* float: only the CG's convergence speed depends on it */
         cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, D, (int)ns, 1.0f, c->Qf, D, 0.0f, c->Sf, D);
