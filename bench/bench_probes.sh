@@ -16,7 +16,8 @@
 # BENCH_SK64_PROBES (default 2 probes, ~5-7 CPU minutes each), and our
 # predictions against sklearn's on the test split (200 stories).
 # BENCH_P64=0 skips part 2 (it writes a ~10 GB activations stream to
-# TMPDIR and holds 2.8 GB of features in memory).
+# TMPDIR and holds 2.8 GB of features in memory).  BENCH_PROBE_FIT_BEFORE=
+# PATH times another probe-fit build on part 1's input beside this one.
 #
 # Inputs: tags are a fixed function of the token id (skewed over 36 tags,
 # 15% random), stories of 50 tokens, ids from 3000 vocabulary entries; the
@@ -60,6 +61,13 @@ time_run() {
 read -r w2 c2 < <(time_run "$TMPD/probes.hs" "$BIN/probe-fit" --threads 2 "$TMPD/train.acts")
 read -r w1 c1 < <(time_run "$TMPD/probes1.hs" "$BIN/probe-fit" --threads 1 "$TMPD/train.acts")
 same=$(cmp -s "$TMPD/probes.hs" "$TMPD/probes1.hs" && echo yes || echo NO)
+# BENCH_PROBE_FIT_BEFORE=PATH: another build of probe-fit (e.g. the previous
+# commit's) timed on the same input in the same run, its records compared
+if [ -n "${BENCH_PROBE_FIT_BEFORE:-}" ]; then
+  read -r wb cb < <(time_run "$TMPD/probesb.hs" "$BENCH_PROBE_FIT_BEFORE" --threads 1 "$TMPD/train.acts")
+  sameb=$(cmp -s <("$BIN/stream-view" --no-header "$TMPD/probes1.hs") <("$BIN/stream-view" --no-header "$TMPD/probesb.hs") &&
+    echo yes || echo NO)
+fi
 nprobes=$("$BIN/stream-view" --count "$TMPD/probes.hs")
 unconv=$("$BIN/stream-view" --no-header "$TMPD/probes.hs" | awk -F'\t' '$7 == 0' | wc -l)
 iters=$("$BIN/stream-view" --no-header "$TMPD/probes.hs" | awk -F'\t' '{k = $1 " " $2 " " $3; if (!(k in s)) {s[k] = 1; n++; t += $6}} END {printf "%.1f", t / n}')
@@ -111,6 +119,9 @@ printf 'probe-fit: %d probes, %d training tokens, %d tags, random TinyStories-1M
 printf '%-40s %8s %8s %10s\n' "run" "wall s" "CPU s" "CPU s/probe"
 printf '%-40s %8.2f %8.2f %10.4f\n' "probe-fit --threads 2 (target <= 30 s)" "$w2" "$c2" "$(awk -v c="$c2" -v n="$nprobes" 'BEGIN{print c / n}')"
 printf '%-40s %8.2f %8.2f %10.4f\n' "probe-fit --threads 1" "$w1" "$c1" "$(awk -v c="$c1" -v n="$nprobes" 'BEGIN{print c / n}')"
+[ -n "${BENCH_PROBE_FIT_BEFORE:-}" ] &&
+  printf '%-40s %8.2f %8.2f %10.4f   (records identical to this one: %s)\n' "before: $BENCH_PROBE_FIT_BEFORE --threads 1" \
+    "$wb" "$cb" "$(awk -v c="$cb" -v n="$nprobes" 'BEGIN{print c / n}')" "$sameb"
 echo "byte-identical probes with 1 and 2 threads: $same; mean Newton iterations $iters; not converged: $unconv"
 echo
 echo "scikit-learn newton-cg on the same features (CPU s per probe; iterations; our predictions = sklearn's):"

@@ -215,6 +215,32 @@ int main(int argc, char **argv)
         if (!*json_path[j]) die("--json: empty file name");
     }
 
+    /* the JSON grids: [layer][head] -> probe index (-1: not probed),
+     * checked before the work too */
+    struct { uint32_t max_layer, max_head; int *cell; } json_grid[MAX_OUT];
+    for (int j = 0; j < n_json; j++) {
+        uint32_t max_layer = 0, max_head = 0;
+        for (int p = 0; p < n_probes; p++)
+            if (probes[p].vec[0] == json_kind[j]) {
+                if (probes[p].layer > max_layer) max_layer = probes[p].layer;
+                if (probes[p].head > max_head) max_head = probes[p].head;
+            }
+        if (max_layer >= 4096 || max_head >= 4096) die("layer / head numbers too large for a JSON grid");
+        size_t cells = (size_t)(max_layer + 1) * (max_head + 1);
+        int *cell = xmalloc(cells * sizeof *cell);
+        for (size_t c = 0; c < cells; c++) cell[c] = -1;
+        for (int p = 0; p < n_probes; p++)
+            if (probes[p].vec[0] == json_kind[j]) {
+                size_t c = (size_t)probes[p].layer * (max_head + 1) + probes[p].head;
+                if (cell[c] >= 0)
+                    die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
+                cell[c] = p;
+            }
+        json_grid[j].max_layer = max_layer;
+        json_grid[j].max_head = max_head;
+        json_grid[j].cell = cell;
+    }
+
     /* every output now, before the work: a bad path is refused at once */
     outfile *csv_of = csv_path || n_json == 0 ? outfile_open(csv_path) : NULL;
     outfile *json_of[MAX_OUT];
@@ -315,23 +341,8 @@ int main(int argc, char **argv)
     /* JSON: [layer][head], indexed by the real layer and head numbers; cells
      * of heads that were not probed are null */
     for (int j = 0; j < n_json; j++) {
-        uint32_t max_layer = 0, max_head = 0;
-        for (int p = 0; p < n_probes; p++)
-            if (probes[p].vec[0] == json_kind[j]) {
-                if (probes[p].layer > max_layer) max_layer = probes[p].layer;
-                if (probes[p].head > max_head) max_head = probes[p].head;
-            }
-        if (max_layer >= 4096 || max_head >= 4096) die("layer / head numbers too large for a JSON grid");
-        size_t cells = (size_t)(max_layer + 1) * (max_head + 1);
-        int *cell = xmalloc(cells * sizeof *cell);
-        for (size_t c = 0; c < cells; c++) cell[c] = -1;
-        for (int p = 0; p < n_probes; p++)
-            if (probes[p].vec[0] == json_kind[j]) {
-                size_t c = (size_t)probes[p].layer * (max_head + 1) + probes[p].head;
-                if (cell[c] >= 0)
-                    die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
-                cell[c] = p;
-            }
+        const uint32_t max_layer = json_grid[j].max_layer, max_head = json_grid[j].max_head;
+        int *cell = json_grid[j].cell;
         outfile *of = json_of[j];
         FILE *f = of->f;
         fputs("[\n", f);

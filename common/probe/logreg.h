@@ -41,15 +41,19 @@
  * LOGREG_NEWTON_CG (larger: 64-dim heads, 2,600 parameters, whose Hessian
  * costs n (K(d+1))^2 to form): truncated Newton as scikit-learn's
  * newton-cg (Nocedal & Wright, Numerical Optimization, 2nd ed., alg. 7.1):
- * each step solves H s = -g by conjugate gradients on exact Hessian-vector
+ * each step solves H s = -g by conjugate gradients on Hessian-vector
  * products over all samples (H v = X~^T [P o (X~ V^T) - P o rowsum(...)] +
- * V/C, two dgemm per product), to a residual of min(0.5, sqrt(||g||)) ||g||
- * (at most 200 CG steps), then the same Armijo line search.  The CG is
- * preconditioned by the Hessian's diagonal class blocks
+ * V/C, two float32 sgemm per block of samples, summed in double: the
+ * products only shape the step), to a residual of min(0.5, sqrt(||g||))
+ * ||g|| (at most 200 CG steps), then the same Armijo line search.  The CG
+ * is preconditioned by the Hessian's diagonal class blocks
  * sum_i p_ik (1 - p_ik) x~_i x~_i^T + 1/C (one (d+1)^2 Cholesky factor per
- * class, from every m-th sample, about 4096 of them): the curvature of each
- * class's own weights, which the logistic loss makes very uneven once
- * predictions are confident.
+ * class; the curvature of each class's own weights, which the logistic
+ * loss makes very uneven once predictions are confident), summed in float
+ * over the samples of class k and those with p_k (1 - p_k) >= 1e-3 and
+ * over every m-th other one (scaled by m; ~4096 of them), rebuilt every
+ * second Newton step (docs/probes.md has the measurements behind these
+ * choices).
  *
  * Deterministic: every sum runs in a fixed order and BLAS is used single
  * threaded (logreg_fit_ws sets OpenBLAS to one thread once); callers run
