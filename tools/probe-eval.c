@@ -108,6 +108,27 @@ static int eval_one(void *ctx, size_t item, int w, herr *e)
     return 0;
 }
 
+/* A probe record's numbers before any use: at least 2 classes, a dimension
+ * in 1..MAX_DIM, finite weights.  @return 0, or -1 with e naming the probe */
+static int probe_check(const probe_rec *p, int i, const char *stream, herr *e)
+{
+    if (p->n_classes < 2) return herr_set(e, "%s: probe %d has %u classes", stream, i, p->n_classes);
+    if (p->dim < 1 || p->dim > MAX_DIM)
+        return herr_set(e, "%s: probe %d (layer %u head %u %s) has dimension %u (want 1..%d)", stream, i, p->layer,
+                        p->head, p->vec, p->dim, MAX_DIM);
+    const size_t D = (size_t)p->dim + 1;
+    for (size_t j = 0; j < (size_t)p->n_classes * D; j++)
+        if (!isfinite(p->weights[j])) {
+            char where[32];
+            if (j % D == p->dim) snprintf(where, sizeof where, "intercept");
+            else snprintf(where, sizeof where, "dimension %zu", j % D);
+            return herr_set(e, "%s: probe %d (layer %u head %u %s): non-finite weight (%s) of class '%s', %s", stream,
+                            i, p->layer, p->head, p->vec, isnan(p->weights[j]) ? "NaN" : "Inf", p->classes[j / D],
+                            where);
+        }
+    return 0;
+}
+
 static void gather_progress(uint64_t stories) { cli_progress("stories", stories, 0); }
 
 static void csv_field(FILE *f, const char *s) { csv_fwrite(f, s, strlen(s)); }
@@ -175,22 +196,20 @@ int main(int argc, char **argv)
     header_copy(&probes_h, reader_header(pr));
     probe_rec *probes = NULL;
     int n_probes = 0;
+    herr bad = {""};
     for (;;) {
         probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
         probe_init(&probes[n_probes]);
         if (!probe_read_or_die(pr, &probes[n_probes])) break;
-        probe_rec *p = &probes[n_probes];
-        if (p->n_classes < 2) die("%s: probe %d has %u classes", reader_name(pr), n_probes, p->n_classes);
-        if (p->dim < 1 || p->dim > MAX_DIM)
-            die("%s: probe %d (layer %u head %u %s) has dimension %u (want 1..%d)", reader_name(pr), n_probes, p->layer,
-                p->head, p->vec, p->dim, MAX_DIM);
-        for (size_t j = 0; j < (size_t)p->n_classes * (p->dim + 1); j++)
-            if (!isfinite(p->weights[j]))
-                die("%s: probe %d (layer %u head %u %s): non-finite weight (%s) of class '%s', %s %zu", reader_name(pr),
-                    n_probes, p->layer, p->head, p->vec, isnan(p->weights[j]) ? "NaN" : "Inf",
-                    p->classes[j / (p->dim + 1)], j % (p->dim + 1) == p->dim ? "intercept" : "dimension",
-                    j % (p->dim + 1) == p->dim ? (size_t)0 : j % (p->dim + 1));
+        if (probe_check(&probes[n_probes], n_probes, reader_name(pr), &bad) != 0) break;
         n_probes++;
+    }
+    if (bad.msg[0]) {
+        /* free first, then die: nothing live is lost to the leak checker */
+        reader_close(pr);
+        for (int p = 0; p <= n_probes; p++) probe_free(&probes[p]);
+        free(probes);
+        die("%s", bad.msg);
     }
     reader_close(pr);
     if (!n_probes) die("%s: no probes in the stream", probes_path);
