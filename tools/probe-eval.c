@@ -8,17 +8,20 @@
  *
  * Outputs: CSV in long form (one row per probe and label, then accuracy,
  * macro avg, weighted avg) and, per vector kind, JSON in the study's layout
- * ([layer][head] -> report, like results_keys.json).
+ * ([layer][head] -> report, like results_keys.json).  Every output is
+ * claimed (its temporary file created) before the test set is read, so a
+ * bad path is refused before the work; the reports are computed on the
+ * worker pool, one probe per item, the same bytes for any --threads.
  */
 #include <csv.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pool.h"
 #include "cli/cli.h"
 #include "io/outfile.h"
 #include "probe/clsreport.h"
@@ -68,6 +71,8 @@ static void usage(void)
 
 /* At most this many outputs (--json specs plus CSV and meta). */
 #define MAX_OUT 16
+/* Largest probe dimension accepted (GPT-2 small's heads: 64). */
+#define MAX_DIM 4096
 
 /* Label names (a tagset): the test tags plus every probe class. */
 
@@ -79,35 +84,52 @@ typedef struct eval_shared {
     size_t n, per;
     const int *y_true;
     const tagset *nm;
-    int n_probes;
     cls_report *reports;   /* [n_probes] */
-    int *rc;
-    pthread_mutex_t lock;
-    int next;
+    int **pred;            /* [threads][n] */
+    double **x;            /* [threads][max dim] */
 } eval_shared;
 
-static void *eval_worker(void *arg)
+/* Pool item p: probe p's predictions and report, with worker w's buffers. */
+static int eval_one(void *ctx, size_t item, int w, herr *e)
 {
-    eval_shared *s = arg;
-    int *pred = xmalloc((s->n ? s->n : 1) * sizeof *pred);
-    double x[64];
-    for (;;) {
-        pthread_mutex_lock(&s->lock);
-        int p = s->next < s->n_probes ? s->next++ : -1;
-        pthread_mutex_unlock(&s->lock);
-        if (p < 0) break;
-        const probe_rec *pr = &s->probes[p];
-        for (size_t i = 0; i < s->n; i++) {
-            const float *f = s->feats + i * s->per + s->offset[p];
-            for (uint32_t a = 0; a < pr->dim; a++) x[a] = f[a];
-            pred[i] = s->cmap[p][logreg_predict(pr->weights, (int)pr->n_classes, (int)pr->dim, x)];
-        }
-        s->rc[p] = cls_report_compute(&s->reports[p], (const char (*)[TAG_MAX + 1])s->nm->name, s->nm->n,
-                                      s->y_true, pred, s->n);
+    eval_shared *s = ctx;
+    const size_t p = item;
+    const probe_rec *pr = &s->probes[p];
+    int *pred = s->pred[w];
+    double *x = s->x[w];
+    for (size_t i = 0; i < s->n; i++) {
+        const float *f = s->feats + i * s->per + s->offset[p];
+        for (uint32_t a = 0; a < pr->dim; a++) x[a] = f[a];
+        pred[i] = s->cmap[p][logreg_predict(pr->weights, (int)pr->n_classes, (int)pr->dim, x)];
     }
-    free(pred);
-    return NULL;
+    if (cls_report_compute(&s->reports[p], (const char (*)[TAG_MAX + 1])s->nm->name, s->nm->n, s->y_true, pred, s->n,
+                           e) != 0)
+        return herr_prefix(e, "layer %u head %u %s: ", pr->layer, pr->head, pr->vec);
+    return 0;
 }
+
+/* A probe record's numbers before any use: at least 2 classes, a dimension
+ * in 1..MAX_DIM, finite weights.  @return 0, or -1 with e naming the probe */
+static int probe_check(const probe_rec *p, int i, const char *stream, herr *e)
+{
+    if (p->n_classes < 2) return herr_set(e, "%s: probe %d has %u classes", stream, i, p->n_classes);
+    if (p->dim < 1 || p->dim > MAX_DIM)
+        return herr_set(e, "%s: probe %d (layer %u head %u %s) has dimension %u (want 1..%d)", stream, i, p->layer,
+                        p->head, p->vec, p->dim, MAX_DIM);
+    const size_t D = (size_t)p->dim + 1;
+    for (size_t j = 0; j < (size_t)p->n_classes * D; j++)
+        if (!isfinite(p->weights[j])) {
+            char where[32];
+            if (j % D == p->dim) snprintf(where, sizeof where, "intercept");
+            else snprintf(where, sizeof where, "dimension %zu", j % D);
+            return herr_set(e, "%s: probe %d (layer %u head %u %s): non-finite weight (%s) of class '%s', %s", stream,
+                            i, p->layer, p->head, p->vec, isnan(p->weights[j]) ? "NaN" : "Inf", p->classes[j / D],
+                            where);
+        }
+    return 0;
+}
+
+static void gather_progress(uint64_t stories) { cli_progress("stories", stories, 0); }
 
 static void csv_field(FILE *f, const char *s) { csv_fwrite(f, s, strlen(s)); }
 
@@ -155,7 +177,7 @@ int main(int argc, char **argv)
             json_spec[n_json++] = optarg;
             break;
         case O_META: meta_path = optarg; break;
-        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
+        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
         case 'h': case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: cli_bad_option(argv);
@@ -174,16 +196,20 @@ int main(int argc, char **argv)
     header_copy(&probes_h, reader_header(pr));
     probe_rec *probes = NULL;
     int n_probes = 0;
+    herr bad = {""};
     for (;;) {
         probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
         probe_init(&probes[n_probes]);
         if (!probe_read_or_die(pr, &probes[n_probes])) break;
-        probe_rec *p = &probes[n_probes];
-        if (p->n_classes < 2) die("%s: probe %d has %u classes", reader_name(pr), n_probes, p->n_classes);
-        if (p->dim < 1 || p->dim > 64) die("%s: probe %d has dimension %u", reader_name(pr), n_probes, p->dim);
-        for (size_t j = 0; j < (size_t)p->n_classes * (p->dim + 1); j++)
-            if (!isfinite(p->weights[j])) die("%s: probe %d has non-finite weights", reader_name(pr), n_probes);
+        if (probe_check(&probes[n_probes], n_probes, reader_name(pr), &bad) != 0) break;
         n_probes++;
+    }
+    if (bad.msg[0]) {
+        /* free first, then die: nothing live is lost to the leak checker */
+        reader_close(pr);
+        for (int p = 0; p <= n_probes; p++) probe_free(&probes[p]);
+        free(probes);
+        die("%s", bad.msg);
     }
     reader_close(pr);
     if (!n_probes) die("%s: no probes in the stream", probes_path);
@@ -207,6 +233,38 @@ int main(int argc, char **argv)
         if (!any) die("--json %c=...: no probes of vector kind %c in %s", json_kind[j], json_kind[j], probes_path);
         if (!*json_path[j]) die("--json: empty file name");
     }
+
+    /* the JSON grids: [layer][head] -> probe index (-1: not probed),
+     * checked before the work too */
+    struct { uint32_t max_layer, max_head; int *cell; } json_grid[MAX_OUT];
+    for (int j = 0; j < n_json; j++) {
+        uint32_t max_layer = 0, max_head = 0;
+        for (int p = 0; p < n_probes; p++)
+            if (probes[p].vec[0] == json_kind[j]) {
+                if (probes[p].layer > max_layer) max_layer = probes[p].layer;
+                if (probes[p].head > max_head) max_head = probes[p].head;
+            }
+        if (max_layer >= 4096 || max_head >= 4096) die("layer / head numbers too large for a JSON grid");
+        size_t cells = (size_t)(max_layer + 1) * (max_head + 1);
+        int *cell = xmalloc(cells * sizeof *cell);
+        for (size_t c = 0; c < cells; c++) cell[c] = -1;
+        for (int p = 0; p < n_probes; p++)
+            if (probes[p].vec[0] == json_kind[j]) {
+                size_t c = (size_t)probes[p].layer * (max_head + 1) + probes[p].head;
+                if (cell[c] >= 0)
+                    die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
+                cell[c] = p;
+            }
+        json_grid[j].max_layer = max_layer;
+        json_grid[j].max_head = max_head;
+        json_grid[j].cell = cell;
+    }
+
+    /* every output now, before the work: a bad path is refused at once */
+    outfile *csv_of = csv_path || n_json == 0 ? cli_open_output(csv_path) : NULL;
+    outfile *json_of[MAX_OUT];
+    for (int j = 0; j < n_json; j++) json_of[j] = cli_open_output(json_path[j]);
+    outfile *meta_of = meta_path ? cli_open_output(meta_path) : NULL;
 
     /* activations */
     stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
@@ -238,14 +296,18 @@ int main(int argc, char **argv)
         per += probes[p].dim;
     }
     tagset nm = {0, 0, NULL};
-    int *y_true = NULL;
-    float *feats = NULL;
     probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
     for (int p = 0; p < n_probes; p++)
         in[p] = (probe_input){(int)probes[p].layer, (int)probes[p].head, probes[p].vec[0], src_off[p], offset[p],
                               (int)probes[p].dim};
-    size_t n = probe_gather(r, &L, &tm, in, n_probes, per, &nm, &feats, &y_true);
+    probe_data pd = {.on_story = gather_progress};
+    herr e;
+    if (probe_gather(r, &L, &tm, in, n_probes, per, &nm, &pd, &e) != 0) die("%s", e.msg);
+    cli_progress_end();
     free(in);
+    size_t n = pd.n;
+    int *y_true = pd.labels;
+    float *feats = pd.feats;
     reader_close(r);
     if (n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
 
@@ -256,22 +318,32 @@ int main(int argc, char **argv)
         for (uint32_t k = 0; k < probes[p].n_classes; k++) cmap[p][k] = tagset_index(&nm, probes[p].classes[k]);
     }
 
-    eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = feats, .n = n,
-                      .per = per, .y_true = y_true, .nm = &nm, .n_probes = n_probes};
-    sh.reports = xcalloc((size_t)n_probes, sizeof *sh.reports);
-    sh.rc = xcalloc((size_t)n_probes, sizeof *sh.rc);
-    pthread_mutex_init(&sh.lock, NULL);
     if (threads > n_probes) threads = n_probes;
-    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
-    for (int t = 0; t < threads; t++)
-        if (pthread_create(&tid[t], NULL, eval_worker, &sh) != 0) die("cannot start a thread");
-    for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
-    for (int p = 0; p < n_probes; p++)
-        if (sh.rc[p] != 0) die("probe %d: the report could not be computed", p);
+    int max_dim = 1;
+    for (int p = 0; p < n_probes; p++) max_dim = (int)probes[p].dim > max_dim ? (int)probes[p].dim : max_dim;
+    eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = feats, .n = n,
+                      .per = per, .y_true = y_true, .nm = &nm};
+    sh.reports = xcalloc((size_t)n_probes, sizeof *sh.reports);
+    sh.pred = xcalloc((size_t)threads, sizeof *sh.pred);
+    sh.x = xcalloc((size_t)threads, sizeof *sh.x);
+    for (int t = 0; t < threads; t++) {
+        sh.pred[t] = xmalloc(n * sizeof **sh.pred);
+        sh.x[t] = xmalloc((size_t)max_dim * sizeof **sh.x);
+    }
+    hpool *pool = hpool_new(threads, &e);
+    if (!pool) die("%s", e.msg);
+    if (hpool_for(pool, (size_t)n_probes, HPOOL_DYNAMIC, eval_one, &sh, &e) != 0) die("%s", e.msg);
+    hpool_free(pool);
+    for (int t = 0; t < threads; t++) {
+        free(sh.pred[t]);
+        free(sh.x[t]);
+    }
+    free(sh.pred);
+    free(sh.x);
 
     /* CSV */
-    if (csv_path || n_json == 0) {
-        outfile *of = cli_open_output(csv_path);
+    if (csv_of) {
+        outfile *of = csv_of;
         FILE *f = of->f;
         fprintf(f, "vector,layer,head,label,precision,recall,f1-score,support\n");
         for (int p = 0; p < n_probes; p++) {
@@ -288,24 +360,9 @@ int main(int argc, char **argv)
     /* JSON: [layer][head], indexed by the real layer and head numbers; cells
      * of heads that were not probed are null */
     for (int j = 0; j < n_json; j++) {
-        uint32_t max_layer = 0, max_head = 0;
-        for (int p = 0; p < n_probes; p++)
-            if (probes[p].vec[0] == json_kind[j]) {
-                if (probes[p].layer > max_layer) max_layer = probes[p].layer;
-                if (probes[p].head > max_head) max_head = probes[p].head;
-            }
-        if (max_layer >= 4096 || max_head >= 4096) die("layer / head numbers too large for a JSON grid");
-        size_t cells = (size_t)(max_layer + 1) * (max_head + 1);
-        int *cell = xmalloc(cells * sizeof *cell);
-        for (size_t c = 0; c < cells; c++) cell[c] = -1;
-        for (int p = 0; p < n_probes; p++)
-            if (probes[p].vec[0] == json_kind[j]) {
-                size_t c = (size_t)probes[p].layer * (max_head + 1) + probes[p].head;
-                if (cell[c] >= 0)
-                    die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
-                cell[c] = p;
-            }
-        outfile *of = cli_open_output(json_path[j]);
+        const uint32_t max_layer = json_grid[j].max_layer, max_head = json_grid[j].max_head;
+        int *cell = json_grid[j].cell;
+        outfile *of = json_of[j];
         FILE *f = of->f;
         fputs("[\n", f);
         for (uint32_t l = 0; l <= max_layer; l++) {
@@ -323,8 +380,8 @@ int main(int argc, char **argv)
         free(cell);
     }
 
-    if (meta_path) {
-        outfile *of = cli_open_output(meta_path);
+    if (meta_of) {
+        outfile *of = meta_of;
         fprintf(of->f, "[probes: %s]\n", probes_path);
         header_print(&probes_h, of->f);
         fprintf(of->f, "[test activations: %s]\n", input ? input : "stdin");
@@ -347,7 +404,7 @@ int main(int argc, char **argv)
         probe_free(&probes[p]);
     }
     probe_free(&probes[n_probes]);
-    free(probes); free(cmap); free(sh.reports); free(sh.rc); free(tid); free(offset); free(src_off);
+    free(probes); free(cmap); free(sh.reports); free(offset); free(src_off);
     free(y_true); free(feats); free(nm.name);
     return 0;
 }

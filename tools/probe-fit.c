@@ -1,13 +1,15 @@
 /* probe-fit: activations (train split) -> probes: one L2 logistic
  * regression per (layer, head, vector kind) predicting each token's POS tag
  * from that head's vector, at the optimum of scikit-learn's
- * LogisticRegression(solver='newton-cg', C=1, max_iter=100) (see logreg.h).
+ * LogisticRegression(solver='newton-cg', C=1, max_iter=100) (see logreg.h:
+ * dense Newton for 4-dim heads, Newton-CG for 64-dim ones).
  *
- * Reads every story, keeps each selected head's d floats per kept token in
- * float32 ([token][probe][d]), then fits the probes in parallel threads (one
- * probe per thread at a time, each fit single-threaded, so the output is the
- * same bytes for any --threads) and writes them in (layer, head, vector)
- * order.
+ * Claims its output first (a terminal, a bad -o directory: refused before
+ * any work), reads every story, keeps each selected head's d floats per
+ * kept token in float32 ([token][probe][d]), then fits the probes on the
+ * worker pool (one probe per worker at a time, each fit single-threaded,
+ * so the output is the same bytes for any --threads) and writes them in
+ * (layer, head, vector) order.
  */
 #include <getopt.h>
 #include <math.h>
@@ -16,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pool.h"
 #include "cli/cli.h"
-#include "probe/logreg.h"
+#include "io/outfile.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "probe/logreg.h"
 #include "probe/probedata.h"
 #include "text/tagmap.h"
 
@@ -44,6 +48,10 @@ static void usage(void)
         "  -C X               inverse regularisation strength (default 1.0)\n"
         "  --max-iter N       Newton iterations at most (default 100)\n"
         "  --tol X            stop when max |gradient| <= X (default 1e-4)\n"
+        "  --solver S         auto (default), newton or newton-cg: the method that\n"
+        "                     reaches the optimum (auto: dense Newton up to 512\n"
+        "                     parameters, i.e. 4-dim heads; Newton-CG above, e.g.\n"
+        "                     64-dim heads); the optimum is the same\n"
         "  --threads N        probes fitted in parallel (default 2); the output does\n"
         "                     not depend on it\n"
         "  --help, --version\n"
@@ -74,39 +82,32 @@ typedef struct fit_shared {
     logreg_opts opts;
     double *weights;      /* [n_probes][K][dim+1] */
     logreg_result *res;   /* [n_probes] */
-    int *rc;              /* [n_probes] */
-    pthread_mutex_t lock;
-    int next;
+    double **X;           /* [threads] one probe's features in double, [n][dim] */
+    logreg_ws **ws;       /* [threads] */
+    pthread_mutex_t lock; /* progress */
     int done;
 } fit_shared;
 
-static void *fit_worker(void *arg)
+/* Pool item p: fit probe p with worker w's buffers. */
+static int fit_one(void *ctx, size_t item, int w, herr *e)
 {
-    fit_shared *s = arg;
-    double *X = xmalloc(s->n * (size_t)s->dim * sizeof(double));
-    logreg_ws *ws = logreg_ws_new();
-    if (!ws) die("out of memory");
-    for (;;) {
-        pthread_mutex_lock(&s->lock);
-        int p = s->next < s->n_probes ? s->next++ : -1;
-        pthread_mutex_unlock(&s->lock);
-        if (p < 0) break;
-        const size_t stride = (size_t)s->n_probes * s->dim;
-        for (size_t i = 0; i < s->n; i++)
-            for (int a = 0; a < s->dim; a++)
-                X[i * s->dim + a] = s->feats[i * stride + (size_t)p * s->dim + a];
-        s->rc[p] = logreg_fit_ws(ws, X, s->y, s->n, s->dim, s->K, &s->opts,
-                              s->weights + (size_t)p * s->K * (s->dim + 1), &s->res[p]);
-        pthread_mutex_lock(&s->lock);
-        s->done++;
-        cli_progress("probes", (uint64_t)s->done, (uint64_t)s->n_probes);
-        pthread_mutex_unlock(&s->lock);
-    }
-    free(X);
-    logreg_ws_free(ws);
-    return NULL;
+    fit_shared *s = ctx;
+    const int p = (int)item;
+    double *X = s->X[w];
+    const size_t stride = (size_t)s->n_probes * s->dim;
+    for (size_t i = 0; i < s->n; i++)
+        for (int a = 0; a < s->dim; a++) X[i * s->dim + a] = s->feats[i * stride + (size_t)p * s->dim + a];
+    if (logreg_fit_ws(s->ws[w], X, s->y, s->n, s->dim, s->K, &s->opts, s->weights + (size_t)p * s->K * (s->dim + 1),
+                      &s->res[p], e) != 0)
+        return herr_prefix(e, "layer %d head %d %c: ", s->jobs[p].layer, s->jobs[p].head, s->jobs[p].vec);
+    pthread_mutex_lock(&s->lock);
+    s->done++;
+    cli_progress("probes", (uint64_t)s->done, (uint64_t)s->n_probes);
+    pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
+static void gather_progress(uint64_t stories) { cli_progress("stories", stories, 0); }
 
 static int cmp_name(const void *a, const void *b, void *ctx)
 {
@@ -134,13 +135,14 @@ int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     enum { O_LAYERS = 256, O_HEADS, O_VECTORS, O_MERGE, O_DROP, O_DROP_EMPTY, O_MAXIT, O_TOL,
-           O_THREADS, O_HELP, O_VERSION };
+           O_THREADS, O_SOLVER, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"layers", required_argument, 0, O_LAYERS},
         {"heads", required_argument, 0, O_HEADS}, {"vectors", required_argument, 0, O_VECTORS},
         {"merge", required_argument, 0, O_MERGE}, {"drop", required_argument, 0, O_DROP},
         {"drop-empty", no_argument, 0, O_DROP_EMPTY}, {"max-iter", required_argument, 0, O_MAXIT},
         {"tol", required_argument, 0, O_TOL}, {"threads", required_argument, 0, O_THREADS},
+        {"solver", required_argument, 0, O_SOLVER},
         {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     const char *out = NULL, *layers_s = NULL, *heads_s = NULL, *vectors = "k,q";
     int threads = 2;
@@ -176,7 +178,13 @@ int main(int argc, char **argv)
             lo.tol = cli_parse_double("--tol", optarg);
             if (!(lo.tol >= 0.0) || !isfinite(lo.tol)) die("--tol must be a non-negative number");
             break;
-        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
+        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
+        case O_SOLVER:
+            if (!strcmp(optarg, "auto")) lo.solver = LOGREG_AUTO;
+            else if (!strcmp(optarg, "newton")) lo.solver = LOGREG_NEWTON;
+            else if (!strcmp(optarg, "newton-cg")) lo.solver = LOGREG_NEWTON_CG;
+            else die("--solver: '%s' is not auto, newton or newton-cg", optarg);
+            break;
         case 'h': case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: cli_bad_option(argv);
@@ -184,6 +192,9 @@ int main(int argc, char **argv)
     }
     const char *input = cli_single_input(argc, argv);
 
+    /* the output before the work: a terminal or an unwritable -o is
+     * refused now, not after every probe is fitted */
+    outfile *of = writer_claim_output(out);
     stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
     const stream_header *ih = reader_header(r);
     act_layout L;
@@ -229,14 +240,18 @@ int main(int argc, char **argv)
 
     /* read the tokens */
     tagset tags = {0, 0, NULL};  /* distinct training tags */
-    int *raw = NULL;
-    float *feats = NULL;
     const size_t per = (size_t)n_probes * dim;
     probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
     for (int p = 0; p < n_probes; p++)
         in[p] = (probe_input){jobs[p].layer, jobs[p].head, jobs[p].vec, jobs[p].offset, p * dim, dim};
-    size_t n = probe_gather(r, &L, &tm, in, n_probes, per, &tags, &feats, &raw);
+    probe_data pd = {.on_story = gather_progress};
+    herr e;
+    if (probe_gather(r, &L, &tm, in, n_probes, per, &tags, &pd, &e) != 0) die("%s", e.msg);
+    cli_progress_end();
     free(in);
+    size_t n = pd.n;
+    int *raw = pd.labels;
+    float *feats = pd.feats;
     if (n == 0) die("%s: no training tokens%s", reader_name(r), tm.n_drop ? " left after --drop" : "");
     if (tags.n < 2)
         die("only one class ('%s') in %zu training tokens; a probe needs at least 2 (scikit-learn refuses too)",
@@ -250,20 +265,23 @@ int main(int argc, char **argv)
     for (int k = 0; k < K; k++) rank[order[k]] = k;
     for (size_t i = 0; i < n; i++) raw[i] = rank[raw[i]];
 
+    if (threads > n_probes) threads = n_probes;
     fit_shared sh = {.feats = feats, .y = raw, .n = n, .n_probes = n_probes, .dim = dim, .K = K,
                      .jobs = jobs, .opts = lo};
     sh.weights = xmalloc((size_t)n_probes * K * (dim + 1) * sizeof(double));
     sh.res = xcalloc((size_t)n_probes, sizeof *sh.res);
-    sh.rc = xcalloc((size_t)n_probes, sizeof *sh.rc);
+    sh.X = xcalloc((size_t)threads, sizeof *sh.X);
+    sh.ws = xcalloc((size_t)threads, sizeof *sh.ws);
+    for (int t = 0; t < threads; t++) {
+        sh.X[t] = xmalloc(n * (size_t)dim * sizeof(double));
+        if (!(sh.ws[t] = logreg_ws_new())) die("out of memory");
+    }
     pthread_mutex_init(&sh.lock, NULL);
-    if (threads > n_probes) threads = n_probes;
-    pthread_t *tid = xmalloc((size_t)threads * sizeof *tid);
-    for (int t = 0; t < threads; t++)
-        if (pthread_create(&tid[t], NULL, fit_worker, &sh) != 0) die("cannot start a thread");
-    for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
+    hpool *pool = hpool_new(threads, &e);
+    if (!pool) die("%s", e.msg);
+    if (hpool_for(pool, (size_t)n_probes, HPOOL_DYNAMIC, fit_one, &sh, &e) != 0) die("%s", e.msg);
+    hpool_free(pool);
     cli_progress_end();
-    for (int p = 0; p < n_probes; p++)
-        if (sh.rc[p] != 0) die("layer %d head %d %c: the fit failed", jobs[p].layer, jobs[p].head, jobs[p].vec);
 
     /* write */
     stream_header h;
@@ -276,7 +294,7 @@ int main(int argc, char **argv)
     header_add(&h, "probe-max-iter", "%d", lo.max_iter);
     header_add(&h, "probe-tol", "%.17g", lo.tol);
     add_provenance(&h, argc, argv);
-    stream_writer *w = writer_open(out, STREAM_PROBES, &h, 0);
+    stream_writer *w = writer_open_output(of, STREAM_PROBES, &h, 0);
     char (*classes)[TAG_MAX + 1] = xmalloc((size_t)K * sizeof *classes);
     for (int k = 0; k < K; k++) strcpy(classes[k], tags.name[order[k]]);
     int unconverged = 0;
@@ -305,7 +323,12 @@ int main(int argc, char **argv)
     if (unconverged) warn("%d of %d probes did not converge (flagged converged=0 in their records)", unconverged, n_probes);
     header_free(&h);
     reader_close(r);
-    free(classes); free(tid); free(sh.weights); free(sh.res); free(sh.rc); free(order); free(rank);
+    for (int t = 0; t < threads; t++) {
+        free(sh.X[t]);
+        logreg_ws_free(sh.ws[t]);
+    }
+    free(sh.X); free(sh.ws);
+    free(classes); free(sh.weights); free(sh.res); free(order); free(rank);
     free(raw); free(feats); free(jobs); free(tags.name);
     return 0;
 }

@@ -246,12 +246,22 @@ static void stage_bytes(stream_writer *w, const void *p, size_t n)
     }
 }
 
-stream_writer *writer_open(const char *path, uint32_t kind, const stream_header *h, int level)
+outfile *writer_claim_output(const char *path)
 {
     if ((!path || strcmp(path, "-") == 0) && isatty(1))
         die("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
+    return cli_open_output(path);
+}
+
+stream_writer *writer_open(const char *path, uint32_t kind, const stream_header *h, int level)
+{
+    return writer_open_output(writer_claim_output(path), kind, h, level);
+}
+
+stream_writer *writer_open_output(outfile *out, uint32_t kind, const stream_header *h, int level)
+{
     stream_writer *w = xcalloc(1, sizeof *w);
-    w->out = cli_open_output(path);
+    w->out = out;
     w->cctx = ZSTD_createCCtx();
     if (!w->cctx) die("out of memory (zstd)");
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level ? level : STREAM_DEFAULT_LEVEL);

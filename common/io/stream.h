@@ -98,6 +98,19 @@ stream_writer *writer_open(const char *path, uint32_t kind,
                            const stream_header *h, int level);
 #define STREAM_DEFAULT_LEVEL 1
 
+struct outfile;
+
+/** The first half of writer_open, for a tool that checks its output before
+ *  long work rather than after it: refuses a terminal stdout and creates
+ *  the temporary file of a named output (removed if the tool dies), dying
+ *  with one line on failure.  @param path as writer_open
+ *  @return the output, to be handed to writer_open_output */
+struct outfile *writer_claim_output(const char *path);
+
+/** The second half: writer_open on an output from writer_claim_output
+ *  (the writer takes it over).  Dies with one line on any error. */
+stream_writer *writer_open_output(struct outfile *out, uint32_t kind, const stream_header *h, int level);
+
 /** Append one record.  Dies on I/O errors. */
 void writer_put(stream_writer *w, const void *rec, size_t len);
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "probe/pyfmt.h"
 
 static int cmp_idx(const void *a, const void *b, void *ctx)
@@ -14,32 +13,41 @@ static int cmp_idx(const void *a, const void *b, void *ctx)
 }
 
 int cls_report_compute(cls_report *r, const char (*names)[TAG_MAX + 1], int n_names,
-                       const int *y_true, const int *y_pred, size_t n)
+                       const int *y_true, const int *y_pred, size_t n, herr *e)
 {
     memset(r, 0, sizeof *r);
-    if (n == 0 || n_names <= 0) return -1;
-    size_t *tp = xcalloc((size_t)n_names, sizeof *tp);
-    size_t *pred = xcalloc((size_t)n_names, sizeof *pred);
-    size_t *tru = xcalloc((size_t)n_names, sizeof *tru);
+    if (n == 0) return herr_set(e, "a report of no samples");
+    if (n_names <= 0) return herr_set(e, "a report with no label names");
+    const size_t nn = (size_t)n_names;
+    size_t *tp = calloc(3 * nn, sizeof *tp), *pred = tp ? tp + nn : NULL, *tru = tp ? tp + 2 * nn : NULL;
+    int *idx = malloc(nn * sizeof *idx);
+    /* pv, rv, fv, w, prod: [m] each */
+    double *pv = malloc(5 * nn * sizeof(double));
+    r->labels = malloc(nn * sizeof *r->labels);
+    r->rows = malloc(nn * sizeof *r->rows);
+    if (!tp || !idx || !pv || !r->labels || !r->rows) {
+        free(tp); free(idx); free(pv);
+        cls_report_free(r);
+        return herr_set(e, "out of memory for a report of %d labels", n_names);
+    }
     size_t correct = 0;
     for (size_t i = 0; i < n; i++) {
         if (y_true[i] < 0 || y_true[i] >= n_names || y_pred[i] < 0 || y_pred[i] >= n_names) {
-            free(tp); free(pred); free(tru);
-            return -1;
+            free(tp); free(idx); free(pv);
+            cls_report_free(r);
+            return herr_set(e, "sample %zu: label index (true %d, predicted %d) outside 0..%d", i, y_true[i],
+                            y_pred[i], n_names - 1);
         }
         tru[y_true[i]]++;
         pred[y_pred[i]]++;
         if (y_true[i] == y_pred[i]) { tp[y_true[i]]++; correct++; }
     }
-    int *idx = xmalloc((size_t)n_names * sizeof *idx), m = 0;
+    int m = 0;
     for (int k = 0; k < n_names; k++)
         if (tru[k] || pred[k]) idx[m++] = k;
     qsort_r(idx, (size_t)m, sizeof *idx, cmp_idx, (void *)names);
     r->n_labels = m;
-    r->labels = xmalloc((size_t)m * sizeof *r->labels);
-    r->rows = xmalloc((size_t)m * sizeof *r->rows);
-    double *pv = xmalloc((size_t)m * 3 * sizeof(double) + 1), *rv = pv + m, *fv = rv + m;
-    double *w = xmalloc((size_t)m * sizeof(double) + 1), *prod = xmalloc((size_t)m * sizeof(double) + 1);
+    double *rv = pv + nn, *fv = rv + nn, *w = fv + nn, *prod = w + nn;
     for (int j = 0; j < m; j++) {
         int k = idx[j];
         memcpy(r->labels[j], names[k], TAG_MAX + 1);
@@ -65,7 +73,7 @@ int cls_report_compute(cls_report *r, const char (*names)[TAG_MAX + 1], int n_na
         *dst[t] = np_pairwise_sum(prod, (size_t)m) / wsum;
     }
     r->weighted.support = (double)n;
-    free(pv); free(w); free(prod); free(idx); free(tp); free(pred); free(tru);
+    free(pv); free(idx); free(tp);
     return 0;
 }
 

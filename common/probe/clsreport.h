@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/err.h"
 #include "io/records.h"
 
 /** One row: precision, recall, f1-score, support. */
@@ -37,9 +38,11 @@ typedef struct cls_report {
  *  @param n_names number of names
  *  @param y_true,y_pred n indices into names
  *  @param n samples (>= 1)
- *  @return 0, or -1 on bad arguments (n == 0, index out of range) */
+ *  @param e error message
+ *  @return 0, or -1 with e set (n == 0, no names, an index out of range,
+ *          out of memory); r is then empty */
 int cls_report_compute(cls_report *r, const char (*names)[TAG_MAX + 1], int n_names,
-                       const int *y_true, const int *y_pred, size_t n)
+                       const int *y_true, const int *y_pred, size_t n, herr *e)
     __attribute__((warn_unused_result));
 
 /** Free the arrays of a report. @param r report */

@@ -1,6 +1,7 @@
-/* logreg.c: Newton steps with a subsampled, reused Hessian (exact
- * objective and gradient) for the multinomial (and binary) logistic
- * regression of logreg.h. */
+/* logreg.c: the multinomial (and binary) logistic regression of logreg.h:
+ * Newton steps with a subsampled, reused Hessian for small problems,
+ * preconditioned Newton-CG on Hessian-vector products for large ones;
+ * exact objective and gradient in both. */
 #include "probe/logreg.h"
 
 #include <cblas.h>
@@ -55,6 +56,19 @@ void logreg_default_opts(logreg_opts *o)
     o->C = 1.0;
     o->max_iter = 100;
     o->tol = 1e-4;
+    o->solver = LOGREG_AUTO;
+}
+
+logreg_solver logreg_pick_solver(logreg_solver s, int d, int K)
+{
+    if (s == LOGREG_NEWTON || s == LOGREG_NEWTON_CG) return s;
+    long par = (long)(K == 2 ? 1 : K) * (d + 1);
+    return par <= LOGREG_NEWTON_MAX_PAR ? LOGREG_NEWTON : LOGREG_NEWTON_CG;
+}
+
+const char *logreg_solver_name(logreg_solver s)
+{
+    return s == LOGREG_NEWTON ? "newton" : s == LOGREG_NEWTON_CG ? "newton-cg" : "auto";
 }
 
 /* Two doubles (GCC vector extension: one SSE2 register; the -O2 build
@@ -62,6 +76,7 @@ void logreg_default_opts(logreg_opts *o)
  * Buffers are 64-byte aligned (ws_get). */
 typedef double v2d __attribute__((vector_size(16)));
 typedef unsigned long long v2u __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
 
 /* 2^(j/64), j = 0..63, as bits (exp2 from libm, filled once). */
 static unsigned long long exp_tab_bits[64];
@@ -361,7 +376,10 @@ static int newton_solve(const fit_ctx *c, double *Hwork, const double *g, double
 
 /* Scratch buffers of a fit, kept between fits of one thread. */
 enum { WS_WT, WS_XS, WS_XX, WS_QB, WS_HF, WS_PW, WS_T1, WS_H, WS_G, WS_GN, WS_Z, WS_P, WS_PN, WS_HW, WS_GV,
-       WS_S, WS_WN, WS_XB, WS_N };
+       WS_S, WS_WN, WS_XB,
+       /* Newton-CG */
+       WS_C_P, WS_C_PN, WS_C_A, WS_C_M, WS_C_Q, WS_C_QF, WS_C_XF, WS_C_SF, WS_C_XT, WS_C_VEC, WS_C_VS, WS_C_AF,
+       WS_N };
 struct logreg_ws {
     void *buf[WS_N];
     size_t cap[WS_N];
@@ -427,7 +445,7 @@ static int samples_setup(logreg_ws *ws, fit_ctx *c, size_t stride, double **P, d
  * working (SUB_* above): on hard or badly scaled problems its steps can
  * slow to a crawl (large-zipf-30-badscale: not converged in 100). */
 static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K, double inv_c,
-                  int max_iter, double tol, double *W, logreg_result *res)
+                  int max_iter, double tol, double *W, logreg_result *res, herr *e)
 {
     fit_ctx c;
     memset(&c, 0, sizeof c);
@@ -456,9 +474,11 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
     double *Wn = ws_get(ws, WS_WN, (size_t)K * D * sizeof(double));
     double *P = NULL, *Pn = NULL;
     int rc = -1;
-    if (!c.WT || !c.Hf || !c.T1 || !c.H || !c.z || !Hw || !g || !s || !Wn || !G || !Gn || !c.xb)
+    if (!c.WT || !c.Hf || !c.T1 || !c.H || !c.z || !Hw || !g || !s || !Wn || !G || !Gn || !c.xb ||
+        samples_setup(ws, &c, n / hs > 1 ? n / hs : 1, &P, &Pn) != 0) {
+        herr_set(e, "out of memory for a fit of %zu samples, %d classes, dimension %d", n, K, d);
         goto out;
-    if (samples_setup(ws, &c, n / hs > 1 ? n / hs : 1, &P, &Pn) != 0) goto out;
+    }
 
     /* Start at the optimum over the intercepts alone (weights 0): b_k =
      * log(n_k), centred (multinomial) or log(n_1 / n_0) (binary).  The
@@ -469,7 +489,10 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
         for (int k = 0; k < K; k++) cnt[k] = 0.0;
         for (size_t i = 0; i < n; i++) cnt[y[i]] += 1.0;
         for (int k = 0; k < K; k++) {
-            if (!(cnt[k] > 0.0)) goto out; /* every class must occur */
+            if (!(cnt[k] > 0.0)) { /* every class must occur */
+                herr_set(e, "class %d has no samples", k);
+                goto out;
+            }
             cnt[k] = log(cnt[k]);
             mean += cnt[k];
         }
@@ -477,31 +500,49 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
         for (int k = c.r0; k < K; k++) W[(size_t)k * D + d] = cnt[k] - mean;
     }
     double f = objective(&c, W, P, G);
-    if (!isfinite(f)) goto out;
+    if (!isfinite(f)) {
+        herr_set(e, "non-finite objective at the start (non-finite features?)");
+        goto out;
+    }
     int iter = 0, converged = 0, have_factor = 0, fresh = 0, go_full = 0;
     double gmax, gprev = INFINITY, tprev = 0.0;
     for (;;) {
         gmax = gradient(&c, W, G, g);
-        if (!isfinite(gmax)) goto out;
+        if (!isfinite(gmax)) {
+            herr_set(e, "non-finite gradient after %d iterations", iter);
+            goto out;
+        }
         if (gmax <= tol) { converged = 1; break; }
         if (iter >= max_iter) break;
         if (c.stride > 1 && (go_full || iter >= SUB_MAX_STEPS ||
                              (fresh && iter >= SUB_FROM && (tprev < SUB_T_MIN || gmax > SUB_MIN_CUT * gprev)))) {
             /* the subsample's steps stopped working: full Hessian from now
              * on (one more pass at W for all samples' probabilities) */
-            if (samples_setup(ws, &c, 1, &P, &Pn) != 0) goto out;
-            if (!isfinite(objective(&c, W, P, G))) goto out;
+            if (samples_setup(ws, &c, 1, &P, &Pn) != 0) {
+                herr_set(e, "out of memory for the full Hessian of %zu samples", n);
+                goto out;
+            }
+            if (!isfinite(objective(&c, W, P, G))) {
+                herr_set(e, "non-finite objective after %d iterations", iter);
+                goto out;
+            }
             have_factor = 0;
         }
         go_full = 0;
         if (!have_factor || tprev < 1.0 || gmax > REUSE_RATIO * gprev) {
             hessian(&c, P);
-            if (newton_factor(&c, Hw) != 0) goto out;
+            if (newton_factor(&c, Hw) != 0) {
+                herr_set(e, "the Hessian could not be factorised after %d iterations (non-finite values)", iter);
+                goto out;
+            }
             have_factor = fresh = 1;
         } else {
             fresh = 0;
         }
-        if (newton_solve(&c, Hw, g, s) != 0) goto out;
+        if (newton_solve(&c, Hw, g, s) != 0) {
+            herr_set(e, "the Newton system could not be solved after %d iterations", iter);
+            goto out;
+        }
         double gts = 0.0;
         for (int j = 0; j < np; j++) gts += g[j] * s[j];
         if (!(gts < 0.0)) {
@@ -539,32 +580,388 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
     res->converged = converged;
     res->loss = f;
     res->grad_max = gmax;
+    res->solver = LOGREG_NEWTON;
+    res->hess_products = 0;
     rc = 0;
 out:
     return rc;
 }
 
-int logreg_fit(const double *X, const int *y, size_t n, int d, int K,
-               const logreg_opts *o, double *W, logreg_result *res)
+/* ------------------------------------------------------------ Newton-CG */
+
+/* Rows per block of the data passes. */
+#define NCG_BLOCK 2048
+/* The preconditioner's block of class k sums exactly over the samples of
+ * class k and those where p_k (1 - p_k) >= NCG_PREC_TAU (where its
+ * curvature lives), and over every m-th of the rest, scaled by m, about
+ * NCG_PREC_SAMPLES of them. */
+#ifndef NCG_PREC_SAMPLES
+#define NCG_PREC_SAMPLES 4096
+#endif
+#ifndef NCG_PREC_EVERY
+#define NCG_PREC_EVERY 2
+#endif
+#ifndef NCG_PREC_TAU
+#define NCG_PREC_TAU 1e-3
+#endif
+/* CG steps per Newton step at most (scikit-learn's maxinner). */
+#define NCG_MAX_INNER 200
+
+typedef struct ncg_ctx {
+    size_t n; int d, D, K, r0, Kf, npar;
+    double inv_c;
+    const int *y;        /* [n] */
+    double *Xt;          /* [n][D] features and a 1 (x~) */
+    double *A;           /* [NCG_BLOCK][K] one block's scores or products */
+    double *HVf;         /* [K][D] H times a direction, summed over blocks */
+    float *Vs, *Hs;      /* [K][D] the direction (row 0: zeros), one block's H v */
+    float *Af;           /* [NCG_BLOCK][K] one block's products */
+    double *M;           /* [Kf][D][D] the preconditioner's Cholesky factors */
+    float *Xf;           /* [n][D] x~ in float (exact: the features are float32 values) */
+    float *Qf;           /* [n][D] rows sqrt(w) x~ of the preconditioner's samples */
+    float *Sf;           /* [D][D] their sum of squares */
+    double *Q;           /* [D][D] factor scratch */
+    size_t pstride;      /* the preconditioner's other samples: every pstride-th */
+    long hv;             /* Hessian-vector products so far */
+} ncg_ctx;
+
+/* exp of the K values z - m in place (vexp by pairs, unaligned rows).
+ * @return their sum, added in the order k = 0, 2, 4, ... | 1, 3, ... */
+static inline double exp_row(double *z, int K, double m)
 {
-    logreg_ws *ws = logreg_ws_new();
-    if (!ws) return -1;
-    int rc = logreg_fit_ws(ws, X, y, n, d, K, o, W, res);
-    logreg_ws_free(ws);
-    return rc;
+    v2d acc = {0.0, 0.0}, mv = {m, m};
+    int k = 0;
+    for (; k + 1 < K; k += 2) {
+        v2d v;
+        memcpy(&v, z + k, sizeof v);
+        v = vexp(v - mv);
+        memcpy(z + k, &v, sizeof v);
+        acc += v;
+    }
+    if (k < K) {
+        v2d v = {z[k] - m, z[k] - m};
+        v = vexp(v);
+        z[k] = v[0];
+        acc[0] += v[0];
+    }
+    return acc[0] + acc[1];
+}
+
+/* One pass over the data at W [K][D]: the objective (returned; NaN if not
+ * finite), gradient sums G [K][D] = sum_i (p_ik - [k = y_i]) x~_i (no
+ * penalty) and the probabilities P [n][K].  Blocks in order; within a
+ * block BLAS (single-threaded: a fixed order). */
+static double ncg_objective(const ncg_ctx *c, const double *W, double *P, double *G)
+{
+    const int K = c->K, D = c->D, d = c->d;
+    memset(G, 0, (size_t)K * D * sizeof(double));
+    double loss = 0.0;
+    for (size_t i0 = 0; i0 < c->n; i0 += NCG_BLOCK) {
+        const int B = c->n - i0 < NCG_BLOCK ? (int)(c->n - i0) : NCG_BLOCK;
+        const double *Xb = c->Xt + i0 * (size_t)D;
+        double *Pb = P + i0 * (size_t)K;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, D, 1.0, Xb, D, W, D, 0.0, Pb, K);
+        for (int i = 0; i < B; i++) {
+            double *z = Pb + (size_t)i * K, m = -INFINITY;
+            for (int k = 0; k < K; k++) m = z[k] > m ? z[k] : m;
+            if (!isfinite(m)) return NAN;
+            const int yi = c->y[i0 + (size_t)i];
+            const double zy = z[yi];
+            double sum = exp_row(z, K, m), inv = 1.0 / sum;
+            loss += m + log(sum) - zy;
+            double *r = c->A + (size_t)i * K;
+            for (int k = 0; k < K; k++) {
+                z[k] *= inv;
+                r[k] = z[k];
+            }
+            r[yi] -= 1.0;
+        }
+        /* G += R^T X~ (the last column: the intercepts' sums) */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, B, 1.0, c->A, K, Xb, D, 1.0, G, D);
+    }
+    double pen = 0.0;
+    for (int k = c->r0; k < K; k++)
+        for (int a = 0; a < d; a++) pen += W[(size_t)k * D + a] * W[(size_t)k * D + a];
+    return loss + 0.5 * c->inv_c * pen;
+}
+
+/* Gradient over the free rows into g [npar] from the sums G; @return
+ * max |g_j| (NaN propagates). */
+static double ncg_gradient(const ncg_ctx *c, const double *W, const double *G, double *g)
+{
+    const int D = c->D, d = c->d;
+    double gmax = 0.0;
+    for (int k = c->r0; k < c->K; k++)
+        for (int a = 0; a < D; a++) {
+            double v = G[(size_t)k * D + a];
+            if (a < d) v += c->inv_c * W[(size_t)k * D + a];
+            g[(size_t)(k - c->r0) * D + a] = v;
+            double av = fabs(v);
+            if (!(av <= gmax)) gmax = av;
+        }
+    return gmax;
+}
+
+/* hv = H v over all samples at the probabilities P:
+ *   (H v)_k = sum_i p_ik (a_ik - sum_l p_il a_il) x~_i + v_k / C (weights),
+ *   a_i = V x~_i,
+ * v and hv [npar] over the free rows. */
+static void ncg_hessvec(ncg_ctx *c, const double *P, const double *v, double *hv)
+{
+    const int K = c->K, D = c->D, d = c->d;
+    const size_t KD = (size_t)K * D;
+    double *HV = c->HVf;
+    float *V = c->Vs;
+    memset(V, 0, (size_t)c->r0 * D * sizeof(float));
+    for (int j = 0; j < c->npar; j++) V[(size_t)c->r0 * D + j] = (float)v[j];
+    memset(HV, 0, KD * sizeof(double));
+    for (size_t i0 = 0; i0 < c->n; i0 += NCG_BLOCK) {
+        const int B = c->n - i0 < NCG_BLOCK ? (int)(c->n - i0) : NCG_BLOCK;
+        const float *Xb = c->Xf + i0 * (size_t)D;
+        const double *Pb = P + i0 * (size_t)K;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, D, 1.0f, Xb, D, V, D, 0.0f, c->Af, K);
+        for (int i = 0; i < B; i++) {
+            float *a = c->Af + (size_t)i * K;
+            const double *p = Pb + (size_t)i * K;
+            double sp = 0.0;
+            for (int k = 0; k < K; k++) sp += p[k] * a[k];
+            for (int k = 0; k < K; k++) a[k] = (float)(p[k] * (a[k] - sp));
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, B, 1.0f, c->Af, K, Xb, D, 0.0f, c->Hs, D);
+        for (size_t j = 0; j < KD; j++) HV[j] += c->Hs[j];
+    }
+    for (int k = c->r0; k < K; k++)
+        for (int a = 0; a < D; a++) {
+            double h = HV[(size_t)k * D + a];
+            if (a < d) h += c->inv_c * v[(size_t)(k - c->r0) * D + a];
+            hv[(size_t)(k - c->r0) * D + a] = h;
+        }
+    c->hv++;
+}
+
+/* The preconditioner at P: per free class k the Cholesky factor of
+ * sum_s w_s p_sk (1 - p_sk) x~_s x~_s^T + 1/C (weights) over the samples
+ * NCG_PREC_TAU selects (weight 1) and every pstride-th other one (weight
+ * pstride).  A block that is not numerically positive definite gets a
+ * growing ridge.  @return 0 or -1 */
+static int ncg_precond(ncg_ctx *c, const double *P)
+{
+    const int K = c->K, D = c->D, d = c->d;
+    for (int k = c->r0; k < K; k++) {
+        double *Mk = c->M + (size_t)(k - c->r0) * D * D;
+        size_t ns = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            double pk = P[i * K + k], w = pk * (1.0 - pk);
+            if (!(w >= NCG_PREC_TAU) && c->y[i] != k) {
+                if (i % c->pstride) continue;
+                w *= (double)c->pstride;
+            }
+            const float wf = (float)sqrt(w), *x = c->Xf + i * (size_t)D;
+            float *q = c->Qf + ns++ * (size_t)D;
+            int a = 0;
+            for (; a + 8 <= D; a += 8) { /* by 8 (GCC vectors; -O2 leaves the loop scalar) */
+                v8f v;
+                memcpy(&v, x + a, sizeof v);
+                v *= wf;
+                memcpy(q + a, &v, sizeof v);
+            }
+            for (; a < D; a++) q[a] = wf * x[a];
+        }
+        /* float: only the CG's convergence speed depends on it */
+        cblas_ssyrk(CblasRowMajor, CblasLower, CblasTrans, D, (int)ns, 1.0f, c->Qf, D, 0.0f, c->Sf, D);
+        double tr = 0.0;
+        for (int a = 0; a < D; a++) {
+            for (int b = 0; b <= a; b++)
+                Mk[(size_t)a * D + b] = Mk[(size_t)b * D + a] = (double)c->Sf[(size_t)a * D + b];
+            if (a < d) Mk[(size_t)a * D + a] += c->inv_c;
+            tr += Mk[(size_t)a * D + a];
+        }
+        if (!isfinite(tr)) return -1;
+        /* factor a copy (in Q, free until the next class); on failure
+         * retry with a growing ridge */
+        double ridge = 0.0;
+        int info = 0;
+        for (int attempt = 0; attempt < 8; attempt++) {
+            char uplo = 'L';
+            int nD = D;
+            memcpy(c->Q, Mk, (size_t)D * D * sizeof(double));
+            for (int a = 0; a < D; a++) c->Q[(size_t)a * D + a] += ridge;
+            dpotrf_(&uplo, &nD, c->Q, &nD, &info);
+            if (info == 0) break;
+            ridge = ridge == 0.0 ? 1e-10 * (tr / D + 1.0) : ridge * 100.0;
+        }
+        if (info != 0) return -1;
+        memcpy(Mk, c->Q, (size_t)D * D * sizeof(double));
+        if (info != 0) return -1;
+    }
+    return 0;
+}
+
+/* z = M^-1 r (free rows), then the intercepts' common shift removed
+ * (multinomial: the direction H does not see). */
+static void ncg_apply_precond(const ncg_ctx *c, const double *r, double *z)
+{
+    const int D = c->D;
+    memcpy(z, r, (size_t)c->npar * sizeof(double));
+    for (int k = 0; k < c->Kf; k++) {
+        char uplo = 'L';
+        int nD = D, one = 1, info = 0;
+        dpotrs_(&uplo, &nD, &one, c->M + (size_t)k * D * D, &nD, z + (size_t)k * D, &nD, &info);
+    }
+    if (c->r0 == 0) {
+        double mean = 0.0;
+        for (int k = 0; k < c->Kf; k++) mean += z[(size_t)k * D + c->d];
+        mean /= c->Kf;
+        for (int k = 0; k < c->Kf; k++) z[(size_t)k * D + c->d] -= mean;
+    }
+}
+
+static double dot(const double *a, const double *b, int n)
+{
+    double s = 0.0;
+    for (int j = 0; j < n; j++) s += a[j] * b[j];
+    return s;
+}
+
+/* Truncated Newton (logreg.h): preconditioned CG on exact Hessian-vector
+ * products for each step, then a backtracking Armijo line search. */
+static int newton_cg(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K, double inv_c,
+                     int max_iter, double tol, double *W, logreg_result *res, herr *e)
+{
+    ncg_ctx c;
+    memset(&c, 0, sizeof c);
+    c.n = n; c.d = d; c.D = d + 1; c.K = K;
+    c.r0 = K == 2 ? 1 : 0;
+    c.Kf = K - c.r0;
+    c.npar = c.Kf * c.D;
+    c.inv_c = inv_c;
+    c.y = y;
+    c.pstride = n / NCG_PREC_SAMPLES > 1 ? n / NCG_PREC_SAMPLES : 1;
+    const int D = c.D, np = c.npar;
+    const size_t KD = (size_t)K * D;
+    double *P = ws_get(ws, WS_C_P, n * K * sizeof(double));
+    double *Pn = ws_get(ws, WS_C_PN, n * K * sizeof(double));
+    c.A = ws_get(ws, WS_C_A, (size_t)NCG_BLOCK * K * sizeof(double));
+    c.M = ws_get(ws, WS_C_M, (size_t)c.Kf * D * D * sizeof(double));
+    c.Q = ws_get(ws, WS_C_Q, (size_t)D * D * sizeof(double));
+    c.Qf = ws_get(ws, WS_C_QF, n * D * sizeof(float));
+    c.Xf = ws_get(ws, WS_C_XF, n * D * sizeof(float));
+    c.Sf = ws_get(ws, WS_C_SF, (size_t)D * D * sizeof(float));
+    c.Xt = ws_get(ws, WS_C_XT, n * D * sizeof(double));
+    double *vec = ws_get(ws, WS_C_VEC, (6 * KD + 6 * (size_t)np) * sizeof(double));
+    if (!P || !Pn || !c.A || !c.M || !c.Q || !c.Qf || !c.Xf || !c.Sf || !c.Xt || !vec)
+        return herr_set(e, "out of memory for a fit of %zu samples, %d classes, dimension %d", n, K, d);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(c.Xt + i * D, X + i * (size_t)d, (size_t)d * sizeof(double));
+        c.Xt[i * D + d] = 1.0;
+        for (int a = 0; a < D; a++) c.Xf[i * D + a] = (float)c.Xt[i * D + a];
+    }
+    double *G = vec, *Gn = G + KD, *Wn = Gn + KD, *cnt = Wn + KD;
+    c.HVf = cnt + 2 * KD;
+    c.Vs = ws_get(ws, WS_C_VS, 2 * KD * sizeof(float));
+    c.Hs = c.Vs ? c.Vs + KD : NULL;
+    c.Af = ws_get(ws, WS_C_AF, (size_t)NCG_BLOCK * K * sizeof(float));
+    if (!c.Vs || !c.Af) return herr_set(e, "out of memory for a fit of %zu samples, %d classes, dimension %d", n, K, d);
+    double *g = c.HVf + KD, *x = g + np, *r = x + np, *z = r + np, *p = z + np, *Hp = p + np;
+
+    /* start: the intercepts' own optimum, as newton() */
+    memset(W, 0, KD * sizeof(double));
+    for (int k = 0; k < K; k++) cnt[k] = 0.0;
+    for (size_t i = 0; i < n; i++) cnt[y[i]] += 1.0;
+    double mean = 0.0;
+    for (int k = 0; k < K; k++) {
+        if (!(cnt[k] > 0.0)) return herr_set(e, "class %d has no samples", k);
+        cnt[k] = log(cnt[k]);
+        mean += cnt[k];
+    }
+    mean = c.r0 ? cnt[0] : mean / K;
+    for (int k = c.r0; k < K; k++) W[(size_t)k * D + d] = cnt[k] - mean;
+
+    double f = ncg_objective(&c, W, P, G);
+    if (!isfinite(f)) return herr_set(e, "non-finite objective at the start (non-finite features?)");
+    int iter = 0, converged = 0, prec_at = -1;
+    double gmax;
+    for (;;) {
+        gmax = ncg_gradient(&c, W, G, g);
+        if (!isfinite(gmax)) return herr_set(e, "non-finite gradient after %d iterations", iter);
+        if (gmax <= tol) { converged = 1; break; }
+        if (iter >= max_iter) break;
+        if ((iter - prec_at >= NCG_PREC_EVERY || prec_at < 0) && (prec_at = iter, ncg_precond(&c, P) != 0))
+            return herr_set(e, "the preconditioner could not be factorised after %d iterations (non-finite values)",
+                            iter);
+        /* CG on H x = -g from x = 0, to ||r|| <= eta ||g|| */
+        double gn = sqrt(dot(g, g, np)), eta = sqrt(gn) < 0.5 ? sqrt(gn) : 0.5;
+        memset(x, 0, (size_t)np * sizeof(double));
+        for (int j = 0; j < np; j++) r[j] = -g[j];
+        ncg_apply_precond(&c, r, z);
+        memcpy(p, z, (size_t)np * sizeof(double));
+        double rz = dot(r, z, np);
+        for (int it = 0; it < NCG_MAX_INNER; it++) {
+            ncg_hessvec(&c, P, p, Hp);
+            double curv = dot(p, Hp, np);
+            if (!(curv > 0.0)) {
+                if (it == 0) memcpy(x, z, (size_t)np * sizeof(double)); /* the preconditioned gradient step */
+                break;
+            }
+            double alpha = rz / curv;
+            for (int j = 0; j < np; j++) {
+                x[j] += alpha * p[j];
+                r[j] -= alpha * Hp[j];
+            }
+            if (sqrt(dot(r, r, np)) <= eta * gn) break;
+            ncg_apply_precond(&c, r, z);
+            double rz1 = dot(r, z, np), beta = rz1 / rz;
+            for (int j = 0; j < np; j++) p[j] = z[j] + beta * p[j];
+            rz = rz1;
+        }
+        double gts = dot(g, x, np);
+        if (!(gts < 0.0)) break; /* no descent direction left: at the optimum to rounding */
+        double t = 1.0, fn = f;
+        int accepted = 0;
+        for (int ls = 0; ls < 50; ls++) {
+            memcpy(Wn, W, KD * sizeof(double));
+            for (int j = 0; j < np; j++) Wn[(size_t)c.r0 * D + j] += t * x[j];
+            fn = ncg_objective(&c, Wn, Pn, Gn);
+            if (isfinite(fn) && fn <= f + 1e-4 * t * gts + 1e-13 * fabs(f)) {
+                accepted = 1;
+                break;
+            }
+            t *= 0.5;
+        }
+        if (!accepted) break; /* line search failed: stop, not converged */
+        memcpy(W, Wn, KD * sizeof(double));
+        double *tmp = P; P = Pn; Pn = tmp;
+        tmp = G; G = Gn; Gn = tmp;
+        f = fn;
+        iter++;
+    }
+    res->iterations = iter;
+    res->converged = converged;
+    res->loss = f;
+    res->grad_max = gmax;
+    res->solver = LOGREG_NEWTON_CG;
+    res->hess_products = c.hv;
+    return 0;
 }
 
 int logreg_fit_ws(logreg_ws *ws, const double *X, const int *y, size_t n, int d, int K,
-                  const logreg_opts *o, double *W, logreg_result *res)
+                  const logreg_opts *o, double *W, logreg_result *res, herr *e)
 {
-    if (!ws || !X || !y || !W || !res || !o || n == 0 || d < 1 || K < 2 || !(o->C > 0.0) ||
-        o->max_iter < 0 || !(o->tol >= 0.0))
-        return -1;
+    if (!ws || !X || !y || !W || !res || !o) return herr_set(e, "logreg_fit_ws: a NULL argument");
+    if (n == 0) return herr_set(e, "no samples");
+    if (d < 1) return herr_set(e, "feature dimension %d < 1", d);
+    if (K < 2) return herr_set(e, "%d class%s; a fit needs at least 2", K, K == 1 ? "" : "es");
+    if (!(o->C > 0.0) || !isfinite(o->C)) return herr_set(e, "C = %g is not a positive number", o->C);
+    if (o->max_iter < 0) return herr_set(e, "max_iter %d < 0", o->max_iter);
+    if (!(o->tol >= 0.0)) return herr_set(e, "tol = %g is not a non-negative number", o->tol);
     pthread_once(&blas_once, blas_single);
     pthread_once(&exp_once, exp_tab_fill);
     for (size_t i = 0; i < n; i++)
-        if (y[i] < 0 || y[i] >= K) return -1;
-    return newton(ws, X, y, n, d, K, 1.0 / o->C, o->max_iter, o->tol, W, res);
+        if (y[i] < 0 || y[i] >= K) return herr_set(e, "sample %zu: class %d outside 0..%d", i, y[i], K - 1);
+    memset(res, 0, sizeof *res);
+    if (logreg_pick_solver(o->solver, d, K) == LOGREG_NEWTON_CG)
+        return newton_cg(ws, X, y, n, d, K, 1.0 / o->C, o->max_iter, o->tol, W, res, e);
+    return newton(ws, X, y, n, d, K, 1.0 / o->C, o->max_iter, o->tol, W, res, e);
 }
 
 int logreg_predict(const double *W, int K, int d, const double *x)

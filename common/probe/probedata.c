@@ -2,11 +2,10 @@
 #include "probe/probedata.h"
 
 #include <math.h>
+#include <stdlib.h>
 
-#include "cli/cli.h"
-
-size_t probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const probe_input *in,
-                    int n_in, size_t per, tagset *tags, float **feats_out, int **labels_out)
+int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const probe_input *in, int n_in,
+                 size_t per, tagset *tags, probe_data *out, herr *e)
 {
     size_t n = 0, cap = 0;
     int *labels = NULL;
@@ -14,39 +13,75 @@ size_t probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, con
     story_rec s;
     story_init(&s);
     uint64_t stories = 0;
-    while (story_read_or_die(r, &s)) {
+    int rc = -1;
+    for (;;) {
+        const uint8_t *rec;
+        size_t len;
+        int got = reader_next(r, &rec, &len);
+        if (got == SR_ERROR) { herr_set(e, "%s", reader_error(r)); goto fail; }
+        if (got == SR_END) break;
+        const char *err;
+        if (story_decode(&s, rec, len, &err) != 0) {
+            herr_set(e, "%s: record %llu: %s", reader_name(r), (unsigned long long)reader_count(r), err);
+            goto fail;
+        }
         stories++;
         if (s.n_tokens == 0) continue;
-        if (!(s.flags & STORY_HAS_TAGS))
-            die("%s: story %u has no POS tags (run postag-join before forward-dump)", reader_name(r), s.story);
-        if (!(s.flags & STORY_HAS_FLOATS) || (int)s.floats_per_token != L->floats_per_token)
-            die("%s: story %u has %u floats per token; the header's layout says %d", reader_name(r),
-                s.story, s.floats_per_token, L->floats_per_token);
+        if (!(s.flags & STORY_HAS_TAGS)) {
+            herr_set(e, "%s: story %u has no POS tags (run postag-join before forward-dump)", reader_name(r), s.story);
+            goto fail;
+        }
+        if (!(s.flags & STORY_HAS_FLOATS) || (int)s.floats_per_token != L->floats_per_token) {
+            herr_set(e, "%s: story %u has %u floats per token; the header's layout says %d", reader_name(r), s.story,
+                     s.floats_per_token, L->floats_per_token);
+            goto fail;
+        }
         for (uint32_t t = 0; t < s.n_tokens; t++) {
             char tag[TAG_MAX + 1];
             if (!tagmap_apply(tm, s.tokens[t].tag, tag)) continue;
             if (n == cap) {
-                cap = cap ? cap + cap / 2 : 4096;
-                labels = xrealloc(labels, cap * sizeof *labels);
-                feats = xrealloc(feats, cap * per * sizeof *feats);
+                size_t nc = cap ? cap + cap / 2 : 4096;
+                int *nl = realloc(labels, nc * sizeof *labels);
+                if (nl) labels = nl;
+                float *nf = nl ? realloc(feats, nc * per * sizeof *feats) : NULL;
+                if (!nf) {
+                    herr_set(e, "out of memory for %zu tokens of %zu floats", nc, per);
+                    goto fail;
+                }
+                feats = nf;
+                cap = nc;
             }
             const float *src = s.floats + (size_t)t * s.floats_per_token;
             float *dst = feats + n * per;
             for (int p = 0; p < n_in; p++)
                 for (int a = 0; a < in[p].dim; a++) {
                     float v = src[in[p].src + a];
-                    if (!isfinite(v))
-                        die("%s: story %u token %u: non-finite %c value of layer %d head %d", reader_name(r),
-                            s.story, t, in[p].vec, in[p].layer, in[p].head);
+                    if (!isfinite(v)) {
+                        herr_set(e, "%s: story %u, token %u: non-finite value (%s) in vector %c of layer %d head %d, "
+                                 "dimension %d", reader_name(r), s.story, t, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf",
+                                 in[p].vec, in[p].layer, in[p].head, a);
+                        goto fail;
+                    }
                     dst[in[p].dst + a] = v;
                 }
             labels[n++] = tagset_index(tags, tag);
         }
-        cli_progress("stories", stories, 0);
+        if (out->on_story) out->on_story(stories);
     }
-    cli_progress_end();
+    out->feats = feats;
+    out->labels = labels;
+    out->n = n;
+    feats = NULL;
+    labels = NULL;
+    rc = 0;
+fail:
+    if (rc) {
+        out->feats = NULL;
+        out->labels = NULL;
+        out->n = 0;
+    }
     story_free(&s);
-    *feats_out = feats;
-    *labels_out = labels;
-    return n;
+    free(feats);
+    free(labels);
+    return rc;
 }

@@ -4,7 +4,9 @@
 #define HEADS_PROBEDATA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "base/err.h"
 #include "io/records.h"
 #include "io/stream.h"
 #include "text/tagmap.h"
@@ -18,15 +20,29 @@ typedef struct probe_input {
     int dim;    /**< floats */
 } probe_input;
 
+/** What probe_gather collects. */
+typedef struct probe_data {
+    float *feats;   /**< [n][per] the probes' floats of every kept token (free) */
+    int *labels;    /**< [n] index of each token's mapped tag in the tagset (free) */
+    size_t n;       /**< tokens kept */
+    /** called after every story with the stories read so far (may be
+     *  NULL: the tools draw progress with it) */
+    void (*on_story)(uint64_t stories);
+} probe_data;
+
 /** Read every story of an activations stream and gather, for each token the
  *  tag map keeps, the probes' floats (one row of `per` floats) and the index
- *  of its mapped tag in `tags`.  Dies with one line on a story without tags,
- *  floats that disagree with the layout, or a non-finite value.
+ *  of its mapped tag in `tags`.
  *  @param r reader (read to its end) @param L its layout @param tm tag map
  *  @param in,n_in the vectors to gather @param per floats per row
- *  @param tags distinct tags (added to) @param feats receives [n][per]
- *  @param labels receives [n] @return n, the tokens gathered */
-size_t probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const probe_input *in,
-                    int n_in, size_t per, tagset *tags, float **feats, int **labels);
+ *  @param tags distinct tags (added to)
+ *  @param out receives feats, labels, n (set on_story before the call)
+ *  @param e error: the stream's own errors (truncated, corrupt), a story
+ *         without tags, floats that disagree with the layout, or a
+ *         non-finite value (naming the stream, story, token position,
+ *         layer, head, vector and dimension); out is then empty
+ *  @return 0, or -1 with e set */
+int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const probe_input *in, int n_in,
+                 size_t per, tagset *tags, probe_data *out, herr *e) __attribute__((warn_unused_result));
 
 #endif

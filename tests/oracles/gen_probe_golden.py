@@ -34,6 +34,11 @@ Writes tests/golden/probes/:
                        (bin/model-init + bin/forward-dump over tagged streams
                        written by the C test itself: `test_probes
                        --write-randmodel-input DIR`); needs `make` first.
+  randmodel64.json.zst the same for one 64-dim head (GPT-2 small's head
+                       size) of a random GPT-Neo on real POS tags: 50 + 30
+                       mirror stories through tokenize | postag-join --align
+                       study (`test_probes --write-randmodel64-input DIR`);
+                       needs `make` and `make data` first.
 
 The fits use the float32 features converted to float64 (the exact optimum
 of the same data), LogisticRegression(solver='newton-cg', max_iter=100,
@@ -44,6 +49,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 
 import numpy as np
@@ -253,20 +259,24 @@ def reports():
     return {"cases": out}
 
 
-def randmodel():
-    """Features of a random test model, read back through stream-view."""
+def randmodel(flag="--write-randmodel-input"):
+    """Features of a random test model, read back through stream-view.
+    flag: the test helper's option that writes the inputs
+    (--write-randmodel64-input: real POS tags of mirror stories, one 64-dim
+    head; needs `make data` too)."""
     tb = os.path.join(TOP, "build", "release", "tests", "test_probes")
     for exe in (tb, os.path.join(TOP, "bin", "model-init"), os.path.join(TOP, "bin", "forward-dump")):
         if not os.path.exists(exe):
             sys.exit("gen_probe_golden.py: %s missing; run make and make check first" % exe)
+    env = dict(os.environ, TOP=TOP, BIN=os.path.join(TOP, "bin"), DATA=os.path.join(TOP, "data", "cache"))
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([tb, "--write-randmodel-input", tmp], check=True)
+        subprocess.run([tb, flag, tmp], check=True, env=env)
         spec = json.load(open(os.path.join(tmp, "spec.json")))
         data = {}
         for split in ("train", "test"):
             csv = subprocess.run([os.path.join(TOP, "bin", "stream-view"), "--csv",
                                   os.path.join(tmp, split + ".acts")],
-                                 check=True, capture_output=True, text=True).stdout
+                                 check=True, capture_output=True, encoding="latin-1").stdout
             import csv as csvmod
             rows = list(csvmod.reader(csv.splitlines()))
             data[split] = rows
@@ -282,7 +292,10 @@ def randmodel():
         for p, (layer, head, vec) in enumerate(spec["probes"]):
             Xtr = feats(data["train"], layer, head, vec)
             Xte = feats(data["test"], layer, head, vec)
+            t0 = time.process_time()
             m, classes, W = fit(Xtr, np.array(ytr, dtype=object))
+            print("  L%dH%d%s: %d tokens, %d classes, sklearn n_iter %d, %.1f CPU s" % (
+                layer, head, vec, len(ytr), len(classes), m.n_iter_[0], time.process_time() - t0))
             pred = [str(c) for c in m.predict(Xte.astype(np.float64))]
             probes.append({"layer": layer, "head": head, "vec": vec, "classes": classes,
                            "W": [float(v) for v in W.ravel()], "n_iter": int(m.n_iter_[0]),
@@ -393,7 +406,7 @@ def write(name, obj):
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["synthetic", "large", "reports", "randmodel", "compare"]
+    what = sys.argv[1:] or ["synthetic", "large", "reports", "randmodel", "randmodel64", "compare"]
     if "compare" in what:
         compare()
     if "synthetic" in what:
@@ -404,3 +417,5 @@ if __name__ == "__main__":
         write("reports.json.zst", reports())
     if "randmodel" in what:
         write("randmodel.json.zst", randmodel())
+    if "randmodel64" in what:
+        write("randmodel64.json.zst", randmodel("--write-randmodel64-input"))

@@ -71,3 +71,47 @@ check "... and probe-eval's provenance" grep -q '^pg: probe-eval ' "$TMP/meta.tx
 "$BIN/forward-dump" --model "$TMP/m6" --vectors q,k < "$TMP/in.tagged" > "$TMP/acts6"
 check_fails "probes of one model are refused on activations of another" \
   '^probe-eval: the probes were fitted on model .*model-sha256' $E --probes "$TMP/all.probes" "$TMP/acts6"
+
+# outputs are checked before the work: with an input that fails only while
+# being read (cut short), the refusal names the output, not the input
+head -c 3000 "$TMP/acts" > "$TMP/cut.acts"
+check_fails "probe-fit: a truncated input is reported (control)" 'truncated' $F -o "$TMP/x.probes" "$TMP/cut.acts"
+check_fails "probe-fit: a bad -o directory is refused before the input is read" \
+  "^probe-fit: $TMP/no/such/dir/x.probes: cannot create" $F -o "$TMP/no/such/dir/x.probes" "$TMP/cut.acts"
+script -qec "$F $TMP/cut.acts" /dev/null > "$TMP/tty.out" 2>&1
+check "probe-fit: stdout on a terminal is refused before the input is read" \
+  grep -q '^probe-fit: refusing to write a binary stream to a terminal' "$TMP/tty.out"
+bad=$TMP/no/dir/out
+for args in "--json k=$bad" "--json q=$bad --csv $TMP/z.csv" "--csv $bad" "-o $bad" "--meta $bad --csv $TMP/z.csv"; do
+  # shellcheck disable=SC2086
+  check_fails "probe-eval ${args//$TMP/TMP}: a bad path is refused before the test set is read" \
+    "^probe-eval: $bad: cannot create" $E --probes "$TMP/all.probes" $args "$TMP/cut.acts"
+done
+check_fails "probe-eval: ... (control: with good outputs the truncation is reported)" 'truncated' \
+  $E --probes "$TMP/all.probes" --csv "$TMP/y.csv" "$TMP/cut.acts"
+check "... and no output is left behind" test ! -e "$TMP/y.csv"
+ls "$TMP" | grep -q '\.tmp\.' && fail "temporaries left behind: $(ls "$TMP" | grep '\.tmp\.')" || ok "no temporaries left behind"
+
+# 64-dim heads through the pipe: the Newton-CG path (auto), --solver
+"$BIN/model-init" --layers 1 --heads 2 --hidden 128 --vocab 300 --seed 5 -o "$TMP/m64" > /dev/null
+"$BIN/forward-dump" --model "$TMP/m64" --vectors q,k < "$TMP/in.tagged" > "$TMP/acts64"
+$F --threads 2 "$TMP/acts64" > "$TMP/p64.probes"
+$F --threads 1 "$TMP/acts64" > "$TMP/p64.1.probes"
+check_eq "64-dim heads: 1 layer x 2 heads x {k, q} probes of dimension 64" \
+  "$("$BIN/stream-view" --no-header "$TMP/p64.probes" | awk -F'\t' '{print $1 $2 $3, NF - 9}' | sort -u | paste -sd' ')" \
+  "00k 64 00q 64 01k 64 01q 64"
+check_same_file "64-dim heads: the same bytes with 1 and 2 threads" "$TMP/p64.probes" "$TMP/p64.1.probes"
+check "64-dim heads: every probe converged" test "$("$BIN/stream-view" --no-header "$TMP/p64.probes" | awk -F'\t' '$7 != 1' | wc -l)" -eq 0
+# 7 classes x 65 = 455 parameters: auto takes dense Newton; Newton-CG must
+# reach the same optimum
+$F --solver newton-cg "$TMP/acts64" > "$TMP/p64.cg.probes"
+paste <("$BIN/stream-view" --no-header "$TMP/p64.probes") <("$BIN/stream-view" --no-header "$TMP/p64.cg.probes") |
+  awk -F'\t' '{ h = NF / 2; if ($4 != $(h + 4) || $7 != 1 || $(h + 7) != 1) bad = 1
+    for (i = 9; i <= h; i++) { d = $i - $(h + i); if (d < 0) d = -d; a = $i < 0 ? -$i : $i; r = d / (1 + a); if (r > m) m = r } }
+    END { print m; exit bad || m > 1e-4 }' > "$TMP/cgdiff.txt"
+cg_rc=$?
+check "--solver newton-cg and dense Newton (auto here: 455 parameters) reach the same optimum (weights within $(cat "$TMP/cgdiff.txt"))" \
+  test "$cg_rc" = 0
+$E --probes "$TMP/p64.probes" --csv "$TMP/p64.csv" "$TMP/acts64"
+check "probe-eval reads 64-dim probes" grep -q '^k,0,1,"NN"' "$TMP/p64.csv"
+check_fails "probe-fit: --solver with a bad name" "^probe-fit: --solver: 'lbfgs' is not" $F --solver lbfgs "$TMP/acts64"
