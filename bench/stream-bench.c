@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
 
@@ -65,19 +66,22 @@ int main(int argc, char **argv)
     int levels[] = {1, 3, -1};
     for (size_t li = 0; li < sizeof levels / sizeof *levels; li++) {
         stream_header h;
-        header_init(&h);
-        header_add(&h, "bench", "stream");
+        stream_header_init(&h);
+        stream_header_add(&h, "bench", "stream");
         double t0 = now();
-        stream_writer *w = writer_open(path, STREAM_ACTIVATIONS, &h, levels[li]);
-        for (long i = 0; i < n_rec; i++) writer_put(w, pool[i % POOL], len);
-        writer_close(w);
+        herr e;
+        stream_writer *w = stream_writer_open(path, STREAM_ACTIVATIONS, &h, levels[li], &e);
+        if (!w) die("%s", e.msg);
+        for (long i = 0; i < n_rec; i++)
+            if (stream_writer_put(w, pool[i % POOL], len, &e)) die("%s", e.msg);
+        cli_close_stream(w);
         double t1 = now();
-        stream_reader *r = reader_open_or_die(path, 0);
+        stream_reader *r = cli_open_input(path, 0);
         const uint8_t *p;
         size_t n;
         long got = 0;
-        while (reader_next_or_die(r, &p, &n)) got += n == len;
-        reader_close(r);
+        while (cli_read_record(r, &p, &n)) got += n == len;
+        stream_reader_close(r);
         double t2 = now();
         FILE *f = fopen(path, "rb");
         fseek(f, 0, SEEK_END);
@@ -87,7 +91,7 @@ int main(int argc, char **argv)
         if (got != n_rec) die("read back %ld of %ld records", got, n_rec);
         printf("%-6d %12.0f %12.0f %12.3f%s\n", levels[li], mb / (t1 - t0), mb / (t2 - t1), mb * 1e6 / comp,
                levels[li] == STREAM_DEFAULT_LEVEL ? "   (default)" : "");
-        header_free(&h);
+        stream_header_free(&h);
     }
     for (int k = 0; k < POOL; k++) free(pool[k]);
     story_free(&s);

@@ -14,7 +14,7 @@
  */
 #include "base/pool.h"
 #include "cli/cli.h"
-#include "io/headtab.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "model/storyset.h"
@@ -199,10 +199,10 @@ static void parse_heads(const char *spec, const gptneo_model *m, unsigned char *
     const int L = m->cfg.n_layer, H = m->cfg.n_head;
     *first = L;
     if (!strcmp(spec, "none")) return;
-    head_id hs[HEADTAB_MAX_HEADS];
-    char err[512];
-    int n = headspec_parse(spec, hs, HEADTAB_MAX_HEADS, err, sizeof err);
-    if (n < 0) die("--heads: %s", err);
+    head_id hs[SELECT_MAX_HEADS];
+    herr he;
+    int n = head_list_parse(spec, hs, SELECT_MAX_HEADS, &he);
+    if (n < 0) die("--heads: %s", he.msg);
     for (int k = 0; k < n; k++) {
         if (hs[k].layer >= L || hs[k].head >= H)
             die("--heads: L%dH%d is not in the model (%d layers, %d heads)", hs[k].layer, hs[k].head, L, H);
@@ -218,11 +218,11 @@ static void write_tokens(const job *j, FILE *f)
         const story_rec *s = &j->ss->s[si];
         for (uint32_t t = 0; t + 1 < s->n_tokens; t++) {
             char word[256], next[256];
-            token_word(s, t, word, sizeof word);
-            token_word(s, t + 1, next, sizeof next);
+            story_token_word(s, t, word, sizeof word);
+            story_token_word(s, t + 1, next, sizeof next);
             const double c = j->clean[si][t], a = j->abl[si][t];
             fprintf(f, "%u\t%u\t%s\t%s\t%s\t%.9g\t%.9g\t%.9g\n", s->story, t, word, next,
-                    tag_field((s->flags & STORY_HAS_TAGS) ? s->tokens[t + 1].tag : ""), c, a, a - c);
+                    story_tag_field((s->flags & STORY_HAS_TAGS) ? s->tokens[t + 1].tag : ""), c, a, a - c);
         }
     }
 }
@@ -244,7 +244,7 @@ static void write_sweep(const job *j, FILE *f)
             if (!cnt[kk]) continue;
             const double c = row[2 * kk] / (double)cnt[kk], a = row[2 * kk + 1] / (double)cnt[kk];
             fprintf(f, "%d\t%d\t%s\t%ld\t%.9g\t%.9g\t%.9g\n", hh / H, hh % H,
-                    k < 0 ? "(all)" : tag_field(j->tags[kk]), cnt[kk], c, a, a - c);
+                    k < 0 ? "(all)" : story_tag_field(j->tags[kk]), cnt[kk], c, a, a - c);
         }
     }
     free(sum);

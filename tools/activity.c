@@ -17,8 +17,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "io/outfile.h"
 #include "model/gptneo.h"
-#include "io/headtab.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
 
@@ -49,6 +50,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    herr he;
     cli_init(argv[0]);
     enum { O_HEADS = 256, O_LAYER, O_HEAD, O_MODEL, O_STORY, O_WINDOW, O_HELP, O_VERSION };
     static const struct option opts[] = {
@@ -77,20 +79,18 @@ int main(int argc, char **argv)
     }
     const char *input = cli_single_input(argc, argv);
 
-    char err[512];
-    static head_id heads[HEADTAB_MAX_HEADS];
-    int nh = heads_from_options(heads_s, layer, head, NULL, heads); /* 0: all, expanded below */
+    static head_id heads[SELECT_MAX_HEADS];
+    int nh = cli_heads_from_options(heads_s, layer, head, NULL, heads); /* 0: all, expanded below */
     story_sel sel;
-    if (story_sel_parse(&sel, story_s, err, sizeof err)) die("--story: %s", err);
+    if (story_sel_parse(&sel, story_s, &he)) die("--story: %s", he.msg);
     tok_window win = {0, -1, 0};
-    if (window_s && tok_window_parse(&win, window_s, err, sizeof err)) die("--window: %s", err);
+    if (window_s && tok_window_parse(&win, window_s, &he)) die("--window: %s", he.msg);
 
-    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
-    const stream_header *h = reader_header(r);
+    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *h = stream_reader_header(r);
     act_layout L;
-    const char *e;
-    if (act_layout_parse(&L, h, &e)) die("%s: %s", reader_name(r), e);
-    if (nh == 0) nh = heads_from_options(heads_s, layer, head, &L, heads);
+    if (act_layout_parse(&L, h, &he)) die("%s: %s", stream_reader_name(r), he.msg);
+    if (nh == 0) nh = cli_heads_from_options(heads_s, layer, head, &L, heads);
 
     /* the model, when given, must be the stream's */
     gptneo_model m;
@@ -99,8 +99,8 @@ int main(int argc, char **argv)
         herr me;
         if (gptneo_load(model_dir, &m, &me)) die("%s", me.msg);
         have_model = 1;
-        const char *sha = header_get(h, "model-sha256");
-        if (!sha) die("%s: the activations name no model (no model-sha256 line)", reader_name(r));
+        const char *sha = stream_header_get(h, "model-sha256");
+        if (!sha) die("%s: the activations name no model (no model-sha256 line)", stream_reader_name(r));
         if (strcmp(sha, m.weights_sha256))
             die("--model %s is not the model of the activations (weights sha256 %.12s..., stream's "
                 "model-sha256 %.12s...)",
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     }
 
     /* where each head's input lives */
-    int off[HEADTAB_MAX_HEADS];
+    int off[SELECT_MAX_HEADS];
     for (int i = 0; i < nh; i++) {
         const int l = heads[i].layer, hh = heads[i].head;
         if (l >= L.n_layer) die("L%dH%d: layer %d is out of range (the model has %d layers)", l, hh, l, L.n_layer);
@@ -120,20 +120,21 @@ int main(int argc, char **argv)
             off[i] = act_offset(&L, l, hh, 'z');
             if (off[i] < 0)
                 die("%s: the activations have no z vector for L%dH%d (dump it with forward-dump --vectors z)",
-                    reader_name(r), l, hh);
+                    stream_reader_name(r), l, hh);
         } else {
             off[i] = act_offset(&L, l, hh, 'a');
             if (off[i] < 0) {
                 if (act_offset(&L, l, hh, 'z') >= 0)
                     die("activity from z vectors needs the model's W_O: give --model DIR");
                 die("%s: the activations have no z or a vector for L%dH%d (forward-dump --vectors z or a)",
-                    reader_name(r), l, hh);
+                    stream_reader_name(r), l, hh);
             }
         }
     }
 
-    FILE *f = table_open(out);
-    headtab_print_model(f, h);
+    outfile *tab = cli_open_output(out);
+    FILE *f = tab->f;
+    cli_table_model(f, h);
     fprintf(f, "# activity = ||out_proj.weight[:, h*dk:(h+1)*dk] @ z_h||_2 (%s)\n",
             have_model ? "computed from z and W_O" : "dumped by forward-dump");
     fprintf(f, "#story\tpos\ttoken\ttag\tlayer\thead\tactivity\tlabel\n");
@@ -141,13 +142,13 @@ int main(int argc, char **argv)
     const int D = L.n_head * L.d_head, dk = L.d_head;
     story_rec s;
     story_init(&s);
-    while (story_read_or_die(r, &s)) {
+    while (cli_read_story(r, &s)) {
         if (!story_sel_take(&sel, s.story)) continue;
         if (!(s.flags & STORY_HAS_FLOATS) || s.floats_per_token != (uint32_t)L.floats_per_token)
             die("story %u carries %u floats per token; the header's layout says %d", s.story,
                 s.floats_per_token, L.floats_per_token);
         long lo, hi;
-        if (tok_window_resolve(&win, &s, &lo, &hi, err, sizeof err)) die("--window: %s", err);
+        if (tok_window_resolve(&win, &s, &lo, &hi, &he)) die("--window: %s", he.msg);
         for (int i = 0; i < nh; i++) {
             const int l = heads[i].layer, hh = heads[i].head;
             for (long t = lo; t < hi; t++) {
@@ -166,19 +167,19 @@ int main(int argc, char **argv)
                     act = v[0];
                 }
                 char word[256], label[300];
-                token_word(&s, (uint32_t)t, word, sizeof word);
-                token_label(&s, (uint32_t)t, label, sizeof label);
+                story_token_word(&s, (uint32_t)t, word, sizeof word);
+                story_token_label(&s, (uint32_t)t, label, sizeof label);
                 fprintf(f, "%u\t%ld\t%s\t%s\t%d\t%d\t%.9g\t%s\n", s.story, t, word,
-                        tag_field(s.tokens[t].tag), l, hh, act, label);
+                        story_tag_field(s.tokens[t].tag), l, hh, act, label);
             }
         }
     }
     uint32_t miss;
     if (story_sel_missing(&sel, &miss)) die("story %u is not in the stream", miss);
-    table_close(f);
+    cli_close_output(tab);
     story_free(&s);
     story_sel_free(&sel);
-    reader_close(r);
+    stream_reader_close(r);
     if (have_model) gptneo_free(&m);
     return 0;
 }

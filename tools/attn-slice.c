@@ -19,7 +19,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/headtab.h"
+#include "io/outfile.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
 
@@ -120,6 +121,7 @@ static int cmp_tag(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    herr he;
     cli_init(argv[0]);
     enum { O_HEADS = 256, O_LAYER, O_HEAD, O_STORY, O_WINDOW, O_QUERY, O_FROM, O_TO, O_HELP,
            O_VERSION };
@@ -158,21 +160,19 @@ int main(int argc, char **argv)
     if (agg_tag && strlen(agg_tag) > TAG_MAX) die("'%s' is not a POS tag", agg_tag);
     if (agg_tag && !strcmp(agg_tag, "(none)")) agg_tag = "";
 
-    char err[512];
-    static head_id hid[HEADTAB_MAX_HEADS];
-    int nh = heads_from_options(heads_s, layer, head, NULL, hid); /* 0: all, expanded below */
+    static head_id hid[SELECT_MAX_HEADS];
+    int nh = cli_heads_from_options(heads_s, layer, head, NULL, hid); /* 0: all, expanded below */
     story_sel sel, qsel;
-    if (story_sel_parse(&sel, story_s, err, sizeof err)) die("--story: %s", err);
-    if (story_sel_parse(&qsel, query_s, err, sizeof err)) die("--query: %s", err);
+    if (story_sel_parse(&sel, story_s, &he)) die("--story: %s", he.msg);
+    if (story_sel_parse(&qsel, query_s, &he)) die("--query: %s", he.msg);
     tok_window win = {0, -1, 0};
-    if (window_s && tok_window_parse(&win, window_s, err, sizeof err)) die("--window: %s", err);
+    if (window_s && tok_window_parse(&win, window_s, &he)) die("--window: %s", he.msg);
 
-    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
-    const stream_header *hdr = reader_header(r);
+    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *hdr = stream_reader_header(r);
     act_layout L;
-    const char *e;
-    if (act_layout_parse(&L, hdr, &e)) die("%s: %s", reader_name(r), e);
-    if (nh == 0) nh = heads_from_options(heads_s, layer, head, &L, hid);
+    if (act_layout_parse(&L, hdr, &he)) die("%s: %s", stream_reader_name(r), he.msg);
+    if (nh == 0) nh = cli_heads_from_options(heads_s, layer, head, &L, hid);
     hsel *hs = xcalloc((size_t)nh, sizeof *hs);
     for (int i = 0; i < nh; i++) {
         const int l = hid[i].layer, h = hid[i].head;
@@ -184,18 +184,19 @@ int main(int argc, char **argv)
         hs[i].koff = act_offset(&L, l, h, 'k');
         if (hs[i].qoff < 0 || hs[i].koff < 0)
             die("%s: the activations have no %s vector for L%dH%d (dump it with forward-dump --vectors q,k)",
-                reader_name(r), hs[i].qoff < 0 ? "q" : "k", l, h);
+                stream_reader_name(r), hs[i].qoff < 0 ? "q" : "k", l, h);
     }
 
-    FILE *f = table_open(out);
-    headtab_print_model(f, hdr);
+    outfile *tab = cli_open_output(out);
+    FILE *f = tab->f;
+    cli_table_model(f, hdr);
     fprintf(f, "# attention: softmax(q.k) unscaled, causal; local layers (");
     int any_local = 0;
     for (int l = 0; l < L.n_layer; l++)
         if (L.local_layer[l]) fprintf(f, "%s%d", any_local++ ? "," : "", l);
     fprintf(f, "%s) window-size %d\n", any_local ? "" : "none", L.window_size);
     if (agg_tag) {
-        fprintf(f, "# %s tag %s\n", from_tag ? "from" : "to", tag_field(agg_tag));
+        fprintf(f, "# %s tag %s\n", from_tag ? "from" : "to", story_tag_field(agg_tag));
         fprintf(f, "#layer\thead\ttag\tmean_attention\tpairs\tattention_sum\ttokens\n");
     } else {
         fprintf(f, "#story\tlayer\thead\tquery\tkey\tattention\tvisible\tqtag\tktag\tqlabel\tklabel\tqword\n");
@@ -208,7 +209,7 @@ int main(int argc, char **argv)
     size_t pcap = 0;
     story_rec s;
     story_init(&s);
-    while (story_read_or_die(r, &s)) {
+    while (cli_read_story(r, &s)) {
         if (!story_sel_take(&sel, s.story)) continue;
         if (!(s.flags & STORY_HAS_FLOATS) || s.floats_per_token != (uint32_t)L.floats_per_token)
             die("story %u carries %u floats per token; the header's layout says %d", s.story,
@@ -259,7 +260,7 @@ int main(int argc, char **argv)
         }
         long lo, hi;
         if (win.given) {
-            if (tok_window_resolve(&win, &s, &lo, &hi, err, sizeof err)) die("--window: %s", err);
+            if (tok_window_resolve(&win, &s, &lo, &hi, &he)) die("--window: %s", he.msg);
         } else {
             lo = 0;
             hi = query_s ? qmax + 1 : T;
@@ -269,34 +270,34 @@ int main(int argc, char **argv)
                 if (query_s ? !story_sel_take(&qsel, (uint32_t)i) : (i < lo || i >= hi)) continue;
                 attn_row(&L, &s, &hs[h], i, p);
                 char ql[300], qw[256];
-                token_label(&s, (uint32_t)i, ql, sizeof ql);
-                token_word(&s, (uint32_t)i, qw, sizeof qw);
+                story_token_label(&s, (uint32_t)i, ql, sizeof ql);
+                story_token_word(&s, (uint32_t)i, qw, sizeof qw);
                 for (long j = lo; j < hi; j++) {
                     char kl[300];
-                    token_label(&s, (uint32_t)j, kl, sizeof kl);
+                    story_token_label(&s, (uint32_t)j, kl, sizeof kl);
                     const int vis = visible(&L, hs[h].layer, i, j);
                     fprintf(f, "%u\t%d\t%d\t%ld\t%ld\t%.9g\t%d\t%s\t%s\t%s\t%s\t%s\n", s.story,
                             hs[h].layer, hs[h].head, i, j, vis ? p[j] : 0.0, vis,
-                            tag_field(s.tokens[i].tag), tag_field(s.tokens[j].tag), ql, kl, qw);
+                            story_tag_field(s.tokens[i].tag), story_tag_field(s.tokens[j].tag), ql, kl, qw);
                 }
             }
     }
     uint32_t miss;
     if (story_sel_missing(&sel, &miss)) die("story %u is not in the stream", miss);
     if (agg_tag) {
-        if (!n_agg_tokens) die("no token is tagged %s in the selected stories", tag_field(agg_tag));
-        fprintf(f, "# tokens tagged %s: %llu\n", tag_field(agg_tag), n_agg_tokens);
+        if (!n_agg_tokens) die("no token is tagged %s in the selected stories", story_tag_field(agg_tag));
+        fprintf(f, "# tokens tagged %s: %llu\n", story_tag_field(agg_tag), n_agg_tokens);
         qsort(tokcount.v, tokcount.n, sizeof *tokcount.v, cmp_tag);
         for (int h = 0; h < nh; h++)
             for (size_t t = 0; t < tokcount.n; t++) {
                 const tagacc *c = &tokcount.v[t];
                 tagacc *a = tag_get(&acc[h], c->tag);
                 fprintf(f, "%d\t%d\t%s\t%.9g\t%llu\t%.9g\t%llu\n", hs[h].layer, hs[h].head,
-                        tag_field(c->tag), a->pairs ? a->sum / (double)a->pairs : 0.0, a->pairs,
+                        story_tag_field(c->tag), a->pairs ? a->sum / (double)a->pairs : 0.0, a->pairs,
                         a->sum, c->tokens);
             }
     }
-    table_close(f);
+    cli_close_output(tab);
     for (int h = 0; h < nh; h++) free(acc[h].v);
     free(acc);
     free(tokcount.v);
@@ -305,6 +306,6 @@ int main(int argc, char **argv)
     story_free(&s);
     story_sel_free(&sel);
     story_sel_free(&qsel);
-    reader_close(r);
+    stream_reader_close(r);
     return 0;
 }

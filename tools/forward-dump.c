@@ -20,6 +20,7 @@
 #include "text/bpe.h"
 #include "base/pool.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "model/generate.h"
 #include "model/gptneo.h"
@@ -152,12 +153,12 @@ static void parse_vectors(const char *s, act_layout *L, int d_head)
 static void add_model_identity(stream_header *h, const gptneo_model *m)
 {
     char id[512];
-    header_add(h, "model", "%s", gptneo_identity(m, id, sizeof id));
-    header_add(h, "model-name-or-path", "%s", m->cfg.name[0] ? m->cfg.name : "(none)");
-    header_add(h, "model-path", "%s", m->dir);
-    header_add(h, "model-weights", "%s", m->weights_path);
-    header_add(h, "model-sha256", "%s", m->weights_sha256);
-    header_add(h, "model-config-sha256", "%s", m->config_sha256);
+    stream_header_add(h, "model", "%s", gptneo_identity(m, id, sizeof id));
+    stream_header_add(h, "model-name-or-path", "%s", m->cfg.name[0] ? m->cfg.name : "(none)");
+    stream_header_add(h, "model-path", "%s", m->dir);
+    stream_header_add(h, "model-weights", "%s", m->weights_path);
+    stream_header_add(h, "model-sha256", "%s", m->weights_sha256);
+    stream_header_add(h, "model-config-sha256", "%s", m->config_sha256);
 }
 
 /* ------------------------------------------------------------------ */
@@ -277,7 +278,7 @@ typedef struct story_input {
 /* Read the next story. @return 1, or 0 at the end. */
 static int input_next(story_input *in, story_rec *s)
 {
-    if (in->r) return story_read_or_die(in->r, s);
+    if (in->r) return cli_read_story(in->r, s);
     ssize_t len = getline(&in->line, &in->line_cap, in->f);
     if (len < 0) {
         if (ferror(in->f)) die("%s: read error", in->name);
@@ -360,24 +361,24 @@ static void parse_args(int argc, char **argv, opts *o)
 static void open_input(const opts *o, story_input *in, stream_header *inh)
 {
     memset(in, 0, sizeof *in);
-    header_init(inh);
+    stream_header_init(inh);
     if (o->ids_text) {
         in->name = o->input ? o->input : "stdin";
         in->f = o->input && strcmp(o->input, "-") ? fopen(o->input, "r") : stdin;
         if (!in->f) die("%s: cannot open", o->input);
-        header_add(inh, "source", "token ids from %s", in->name);
+        stream_header_add(inh, "source", "token ids from %s", in->name);
     } else {
-        in->r = reader_open_or_die(o->input, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
-        header_copy(inh, reader_header(in->r));
+        in->r = cli_open_input(o->input, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
+        stream_header_copy(inh, stream_reader_header(in->r));
     }
 }
 
 static void close_input(story_input *in, stream_header *inh)
 {
-    if (in->r) reader_close(in->r);
+    if (in->r) stream_reader_close(in->r);
     if (in->f && in->f != stdin) fclose(in->f);
     free(in->line);
-    header_free(inh);
+    stream_header_free(inh);
 }
 
 /* --logits K: a TSV line per token. */
@@ -448,15 +449,15 @@ static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stre
 {
     act_layout L;
     dump_layout(o, m, &L);
-    if (header_get(inh, "model-sha256")) die("input already names a model (model-sha256); expected tokens");
+    if (stream_header_get(inh, "model-sha256")) die("input already names a model (model-sha256); expected tokens");
     stream_header h;
-    header_init(&h);
-    header_copy(&h, inh);
+    stream_header_init(&h);
+    stream_header_copy(&h, inh);
     act_layout_to_header(&L, &h);
     add_model_identity(&h, m);
-    header_add_provenance(&h, argc, argv);
-    stream_writer *w = writer_open(o->out, STREAM_ACTIVATIONS, &h, 0);
-    header_free(&h);
+    stream_header_add_provenance(&h, argc, argv);
+    stream_writer *w = cli_open_stream(o->out, STREAM_ACTIVATIONS, &h);
+    stream_header_free(&h);
 
     herr e;
     hpool *pool = hpool_new(o->threads, &e);
@@ -474,19 +475,19 @@ static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stre
         int n = read_batch(in, m, bufs[cur], B);
         j.batch = bufs[cur];
         hpool_start(pool, (size_t)n, HPOOL_DYNAMIC, run_story, &j);
-        for (int i = 0; i < pending; i++) story_write(w, &bufs[1 - cur][i]);
+        for (int i = 0; i < pending; i++) cli_write_story(w, &bufs[1 - cur][i]);
         done += (uint64_t)pending;
         if (pending) cli_progress("stories", done, 0);
         if (hpool_wait(pool, &e)) die("%s", e.msg);
         pending = n;
         cur = 1 - cur;
         if (n < B) {
-            for (int i = 0; i < pending; i++) story_write(w, &bufs[1 - cur][i]);
+            for (int i = 0; i < pending; i++) cli_write_story(w, &bufs[1 - cur][i]);
             break;
         }
     }
     cli_progress_end();
-    writer_close(w);
+    cli_close_stream(w);
     hpool_free(pool);
     for (int k = 0; k < 2; k++) {
         for (int i = 0; i < B; i++) story_free(&bufs[k][i]);

@@ -13,7 +13,7 @@
  */
 #include "base/pool.h"
 #include "cli/cli.h"
-#include "io/headtab.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "model/storyset.h"
@@ -186,6 +186,7 @@ static int run_story(void *ctx, size_t si, int w, herr *e)
 
 int main(int argc, char **argv)
 {
+    herr he;
     cli_init(argv[0]);
     enum { O_MODEL = 256, O_HEADS, O_ACT, O_ATTN, O_THREADS, O_HELP, O_VERSION };
     static const struct option lo[] = {
@@ -231,13 +232,13 @@ int main(int argc, char **argv)
     herr e;
     if (gptneo_load(model, &m, &e)) die("%s", e.msg);
     openblas_set_num_threads(1);
-    head_id heads[HEADTAB_MAX_HEADS];
+    head_id heads[SELECT_MAX_HEADS];
     int nh = 0;
     char err[512];
     if (!strcmp(heads_s, "all")) {
         for (int l = 0; l < m.cfg.n_layer; l++)
             for (int h = 0; h < m.cfg.n_head; h++) heads[nh++] = (head_id){l, h};
-    } else if ((nh = headspec_parse(heads_s, heads, HEADTAB_MAX_HEADS, err, sizeof err)) < 0) {
+    } else if ((nh = head_list_parse(heads_s, heads, SELECT_MAX_HEADS, &he)) < 0) {
         die("--heads: %s", err);
     }
     for (int k = 0; k < nh; k++)

@@ -12,7 +12,7 @@
  */
 #include "base/pool.h"
 #include "cli/cli.h"
-#include "io/headtab.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "model/storyset.h"
@@ -261,7 +261,7 @@ static void run_grid(const opts *o, const gptneo_model *m, const storyset *ss, c
         fprintf(f, "%d\t%d\t(all)\t%ld\t%.9g\n", l, h, cnt[K - 1], sum[(size_t)hh * K + K - 1] / (double)cnt[K - 1]);
         for (int t = 0; t < j.n_tags; t++)
             if (cnt[t])
-                fprintf(f, "%d\t%d\t%s\t%ld\t%.9g\n", l, h, tag_field(j.tags[t]), cnt[t],
+                fprintf(f, "%d\t%d\t%s\t%ld\t%.9g\n", l, h, story_tag_field(j.tags[t]), cnt[t],
                         sum[(size_t)hh * K + t] / (double)cnt[t]);
     }
     for (int w = 0; w < T; w++) {
@@ -286,12 +286,12 @@ static int select_positions(const char *spec, const story_rec *s, int *pos)
 {
     const int T = (int)s->n_tokens;
     int n = 0;
-    char err[256];
+    herr he;
     if (!spec || strchr(spec, ':')) {
         tok_window w = {0, -1, 0};
         long lo, hi;
-        if (spec && tok_window_parse(&w, spec, err, sizeof err)) die("--positions: %s", err);
-        if (tok_window_resolve(&w, s, &lo, &hi, err, sizeof err)) die("--positions: %s", err);
+        if (spec && tok_window_parse(&w, spec, &he)) die("--positions: %s", he.msg);
+        if (tok_window_resolve(&w, s, &lo, &hi, &he)) die("--positions: %s", he.msg);
         for (long t = lo; t < hi; t++) pos[n++] = (int)t;
         return n;
     }
@@ -317,7 +317,8 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
     bpe *b = bpe_load(vp, mp, err, sizeof err);
     if (!b) die("--top needs a tokenizer (--tokenizer DIR with vocab.json + merges.txt): %s", err);
     story_sel sel;
-    if (story_sel_parse(&sel, o->stories, err, sizeof err)) die("--story: %s", err);
+    herr he;
+    if (story_sel_parse(&sel, o->stories, &he)) die("--story: %s", he.msg);
     gptneo_acts a;
     gptneo_acts_init(&a);
     a.want_resid = o->scale;
@@ -338,7 +339,7 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
         for (int pi = 0; pi < np; pi++) {
             const int t = pos[pi];
             char word[256];
-            token_word(s, (uint32_t)t, word, sizeof word);
+            story_token_word(s, (uint32_t)t, word, sizeof word);
             const double sigma = o->scale ? final_scale(m, &a, t) : 1;
             for (int k = 0; k < nh; k++) {
                 const int l = heads[k].layer, h = heads[k].head;
@@ -392,13 +393,14 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
 
 int main(int argc, char **argv)
 {
+    herr he;
     cli_init(argv[0]);
     opts o;
     parse_args(argc, argv, &o);
-    head_id heads[HEADTAB_MAX_HEADS];
+    head_id heads[SELECT_MAX_HEADS];
     int nh = 0;
     char err[512];
-    if (o.heads && strcmp(o.heads, "all") && (nh = headspec_parse(o.heads, heads, HEADTAB_MAX_HEADS, err, sizeof err)) < 0)
+    if (o.heads && strcmp(o.heads, "all") && (nh = head_list_parse(o.heads, heads, SELECT_MAX_HEADS, &he)) < 0)
         die("--heads: %s", err);
     gptneo_model m;
     herr e;

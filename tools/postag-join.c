@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "base/sha256.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "text/perceptron.h"
 #include "io/records.h"
@@ -162,7 +164,7 @@ static void print_words(FILE *out, const story_rec *s, const tb_words *w, const 
                         const tag_rules *tr, const uint32_t *map)
 {
     char sha[65];
-    cli_sha256_buf(s->text, s->text_len, sha);
+    sha256_hex_buf(s->text, s->text_len, sha);
     sha[16] = '\0';
     fprintf(out, "#story %u chars %u sha256 %s\n", s->story, map[s->text_len], sha);
     for (size_t k = 0; k < w->n; k++)
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < tr.n_classes; k++)
         if (strlen(tr.out[k]) > TAG_MAX) die("tag '%s' is longer than %d bytes", tr.out[k], TAG_MAX);
 
-    stream_reader *r = reader_open_or_die(in_path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
+    stream_reader *r = cli_open_input(in_path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
     stream_writer *wr = NULL;
     outfile *words_file = NULL;
     FILE *words_out = NULL;
@@ -226,13 +228,13 @@ int main(int argc, char **argv)
         words_out = words_file->f;
     } else {
         stream_header h;
-        header_init(&h);
-        header_copy(&h, reader_header(r));
+        stream_header_init(&h);
+        stream_header_copy(&h, stream_reader_header(r));
         /* no path here: shards tagged from different copies of the same
          * model must stay joinable with cat; the sha256 identifies it */
-        header_set(&h, "tagger", "nltk averaged_perceptron_tagger_eng (NLTK 3.9 JSON model)");
-        header_set(&h, "tagger-sha256", "%s", perceptron_sha256(pt));
-        header_set(&h, "postag-align", "%s", align);
+        stream_header_set(&h, "tagger", "nltk averaged_perceptron_tagger_eng (NLTK 3.9 JSON model)");
+        stream_header_set(&h, "tagger-sha256", "%s", perceptron_sha256(pt));
+        stream_header_set(&h, "postag-align", "%s", align);
         {
             /* the effective renaming, e.g. "VBD=VB VBG=VB ..." */
             size_t cap = 64, len = 0;
@@ -245,13 +247,13 @@ int main(int argc, char **argv)
                 if (need > cap) { while (need > cap) cap *= 2; m = xrealloc(m, cap); }
                 len += (size_t)sprintf(m + len, "%s%s=%s", len ? " " : "", from, tr.out[k]);
             }
-            if (len) header_set(&h, "postag-merge", "%s", m);
+            if (len) stream_header_set(&h, "postag-merge", "%s", m);
             free(m);
         }
-        if (keep) header_set(&h, "postag-keep", "%s", keep);
-        header_add_provenance(&h, argc, argv);
-        wr = writer_open(out_path, STREAM_TAGGED, &h, 0);
-        header_free(&h);
+        if (keep) stream_header_set(&h, "postag-keep", "%s", keep);
+        stream_header_add_provenance(&h, argc, argv);
+        wr = cli_open_stream(out_path, STREAM_TAGGED, &h);
+        stream_header_free(&h);
     }
 
     story_rec s;
@@ -261,14 +263,14 @@ int main(int argc, char **argv)
     int *wtag = NULL;
     size_t wtag_cap = 0;
     uint64_t n_stories = 0;
-    while (story_read_or_die(r, &s)) {
+    while (cli_read_story(r, &s)) {
         if (!(s.flags & STORY_HAS_TOKENS))
-            die("%s: story %u has no tokens; expected a tokens stream from tokenize", reader_name(r), s.story);
+            die("%s: story %u has no tokens; expected a tokens stream from tokenize", stream_reader_name(r), s.story);
         if (s.text_len == 0 && s.n_tokens > 0)
             die("%s: story %u has tokens but no story text; postag-join needs the text in the stream",
-                reader_name(r), s.story);
+                stream_reader_name(r), s.story);
         if (treebank_tokenize(tb, s.text, s.text_len, &w, &err) != 0)
-            die("%s: story %u: %s", reader_name(r), s.story, err);
+            die("%s: story %u: %s", stream_reader_name(r), s.story, err);
         if (w.n + 1 > wtag_cap) {
             wtag_cap = 2 * (w.n + 1);
             wtag = xrealloc(wtag, wtag_cap * sizeof *wtag);
@@ -283,7 +285,7 @@ int main(int argc, char **argv)
             if (strcmp(align, "study") == 0) align_study(&s, &w, wtag, &tr, map);
             else align_overlap(&s, &w, wtag, &tr);
             s.flags |= STORY_HAS_TAGS;
-            story_write(wr, &s);
+            cli_write_story(wr, &s);
         }
         free(map);
         cli_progress("stories", ++n_stories, 0);
@@ -292,9 +294,9 @@ int main(int argc, char **argv)
     if (words_mode) {
         cli_close_output(words_file);
     } else {
-        writer_close(wr);
+        cli_close_stream(wr);
     }
-    reader_close(r);
+    stream_reader_close(r);
     story_free(&s);
     tb_words_free(&w);
     free(wtag);

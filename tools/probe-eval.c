@@ -23,6 +23,7 @@
 
 #include "base/pool.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "probe/clsreport.h"
 #include "probe/logreg.h"
@@ -152,6 +153,7 @@ static void csv_row(FILE *f, const probe_rec *p, const char *label, const cls_me
 
 int main(int argc, char **argv)
 {
+    herr he;
     cli_init(argv[0]);
     enum { O_PROBES = 256, O_CSV, O_JSON, O_META, O_THREADS, O_HELP, O_VERSION };
     static const struct option opts[] = {
@@ -187,31 +189,31 @@ int main(int argc, char **argv)
     if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
 
     /* probes */
-    stream_reader *pr = reader_open_or_die(probes_path, 1u << STREAM_PROBES);
+    stream_reader *pr = cli_open_input(probes_path, 1u << STREAM_PROBES);
     tagmap tm;
     const char *err;
-    if (tagmap_from_header(&tm, reader_header(pr), &err) != 0) die("%s: %s", reader_name(pr), err);
+    if (tagmap_from_header(&tm, stream_reader_header(pr), &err) != 0) die("%s: %s", stream_reader_name(pr), err);
     stream_header probes_h;
-    header_init(&probes_h);
-    header_copy(&probes_h, reader_header(pr));
+    stream_header_init(&probes_h);
+    stream_header_copy(&probes_h, stream_reader_header(pr));
     probe_rec *probes = NULL;
     int n_probes = 0;
     herr bad = {""};
     for (;;) {
         probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
-        probe_init(&probes[n_probes]);
-        if (!probe_read_or_die(pr, &probes[n_probes])) break;
-        if (probe_check(&probes[n_probes], n_probes, reader_name(pr), &bad) != 0) break;
+        probe_rec_init(&probes[n_probes]);
+        if (!cli_read_probe(pr, &probes[n_probes])) break;
+        if (probe_check(&probes[n_probes], n_probes, stream_reader_name(pr), &bad) != 0) break;
         n_probes++;
     }
     if (bad.msg[0]) {
         /* free first, then die: nothing live is lost to the leak checker */
-        reader_close(pr);
-        for (int p = 0; p <= n_probes; p++) probe_free(&probes[p]);
+        stream_reader_close(pr);
+        for (int p = 0; p <= n_probes; p++) probe_rec_free(&probes[p]);
         free(probes);
         die("%s", bad.msg);
     }
-    reader_close(pr);
+    stream_reader_close(pr);
     if (!n_probes) die("%s: no probes in the stream", probes_path);
 
     /* JSON outputs: kind -> file */
@@ -267,18 +269,18 @@ int main(int argc, char **argv)
     outfile *meta_of = meta_path ? cli_open_output(meta_path) : NULL;
 
     /* activations */
-    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
+    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     act_layout L;
-    if (act_layout_parse(&L, reader_header(r), &err) != 0) die("%s: %s", reader_name(r), err);
+    if (act_layout_parse(&L, stream_reader_header(r), &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
     {
-        const char *pm = header_get(&probes_h, "model-sha256"), *am = header_get(reader_header(r), "model-sha256");
+        const char *pm = stream_header_get(&probes_h, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
         if (pm && am && strcmp(pm, am))
             die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
-                reader_name(r), am);
+                stream_reader_name(r), am);
     }
     stream_header acts_h;
-    header_init(&acts_h);
-    header_copy(&acts_h, reader_header(r));
+    stream_header_init(&acts_h);
+    stream_header_copy(&acts_h, stream_reader_header(r));
     int *offset = xmalloc((size_t)n_probes * sizeof *offset);
     /* keep only the floats the probes read: [token][probe][dim] */
     size_t per = 0;
@@ -286,12 +288,12 @@ int main(int argc, char **argv)
     for (int p = 0; p < n_probes; p++) {
         src_off[p] = act_offset(&L, (int)probes[p].layer, (int)probes[p].head, probes[p].vec[0]);
         if (src_off[p] < 0)
-            die("%s has no vector %s of layer %u head %u, which probe %d needs", reader_name(r), probes[p].vec,
+            die("%s has no vector %s of layer %u head %u, which probe %d needs", stream_reader_name(r), probes[p].vec,
                 probes[p].layer, probes[p].head, p);
         int w = probes[p].vec[0] == 'a' ? 1 : L.d_head;
         if ((int)probes[p].dim != w)
             die("probe of layer %u head %u %s has dimension %u; %s has %d floats per vector", probes[p].layer,
-                probes[p].head, probes[p].vec, probes[p].dim, reader_name(r), w);
+                probes[p].head, probes[p].vec, probes[p].dim, stream_reader_name(r), w);
         offset[p] = (int)per;
         per += probes[p].dim;
     }
@@ -308,7 +310,7 @@ int main(int argc, char **argv)
     size_t n = pd.n;
     int *y_true = pd.labels;
     float *feats = pd.feats;
-    reader_close(r);
+    stream_reader_close(r);
     if (n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
 
     /* class -> name index maps (adds classes never seen in the test set) */
@@ -383,27 +385,27 @@ int main(int argc, char **argv)
     if (meta_of) {
         outfile *of = meta_of;
         fprintf(of->f, "[probes: %s]\n", probes_path);
-        header_print(&probes_h, of->f);
+        stream_header_print(&probes_h, of->f);
         fprintf(of->f, "[test activations: %s]\n", input ? input : "stdin");
-        header_print(&acts_h, of->f);
+        stream_header_print(&acts_h, of->f);
         fprintf(of->f, "[report]\n");
         stream_header me;
-        header_init(&me);
-        header_add(&me, "test-tokens", "%zu", n);
-        header_add(&me, "probes", "%d", n_probes);
-        header_add_provenance(&me, argc, argv);
-        header_print(&me, of->f);
-        header_free(&me);
+        stream_header_init(&me);
+        stream_header_add(&me, "test-tokens", "%zu", n);
+        stream_header_add(&me, "probes", "%d", n_probes);
+        stream_header_add_provenance(&me, argc, argv);
+        stream_header_print(&me, of->f);
+        stream_header_free(&me);
         cli_close_output(of);
     }
-    header_free(&probes_h);
-    header_free(&acts_h);
+    stream_header_free(&probes_h);
+    stream_header_free(&acts_h);
     for (int p = 0; p < n_probes; p++) {
         cls_report_free(&sh.reports[p]);
         free(cmap[p]);
-        probe_free(&probes[p]);
+        probe_rec_free(&probes[p]);
     }
-    probe_free(&probes[n_probes]);
+    probe_rec_free(&probes[n_probes]);
     free(probes); free(cmap); free(sh.reports); free(offset); free(src_off);
     free(y_true); free(feats); free(nm.name);
     return 0;

@@ -20,6 +20,7 @@
 
 #include "base/pool.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "io/records.h"
 #include "io/stream.h"
@@ -127,12 +128,13 @@ static void add_provenance(stream_header *h, int argc, char **argv)
         v[m++] = argv[i];
     }
     v[m] = NULL;
-    header_add_provenance(h, m, v);
+    stream_header_add_provenance(h, m, v);
     free(v);
 }
 
 int main(int argc, char **argv)
 {
+    herr he;
     cli_init(argv[0]);
     enum { O_LAYERS = 256, O_HEADS, O_VECTORS, O_MERGE, O_DROP, O_DROP_EMPTY, O_MAXIT, O_TOL,
            O_THREADS, O_SOLVER, O_HELP, O_VERSION };
@@ -194,12 +196,11 @@ int main(int argc, char **argv)
 
     /* the output before the work: a terminal or an unwritable -o is
      * refused now, not after every probe is fitted */
-    outfile *of = writer_claim_output(out);
-    stream_reader *r = reader_open_or_die(input, 1u << STREAM_ACTIVATIONS);
-    const stream_header *ih = reader_header(r);
+    outfile *of = cli_claim_stream(out);
+    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *ih = stream_reader_header(r);
     act_layout L;
-    const char *err;
-    if (act_layout_parse(&L, ih, &err) != 0) die("%s: %s", reader_name(r), err);
+    if (act_layout_parse(&L, ih, &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
 
     /* selection */
     uint8_t lmask[ACT_MAX_LAYERS], hmask[ACT_MAX_HEADS];
@@ -227,7 +228,7 @@ int main(int argc, char **argv)
                 int off = act_offset(&L, layer, head, vecs[v]);
                 if (off < 0)
                     die("%s has no vector %c of layer %d head %d (see its header: layers, heads, vectors)",
-                        reader_name(r), vecs[v], layer, head);
+                        stream_reader_name(r), vecs[v], layer, head);
                 int w = vecs[v] == 'a' ? 1 : L.d_head;
                 if (dim >= 0 && w != dim) die("--vectors: 'a' (1 float) cannot be mixed with q/k/v/z (%d floats)", dim);
                 dim = w;
@@ -252,7 +253,7 @@ int main(int argc, char **argv)
     size_t n = pd.n;
     int *raw = pd.labels;
     float *feats = pd.feats;
-    if (n == 0) die("%s: no training tokens%s", reader_name(r), tm.n_drop ? " left after --drop" : "");
+    if (n == 0) die("%s: no training tokens%s", stream_reader_name(r), tm.n_drop ? " left after --drop" : "");
     if (tags.n < 2)
         die("only one class ('%s') in %zu training tokens; a probe needs at least 2 (scikit-learn refuses too)",
             tags.name[0], n);
@@ -285,22 +286,22 @@ int main(int argc, char **argv)
 
     /* write */
     stream_header h;
-    header_init(&h);
-    header_copy(&h, ih);
+    stream_header_init(&h);
+    stream_header_copy(&h, ih);
     tagmap_to_header(&tm, &h);
-    header_add(&h, "probe-classes", "%d", K);
-    header_add(&h, "probe-n-train", "%zu", n);
-    header_add(&h, "probe-c", "%.17g", lo.C);
-    header_add(&h, "probe-max-iter", "%d", lo.max_iter);
-    header_add(&h, "probe-tol", "%.17g", lo.tol);
+    stream_header_add(&h, "probe-classes", "%d", K);
+    stream_header_add(&h, "probe-n-train", "%zu", n);
+    stream_header_add(&h, "probe-c", "%.17g", lo.C);
+    stream_header_add(&h, "probe-max-iter", "%d", lo.max_iter);
+    stream_header_add(&h, "probe-tol", "%.17g", lo.tol);
     add_provenance(&h, argc, argv);
-    stream_writer *w = writer_open_output(of, STREAM_PROBES, &h, 0);
+    stream_writer *w = cli_stream_on(of, STREAM_PROBES, &h);
     char (*classes)[TAG_MAX + 1] = xmalloc((size_t)K * sizeof *classes);
     for (int k = 0; k < K; k++) strcpy(classes[k], tags.name[order[k]]);
     int unconverged = 0;
     for (int p = 0; p < n_probes; p++) {
         probe_rec pr;
-        probe_init(&pr);
+        probe_rec_init(&pr);
         pr.layer = (uint32_t)jobs[p].layer;
         pr.head = (uint32_t)jobs[p].head;
         pr.vec[0] = jobs[p].vec;
@@ -312,17 +313,17 @@ int main(int argc, char **argv)
         pr.iterations = (uint32_t)sh.res[p].iterations;
         pr.converged = (uint8_t)sh.res[p].converged;
         pr.loss = sh.res[p].loss;
-        probe_write(w, &pr);
+        cli_write_probe(w, &pr);
         if (!sh.res[p].converged) {
             unconverged++;
             warn("layer %d head %d %c: not converged after %d iterations (max |gradient| %.3g > tol %g)",
                  jobs[p].layer, jobs[p].head, jobs[p].vec, sh.res[p].iterations, sh.res[p].grad_max, lo.tol);
         }
     }
-    writer_close(w);
+    cli_close_stream(w);
     if (unconverged) warn("%d of %d probes did not converge (flagged converged=0 in their records)", unconverged, n_probes);
-    header_free(&h);
-    reader_close(r);
+    stream_header_free(&h);
+    stream_reader_close(r);
     for (int t = 0; t < threads; t++) {
         free(sh.X[t]);
         logreg_ws_free(sh.ws[t]);

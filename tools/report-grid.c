@@ -18,7 +18,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/headtab.h"
+#include "io/outfile.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
 
@@ -117,13 +118,13 @@ int main(int argc, char **argv)
     /* the model identity */
     char *model = NULL, *model_sha = NULL;
     if (mfrom) {
-        stream_reader *r = reader_open_or_die(mfrom, 0);
-        const stream_header *h = reader_header(r);
-        const char *m = header_get(h, "model"), *s = header_get(h, "model-sha256");
+        stream_reader *r = cli_open_input(mfrom, 0);
+        const stream_header *h = stream_reader_header(r);
+        const char *m = stream_header_get(h, "model"), *s = stream_header_get(h, "model-sha256");
         if (!m || !s) die("%s: its header names no model (no model / model-sha256 lines)", mfrom);
         model = xstrdup(m);
         model_sha = xstrdup(s);
-        reader_close(r);
+        stream_reader_close(r);
     } else if (mlabel) {
         model = xstrdup(mlabel);
     }
@@ -168,10 +169,11 @@ int main(int argc, char **argv)
     }
     qsort(tags, ntags, sizeof *tags, cmp_str);
 
-    FILE *f = table_open(out);
+    outfile *tab = cli_open_output(out);
+    FILE *f = tab->f;
     if (list) {
-        for (size_t i = 0; i < ntags; i++) fprintf(f, "%s\n", tag_field(tags[i]));
-        table_close(f);
+        for (size_t i = 0; i < ntags; i++) fprintf(f, "%s\n", story_tag_field(tags[i]));
+        cli_close_output(tab);
         json_decref(root);
         free(tags);
         return 0;
@@ -184,18 +186,18 @@ int main(int argc, char **argv)
         size_t i;
         for (i = 0; i < ntags; i++)
             if (!strcmp(tags[i], tag)) break;
-        if (i == ntags) die("%s: no head's report has the tag '%s'", src, tag_field(tag));
-        fprintf(f, "# tag: %s\n", tag_field(tag));
+        if (i == ntags) die("%s: no head's report has the tag '%s'", src, story_tag_field(tag));
+        fprintf(f, "# tag: %s\n", story_tag_field(tag));
         print_matrix(f, root, NL, NH, tag, metric, src);
     } else {
         fprintf(f, "# tags: %zu\n", ntags);
         for (size_t i = 0; i < ntags; i++) {
             if (i) fputs("\n\n", f);
-            fprintf(f, "# tag: %s\n", tag_field(tags[i]));
+            fprintf(f, "# tag: %s\n", story_tag_field(tags[i]));
             print_matrix(f, root, NL, NH, tags[i], metric, src);
         }
     }
-    table_close(f);
+    cli_close_output(tab);
     json_decref(root);
     free(tags);
     free(model);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
 
@@ -78,7 +79,7 @@ static void flush_story(pending *p, stream_writer *w, int tagged)
         free(p->texts[t]);
     }
     s->flags = STORY_HAS_TOKENS | (tagged ? STORY_HAS_TAGS : 0);
-    story_write(w, s);
+    cli_write_story(w, s);
     free(s->text);
     s->text = NULL;
     s->n_tokens = 0;
@@ -155,11 +156,11 @@ int main(int argc, char **argv)
             if (!kind) kind = nf == 7 ? STREAM_TAGGED : STREAM_TOKENS;
             tagged = kind == STREAM_TAGGED;
             stream_header h;
-            header_init(&h);
-            header_add(&h, "source", "stream-import");
-            header_add_provenance(&h, argc, argv);
-            w = writer_open(out, (uint32_t)kind, &h, 0);
-            header_free(&h);
+            stream_header_init(&h);
+            stream_header_add(&h, "source", "stream-import");
+            stream_header_add_provenance(&h, argc, argv);
+            w = cli_open_stream(out, (uint32_t)kind, &h);
+            stream_header_free(&h);
         }
         if (tagged && nf != 7) die("%s:%ld: a tagged stream needs a tag column", name, lineno);
         long v[5];
@@ -207,7 +208,7 @@ int main(int argc, char **argv)
     if (ferror(in)) die("%s: read error", name);
     if (!w) die("%s: no token rows", name);
     if (p.open) flush_story(&p, w, tagged);
-    writer_close(w);
+    cli_close_stream(w);
     free(line);
     free(p.texts);
     story_free(&p.s);

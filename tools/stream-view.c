@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
 
@@ -113,6 +114,7 @@ static void print_probe(const probe_rec *p)
 
 int main(int argc, char **argv)
 {
+    herr he;
     cli_init(argv[0]);
     enum { OPT_HEADER = 256, OPT_COUNT, OPT_HEAD, OPT_NO_HEADER, OPT_CSV, OPT_VERSION };
     static const struct option opts[] = {
@@ -141,23 +143,22 @@ int main(int argc, char **argv)
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 
-    stream_reader *r = reader_open_or_die(path, 0);
-    uint32_t kind = reader_kind(r);
+    stream_reader *r = cli_open_input(path, 0);
+    uint32_t kind = stream_reader_kind(r);
     act_layout L;
     memset(&L, 0, sizeof L);
     if (kind == STREAM_ACTIVATIONS) {
-        const char *err;
-        if (act_layout_parse(&L, reader_header(r), &err) != 0) die("%s: %s", reader_name(r), err);
+        if (act_layout_parse(&L, stream_reader_header(r), &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
     }
     if (only_header) {
         printf("kind: %s\n", stream_kind_name(kind));
-        header_print(reader_header(r), stdout);
-        reader_close(r);
+        stream_header_print(stream_reader_header(r), stdout);
+        stream_reader_close(r);
         return 0;
     }
     if (show_header && !only_count) {
         printf("## kind: %s\n", stream_kind_name(kind));
-        const stream_header *h = reader_header(r);
+        const stream_header *h = stream_reader_header(r);
         for (size_t i = 0; i < h->n; i++) printf("## %s\n", h->lines[i]);
     }
     if ((show_header || csv_mode) && !only_count) print_columns(kind, &L);
@@ -165,28 +166,27 @@ int main(int argc, char **argv)
     story_rec s;
     probe_rec p;
     story_init(&s);
-    probe_init(&p);
+    probe_rec_init(&p);
     uint64_t n = 0;
     const uint8_t *rec;
     size_t len;
-    while ((head < 0 || (long)n < head) && reader_next_or_die(r, &rec, &len)) {
-        const char *err;
+    while ((head < 0 || (long)n < head) && cli_read_record(r, &rec, &len)) {
         if (kind == STREAM_PROBES) {
-            if (probe_decode(&p, rec, len, &err) != 0) die("%s: record %llu: %s", reader_name(r), (unsigned long long)n, err);
+            if (probe_rec_decode(&p, rec, len, &he) != 0) die("%s: record %llu: %s", stream_reader_name(r), (unsigned long long)n, he.msg);
             if (!only_count) print_probe(&p);
         } else {
-            if (story_decode(&s, rec, len, &err) != 0) die("%s: record %llu: %s", reader_name(r), (unsigned long long)n, err);
+            if (story_decode(&s, rec, len, &he) != 0) die("%s: record %llu: %s", stream_reader_name(r), (unsigned long long)n, he.msg);
             if (kind == STREAM_ACTIVATIONS && s.floats_per_token != (uint32_t)L.floats_per_token)
                 die("%s: record %llu has %u floats per token; the header's layout says %d",
-                    reader_name(r), (unsigned long long)n, s.floats_per_token, L.floats_per_token);
+                    stream_reader_name(r), (unsigned long long)n, s.floats_per_token, L.floats_per_token);
             if (!only_count) print_story(&s, kind);
         }
         n++;
     }
     if (only_count) printf("%llu\n", (unsigned long long)n);
     story_free(&s);
-    probe_free(&p);
-    reader_close(r);
+    probe_rec_free(&p);
+    stream_reader_close(r);
     if (fflush(stdout) != 0 || ferror(stdout)) die("write error on stdout");
     return 0;
 }

@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 
 #include "text/bpe.h"
+#include "base/sha256.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "io/records.h"
 #include "io/stream.h"
@@ -155,8 +157,8 @@ static void input_open(input *in, int n, char **paths)
     in->files = xcalloc((size_t)n, sizeof *in->files);
     in->names = xcalloc((size_t)n, sizeof *in->names);
     in->n = n;
-    cli_sha256 ctx;
-    cli_sha256_init(&ctx);
+    sha256_hex_ctx ctx;
+    sha256_hex_init(&ctx);
     static char buf[1 << 16];
     for (int i = 0; i < n; i++) {
         int is_stdin = strcmp(paths[i], "-") == 0;
@@ -172,7 +174,7 @@ static void input_open(input *in, int n, char **paths)
         }
         size_t got;
         while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
-            cli_sha256_add(&ctx, buf, got);
+            sha256_hex_add(&ctx, buf, got);
             if (spool && fwrite(buf, 1, got, spool) != got) die("temporary file for %s: %s", name, strerror(errno));
         }
         if (ferror(f)) die("%s: read error: %s", name, strerror(errno));
@@ -184,7 +186,7 @@ static void input_open(input *in, int n, char **paths)
         in->files[i] = f;
         in->names[i] = name;
     }
-    cli_sha256_hex(&ctx, in->digest);
+    sha256_hex_done(&ctx, in->digest);
 }
 
 /* Next line across all inputs, with its terminator ("\n", "\r\n" or "\r",
@@ -313,7 +315,7 @@ static int emit_story(state *st, long index, growbuf *text)
         r->tokens = xrealloc(r->tokens, (st->toks.n ? st->toks.n : 1) * sizeof *r->tokens);
         for (size_t i = 0; i < st->toks.n; i++)
             r->tokens[i] = (story_token){.id = st->toks.v[i].id, .start = st->toks.v[i].start, .end = st->toks.v[i].end};
-        story_write(st->w, r);
+        cli_write_story(st->w, r);
         r->text = NULL;
     }
     st->written++;
@@ -386,11 +388,11 @@ int main(int argc, char **argv)
     {   /* tokenizer identity: sha256 of vocab.json's bytes then merges.txt's */
         size_t lv, lm;
         char *v = cli_read_file(o.vocab, &lv), *m = cli_read_file(o.merges, &lm);
-        cli_sha256 ctx;
-        cli_sha256_init(&ctx);
-        cli_sha256_add(&ctx, v, lv);
-        cli_sha256_add(&ctx, m, lm);
-        cli_sha256_hex(&ctx, tok_sha);
+        sha256_hex_ctx ctx;
+        sha256_hex_init(&ctx);
+        sha256_hex_add(&ctx, v, lv);
+        sha256_hex_add(&ctx, m, lm);
+        sha256_hex_done(&ctx, tok_sha);
         free(v);
         free(m);
     }
@@ -406,25 +408,25 @@ int main(int argc, char **argv)
         st.text_out = ids_file->f;
     } else {
         stream_header h;
-        header_init(&h);
-        header_add(&h, "tokenizer", "gpt2-byte-level-bpe vocab %zu merges %zu", bpe_vocab_size(tok), bpe_merge_count(tok));
-        header_add(&h, "tokenizer-sha256", "%s", tok_sha);
-        header_add(&h, "vocab-sha256", "%s", vocab_sha);
-        header_add(&h, "merges-sha256", "%s", merges_sha);
-        header_add(&h, "stories-sha256", "%s", in.digest);
-        header_add(&h, "stories-join", "%s", o.keep_newlines ? "newlines" : "study");
-        header_add(&h, "stories-select", "%s", o.ranges_text ? o.ranges_text : "all");
+        stream_header_init(&h);
+        stream_header_add(&h, "tokenizer", "gpt2-byte-level-bpe vocab %zu merges %zu", bpe_vocab_size(tok), bpe_merge_count(tok));
+        stream_header_add(&h, "tokenizer-sha256", "%s", tok_sha);
+        stream_header_add(&h, "vocab-sha256", "%s", vocab_sha);
+        stream_header_add(&h, "merges-sha256", "%s", merges_sha);
+        stream_header_add(&h, "stories-sha256", "%s", in.digest);
+        stream_header_add(&h, "stories-join", "%s", o.keep_newlines ? "newlines" : "study");
+        stream_header_add(&h, "stories-select", "%s", o.ranges_text ? o.ranges_text : "all");
         if (o.split) {
-            header_add(&h, "split", "%s", o.split == 1 ? "train" : "test");
-            header_add(&h, "split-seed", "%llu", (unsigned long long)o.seed);
-            header_add(&h, "train-fraction", "%.17g", o.train_fraction);
+            stream_header_add(&h, "split", "%s", o.split == 1 ? "train" : "test");
+            stream_header_add(&h, "split-seed", "%llu", (unsigned long long)o.seed);
+            stream_header_add(&h, "train-fraction", "%.17g", o.train_fraction);
         } else {
-            header_add(&h, "split", "all");
+            stream_header_add(&h, "split", "all");
         }
-        if (o.take >= 0) header_add(&h, "take", "%ld", o.take);
-        header_add_provenance(&h, argc, argv);
-        st.w = writer_open(o.out, STREAM_TOKENS, &h, 0);
-        header_free(&h);
+        if (o.take >= 0) stream_header_add(&h, "take", "%ld", o.take);
+        stream_header_add_provenance(&h, argc, argv);
+        st.w = cli_open_stream(o.out, STREAM_TOKENS, &h);
+        stream_header_free(&h);
     }
 
     growbuf text = {0};
@@ -458,7 +460,7 @@ int main(int argc, char **argv)
     if (ids_file) {
         cli_close_output(ids_file);
     } else {
-        writer_close(st.w);
+        cli_close_stream(st.w);
     }
     for (int i = 0; i < in.n; i++)
         if (in.files[i] != stdin) fclose(in.files[i]);

@@ -18,6 +18,7 @@
  */
 #include "base/pool.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
 #include "io/records.h"
 #include "io/stream.h"
@@ -181,22 +182,22 @@ static void parse_args(int argc, char **argv, opts *o)
 /* The corpus: every story of the input stream, its token ids. */
 static void read_corpus(const char *path, int vocab, train_corpus *c)
 {
-    stream_reader *r = reader_open_or_die(path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
+    stream_reader *r = cli_open_input(path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));
     story_rec s;
     story_init(&s);
     uint32_t *ids = NULL;
     size_t cap = 0;
     herr e;
-    while (story_read_or_die(r, &s)) {
-        if (!(s.flags & STORY_HAS_TOKENS)) die("%s: story %u has no tokens", reader_name(r), s.story);
+    while (cli_read_story(r, &s)) {
+        if (!(s.flags & STORY_HAS_TOKENS)) die("%s: story %u has no tokens", stream_reader_name(r), s.story);
         if (s.n_tokens > cap) ids = xrealloc(ids, (cap = s.n_tokens * 2) * sizeof *ids);
         for (uint32_t i = 0; i < s.n_tokens; i++) ids[i] = s.tokens[i].id;
-        if (train_corpus_add(c, ids, s.n_tokens, vocab, &e)) die("%s: story %u: %s", reader_name(r), s.story, e.msg);
+        if (train_corpus_add(c, ids, s.n_tokens, vocab, &e)) die("%s: story %u: %s", stream_reader_name(r), s.story, e.msg);
     }
-    if (c->n == 0) die("empty corpus: no story with tokens in %s", reader_name(r));
+    if (c->n == 0) die("empty corpus: no story with tokens in %s", stream_reader_name(r));
     free(ids);
     story_free(&s);
-    reader_close(r);
+    stream_reader_close(r);
 }
 
 static double now_s(int clock)
@@ -278,6 +279,7 @@ static void write_training_json(const opts *o, const trainer *t, const trainer_i
         json_object_set_new(j, "greedy", json_string(cont));
     }
     char *args = cli_join_args(argc, argv);
+    if (!args) die("out of memory");
     json_object_set_new(j, "command", json_string(args));
     free(args);
     char *js = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(6));

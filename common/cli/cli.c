@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/sha256.h"
 #include "io/outfile.h"
 
 static char tool_name[64] = "heads";
@@ -69,7 +70,8 @@ char *cli_join_args(int argc, char **argv)
 {
     size_t cap = 1;
     for (int i = 1; i < argc; i++) cap += 2 * strlen(argv[i]) + 4;
-    char *s = xmalloc(cap), *p = s;
+    char *s = malloc(cap), *p = s;
+    if (!s) return NULL; /* callers in the library report it; tools die */
     *p = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -179,48 +181,18 @@ char *cli_read_file(const char *path, size_t *len_out)
     return buf;
 }
 
-void cli_sha256_init(cli_sha256 *c)
-{
-    sha256_init(c);
-}
-
-void cli_sha256_add(cli_sha256 *c, const void *data, size_t len)
-{
-    sha256_update(c, len, data);
-}
-
-void cli_sha256_hex(cli_sha256 *c, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(c, sizeof d, d);   /* also resets c */
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[64] = 0;
-}
-
-void cli_sha256_buf(const void *data, size_t len, char out[65])
-{
-    cli_sha256 c;
-    cli_sha256_init(&c);
-    cli_sha256_add(&c, data, len);
-    cli_sha256_hex(&c, out);
-}
-
 void cli_sha256_file(const char *path, char out[65])
 {
     FILE *f = fopen(path, "rb");
     if (!f) die("%s: %s", path, strerror(errno));
-    cli_sha256 c;
+    sha256_hex_ctx c;
     static uint8_t buf[1 << 16];
-    cli_sha256_init(&c);
+    sha256_hex_init(&c);
     size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) cli_sha256_add(&c, buf, got);
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) sha256_hex_add(&c, buf, got);
     if (ferror(f)) die("%s: read error: %s", path, strerror(errno));
     fclose(f);
-    cli_sha256_hex(&c, out);
+    sha256_hex_done(&c, out);
 }
 
 void *xmalloc(size_t n)

@@ -40,7 +40,8 @@ void cli_print_version(void) __attribute__((noreturn));
 void cli_on_die(void (*fn)(void));
 
 /** Join argv[1..argc-1] into one line for a provenance header, quoting
- *  arguments with spaces. @return malloc'd string (caller frees). */
+ *  arguments with spaces. @return malloc'd string (caller frees), or NULL
+ *  when out of memory. */
 char *cli_join_args(int argc, char **argv);
 
 /** Progress on stderr, only when stderr is a terminal (quiet in make logs).
@@ -75,24 +76,6 @@ const char *cli_single_input(int argc, char **argv);
  *  @param path file name; @param len_out receives the length
  *  @return malloc'd bytes with a NUL appended (not counted in len) */
 char *cli_read_file(const char *path, size_t *len_out);
-
-/* SHA-256 (FIPS 180-4) comes from nettle: its context lives on the stack,
- * hashing never allocates and cannot fail, and its x86 SHA-extensions path
- * runs at 1.5-1.6 GB/s here (docs/model-files.md has the measurement). */
-
-/** A SHA-256 computation in progress (nettle's context). */
-typedef struct sha256_ctx cli_sha256;
-
-/** Start a digest. */
-void cli_sha256_init(cli_sha256 *c);
-/** Hash len more bytes. */
-void cli_sha256_add(cli_sha256 *c, const void *data, size_t len);
-/** Finish: write the digest as 64 lowercase hex characters plus NUL; c
- *  starts over.  @param out 65 bytes */
-void cli_sha256_hex(cli_sha256 *c, char out[65]);
-
-/** sha256 of a buffer as 64 lowercase hex characters. @param out 65 bytes */
-void cli_sha256_buf(const void *data, size_t len, char out[65]);
 
 /** Open an output file (io/outfile.h: written whole or not at all), or die.
  *  @param path file name, or NULL / "-" for stdout @return the handle */

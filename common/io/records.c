@@ -2,30 +2,49 @@
  * records.h. */
 #include "io/records.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 
 /* A growable little-endian byte buffer for encoding. */
 typedef struct bytes {
     uint8_t *p;
     size_t len, cap;
+    int oom;   /* a reservation failed: the encoding is abandoned */
 } bytes;
 
 static void b_reserve(bytes *b, size_t more)
 {
-    if (b->len + more <= b->cap) return;
+    if (b->oom || b->len + more <= b->cap) return;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + more) cap *= 2;
-    b->p = xrealloc(b->p, cap);
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return;
+    }
+    b->p = p;
     b->cap = cap;
 }
 static void b_put(bytes *b, const void *p, size_t n)
 {
     b_reserve(b, n);
+    if (b->oom) return;
     memcpy(b->p + b->len, p, n);
     b->len += n;
+}
+/* The finished encoding, or 0 (and nothing) when memory ran out. */
+static size_t b_done(bytes *b, uint8_t **out)
+{
+    if (b->oom) {
+        free(b->p);
+        *out = NULL;
+        return 0;
+    }
+    *out = b->p;
+    return b->len;
 }
 static void b_u8(bytes *b, uint8_t v) { b_put(b, &v, 1); }
 static void b_u32(bytes *b, uint32_t v)
@@ -90,54 +109,55 @@ void story_free(story_rec *s)
     story_init(s);
 }
 
-int story_decode(story_rec *s, const uint8_t *rec, size_t len, const char **err)
+int story_decode(story_rec *s, const uint8_t *rec, size_t len, herr *e)
 {
     story_free(s);
     cursor c = {rec, len, 0, 0};
     s->story = c_u32(&c);
     s->flags = c_u32(&c);
     s->text_len = c_u32(&c);
-    if (c.bad) { *err = "story record too short"; return -1; }
+    if (c.bad) { return herr_set(e, "story record too short"); }
     if (s->flags & ~(uint32_t)(STORY_HAS_TOKENS | STORY_HAS_TAGS | STORY_HAS_FLOATS)) {
-        *err = "story record has unknown flags"; return -1;
+        return herr_set(e, "story record has unknown flags");
     }
     if ((s->flags & (STORY_HAS_TAGS | STORY_HAS_FLOATS)) && !(s->flags & STORY_HAS_TOKENS)) {
-        *err = "story record has tags or vectors without tokens"; return -1;
+        return herr_set(e, "story record has tags or vectors without tokens");
     }
-    if (!c_has(&c, s->text_len)) { *err = "story text runs past the record"; return -1; }
-    s->text = xmalloc((size_t)s->text_len + 1);
+    if (!c_has(&c, s->text_len)) { return herr_set(e, "story text runs past the record"); }
+    if (!(s->text = malloc((size_t)s->text_len + 1))) return herr_set(e, "out of memory for a story of %u bytes", s->text_len);
     c_copy(&c, s->text, s->text_len);
     s->text[s->text_len] = 0;
     if (s->flags & STORY_HAS_TOKENS) {
         s->n_tokens = c_u32(&c);
         /* Each token needs 12 bytes: reject counts the record cannot hold. */
-        if (c.bad || (len - c.pos) / 12 < s->n_tokens) { *err = "token count runs past the record"; return -1; }
-        s->tokens = xcalloc(s->n_tokens ? s->n_tokens : 1, sizeof *s->tokens);
+        if (c.bad || (len - c.pos) / 12 < s->n_tokens) { return herr_set(e, "token count runs past the record"); }
+        if (!(s->tokens = calloc(s->n_tokens ? s->n_tokens : 1, sizeof *s->tokens)))
+            return herr_set(e, "out of memory for %u tokens", s->n_tokens);
         for (uint32_t i = 0; i < s->n_tokens; i++) {
             story_token *t = &s->tokens[i];
             t->id = c_u32(&c);
             t->start = c_u32(&c);
             t->end = c_u32(&c);
-            if (t->start > t->end || t->end > s->text_len) { *err = "token span outside the story text"; return -1; }
+            if (t->start > t->end || t->end > s->text_len) { return herr_set(e, "token span outside the story text"); }
         }
     }
     if (s->flags & STORY_HAS_TAGS) {
         for (uint32_t i = 0; i < s->n_tokens; i++)
             if (c_str8(&c, s->tokens[i].tag, sizeof s->tokens[i].tag) != 0) {
-                *err = "bad tag in story record"; return -1;
+                return herr_set(e, "bad tag in story record");
             }
     }
     if (s->flags & STORY_HAS_FLOATS) {
         s->floats_per_token = c_u32(&c);
-        if (c.bad) { *err = "story record too short for its vectors"; return -1; }
+        if (c.bad) { return herr_set(e, "story record too short for its vectors"); }
         size_t n = (size_t)s->floats_per_token * s->n_tokens;
-        if (s->floats_per_token && n / s->floats_per_token != s->n_tokens) { *err = "vector size overflows"; return -1; }
-        if ((len - c.pos) / 4 < n) { *err = "vectors run past the record"; return -1; }
-        s->floats = xmalloc(n ? n * sizeof(float) : 1);
+        if (s->floats_per_token && n / s->floats_per_token != s->n_tokens) { return herr_set(e, "vector size overflows"); }
+        if ((len - c.pos) / 4 < n) { return herr_set(e, "vectors run past the record"); }
+        if (!(s->floats = malloc(n ? n * sizeof(float) : 1))) return herr_set(e, "out of memory for %zu floats", n);
         c_copy(&c, s->floats, n * sizeof(float));
     }
-    if (c.bad) { *err = "story record too short"; return -1; }
-    if (c.pos != len) { *err = "story record has trailing bytes"; return -1; }
+    if (c.bad) { return herr_set(e, "story record too short"); }
+    if (c.pos != len) { return herr_set(e, "story record has trailing bytes"); }
     return 0;
 }
 
@@ -165,69 +185,98 @@ size_t story_encode(const story_rec *s, uint8_t **out)
         b_u32(&b, s->floats_per_token);
         b_put(&b, s->floats, (size_t)s->n_tokens * s->floats_per_token * sizeof(float));
     }
-    *out = b.p;
-    return b.len;
+    return b_done(&b, out);
 }
 
-void story_write(stream_writer *w, const story_rec *s)
+int story_write(stream_writer *w, const story_rec *s, herr *e)
 {
     uint8_t *buf;
     size_t n = story_encode(s, &buf);
-    writer_put(w, buf, n);
+    if (!n) return herr_set(e, "out of memory encoding story %u", s->story);
+    int rc = stream_writer_put(w, buf, n, e);
     free(buf);
+    return rc;
 }
 
-int story_read_or_die(stream_reader *r, story_rec *s)
+int story_read(stream_reader *r, story_rec *s, herr *e)
 {
     const uint8_t *rec;
     size_t len;
-    if (!reader_next_or_die(r, &rec, &len)) return 0;
-    const char *err;
-    if (story_decode(s, rec, len, &err) != 0)
-        die("%s: record %llu: %s", reader_name(r), (unsigned long long)reader_count(r), err);
-    return 1;
+    int got = stream_reader_next(r, &rec, &len, e);
+    if (got != SR_RECORD) return got;
+    if (story_decode(s, rec, len, e) != 0)
+        return herr_prefix(e, "%s: record %llu: ", stream_reader_name(r),
+                           (unsigned long long)stream_reader_count(r));
+    return SR_RECORD;
 }
 
 /* ------------------------------------------------------------------ */
+/* Token text for tables                                               */
 
-void probe_init(probe_rec *p) { memset(p, 0, sizeof *p); }
+void story_token_word(const story_rec *s, uint32_t t, char *out, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)s->text + s->tokens[t].start;
+    size_t len = s->tokens[t].end - s->tokens[t].start;
+    while (len && isspace(*b)) b++, len--;
+    while (len && isspace(b[len - 1])) len--;
+    if (len > n - 1) {
+        len = n - 1;
+        while (len && (b[len] & 0xC0) == 0x80) len--; /* do not split a UTF-8 sequence */
+    }
+    for (size_t i = 0; i < len; i++) out[i] = (b[i] < 0x20 || b[i] == 0x7f) ? ' ' : (char)b[i];
+    out[len] = 0;
+}
 
-void probe_free(probe_rec *p)
+void story_token_label(const story_rec *s, uint32_t t, char *out, size_t n)
+{
+    char w[256];
+    story_token_word(s, t, w, sizeof w);
+    snprintf(out, n, "%s (%s)", w, s->tokens[t].tag);
+}
+
+const char *story_tag_field(const char *tag) { return *tag ? tag : "(none)"; }
+
+/* ------------------------------------------------------------------ */
+
+void probe_rec_init(probe_rec *p) { memset(p, 0, sizeof *p); }
+
+void probe_rec_free(probe_rec *p)
 {
     free(p->classes);
     free(p->weights);
-    probe_init(p);
+    probe_rec_init(p);
 }
 
-int probe_decode(probe_rec *p, const uint8_t *rec, size_t len, const char **err)
+int probe_rec_decode(probe_rec *p, const uint8_t *rec, size_t len, herr *e)
 {
-    probe_free(p);
+    probe_rec_free(p);
     cursor c = {rec, len, 0, 0};
     p->layer = c_u32(&c);
     p->head = c_u32(&c);
-    if (c_str8(&c, p->vec, sizeof p->vec) != 0) { *err = "bad vector kind in probe record"; return -1; }
+    if (c_str8(&c, p->vec, sizeof p->vec) != 0) { return herr_set(e, "bad vector kind in probe record"); }
     p->dim = c_u32(&c);
     p->n_classes = c_u32(&c);
     if (c.bad || p->dim == 0 || p->dim > 4096 || p->n_classes > 4096) {
-        *err = "bad probe dimensions"; return -1;
+        return herr_set(e, "bad probe dimensions");
     }
-    p->classes = xcalloc(p->n_classes ? p->n_classes : 1, sizeof *p->classes);
+    if (!(p->classes = calloc(p->n_classes ? p->n_classes : 1, sizeof *p->classes)))
+        return herr_set(e, "out of memory for a probe record");
     for (uint32_t k = 0; k < p->n_classes; k++)
-        if (c_str8(&c, p->classes[k], TAG_MAX + 1) != 0) { *err = "bad class name in probe record"; return -1; }
+        if (c_str8(&c, p->classes[k], TAG_MAX + 1) != 0) { return herr_set(e, "bad class name in probe record"); }
     size_t nw = (size_t)p->n_classes * (p->dim + 1);
-    if (!c_has(&c, nw * sizeof(double))) { *err = "probe weights run past the record"; return -1; }
-    p->weights = xmalloc(nw ? nw * sizeof(double) : 1);
+    if (!c_has(&c, nw * sizeof(double))) { return herr_set(e, "probe weights run past the record"); }
+    if (!(p->weights = malloc(nw ? nw * sizeof(double) : 1))) return herr_set(e, "out of memory for a probe record");
     c_copy(&c, p->weights, nw * sizeof(double));
     p->n_train = c_u32(&c);
     p->iterations = c_u32(&c);
     p->converged = c_u8(&c);
     c_copy(&c, &p->loss, sizeof p->loss);
-    if (c.bad) { *err = "probe record too short"; return -1; }
-    if (c.pos != len) { *err = "probe record has trailing bytes"; return -1; }
+    if (c.bad) { return herr_set(e, "probe record too short"); }
+    if (c.pos != len) { return herr_set(e, "probe record has trailing bytes"); }
     return 0;
 }
 
-size_t probe_encode(const probe_rec *p, uint8_t **out)
+size_t probe_rec_encode(const probe_rec *p, uint8_t **out)
 {
     bytes b = {0};
     b_u32(&b, p->layer);
@@ -241,27 +290,29 @@ size_t probe_encode(const probe_rec *p, uint8_t **out)
     b_u32(&b, p->iterations);
     b_u8(&b, p->converged);
     b_put(&b, &p->loss, sizeof p->loss);
-    *out = b.p;
-    return b.len;
+    return b_done(&b, out);
 }
 
-void probe_write(stream_writer *w, const probe_rec *p)
+int probe_rec_write(stream_writer *w, const probe_rec *p, herr *e)
 {
     uint8_t *buf;
-    size_t n = probe_encode(p, &buf);
-    writer_put(w, buf, n);
+    size_t n = probe_rec_encode(p, &buf);
+    if (!n) return herr_set(e, "out of memory encoding a probe");
+    int rc = stream_writer_put(w, buf, n, e);
     free(buf);
+    return rc;
 }
 
-int probe_read_or_die(stream_reader *r, probe_rec *p)
+int probe_rec_read(stream_reader *r, probe_rec *p, herr *e)
 {
     const uint8_t *rec;
     size_t len;
-    if (!reader_next_or_die(r, &rec, &len)) return 0;
-    const char *err;
-    if (probe_decode(p, rec, len, &err) != 0)
-        die("%s: record %llu: %s", reader_name(r), (unsigned long long)reader_count(r), err);
-    return 1;
+    int got = stream_reader_next(r, &rec, &len, e);
+    if (got != SR_RECORD) return got;
+    if (probe_rec_decode(p, rec, len, e) != 0)
+        return herr_prefix(e, "%s: record %llu: ", stream_reader_name(r),
+                           (unsigned long long)stream_reader_count(r));
+    return SR_RECORD;
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,7 +336,7 @@ static int parse_ints(const char *s, int *out, int max, int limit)
 
 static int header_int(const stream_header *h, const char *key, int lo, int hi, int *out)
 {
-    const char *v = header_get(h, key);
+    const char *v = stream_header_get(h, key);
     if (!v) return -1;
     char *end;
     long x = strtol(v, &end, 10);
@@ -294,33 +345,33 @@ static int header_int(const stream_header *h, const char *key, int lo, int hi, i
     return 0;
 }
 
-int act_layout_parse(act_layout *L, const stream_header *h, const char **err)
+int act_layout_parse(act_layout *L, const stream_header *h, herr *e)
 {
     memset(L, 0, sizeof *L);
     if (header_int(h, "d-head", 1, 4096, &L->d_head) || header_int(h, "n-layer", 1, ACT_MAX_LAYERS, &L->n_layer) ||
         header_int(h, "n-head", 1, ACT_MAX_HEADS, &L->n_head)) {
-        *err = "activations header lacks a valid d-head / n-layer / n-head"; return -1;
+        return herr_set(e, "activations header lacks a valid d-head / n-layer / n-head");
     }
-    L->n_layers = parse_ints(header_get(h, "layers"), L->layers, ACT_MAX_LAYERS, L->n_layer);
-    L->n_heads = parse_ints(header_get(h, "heads"), L->heads, ACT_MAX_HEADS, L->n_head);
-    if (L->n_layers <= 0 || L->n_heads <= 0) { *err = "activations header lacks valid layers / heads lines"; return -1; }
-    const char *v = header_get(h, "vectors");
-    if (!v) { *err = "activations header lacks a vectors line"; return -1; }
+    L->n_layers = parse_ints(stream_header_get(h, "layers"), L->layers, ACT_MAX_LAYERS, L->n_layer);
+    L->n_heads = parse_ints(stream_header_get(h, "heads"), L->heads, ACT_MAX_HEADS, L->n_head);
+    if (L->n_layers <= 0 || L->n_heads <= 0) { return herr_set(e, "activations header lacks valid layers / heads lines"); }
+    const char *v = stream_header_get(h, "vectors");
+    if (!v) { return herr_set(e, "activations header lacks a vectors line"); }
     L->per_head = 0;
     for (; *v; v++) {
         if (*v == ' ') continue;
         if (!strchr("qkvza", *v) || (v[1] && v[1] != ' ') || L->n_vecs == ACT_MAX_VECS ||
             memchr(L->vecs, *v, (size_t)L->n_vecs)) {
-            *err = "activations header has a bad vectors line (want letters from q k v z a)"; return -1;
+            return herr_set(e, "activations header has a bad vectors line (want letters from q k v z a)");
         }
         L->vecs[L->n_vecs] = *v;
         L->vec_width[L->n_vecs] = *v == 'a' ? 1 : L->d_head;
         L->per_head += L->vec_width[L->n_vecs];
         L->n_vecs++;
     }
-    if (!L->n_vecs) { *err = "activations header has an empty vectors line"; return -1; }
+    if (!L->n_vecs) { return herr_set(e, "activations header has an empty vectors line"); }
     L->floats_per_token = L->n_layers * L->n_heads * L->per_head;
-    const char *a = header_get(h, "attention-layers");
+    const char *a = stream_header_get(h, "attention-layers");
     int nl = 0;
     while (a && *a) {
         while (*a == ' ') a++;
@@ -330,9 +381,9 @@ int act_layout_parse(act_layout *L, const stream_header *h, const char **err)
         else if (strncmp(a, "local", 5) == 0) { L->local_layer[nl++] = 1; a += 5; }
         else { nl = -1; break; }
     }
-    if (nl != L->n_layer) { *err = "activations header lacks a valid attention-layers line"; return -1; }
+    if (nl != L->n_layer) { return herr_set(e, "activations header lacks a valid attention-layers line"); }
     if (header_int(h, "window-size", 1, 1 << 30, &L->window_size)) {
-        *err = "activations header lacks a valid window-size"; return -1;
+        return herr_set(e, "activations header lacks a valid window-size");
     }
     return 0;
 }
@@ -341,23 +392,23 @@ void act_layout_to_header(const act_layout *L, stream_header *h)
 {
     char buf[1024];
     size_t n;
-    header_set(h, "d-head", "%d", L->d_head);
-    header_set(h, "n-layer", "%d", L->n_layer);
-    header_set(h, "n-head", "%d", L->n_head);
+    stream_header_set(h, "d-head", "%d", L->d_head);
+    stream_header_set(h, "n-layer", "%d", L->n_layer);
+    stream_header_set(h, "n-head", "%d", L->n_head);
     n = 0; buf[0] = 0;
     for (int i = 0; i < L->n_layers; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", i ? " " : "", L->layers[i]);
-    header_set(h, "layers", "%s", buf);
+    stream_header_set(h, "layers", "%s", buf);
     n = 0; buf[0] = 0;
     for (int i = 0; i < L->n_heads; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d", i ? " " : "", L->heads[i]);
-    header_set(h, "heads", "%s", buf);
+    stream_header_set(h, "heads", "%s", buf);
     n = 0; buf[0] = 0;
     for (int i = 0; i < L->n_vecs; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%c", i ? " " : "", L->vecs[i]);
-    header_set(h, "vectors", "%s", buf);
+    stream_header_set(h, "vectors", "%s", buf);
     n = 0; buf[0] = 0;
     for (int i = 0; i < L->n_layer; i++)
         n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", L->local_layer[i] ? "local" : "global");
-    header_set(h, "attention-layers", "%s", buf);
-    header_set(h, "window-size", "%d", L->window_size);
+    stream_header_set(h, "attention-layers", "%s", buf);
+    stream_header_set(h, "window-size", "%d", L->window_size);
 }
 
 int act_offset(const act_layout *L, int layer, int head, char v)

@@ -72,22 +72,33 @@ void story_free(story_rec *s);
 
 /** Decode a story record (validating every length and span).
  *  @param s initialised; its previous contents are freed
- *  @param err receives a message on failure
- *  @return 0 on success, -1 on malformed input */
-int story_decode(story_rec *s, const uint8_t *rec, size_t len, const char **err)
+ *  @return 0, or -1 with e set on malformed input */
+int story_decode(story_rec *s, const uint8_t *rec, size_t len, herr *e)
     __attribute__((warn_unused_result));
 
 /** Encode a story record.  @param out receives a malloc'd buffer
- *  (caller frees); @return its length */
+ *  (caller frees) @return its length, or 0 when out of memory */
 size_t story_encode(const story_rec *s, uint8_t **out);
 
-/** Encode and write in one step. */
-void story_write(stream_writer *w, const story_rec *s);
+/** Encode and write in one step.  @return 0, or -1 with e set */
+int story_write(stream_writer *w, const story_rec *s, herr *e) __attribute__((warn_unused_result));
 
-/** Read the next story from a reader, dying on any error.
- *  @return 1 with *s filled, 0 at end of stream */
-int story_read_or_die(stream_reader *r, story_rec *s)
-    __attribute__((warn_unused_result));
+/** Read and decode the next story.
+ *  @return SR_RECORD with *s filled, SR_END, or SR_ERROR with e set (the
+ *          message names the stream and the record) */
+int story_read(stream_reader *r, story_rec *s, herr *e) __attribute__((warn_unused_result));
+
+/** The text of token t, trimmed of surrounding white space, with tabs,
+ *  newlines and other control bytes replaced by spaces (safe in a TSV
+ *  field); "" when the token is only white space.
+ *  @param out buffer of n bytes (truncated at a UTF-8 boundary) */
+void story_token_word(const story_rec *s, uint32_t t, char *out, size_t n);
+
+/** The study's label "word (TAG)" ("word ()" when untagged). */
+void story_token_label(const story_rec *s, uint32_t t, char *out, size_t n);
+
+/** A tag as a TSV field: the tag, or "(none)" for the empty tag. */
+const char *story_tag_field(const char *tag);
 
 /* ------------------------------------------------------------------ */
 
@@ -104,14 +115,18 @@ typedef struct probe_rec {
     double loss;
 } probe_rec;
 
-void probe_init(probe_rec *p);
-void probe_free(probe_rec *p);
-int probe_decode(probe_rec *p, const uint8_t *rec, size_t len, const char **err)
+/** Zero-initialise; free owned arrays and re-initialise. */
+void probe_rec_init(probe_rec *p);
+void probe_rec_free(probe_rec *p);
+/** Decode a probe record.  @return 0, or -1 with e set */
+int probe_rec_decode(probe_rec *p, const uint8_t *rec, size_t len, herr *e)
     __attribute__((warn_unused_result));
-size_t probe_encode(const probe_rec *p, uint8_t **out);
-void probe_write(stream_writer *w, const probe_rec *p);
-int probe_read_or_die(stream_reader *r, probe_rec *p)
-    __attribute__((warn_unused_result));
+/** Encode.  @return the length of the malloc'd *out, or 0 when out of memory */
+size_t probe_rec_encode(const probe_rec *p, uint8_t **out);
+/** Encode and write.  @return 0, or -1 with e set */
+int probe_rec_write(stream_writer *w, const probe_rec *p, herr *e) __attribute__((warn_unused_result));
+/** Read and decode the next probe.  @return SR_RECORD, SR_END, or SR_ERROR with e set */
+int probe_rec_read(stream_reader *r, probe_rec *p, herr *e) __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------ */
 /* Activations layout, carried in the header of an activations stream:
@@ -146,8 +161,8 @@ typedef struct act_layout {
 } act_layout;
 
 /** Parse the layout from an activations header.
- *  @return 0, or -1 with *err set */
-int act_layout_parse(act_layout *L, const stream_header *h, const char **err)
+ *  @return 0, or -1 with e set */
+int act_layout_parse(act_layout *L, const stream_header *h, herr *e)
     __attribute__((warn_unused_result));
 
 /** Write the layout lines into a header. */

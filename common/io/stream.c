@@ -90,43 +90,58 @@ static uint64_t fh_final(frame_hash *f)
 /* ------------------------------------------------------------------ */
 /* Header                                                              */
 
-void header_init(stream_header *h) { memset(h, 0, sizeof *h); }
+void stream_header_init(stream_header *h) { memset(h, 0, sizeof *h); }
 
-void header_free(stream_header *h)
+void stream_header_free(stream_header *h)
 {
     for (size_t i = 0; i < h->n; i++) free(h->lines[i]);
     free(h->lines);
-    header_init(h);
+    stream_header_init(h);
 }
 
+/* Append a line (taken over).  Out of memory (or a NULL line) marks the
+ * header broken instead: every writer refuses a broken header. */
 static void header_push(stream_header *h, char *line)
 {
+    if (!line) {
+        h->oom = 1;
+        return;
+    }
     if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 16;
-        h->lines = xrealloc(h->lines, h->cap * sizeof *h->lines);
+        size_t cap = h->cap ? 2 * h->cap : 16;
+        char **lines = realloc(h->lines, cap * sizeof *lines);
+        if (!lines) {
+            free(line);
+            h->oom = 1;
+            return;
+        }
+        h->lines = lines;
+        h->cap = cap;
     }
     h->lines[h->n++] = line;
 }
 
-void header_copy(stream_header *dst, const stream_header *src)
+void stream_header_copy(stream_header *dst, const stream_header *src)
 {
-    header_free(dst);
-    for (size_t i = 0; i < src->n; i++) header_push(dst, xstrdup(src->lines[i]));
+    stream_header_free(dst);
+    for (size_t i = 0; i < src->n; i++) header_push(dst, strdup(src->lines[i]));
+    dst->oom |= src->oom;
 }
 
+/* "key: value" with newlines in the value as spaces; NULL when out of memory. */
 static char *format_line(const char *key, const char *fmt, va_list ap)
 {
     char *value;
-    if (vasprintf(&value, fmt, ap) < 0) die("out of memory");
+    if (vasprintf(&value, fmt, ap) < 0) return NULL;
     for (char *p = value; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     char *line;
-    if (asprintf(&line, "%s: %s", key, value) < 0) die("out of memory");
+    if (asprintf(&line, "%s: %s", key, value) < 0) line = NULL;
     free(value);
     return line;
 }
 
-void header_add(stream_header *h, const char *key, const char *fmt, ...)
+void stream_header_add(stream_header *h, const char *key, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -143,19 +158,19 @@ static long header_find(const stream_header *h, const char *key)
     return -1;
 }
 
-void header_set(stream_header *h, const char *key, const char *fmt, ...)
+void stream_header_set(stream_header *h, const char *key, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *line = format_line(key, fmt, ap);
     va_end(ap);
     long i = header_find(h, key);
-    if (i < 0) { header_push(h, line); return; }
+    if (i < 0 || !line) { header_push(h, line); return; }
     free(h->lines[i]);
     h->lines[i] = line;
 }
 
-const char *header_get(const stream_header *h, const char *key)
+const char *stream_header_get(const stream_header *h, const char *key)
 {
     long i = header_find(h, key);
     if (i < 0) return NULL;
@@ -163,14 +178,18 @@ const char *header_get(const stream_header *h, const char *key)
     return *v == ' ' ? v + 1 : v;
 }
 
-void header_add_provenance(stream_header *h, int argc, char **argv)
+void stream_header_add_provenance(stream_header *h, int argc, char **argv)
 {
     char *args = cli_join_args(argc, argv);
-    header_add(h, "pg", "%s %s%s%s", cli_tool(), HEADS_VERSION, *args ? " " : "", args);
+    if (!args) {
+        h->oom = 1;
+        return;
+    }
+    stream_header_add(h, "pg", "%s %s%s%s", cli_tool(), HEADS_VERSION, *args ? " " : "", args);
     free(args);
 }
 
-void header_print(const stream_header *h, FILE *f)
+void stream_header_print(const stream_header *h, FILE *f)
 {
     for (size_t i = 0; i < h->n; i++) fprintf(f, "%s\n", h->lines[i]);
 }
@@ -180,15 +199,17 @@ static int is_provenance(const char *line) { return strncmp(line, "pg:", 3) == 0
 /* Parse header text into lines.  @return 0, or -1 if it holds a NUL */
 static int header_parse(stream_header *h, const char *text, size_t len)
 {
-    header_free(h);
+    stream_header_free(h);
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && text[i] == 0) return -1;
         if (i == len || text[i] == '\n') {
             if (i > start) {
-                char *line = xmalloc(i - start + 1);
-                memcpy(line, text + start, i - start);
-                line[i - start] = 0;
+                char *line = malloc(i - start + 1);
+                if (line) {
+                    memcpy(line, text + start, i - start);
+                    line[i - start] = 0;
+                }
                 header_push(h, line);
             }
             start = i + 1;
@@ -211,21 +232,40 @@ struct stream_writer {
     size_t zcap;
     uint64_t count;
     frame_hash hash;         /* of the compressed frame bytes written */
+    int failed;              /* a write failed: every later call reports err */
+    herr err;
 };
+
+/* The first failure sticks: later calls do nothing and report it. */
+static int wr_fail(stream_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int wr_fail(stream_writer *w, const char *fmt, ...)
+{
+    if (!w->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->err.msg, sizeof w->err.msg, fmt, ap);
+        va_end(ap);
+        w->failed = 1;
+    }
+    return -1;
+}
 
 static void write_out(stream_writer *w, const void *p, size_t n)
 {
-    if (n && fwrite(p, 1, n, w->out->f) != n)
-        die("%s: write error: %s", w->out->path, strerror(errno));
+    if (!w->failed && n && fwrite(p, 1, n, w->out->f) != n)
+        wr_fail(w, "%s: write error: %s", w->out->path, strerror(errno));
 }
 
 static void compress_stage(stream_writer *w, ZSTD_EndDirective mode)
 {
     ZSTD_inBuffer in = {w->stage, w->stage_len, 0};
-    for (;;) {
+    while (!w->failed) {
         ZSTD_outBuffer out = {w->zbuf, w->zcap, 0};
         size_t left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
-        if (ZSTD_isError(left)) die("zstd: %s", ZSTD_getErrorName(left));
+        if (ZSTD_isError(left)) {
+            wr_fail(w, "zstd: %s", ZSTD_getErrorName(left));
+            break;
+        }
         fh_update(&w->hash, w->zbuf, out.pos);
         write_out(w, w->zbuf, out.pos);
         if (mode == ZSTD_e_continue ? in.pos == in.size : left == 0) break;
@@ -236,7 +276,7 @@ static void compress_stage(stream_writer *w, ZSTD_EndDirective mode)
 static void stage_bytes(stream_writer *w, const void *p, size_t n)
 {
     const uint8_t *b = p;
-    while (n) {
+    while (n && !w->failed) {
         size_t take = STAGE_SIZE - w->stage_len < n ? STAGE_SIZE - w->stage_len : n;
         memcpy(w->stage + w->stage_len, b, take);
         w->stage_len += take;
@@ -246,34 +286,57 @@ static void stage_bytes(stream_writer *w, const void *p, size_t n)
     }
 }
 
-outfile *writer_claim_output(const char *path)
+outfile *stream_writer_claim(const char *path, herr *e)
 {
-    if ((!path || strcmp(path, "-") == 0) && isatty(1))
-        die("refusing to write a binary stream to a terminal; use -o FILE or a pipe");
-    return cli_open_output(path);
+    if ((!path || strcmp(path, "-") == 0) && isatty(1)) {
+        herr_set(e, "refusing to write a binary stream to a terminal; use -o FILE or a pipe");
+        return NULL;
+    }
+    return outfile_open(path, e);
 }
 
-stream_writer *writer_open(const char *path, uint32_t kind, const stream_header *h, int level)
+stream_writer *stream_writer_open(const char *path, uint32_t kind, const stream_header *h, int level,
+                                  herr *e)
 {
-    return writer_open_output(writer_claim_output(path), kind, h, level);
+    outfile *out = stream_writer_claim(path, e);
+    return out ? stream_writer_open_output(out, kind, h, level, e) : NULL;
 }
 
-stream_writer *writer_open_output(outfile *out, uint32_t kind, const stream_header *h, int level)
+static void writer_release(stream_writer *w)
 {
-    stream_writer *w = xcalloc(1, sizeof *w);
-    w->out = out;
-    w->cctx = ZSTD_createCCtx();
-    if (!w->cctx) die("out of memory (zstd)");
-    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level ? level : STREAM_DEFAULT_LEVEL);
-    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
-    w->stage = xmalloc(STAGE_SIZE);
-    w->zcap = ZSTD_CStreamOutSize();
-    w->zbuf = xmalloc(w->zcap);
-    fh_reset(&w->hash);
+    ZSTD_freeCCtx(w->cctx);
+    free(w->stage);
+    free(w->zbuf);
+    free(w);
+}
 
+stream_writer *stream_writer_open_output(outfile *out, uint32_t kind, const stream_header *h, int level,
+                                         herr *e)
+{
     size_t hlen = 0;
     for (size_t i = 0; i < h->n; i++) hlen += strlen(h->lines[i]) + 1;
-    if (hlen >= STREAM_MAX_HEADER) die("stream header too large (%zu bytes)", hlen);
+    const char *bad = h->oom ? "out of memory building the stream header"
+                             : hlen >= STREAM_MAX_HEADER ? "stream header too large" : NULL;
+    stream_writer *w = bad ? NULL : calloc(1, sizeof *w);
+    if (w) {
+        w->out = out;
+        w->cctx = ZSTD_createCCtx();
+        w->stage = malloc(STAGE_SIZE);
+        w->zcap = ZSTD_CStreamOutSize();
+        w->zbuf = malloc(w->zcap);
+        if (!w->cctx || !w->stage || !w->zbuf) {
+            writer_release(w);
+            w = NULL;
+        }
+    }
+    if (!w) {
+        herr_set(e, "%s: %s", out->path, bad ? bad : "out of memory");
+        outfile_abort(out);
+        return NULL;
+    }
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level ? level : STREAM_DEFAULT_LEVEL);
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+    fh_reset(&w->hash);
     uint8_t fixed[20];
     memcpy(fixed, MAGIC, 8);
     put_u32(fixed + 8, STREAM_VERSION);
@@ -287,35 +350,51 @@ stream_writer *writer_open_output(outfile *out, uint32_t kind, const stream_head
     return w;
 }
 
-void writer_put(stream_writer *w, const void *rec, size_t len)
+int stream_writer_put(stream_writer *w, const void *rec, size_t len, herr *e)
 {
-    if (len >= STREAM_MAX_RECORD) die("record too large (%zu bytes)", len);
-    uint8_t lenbuf[4];
-    put_u32(lenbuf, (uint32_t)len);
-    stage_bytes(w, lenbuf, 4);
-    stage_bytes(w, rec, len);
-    w->count++;
+    if (len >= STREAM_MAX_RECORD) wr_fail(w, "%s: record too large (%zu bytes)", w->out->path, len);
+    if (!w->failed) {
+        uint8_t lenbuf[4];
+        put_u32(lenbuf, (uint32_t)len);
+        stage_bytes(w, lenbuf, 4);
+        stage_bytes(w, rec, len);
+        w->count++;
+    }
+    if (w->failed && e) *e = w->err;
+    return w->failed ? -1 : 0;
 }
 
-void writer_close(stream_writer *w)
+int stream_writer_close(stream_writer *w, herr *e)
 {
     uint8_t end[20];
     put_u32(end, STREAM_END_TAG);
     put_u64(end + 4, w->count);
     memcpy(end + 12, END_MAGIC, 8);
     stage_bytes(w, end, sizeof end);
-    compress_stage(w, ZSTD_e_end);
+    if (!w->failed) compress_stage(w, ZSTD_e_end);
     uint8_t trailer[TRAILER_LEN];
     put_u32(trailer, TRAILER_MAGIC);
     put_u32(trailer + 4, 12);
     memcpy(trailer + 8, "HDSC", 4);
     put_u64(trailer + 12, fh_final(&w->hash));
     write_out(w, trailer, sizeof trailer);
-    cli_close_output(w->out);
-    ZSTD_freeCCtx(w->cctx);
-    free(w->stage);
-    free(w->zbuf);
-    free(w);
+    int rc = 0;
+    if (w->failed) {
+        if (e) *e = w->err;
+        outfile_abort(w->out);
+        rc = -1;
+    } else {
+        rc = outfile_close(w->out, e);
+    }
+    writer_release(w);
+    return rc;
+}
+
+void stream_writer_abort(stream_writer *w)
+{
+    if (!w) return;
+    outfile_abort(w->out);
+    writer_release(w);
 }
 
 uint64_t stream_frame_hash(const void *data, size_t len, size_t chunk)
@@ -331,13 +410,19 @@ uint64_t stream_frame_hash(const void *data, size_t len, size_t chunk)
 size_t stream_frame_payload(const void *payload, size_t len, uint8_t **out)
 {
     size_t cap = ZSTD_compressBound(len) + TRAILER_LEN;
-    uint8_t *buf = xmalloc(cap);
+    uint8_t *buf = malloc(cap);
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
-    if (!cctx) die("out of memory (zstd)");
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    size_t n = ZSTD_compress2(cctx, buf, cap - TRAILER_LEN, payload, len);
+    size_t n = 0;
+    if (buf && cctx) {
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+        n = ZSTD_compress2(cctx, buf, cap - TRAILER_LEN, payload, len);
+    }
     ZSTD_freeCCtx(cctx);
-    if (ZSTD_isError(n)) die("zstd: %s", ZSTD_getErrorName(n));
+    if (!buf || !cctx || ZSTD_isError(n)) {
+        free(buf);
+        *out = NULL;
+        return 0;
+    }
     frame_hash fh;
     fh_reset(&fh);
     fh_update(&fh, buf, n);
@@ -440,7 +525,9 @@ static int rd_need(stream_reader *r, size_t n, int eof_ok)
         if (r->buf_cap - r->buf_len < ZSTD_DStreamOutSize()) {
             size_t cap = r->buf_cap ? 2 * r->buf_cap : (1u << 17);
             while (cap - r->buf_len < ZSTD_DStreamOutSize()) cap *= 2;
-            r->buf = xrealloc(r->buf, cap);
+            uint8_t *nb = realloc(r->buf, cap);
+            if (!nb) return rd_fail(r, "%s: out of memory (%zu bytes)", r->name, cap);
+            r->buf = nb;
             r->buf_cap = cap;
         }
         if (!rd_fill_input(r)) {
@@ -516,6 +603,7 @@ static int rd_part_header(stream_reader *r)
     if (rd_need(r, hlen, 0) != 1) return SR_ERROR;
     if (header_parse(&r->part_header, (const char *)r->buf + r->buf_pos, hlen) != 0)
         return rd_fail(r, "%s: corrupt stream (NUL in header)", r->name);
+    if (r->part_header.oom) return rd_fail(r, "%s: out of memory reading the header", r->name);
     r->buf_pos += hlen;
     r->kind = kind;
     r->part_count = 0;
@@ -543,80 +631,96 @@ static int rd_merge_header(stream_reader *r)
         if (!is_provenance(b->lines[j])) continue;
         int seen = 0;
         for (i = 0; i < r->header.n && !seen; i++) seen = strcmp(r->header.lines[i], b->lines[j]) == 0;
-        if (!seen) header_push(&r->header, xstrdup(b->lines[j]));
+        if (!seen) header_push(&r->header, strdup(b->lines[j]));
     }
+    if (r->header.oom) return rd_fail(r, "%s: out of memory reading the header", r->name);
     return 0;
 }
 
-static stream_reader *reader_new(const char *name, uint32_t kind_mask)
+static stream_reader *reader_new(const char *name, uint32_t kind_mask, herr *e)
 {
-    stream_reader *r = xcalloc(1, sizeof *r);
-    r->name = xstrdup(name);
-    r->kind_mask = kind_mask;
-    r->dctx = ZSTD_createDCtx();
-    if (!r->dctx) die("out of memory (zstd)");
-    r->zin_cap = ZSTD_DStreamInSize();
-    r->zin = xmalloc(r->zin_cap);
-    header_init(&r->header);
-    header_init(&r->part_header);
-    return r;
-}
-
-static stream_reader *reader_start(stream_reader *r, const char **err)
-{
-    if (rd_part_header(r) != 0) {
-        static char msg[512];
-        snprintf(msg, sizeof msg, "%s", r->err);
-        *err = msg;
-        reader_close(r);
+    stream_reader *r = calloc(1, sizeof *r);
+    if (r) {
+        r->name = strdup(name);
+        r->kind_mask = kind_mask;
+        r->dctx = ZSTD_createDCtx();
+        r->zin_cap = ZSTD_DStreamInSize();
+        r->zin = malloc(r->zin_cap);
+        stream_header_init(&r->header);
+        stream_header_init(&r->part_header);
+    }
+    if (!r || !r->name || !r->dctx || !r->zin) {
+        herr_set(e, "out of memory opening %s", name);
+        stream_reader_close(r);
         return NULL;
     }
-    header_copy(&r->header, &r->part_header);
     return r;
 }
 
-stream_reader *reader_open(const char *path, uint32_t kind_mask, const char **err)
+static stream_reader *reader_start(stream_reader *r, herr *e)
+{
+    if (rd_part_header(r) != 0) {
+        herr_set(e, "%s", r->err);
+        stream_reader_close(r);
+        return NULL;
+    }
+    stream_header_copy(&r->header, &r->part_header);
+    if (r->header.oom) {
+        herr_set(e, "%s: out of memory reading the header", r->name);
+        stream_reader_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+stream_reader *stream_reader_open(const char *path, uint32_t kind_mask, herr *e)
 {
     int use_stdin = !path || strcmp(path, "-") == 0;
-    stream_reader *r = reader_new(use_stdin ? "stdin" : path, kind_mask);
+    stream_reader *r = reader_new(use_stdin ? "stdin" : path, kind_mask, e);
+    if (!r) return NULL;
     if (use_stdin) {
         r->in = stdin;
     } else {
         r->in = fopen(path, "rb");
         if (!r->in) {
-            static char msg[512];
-            snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
-            *err = msg;
-            reader_close(r);
+            herr_set(e, "%s: %s", path, strerror(errno));
+            stream_reader_close(r);
             return NULL;
         }
     }
-    return reader_start(r, err);
+    return reader_start(r, e);
 }
 
-stream_reader *reader_open_mem(const void *data, size_t len, uint32_t kind_mask, const char **err)
+stream_reader *stream_reader_open_mem(const void *data, size_t len, uint32_t kind_mask, herr *e)
 {
-    stream_reader *r = reader_new("memory", kind_mask);
+    stream_reader *r = reader_new("memory", kind_mask, e);
+    if (!r) return NULL;
     r->mem = data;
     r->mem_len = len;
-    return reader_start(r, err);
+    return reader_start(r, e);
 }
 
-stream_reader *reader_open_or_die(const char *path, uint32_t kind_mask)
+uint32_t stream_reader_kind(const stream_reader *r) { return r->kind; }
+const stream_header *stream_reader_header(const stream_reader *r) { return &r->header; }
+const char *stream_reader_name(const stream_reader *r) { return r->name; }
+uint64_t stream_reader_count(const stream_reader *r) { return r->count; }
+
+/* The reader's error, copied for the caller. */
+static int rd_report(const stream_reader *r, herr *e)
 {
-    const char *err = NULL;
-    stream_reader *r = reader_open(path, kind_mask, &err);
-    if (!r) die("%s", err);
-    return r;
+    herr_set(e, "%s", r->err);
+    return SR_ERROR;
 }
 
-uint32_t reader_kind(const stream_reader *r) { return r->kind; }
-const stream_header *reader_header(const stream_reader *r) { return &r->header; }
-const char *reader_error(const stream_reader *r) { return r->err[0] ? r->err : NULL; }
-const char *reader_name(const stream_reader *r) { return r->name; }
-uint64_t reader_count(const stream_reader *r) { return r->count; }
+static int next_record(stream_reader *r, const uint8_t **rec, size_t *len);
 
-int reader_next(stream_reader *r, const uint8_t **rec, size_t *len)
+int stream_reader_next(stream_reader *r, const uint8_t **rec, size_t *len, herr *e)
+{
+    int got = next_record(r, rec, len);
+    return got == SR_ERROR ? rd_report(r, e) : got;
+}
+
+static int next_record(stream_reader *r, const uint8_t **rec, size_t *len)
 {
     if (r->err[0]) return SR_ERROR;
     if (r->finished) return SR_END;
@@ -651,22 +755,15 @@ int reader_next(stream_reader *r, const uint8_t **rec, size_t *len)
     }
 }
 
-int reader_next_or_die(stream_reader *r, const uint8_t **rec, size_t *len)
-{
-    int got = reader_next(r, rec, len);
-    if (got == SR_ERROR) die("%s", r->err);
-    return got == SR_RECORD;
-}
-
-void reader_close(stream_reader *r)
+void stream_reader_close(stream_reader *r)
 {
     if (!r) return;
     if (r->in && r->in != stdin) fclose(r->in);
-    ZSTD_freeDCtx(r->dctx);
+    ZSTD_freeDCtx(r->dctx); /* NULL is fine */
     free(r->zin);
     free(r->buf);
     free(r->name);
-    header_free(&r->header);
-    header_free(&r->part_header);
+    stream_header_free(&r->header);
+    stream_header_free(&r->part_header);
     free(r);
 }

@@ -1,7 +1,7 @@
 /* tensorfile.c: open a model file (dispatch by type), hash it, and read
  * tensors from its index as float32 (see tensorfile.h). */
 #include "io/tensorfile.h"
-#include "cli/cli.h"
+#include "base/sha256.h"
 #include "io/safetensors.h"
 #include "io/tensors.h"
 #include "io/torchbin.h"
@@ -39,19 +39,19 @@ static int hash_file(tensor_file *f, herr *e)
     size_t cap = (size_t)1 << 20;
     unsigned char *buf = malloc(cap);
     if (!buf) return herr_set(e, "out of memory");
-    cli_sha256 c;
-    cli_sha256_init(&c);
+    sha256_hex_ctx c;
+    sha256_hex_init(&c);
     for (uint64_t pos = 0; pos < f->size;) {
         size_t n = f->size - pos < cap ? (size_t)(f->size - pos) : cap;
         if (tf_pread(f->fd, buf, n, pos, e)) {
             free(buf);
             return -1;
         }
-        cli_sha256_add(&c, buf, n);
+        sha256_hex_add(&c, buf, n);
         pos += n;
     }
     free(buf);
-    cli_sha256_hex(&c, f->sha256);
+    sha256_hex_done(&c, f->sha256);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /* gptneo.c: GPT-Neo config, weights and forward pass (see gptneo.h). */
 #include "model/gptneo.h"
+#include "base/sha256.h"
 #include "model/vecmath.h"
-#include "cli/cli.h"
 
 #include <cblas.h>
 #undef I /* complex.h (pulled in by cblas.h) defines I; we use it for n_inner */
@@ -224,7 +224,7 @@ int gptneo_load(const char *dir, gptneo_model *m, herr *e)
     model_config cfg;
     int rc = model_config_parse(text, &cfg, e);
     char csha[65];
-    cli_sha256_buf(text, len, csha);
+    sha256_hex_buf(text, len, csha);
     free(text);
     if (rc) return herr_prefix(e, "%s: ", cpath);
 

@@ -12,7 +12,7 @@ void storyset_free(storyset *ss)
     }
     free(ss->s);
     free(ss->ids);
-    header_free(&ss->hdr);
+    stream_header_free(&ss->hdr);
     memset(ss, 0, sizeof *ss);
 }
 
@@ -37,16 +37,15 @@ static int check_story(const storyset *ss, const story_rec *s, const gptneo_mode
 int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int flags, herr *e)
 {
     memset(ss, 0, sizeof *ss);
-    header_init(&ss->hdr);
+    stream_header_init(&ss->hdr);
     snprintf(ss->name, sizeof ss->name, "%s", path && strcmp(path, "-") ? path : "stdin");
-    const char *err;
-    stream_reader *r = reader_open(path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED) |
-                                             (1u << STREAM_ACTIVATIONS), &err);
-    if (!r) return herr_set(e, "%s", err);
-    header_copy(&ss->hdr, reader_header(r));
-    const char *sha = header_get(&ss->hdr, "model-sha256");
+    stream_reader *r = stream_reader_open(path, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED) |
+                                             (1u << STREAM_ACTIVATIONS), e);
+    if (!r) return -1;
+    stream_header_copy(&ss->hdr, stream_reader_header(r));
+    const char *sha = stream_header_get(&ss->hdr, "model-sha256");
     if (sha && strcmp(sha, m->weights_sha256) != 0) {
-        reader_close(r);
+        stream_reader_close(r);
         return herr_set(e, "%s was made with another model (its model-sha256 %.12s... is not the loaded "
                         "weights' %.12s...)", ss->name, sha, m->weights_sha256);
     }
@@ -55,10 +54,10 @@ int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int fla
     for (;;) {
         const uint8_t *rec;
         size_t len;
-        int k = reader_next(r, &rec, &len);
+        int k = stream_reader_next(r, &rec, &len, e);
         if (k == SR_END) break;
         if (k == SR_ERROR) {
-            rc = herr_set(e, "%s", reader_error(r));
+            rc = -1;
             break;
         }
         if (ss->n == cap) {
@@ -76,8 +75,8 @@ int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int fla
         story_init(s);
         ss->ids[ss->n] = NULL;
         ss->n++;
-        if (story_decode(s, rec, len, &err)) {
-            rc = herr_set(e, "%s: record %llu: %s", ss->name, (unsigned long long)reader_count(r), err);
+        if (story_decode(s, rec, len, e)) {
+            rc = herr_prefix(e, "%s: record %llu: ", ss->name, (unsigned long long)stream_reader_count(r));
             break;
         }
         free(s->floats); /* only the tokens and tags are needed */
@@ -92,7 +91,7 @@ int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int fla
         for (uint32_t t = 0; t < s->n_tokens; t++) ids[t] = s->tokens[t].id;
         ss->ids[ss->n - 1] = ids;
     }
-    reader_close(r);
+    stream_reader_close(r);
     if (!rc && ss->n == 0) rc = herr_set(e, "%s holds no story", ss->name);
     if (rc) storyset_free(ss);
     return rc;

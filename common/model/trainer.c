@@ -1,5 +1,6 @@
 /* trainer.c: the training run (see trainer.h). */
 #include "model/trainer.h"
+#include "base/sha256.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -11,7 +12,6 @@
 
 #include "base/pool.h"
 #include "base/rng.h"
-#include "cli/cli.h"
 #include "model/gptneo_train.h"
 #include "model/init.h"
 #include "model/weights.h"
@@ -357,7 +357,7 @@ trainer *trainer_new(const model_config *c, const trainer_opts *o, train_corpus 
     train_corpus_init(corpus);
     t->threads = (int)(o->threads < o->batch ? o->threads : o->batch);
     t->o.threads = t->threads; /* what the checkpoint records */
-    cli_sha256_buf(t->c.tok, t->c.ntok * sizeof *t->c.tok, t->sha256);
+    sha256_hex_buf(t->c.tok, t->c.ntok * sizeof *t->c.tok, t->sha256);
     t->n_held = (int)ceil(o->heldout * t->c.n);
     t->n_train = t->c.n - t->n_held;
     if (t->n_train < 1) {
@@ -635,7 +635,7 @@ int trainer_checkpoint(const trainer *t, const char *path, herr *e)
     put_bytes(&p, t->m, t->n * sizeof(float));
     put_bytes(&p, t->v, t->n * sizeof(float));
     char sum[65];
-    cli_sha256_buf(buf, body, sum);
+    sha256_hex_buf(buf, body, sum);
     put_bytes(&p, sum, 64);
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
@@ -701,7 +701,7 @@ int trainer_resume(trainer *t, const char *path, herr *e)
         goto out;
     }
     char sum[65];
-    cli_sha256_buf(buf, len - 64, sum);
+    sha256_hex_buf(buf, len - 64, sum);
     if (memcmp(sum, buf + len - 64, 64) != 0) {
         herr_set(e, "%s: corrupt checkpoint (checksum mismatch)", path);
         goto out;

@@ -15,24 +15,17 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
     uint64_t stories = 0;
     int rc = -1;
     for (;;) {
-        const uint8_t *rec;
-        size_t len;
-        int got = reader_next(r, &rec, &len);
-        if (got == SR_ERROR) { herr_set(e, "%s", reader_error(r)); goto fail; }
+        int got = story_read(r, &s, e);
+        if (got == SR_ERROR) goto fail;
         if (got == SR_END) break;
-        const char *err;
-        if (story_decode(&s, rec, len, &err) != 0) {
-            herr_set(e, "%s: record %llu: %s", reader_name(r), (unsigned long long)reader_count(r), err);
-            goto fail;
-        }
         stories++;
         if (s.n_tokens == 0) continue;
         if (!(s.flags & STORY_HAS_TAGS)) {
-            herr_set(e, "%s: story %u has no POS tags (run postag-join before forward-dump)", reader_name(r), s.story);
+            herr_set(e, "%s: story %u has no POS tags (run postag-join before forward-dump)", stream_reader_name(r), s.story);
             goto fail;
         }
         if (!(s.flags & STORY_HAS_FLOATS) || (int)s.floats_per_token != L->floats_per_token) {
-            herr_set(e, "%s: story %u has %u floats per token; the header's layout says %d", reader_name(r), s.story,
+            herr_set(e, "%s: story %u has %u floats per token; the header's layout says %d", stream_reader_name(r), s.story,
                      s.floats_per_token, L->floats_per_token);
             goto fail;
         }
@@ -58,7 +51,7 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
                     float v = src[in[p].src + a];
                     if (!isfinite(v)) {
                         herr_set(e, "%s: story %u, token %u: non-finite value (%s) in vector %c of layer %d head %d, "
-                                 "dimension %d", reader_name(r), s.story, t, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf",
+                                 "dimension %d", stream_reader_name(r), s.story, t, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf",
                                  in[p].vec, in[p].layer, in[p].head, a);
                         goto fail;
                     }

@@ -3,7 +3,7 @@
  * by the feature string ("i-1 tag+i word DT dog"); each entry points at its
  * run of (tag, weight) pairs. */
 #include "text/perceptron.h"
-#include "cli/cli.h"
+#include "base/sha256.h"
 #include "text/treebank.h"
 
 #include <errno.h>
@@ -245,7 +245,7 @@ static void arena_release(void)
 }
 
 /* Read one model file, add its bytes to the identity hash, parse it. */
-static json_t *load_json(const char *dir, int which, json_type want, cli_sha256 *id, const char **err)
+static json_t *load_json(const char *dir, int which, json_type want, sha256_hex_ctx *id, const char **err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, PERCEPTRON_FILES[which]);
@@ -273,7 +273,7 @@ static json_t *load_json(const char *dir, int which, json_type want, cli_sha256 
         *err = errbuf;
         return NULL;
     }
-    cli_sha256_add(id, buf, len);
+    sha256_hex_add(id, buf, len);
     json_error_t je;
     json_t *j = json_loadb(buf, len, 0, &je);
     free(buf);
@@ -335,8 +335,8 @@ static perceptron *load(const char *dir, const char **err)
     int16_t class_idx[512];
     perceptron *p = calloc(1, sizeof *p);
     if (!p) { *err = "out of memory"; return NULL; }
-    cli_sha256 id;
-    cli_sha256_init(&id);
+    sha256_hex_ctx id;
+    sha256_hex_init(&id);
     if (!(jc = load_json(dir, 0, JSON_ARRAY, &id, err)) || !(jt = load_json(dir, 1, JSON_OBJECT, &id, err)) ||
         !(jw = load_json(dir, 2, JSON_OBJECT, &id, err))) {
         json_decref(jc);
@@ -407,7 +407,7 @@ static perceptron *load(const char *dir, const char **err)
     json_decref(jc);
     json_decref(jt);
     json_decref(jw);
-    cli_sha256_hex(&id, p->sha256);
+    sha256_hex_done(&id, p->sha256);
     return p;
 }
 

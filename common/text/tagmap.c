@@ -47,10 +47,10 @@ int tagmap_apply(const tagmap *m, const char *tag, char out[TAG_MAX + 1])
 
 void tagmap_to_header(const tagmap *m, stream_header *h)
 {
-    for (int i = 0; i < m->n_merge; i++) header_add(h, "probe-merge", "%s=%s", m->pat[i], m->to[i]);
+    for (int i = 0; i < m->n_merge; i++) stream_header_add(h, "probe-merge", "%s=%s", m->pat[i], m->to[i]);
     for (int i = 0; i < m->n_drop; i++) {
-        if (m->drop[i][0]) header_add(h, "probe-drop", "%s", m->drop[i]);
-        else header_add(h, "probe-drop-empty", "yes");
+        if (m->drop[i][0]) stream_header_add(h, "probe-drop", "%s", m->drop[i]);
+        else stream_header_add(h, "probe-drop-empty", "yes");
     }
 }
 

@@ -21,29 +21,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t in_len = size - 1;
     if (!(data[0] & 1)) {
         in_len = stream_frame_payload(data + 1, size - 1, &framed);
+        if (!in_len) return 0;
         in = framed;
     }
-    const char *err;
-    stream_reader *r = reader_open_mem(in, in_len, 0, &err);
+    herr err;
+    stream_reader *r = stream_reader_open_mem(in, in_len, 0, &err);
     if (r) {
-        uint32_t kind = reader_kind(r);
+        uint32_t kind = stream_reader_kind(r);
         act_layout L;
-        if (kind != STREAM_ACTIVATIONS || act_layout_parse(&L, reader_header(r), &err) == 0) {
+        if (kind != STREAM_ACTIVATIONS || act_layout_parse(&L, stream_reader_header(r), &err) == 0) {
             story_rec s;
             probe_rec p;
             story_init(&s);
-            probe_init(&p);
+            probe_rec_init(&p);
             const uint8_t *rec;
             size_t len;
-            while (reader_next(r, &rec, &len) == SR_RECORD) {
-                int bad = kind == STREAM_PROBES ? probe_decode(&p, rec, len, &err)
+            while (stream_reader_next(r, &rec, &len, &err) == SR_RECORD) {
+                int bad = kind == STREAM_PROBES ? probe_rec_decode(&p, rec, len, &err)
                                                 : story_decode(&s, rec, len, &err);
                 if (bad) break;
             }
             story_free(&s);
-            probe_free(&p);
+            probe_rec_free(&p);
         }
-        reader_close(r);
+        stream_reader_close(r);
     }
     free(framed);
     return 0;

@@ -3,23 +3,24 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "base/sha256.h"
 #include "testlib.h"
 
 int main(void)
 {
     cli_init("test_cli");
     char hex[65];
-    cli_sha256_buf("", 0, hex);
+    sha256_hex_buf("", 0, hex);
     CHECK(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0, "sha256 of empty input");
-    cli_sha256_buf("abc", 3, hex);
+    sha256_hex_buf("abc", 3, hex);
     CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0, "sha256 of abc");
     const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    cli_sha256_buf(two, strlen(two), hex);
+    sha256_hex_buf(two, strlen(two), hex);
     CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0, "sha256 of the two-block vector");
     size_t n = 1000000;
     char *a = malloc(n);
     memset(a, 'a', n);
-    cli_sha256_buf(a, n, hex);
+    sha256_hex_buf(a, n, hex);
     CHECK(strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0, "sha256 of a million a's");
     free(a);
     /* Random lengths around the block size, against coreutils' sha256sum

@@ -28,11 +28,13 @@
  */
 #include "text/bpe.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "model/gptneo.h"
 #include "model/config.h"
 #include "model/init.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "testio.h"
 #include "testlib.h"
 
 #include <jansson.h>
@@ -179,15 +181,15 @@ static void check_golden_dump(const char *gpath, const char *dump)
 {
     golden g;
     golden_load(gpath, &g);
-    stream_reader *r = reader_open_or_die(dump, 1u << STREAM_ACTIVATIONS);
+    stream_reader *r = cli_open_input(dump, 1u << STREAM_ACTIVATIONS);
     act_layout L;
     const char *e;
-    int rc = act_layout_parse(&L, reader_header(r), &e);
+    int rc = t_layout_parse(&L, stream_reader_header(r), &e);
     CHECK(rc == 0, "%s: dump layout parses", case_name(gpath));
     if (rc) return;
     story_rec s;
     story_init(&s);
-    int got = story_read_or_die(r, &s);
+    int got = cli_read_story(r, &s);
     CHECK(got && s.n_tokens == g.T && (s.flags & STORY_HAS_FLOATS) &&
           (int)s.floats_per_token == L.floats_per_token,
           "%s: dump holds one story of %u tokens with floats", case_name(gpath), g.T);
@@ -214,10 +216,10 @@ static void check_golden_dump(const char *gpath, const char *dump)
         CHECK(c.bad == 0 && n > 0, "%s: dumped %c (%zu floats) within 1e-4 relative (worst %.2e)",
               case_name(gpath), v, n, c.worst_rel);
     }
-    got = story_read_or_die(r, &s);
+    got = cli_read_story(r, &s);
     CHECK(!got, "%s: dump ends after one story", case_name(gpath));
     story_free(&s);
-    reader_close(r);
+    stream_reader_close(r);
     free(g.buf);
 }
 
@@ -243,12 +245,12 @@ static void write_tokens(const char *gpath, const char *out)
         if (tagged) snprintf(s.tokens[t].tag, sizeof s.tokens[t].tag, "%s", t % 3 == 0 ? "NN" : t % 3 == 1 ? "VBD" : "");
     }
     stream_header h;
-    header_init(&h);
-    header_add(&h, "source", "golden token ids");
-    stream_writer *w = writer_open(out, tagged ? STREAM_TAGGED : STREAM_TOKENS, &h, 0);
-    story_write(w, &s);
-    writer_close(w);
-    header_free(&h);
+    stream_header_init(&h);
+    stream_header_add(&h, "source", "golden token ids");
+    stream_writer *w = cli_open_stream(out, tagged ? STREAM_TAGGED : STREAM_TOKENS, &h);
+    cli_write_story(w, &s);
+    cli_close_stream(w);
+    stream_header_free(&h);
     story_free(&s);
     free(g.buf);
 }

@@ -16,7 +16,9 @@
  *
  * Env: TOP, DATA. Streams go to stdout. */
 #include "text/bpe.h"
+#include "base/sha256.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
 #include "testlib.h"
@@ -93,7 +95,7 @@ static void put_story(stream_writer *w, uint32_t idx, const char *text, size_t l
         s.tokens[i].start = t->v[i].start;
         s.tokens[i].end = t->v[i].end;
     }
-    story_write(w, &s);
+    cli_write_story(w, &s);
     free(s.tokens);
 }
 
@@ -106,9 +108,9 @@ static int make_tokens(long limit)
     size_t n = load_stories(path, &texts, &lens);
     bpe *b = load_bpe();
     stream_header h;
-    header_init(&h);
-    header_add(&h, "source", "tinystories-train-first2316.txt (test fixture: study joining)");
-    stream_writer *w = writer_open(NULL, STREAM_TOKENS, &h, 0);
+    stream_header_init(&h);
+    stream_header_add(&h, "source", "tinystories-train-first2316.txt (test fixture: study joining)");
+    stream_writer *w = cli_open_stream(NULL, STREAM_TOKENS, &h);
     for (size_t i = 0; i < n && (limit < 0 || (long)i < limit); i++) {
         bpe_tokens t = {0};
         const char *err;
@@ -116,8 +118,8 @@ static int make_tokens(long limit)
         put_story(w, (uint32_t)i, texts[i], lens[i], &t);
         bpe_tokens_free(&t);
     }
-    writer_close(w);
-    header_free(&h);
+    cli_close_stream(w);
+    stream_header_free(&h);
     for (size_t i = 0; i < n; i++) free(texts[i]);
     free(texts);
     free(lens);
@@ -131,8 +133,8 @@ static int make_bad(int what)
 {
     int no_text = what == BAD_NO_TEXT;
     stream_header h;
-    header_init(&h);
-    stream_writer *w = writer_open(NULL, STREAM_TOKENS, &h, 0);
+    stream_header_init(&h);
+    stream_writer *w = cli_open_stream(NULL, STREAM_TOKENS, &h);
     story_rec s;
     story_init(&s);
     s.flags = no_text ? STORY_HAS_TOKENS : 0;
@@ -148,9 +150,9 @@ static int make_bad(int what)
         s.n_tokens = 2;
         s.tokens = tok;
     }
-    story_write(w, &s);
-    writer_close(w);
-    header_free(&h);
+    cli_write_story(w, &s);
+    cli_close_stream(w);
+    stream_header_free(&h);
     return 0;
 }
 
@@ -183,7 +185,7 @@ static int self_check(void)
     const char *gp = g;
     for (size_t i = 0; i < n; i++) {
         char hex[65], want[128];
-        cli_sha256_buf(texts[i], lens[i], hex);
+        sha256_hex_buf(texts[i], lens[i], hex);
         hex[16] = '\0';
         snprintf(want, sizeof want, "#story %zu chars ", i);
         gp = strstr(gp, want);

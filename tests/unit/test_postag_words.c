@@ -9,6 +9,7 @@
  *
  * Env: TOP (repository), DATA (fetched inputs). */
 #include "text/perceptron.h"
+#include "base/sha256.h"
 #include "cli/cli.h"
 #include "testlib.h"
 #include "text/treebank.h"
@@ -167,7 +168,7 @@ static void test_stories(treebank *tb, perceptron *pt, const char *stories_path,
         gpos = (size_t)(gend - golden);
 
         char hex[65];
-        cli_sha256_buf(text, tlen, hex);
+        sha256_hex_buf(text, tlen, hex);
         hex[16] = '\0';
         uint32_t *map = malloc((tlen + 1) * sizeof *map);
         utf8_char_map(text, tlen, map);

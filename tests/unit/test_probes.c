@@ -38,6 +38,7 @@
 
 #include "base/err.h"
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "probe/clsreport.h"
 #include "probe/logreg.h"
 #include "probe/pyfmt.h"
@@ -45,6 +46,7 @@
 #include "io/stream.h"
 #include "probe/probedata.h"
 #include "text/tagmap.h"
+#include "testio.h"
 #include "testlib.h"
 
 static const char *TOP, *BIN;
@@ -130,10 +132,10 @@ static void write_acts(const char *path, size_t n, const char *const *tags, cons
     L.n_vecs = 2; L.vecs[0] = 'k'; L.vecs[1] = 'q';
     L.window_size = 256;
     stream_header h;
-    header_init(&h);
-    header_add(&h, "source", "test_probes synthetic");
+    stream_header_init(&h);
+    stream_header_add(&h, "source", "test_probes synthetic");
     act_layout_to_header(&L, &h);
-    stream_writer *w = writer_open(path, STREAM_ACTIVATIONS, &h, 0);
+    stream_writer *w = cli_open_stream(path, STREAM_ACTIVATIONS, &h);
     const int per = n_head * 2 * d;
     for (size_t i0 = 0, story = 0; i0 < n; i0 += 50, story++) {
         size_t m = n - i0 < 50 ? n - i0 : 50;
@@ -156,32 +158,32 @@ static void write_acts(const char *path, size_t n, const char *const *tags, cons
         s.floats_per_token = (uint32_t)per;
         s.floats = xmalloc(m * per * sizeof(float));
         memcpy(s.floats, feats + i0 * per, m * per * sizeof(float));
-        story_write(w, &s);
+        cli_write_story(w, &s);
         story_free(&s);
     }
-    writer_close(w);
-    header_free(&h);
+    cli_close_stream(w);
+    stream_header_free(&h);
 }
 
 /* Read every probe of a file. @return count (probes malloc'd) */
 static int read_probes(const char *path, probe_rec **out)
 {
     const char *err;
-    stream_reader *r = reader_open(path, 1u << STREAM_PROBES, &err);
+    stream_reader *r = t_open(path, 1u << STREAM_PROBES, &err);
     if (!r) { printf("    %s: %s\n", path, err); *out = NULL; return -1; }
     probe_rec *v = NULL;
     int n = 0;
     const uint8_t *rec;
     size_t len;
     int rc;
-    while ((rc = reader_next(r, &rec, &len)) == SR_RECORD) {
+    while ((rc = t_next(r, &rec, &len)) == SR_RECORD) {
         v = xrealloc(v, (size_t)(n + 1) * sizeof *v);
-        probe_init(&v[n]);
-        if (probe_decode(&v[n], rec, len, &err) != 0) { printf("    %s\n", err); break; }
+        probe_rec_init(&v[n]);
+        if (t_probe_decode(&v[n], rec, len, &err) != 0) { printf("    %s\n", err); break; }
         n++;
     }
-    if (rc == SR_ERROR) { printf("    %s\n", reader_error(r)); n = -1; }
-    reader_close(r);
+    if (rc == SR_ERROR) { printf("    %s\n", t_err); n = -1; }
+    stream_reader_close(r);
     *out = v;
     return n;
 }
@@ -396,7 +398,7 @@ static int check_case(const case_ctx *c)
     }
     json_decref(jk);
     json_decref(jq);
-    for (int p = 0; p < np; p++) probe_free(&pr[p]);
+    for (int p = 0; p < np; p++) probe_rec_free(&pr[p]);
     free(pr);
     return all_exact;
 }
@@ -607,9 +609,9 @@ static const char *rm_tags[RM_TAGS] = {"", "''", "CC", "DT", "IN", "JJ", "NN", "
 static void write_tagged(const char *path, int n_stories, uint64_t seed)
 {
     stream_header h;
-    header_init(&h);
-    header_add(&h, "source", "test_probes random-model input seed %llu", (unsigned long long)seed);
-    stream_writer *w = writer_open(path, STREAM_TAGGED, &h, 0);
+    stream_header_init(&h);
+    stream_header_add(&h, "source", "test_probes random-model input seed %llu", (unsigned long long)seed);
+    stream_writer *w = cli_open_stream(path, STREAM_TAGGED, &h);
     sm64 g = {seed};
     for (int st = 0; st < n_stories; st++) {
         story_rec s;
@@ -632,11 +634,11 @@ static void write_tagged(const char *path, int n_stories, uint64_t seed)
             if (sm_next(&g) % 10 == 0) tag = (uint32_t)(sm_next(&g) % RM_TAGS);
             snprintf(s.tokens[t].tag, sizeof s.tokens[t].tag, "%s", rm_tags[tag]);
         }
-        story_write(w, &s);
+        cli_write_story(w, &s);
         story_free(&s);
     }
-    writer_close(w);
-    header_free(&h);
+    cli_close_stream(w);
+    stream_header_free(&h);
 }
 
 #define RM_LAYERS "0,5"
@@ -683,9 +685,9 @@ static size_t load_acts(const char *path, char (**tags)[TAG_MAX + 1], float **X,
     const char *err;
     *tags = NULL;
     *X = NULL;
-    stream_reader *r = reader_open(path, 1u << STREAM_ACTIVATIONS, &err);
+    stream_reader *r = t_open(path, 1u << STREAM_ACTIVATIONS, &err);
     if (!r) return 0;
-    if (act_layout_parse(L, reader_header(r), &err) != 0) { reader_close(r); return 0; }
+    if (t_layout_parse(L, stream_reader_header(r), &err) != 0) { stream_reader_close(r); return 0; }
     story_rec s;
     story_init(&s);
     size_t n = 0;
@@ -693,8 +695,8 @@ static size_t load_acts(const char *path, char (**tags)[TAG_MAX + 1], float **X,
     *X = NULL;
     const uint8_t *rec;
     size_t len;
-    while (reader_next(r, &rec, &len) == SR_RECORD) {
-        if (story_decode(&s, rec, len, &err) != 0) break;
+    while (t_next(r, &rec, &len) == SR_RECORD) {
+        if (t_story_decode(&s, rec, len, &err) != 0) break;
         *per = (int)s.floats_per_token;
         *tags = xrealloc(*tags, (n + s.n_tokens + 1) * sizeof **tags);
         *X = xrealloc(*X, (n + s.n_tokens + 1) * s.floats_per_token * sizeof(float));
@@ -703,7 +705,7 @@ static size_t load_acts(const char *path, char (**tags)[TAG_MAX + 1], float **X,
         n += s.n_tokens;
     }
     story_free(&s);
-    reader_close(r);
+    stream_reader_close(r);
     return n;
 }
 
@@ -764,10 +766,10 @@ static void test_randmodel(void)
 static int gather_file(const char *path, herr *e, size_t *n_out)
 {
     const char *err;
-    stream_reader *r = reader_open(path, 1u << STREAM_ACTIVATIONS, &err);
+    stream_reader *r = t_open(path, 1u << STREAM_ACTIVATIONS, &err);
     if (!r) return herr_set(e, "%s", err);
     act_layout L;
-    if (act_layout_parse(&L, reader_header(r), &err) != 0) { reader_close(r); return herr_set(e, "%s", err); }
+    if (t_layout_parse(&L, stream_reader_header(r), &err) != 0) { stream_reader_close(r); return herr_set(e, "%s", err); }
     tagmap tm;
     tagmap_init(&tm);
     probe_input in[2] = {{0, 0, 'k', act_offset(&L, 0, 0, 'k'), 0, 4}, {0, 0, 'q', act_offset(&L, 0, 0, 'q'), 4, 4}};
@@ -776,7 +778,7 @@ static int gather_file(const char *path, herr *e, size_t *n_out)
     int rc = probe_gather(r, &L, &tm, in, 2, 8, &tags, &pd, e);
     *n_out = pd.n;
     free(pd.feats); free(pd.labels); free(tags.name);
-    reader_close(r);
+    stream_reader_close(r);
     return rc;
 }
 
@@ -990,17 +992,17 @@ static void test_bad_input(void)
         snprintf(q, sizeof q, "%s/good.probes", TMP);
         int np = read_probes(q, &gp);
         const char *err;
-        stream_reader *gr = reader_open(q, 1u << STREAM_PROBES, &err);
+        stream_reader *gr = t_open(q, 1u << STREAM_PROBES, &err);
         if (np >= 2 && gr) {
             stream_header h;
-            header_init(&h);
-            header_copy(&h, reader_header(gr));
+            stream_header_init(&h);
+            stream_header_copy(&h, stream_reader_header(gr));
             gp[1].weights[1 * (gp[1].dim + 1) + 2] = NAN; /* probe 1, class 1, dimension 2 */
             snprintf(q, sizeof q, "%s/nan.probes", TMP);
-            stream_writer *w = writer_open(q, STREAM_PROBES, &h, 0);
-            for (int i = 0; i < np; i++) probe_write(w, &gp[i]);
-            writer_close(w);
-            header_free(&h);
+            stream_writer *w = cli_open_stream(q, STREAM_PROBES, &h);
+            for (int i = 0; i < np; i++) cli_write_probe(w, &gp[i]);
+            cli_close_stream(w);
+            stream_header_free(&h);
             char want[128];
             snprintf(want, sizeof want, "probe 1 (layer %u head %u %s): non-finite weight (NaN) of class '%s', dimension 2",
                      gp[1].layer, gp[1].head, gp[1].vec, gp[1].classes[1]);
@@ -1010,8 +1012,8 @@ static void test_bad_input(void)
         } else {
             CHECK(0, "probe-eval NaN-weight fixture: %d probes", np);
         }
-        if (gr) reader_close(gr);
-        for (int i = 0; i < np; i++) probe_free(&gp[i]);
+        if (gr) stream_reader_close(gr);
+        for (int i = 0; i < np; i++) probe_rec_free(&gp[i]);
         free(gp);
     }
     snprintf(q, sizeof q, "%s/out.json", TMP);

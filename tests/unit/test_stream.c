@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "testio.h"
 #include "testlib.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -50,7 +52,7 @@ static void random_story(story_rec *s, uint32_t kind, uint32_t index)
 
 static void random_probe(probe_rec *p)
 {
-    probe_init(p);
+    probe_rec_init(p);
     p->layer = rnd() % 8; p->head = rnd() % 16;
     strcpy(p->vec, rnd() % 2 ? "k" : "q");
     p->dim = 4;
@@ -64,50 +66,50 @@ static void random_probe(probe_rec *p)
 
 static void base_header(stream_header *h, uint32_t kind)
 {
-    header_init(h);
-    header_add(h, "tokenizer-sha256", "%s", "abc");
+    stream_header_init(h);
+    stream_header_add(h, "tokenizer-sha256", "%s", "abc");
     if (kind == STREAM_ACTIVATIONS) {
         act_layout L = {.d_head = 4, .n_layer = 2, .n_head = 2, .n_layers = 1, .layers = {1},
                         .n_heads = 1, .heads = {0}, .n_vecs = 2, .vecs = {'q', 'k'},
                         .local_layer = {0, 1}, .window_size = 3};
         act_layout_to_header(&L, h);
     }
-    header_add(h, "pg", "test-stream %u", kind);
+    stream_header_add(h, "pg", "test-stream %u", kind);
 }
 
 /* Write n random records of a kind to path; the encoded records go to recs. */
 static void write_stream(const char *path, uint32_t kind, int n, uint8_t **recs, size_t *lens, const stream_header *h)
 {
-    stream_writer *w = writer_open(path, kind, h, 0);
+    stream_writer *w = cli_open_stream(path, kind, h);
     for (int i = 0; i < n; i++) {
         if (kind == STREAM_PROBES) {
             probe_rec p; random_probe(&p);
-            lens[i] = probe_encode(&p, &recs[i]);
-            probe_free(&p);
+            lens[i] = probe_rec_encode(&p, &recs[i]);
+            probe_rec_free(&p);
         } else {
             story_rec s; random_story(&s, kind, (uint32_t)i);
             lens[i] = story_encode(&s, &recs[i]);
             story_free(&s);
         }
-        writer_put(w, recs[i], lens[i]);
+        t_put(w, recs[i], lens[i]);
     }
-    writer_close(w);
+    cli_close_stream(w);
 }
 
 /* Read all of a memory stream.  @return records read, or -1 on error (msg in *err) */
 static long read_all(const uint8_t *data, size_t len, uint32_t mask, const char **err)
 {
-    stream_reader *r = reader_open_mem(data, len, mask, err);
+    stream_reader *r = t_open_mem(data, len, mask, err);
     if (!r) return -1;
     const uint8_t *rec; size_t n; long count = 0; int got;
-    while ((got = reader_next(r, &rec, &n)) == SR_RECORD) count++;
+    while ((got = t_next(r, &rec, &n)) == SR_RECORD) count++;
     if (got == SR_ERROR) {
         static char msg[512];
-        snprintf(msg, sizeof msg, "%s", reader_error(r));
+        snprintf(msg, sizeof msg, "%s", t_err);
         *err = msg;
         count = -1;
     }
-    reader_close(r);
+    stream_reader_close(r);
     return count;
 }
 
@@ -125,25 +127,25 @@ int main(void)
         enum { N = 12 };
         uint8_t *recs[N]; size_t lens[N];
         write_stream(path, kind, N, recs, lens, &h);
-        stream_reader *r = reader_open_or_die(path, 1u << kind);
-        int same = reader_kind(r) == kind && reader_header(r)->n == h.n;
-        for (size_t i = 0; same && i < h.n; i++) same = strcmp(reader_header(r)->lines[i], h.lines[i]) == 0;
+        stream_reader *r = cli_open_input(path, 1u << kind);
+        int same = stream_reader_kind(r) == kind && stream_reader_header(r)->n == h.n;
+        for (size_t i = 0; same && i < h.n; i++) same = strcmp(stream_reader_header(r)->lines[i], h.lines[i]) == 0;
         CHECK(same, "%s: header survives the round trip", stream_kind_name(kind));
         const uint8_t *rec; size_t len; int i = 0, exact = 1, recoded = 1;
-        story_rec s; probe_rec p; story_init(&s); probe_init(&p);
-        while (reader_next_or_die(r, &rec, &len)) {
+        story_rec s; probe_rec p; story_init(&s); probe_rec_init(&p);
+        while (cli_read_record(r, &rec, &len)) {
             exact &= i < N && len == lens[i] && memcmp(rec, recs[i], len) == 0;
             const char *err; uint8_t *again; size_t n2;
-            if (kind == STREAM_PROBES) { recoded &= probe_decode(&p, rec, len, &err) == 0; n2 = probe_encode(&p, &again); }
-            else { recoded &= story_decode(&s, rec, len, &err) == 0; n2 = story_encode(&s, &again); }
+            if (kind == STREAM_PROBES) { recoded &= t_probe_decode(&p, rec, len, &err) == 0; n2 = probe_rec_encode(&p, &again); }
+            else { recoded &= t_story_decode(&s, rec, len, &err) == 0; n2 = story_encode(&s, &again); }
             recoded &= n2 == len && memcmp(again, rec, len) == 0;
             free(again);
             i++;
         }
         CHECK(exact && i == N, "%s: %d random records read back byte-exact", stream_kind_name(kind), N);
         CHECK(recoded, "%s: decode then encode gives the same bytes", stream_kind_name(kind));
-        story_free(&s); probe_free(&p);
-        reader_close(r);
+        story_free(&s); probe_rec_free(&p);
+        stream_reader_close(r);
         /* STREAM_SEED_DIR=dir keeps small streams as fuzzing seeds. */
         if (getenv("STREAM_SEED_DIR")) {
             char cmd[600];
@@ -151,7 +153,7 @@ int main(void)
             if (system(cmd) != 0) return 2;
         }
         for (int j = 0; j < N; j++) free(recs[j]);
-        header_free(&h);
+        stream_header_free(&h);
     }
 
     /* Cut at every byte offset, and flipped bytes, on a tagged stream. */
@@ -184,10 +186,10 @@ int main(void)
     CHECK(all_corrupt, "a flipped bit at any of %zu offsets is reported, never read as valid", full_len);
 
     /* Wrong kind: one line naming what was expected. */
-    stream_reader *r = reader_open_mem(full, full_len, 1u << STREAM_ACTIVATIONS, &err);
+    stream_reader *r = t_open_mem(full, full_len, 1u << STREAM_ACTIVATIONS, &err);
     CHECK(!r && strcmp(err, "memory is a tagged stream; expected activations from forward-dump") == 0,
           "wrong kind refused: %s", r ? "(accepted)" : err);
-    r = reader_open_mem("hello, world", 12, 0, &err);
+    r = t_open_mem("hello, world", 12, 0, &err);
     CHECK(!r && strstr(err, "not a heads stream"), "plain text refused: %s", r ? "(accepted)" : err);
 
     /* Concatenated shards: agree -> one stream; disagree -> refused. */
@@ -195,9 +197,9 @@ int main(void)
         stream_header h1, h2, h3;
         base_header(&h1, STREAM_TOKENS);
         base_header(&h2, STREAM_TOKENS);
-        header_add(&h2, "pg", "a different command line");
+        stream_header_add(&h2, "pg", "a different command line");
         base_header(&h3, STREAM_TOKENS);
-        header_set(&h3, "tokenizer-sha256", "%s", "def");
+        stream_header_set(&h3, "tokenizer-sha256", "%s", "def");
         uint8_t *recs[10]; size_t lens[10];
         char p1[256], p2[256], p3[256];
         snprintf(p1, sizeof p1, "%s/s1", dir); snprintf(p2, sizeof p2, "%s/s2", dir); snprintf(p3, sizeof p3, "%s/s3", dir);
@@ -212,12 +214,12 @@ int main(void)
         uint8_t *cat = xmalloc(l1 + l2 + l3);
         memcpy(cat, b1, l1); memcpy(cat + l1, b2, l2);
         CHECK(read_all(cat, l1 + l2, 0, &err) == 10, "two agreeing shards read as one stream of 10");
-        r = reader_open_mem(cat, l1 + l2, 0, &err);
+        r = t_open_mem(cat, l1 + l2, 0, &err);
         const uint8_t *rec; size_t len;
-        while (reader_next(r, &rec, &len) == SR_RECORD) {}
-        CHECK(header_get(reader_header(r), "pg") && strcmp(header_get(reader_header(r), "pg"), "a different command line") == 0,
+        while (t_next(r, &rec, &len) == SR_RECORD) {}
+        CHECK(stream_header_get(stream_reader_header(r), "pg") && strcmp(stream_header_get(stream_reader_header(r), "pg"), "a different command line") == 0,
               "the merged header keeps the later shard's provenance");
-        reader_close(r);
+        stream_reader_close(r);
         memcpy(cat + l1, b3, l3);
         long got = read_all(cat, l1 + l3, 0, &err);
         CHECK(got == -1 && strstr(err, "disagree"), "disagreeing shards refused: %s", got == -1 ? err : "(accepted)");
@@ -225,7 +227,7 @@ int main(void)
         got = read_all(cat, l1 + l2 - 1, 0, &err);
         CHECK(got == -1 && strstr(err, "truncated"), "a truncated second shard is reported");
         free(b1); free(b2); free(b3); free(cat);
-        header_free(&h1); header_free(&h2); header_free(&h3);
+        stream_header_free(&h1); stream_header_free(&h2); stream_header_free(&h3);
     }
 
     /* A tool that dies mid-write leaves neither the output nor a temporary. */
@@ -236,8 +238,8 @@ int main(void)
         if (pid == 0) {
             freopen("/dev/null", "w", stderr);
             stream_header h; base_header(&h, STREAM_TOKENS);
-            stream_writer *w = writer_open(out, STREAM_TOKENS, &h, 0);
-            writer_put(w, "x", 1);
+            stream_writer *w = cli_open_stream(out, STREAM_TOKENS, &h);
+            t_put(w, "x", 1);
             die("simulated failure");
         }
         int status;
@@ -268,37 +270,37 @@ int main(void)
         char big[256];
         snprintf(big, sizeof big, "%s/big", dir);
         stream_header h; base_header(&h, STREAM_TOKENS);
-        stream_writer *w = writer_open(big, STREAM_TOKENS, &h, 0);
+        stream_writer *w = cli_open_stream(big, STREAM_TOKENS, &h);
         uint8_t *rec = xmalloc(70001);
         long n_rec = 0;
         for (size_t total = 0; total < (6u << 20); n_rec++) {
             size_t len = 1 + rnd() % 70000;
             for (size_t i = 0; i < len; i++) rec[i] = (uint8_t)rnd();
-            writer_put(w, rec, len);
+            t_put(w, rec, len);
             total += len;
         }
-        writer_close(w);
+        cli_close_stream(w);
         size_t big_len;
         uint8_t *data = (uint8_t *)cli_read_file(big, &big_len);
         CHECK(read_all(data, big_len, 0, &err) == n_rec, "a %zu-byte stream of %ld random records reads back whole", big_len, n_rec);
-        stream_reader *fr = reader_open_or_die(big, 0);
+        stream_reader *fr = cli_open_input(big, 0);
         const uint8_t *p; size_t plen; long got = 0;
-        while (reader_next_or_die(fr, &p, &plen)) got++;
-        reader_close(fr);
+        while (cli_read_record(fr, &p, &plen)) got++;
+        stream_reader_close(fr);
         CHECK(got == n_rec, "the same stream read from its file (other chunk boundaries)");
-        free(data); free(rec); header_free(&h);
+        free(data); free(rec); stream_header_free(&h);
     }
 
     /* Activations layout: offsets follow [layer][head][vector][d]. */
     {
         stream_header h; base_header(&h, STREAM_ACTIVATIONS);
         act_layout L; const char *e;
-        CHECK(act_layout_parse(&L, &h, &e) == 0 && L.floats_per_token == 8 && act_offset(&L, 1, 0, 'k') == 4 &&
+        CHECK(t_layout_parse(&L, &h, &e) == 0 && L.floats_per_token == 8 && act_offset(&L, 1, 0, 'k') == 4 &&
               act_offset(&L, 0, 0, 'q') == -1 && L.local_layer[1] == 1 && L.window_size == 3,
               "activations layout parses and gives offsets");
-        header_set(&h, "vectors", "%s", "q x");
-        CHECK(act_layout_parse(&L, &h, &e) != 0, "a bad vectors line is refused");
-        header_free(&h);
+        stream_header_set(&h, "vectors", "%s", "q x");
+        CHECK(t_layout_parse(&L, &h, &e) != 0, "a bad vectors line is refused");
+        stream_header_free(&h);
     }
 
     free(full);
