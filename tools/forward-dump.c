@@ -127,26 +127,22 @@ static int run_story(void *ctx, size_t i, int wi, herr *e)
     return 0;
 }
 
+/* --vectors into the layout, in the dump's order (ACT_VECTOR_KINDS). */
 static void parse_vectors(const char *s, act_layout *L, int d_head)
 {
-    int want[256] = {0};
-    char *copy = xstrdup(s), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (strlen(t) != 1 || !strchr("qkvza", t[0]))
-            die("--vectors: '%s' is not one of q, k, v, z, a", t);
-        want[(unsigned char)t[0]] = 1;
-    }
-    free(copy);
+    char want[ACT_MAX_VECS];
+    int n;
+    herr e;
+    if (act_vectors_parse(s, ',', want, &n, &e)) die("--vectors: %s", e.msg);
     L->n_vecs = 0;
     L->per_head = 0;
-    for (const char *v = "qkvza"; *v; v++)
-        if (want[(unsigned char)*v]) {
+    for (const char *v = ACT_VECTOR_KINDS; *v; v++)
+        if (memchr(want, *v, (size_t)n)) {
             L->vecs[L->n_vecs] = *v;
             L->vec_width[L->n_vecs] = *v == 'a' ? 1 : d_head;
             L->per_head += L->vec_width[L->n_vecs];
             L->n_vecs++;
         }
-    if (!L->n_vecs) die("--vectors: empty list");
 }
 
 /* Model identity lines for a header. */

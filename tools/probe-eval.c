@@ -151,253 +151,276 @@ static void csv_row(FILE *f, const probe_rec *p, const char *label, const cls_me
     fprintf(f, ",%s\n", py_repr_double(m->support, b));
 }
 
-int main(int argc, char **argv)
+typedef struct opts {
+    const char *probes, *csv, *meta, *input;
+    const char *json_spec[MAX_OUT];
+    int n_json, threads;
+} opts;
+
+static void parse_args(int argc, char **argv, opts *o)
 {
-    herr he;
-    cli_init(argv[0]);
     enum { O_PROBES = 256, O_CSV, O_JSON, O_META, O_THREADS, O_HELP, O_VERSION };
-    static const struct option opts[] = {
+    static const struct option lo[] = {
         {"probes", required_argument, 0, O_PROBES}, {"csv", required_argument, 0, O_CSV},
         {"output", required_argument, 0, 'o'}, {"json", required_argument, 0, O_JSON},
         {"meta", required_argument, 0, O_META},
         {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *probes_path = NULL, *csv_path = NULL, *meta_path = NULL;
-    const char *json_spec[MAX_OUT];
-    int n_json = 0, threads = 2;
+    *o = (opts){.threads = 2};
     opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (o) {
-        case O_PROBES: probes_path = optarg; break;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        switch (c) {
+        case O_PROBES: o->probes = optarg; break;
         case 'o': case O_CSV:
-            if (csv_path) die("the CSV output is given twice (--csv / -o)");
-            csv_path = optarg;
+            if (o->csv) die("the CSV output is given twice (--csv / -o)");
+            o->csv = optarg;
             break;
         case O_JSON:
-            if (n_json == MAX_OUT - 2) die("too many --json outputs");
-            json_spec[n_json++] = optarg;
+            if (o->n_json == MAX_OUT - 2) die("too many --json outputs");
+            o->json_spec[o->n_json++] = optarg;
             break;
-        case O_META: meta_path = optarg; break;
-        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
+        case O_META: o->meta = optarg; break;
+        case O_THREADS: o->threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
         case 'h': case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: cli_bad_option(argv);
         }
     }
-    const char *input = cli_single_input(argc, argv);
-    if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
+    o->input = cli_single_input(argc, argv);
+    if (!o->probes) die("no probes (--probes FILE, written by probe-fit)");
+}
 
-    /* probes */
-    stream_reader *pr = cli_open_input(probes_path, 1u << STREAM_PROBES);
-    tagmap tm;
+/* Every probe of the probes stream, checked; its tag rules and header. */
+static probe_rec *read_probes(const char *path, tagmap *tm, stream_header *h, int *n_out)
+{
+    stream_reader *pr = cli_open_input(path, 1u << STREAM_PROBES);
     const char *err;
-    if (tagmap_from_header(&tm, stream_reader_header(pr), &err) != 0) die("%s: %s", stream_reader_name(pr), err);
-    stream_header probes_h;
-    stream_header_init(&probes_h);
-    stream_header_copy(&probes_h, stream_reader_header(pr));
+    if (tagmap_from_header(tm, stream_reader_header(pr), &err) != 0) die("%s: %s", stream_reader_name(pr), err);
+    stream_header_init(h);
+    stream_header_copy(h, stream_reader_header(pr));
     probe_rec *probes = NULL;
-    int n_probes = 0;
+    int n = 0;
     herr bad = {""};
     for (;;) {
-        probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
-        probe_rec_init(&probes[n_probes]);
-        if (!cli_read_probe(pr, &probes[n_probes])) break;
-        if (probe_check(&probes[n_probes], n_probes, stream_reader_name(pr), &bad) != 0) break;
-        n_probes++;
+        probes = xrealloc(probes, (size_t)(n + 1) * sizeof *probes);
+        probe_rec_init(&probes[n]);
+        if (!cli_read_probe(pr, &probes[n])) break;
+        if (probe_check(&probes[n], n, stream_reader_name(pr), &bad) != 0) break;
+        n++;
     }
+    stream_reader_close(pr);
     if (bad.msg[0]) {
         /* free first, then die: nothing live is lost to the leak checker */
-        stream_reader_close(pr);
-        for (int p = 0; p <= n_probes; p++) probe_rec_free(&probes[p]);
+        for (int p = 0; p <= n; p++) probe_rec_free(&probes[p]);
         free(probes);
         die("%s", bad.msg);
     }
-    stream_reader_close(pr);
-    if (!n_probes) die("%s: no probes in the stream", probes_path);
+    if (!n) die("%s: no probes in the stream", path);
+    *n_out = n;
+    return probes;
+}
 
-    /* JSON outputs: kind -> file */
-    char json_kind[MAX_OUT];
-    const char *json_path[MAX_OUT];
-    for (int j = 0; j < n_json; j++) {
-        const char *s = json_spec[j];
-        if (s[0] && s[1] == '=' && strchr("qkvza", s[0])) { json_kind[j] = s[0]; json_path[j] = s + 2; }
-        else {
-            char k = probes[0].vec[0];
-            for (int p = 1; p < n_probes; p++)
-                if (probes[p].vec[0] != k)
-                    die("--json %s: the probes are of several vector kinds; give KIND=FILE (e.g. k=keys.json)", s);
-            json_kind[j] = k;
-            json_path[j] = s;
+/* One --json output: the vector kind it reports and its [layer][head] grid
+ * of probe indices (-1: not probed). */
+typedef struct json_out {
+    char kind;
+    const char *path;
+    uint32_t max_layer, max_head;
+    int *cell;
+    outfile *of;
+} json_out;
+
+/* --json KIND=FILE (or FILE when the probes are of one kind), checked before the work. */
+static void plan_json(const char *spec, const probe_rec *probes, int n, const char *probes_path, json_out *j)
+{
+    if (spec[0] && spec[1] == '=' && act_is_vector_kind(spec[0])) {
+        j->kind = spec[0];
+        j->path = spec + 2;
+    } else {
+        j->kind = probes[0].vec[0];
+        for (int p = 1; p < n; p++)
+            if (probes[p].vec[0] != j->kind)
+                die("--json %s: the probes are of several vector kinds; give KIND=FILE (e.g. k=keys.json)", spec);
+        j->path = spec;
+    }
+    if (!*j->path) die("--json: empty file name");
+    int any = 0;
+    j->max_layer = j->max_head = 0;
+    for (int p = 0; p < n; p++)
+        if (probes[p].vec[0] == j->kind) {
+            any = 1;
+            if (probes[p].layer > j->max_layer) j->max_layer = probes[p].layer;
+            if (probes[p].head > j->max_head) j->max_head = probes[p].head;
         }
-        int any = 0;
-        for (int p = 0; p < n_probes; p++) any |= probes[p].vec[0] == json_kind[j];
-        if (!any) die("--json %c=...: no probes of vector kind %c in %s", json_kind[j], json_kind[j], probes_path);
-        if (!*json_path[j]) die("--json: empty file name");
-    }
+    if (!any) die("--json %c=...: no probes of vector kind %c in %s", j->kind, j->kind, probes_path);
+    if (j->max_layer >= 4096 || j->max_head >= 4096) die("layer / head numbers too large for a JSON grid");
+    size_t cells = (size_t)(j->max_layer + 1) * (j->max_head + 1);
+    j->cell = xmalloc(cells * sizeof *j->cell);
+    for (size_t c = 0; c < cells; c++) j->cell[c] = -1;
+    for (int p = 0; p < n; p++)
+        if (probes[p].vec[0] == j->kind) {
+            size_t c = (size_t)probes[p].layer * (j->max_head + 1) + probes[p].head;
+            if (j->cell[c] >= 0) die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, j->kind);
+            j->cell[c] = p;
+        }
+}
 
-    /* the JSON grids: [layer][head] -> probe index (-1: not probed),
-     * checked before the work too */
-    struct { uint32_t max_layer, max_head; int *cell; } json_grid[MAX_OUT];
-    for (int j = 0; j < n_json; j++) {
-        uint32_t max_layer = 0, max_head = 0;
-        for (int p = 0; p < n_probes; p++)
-            if (probes[p].vec[0] == json_kind[j]) {
-                if (probes[p].layer > max_layer) max_layer = probes[p].layer;
-                if (probes[p].head > max_head) max_head = probes[p].head;
-            }
-        if (max_layer >= 4096 || max_head >= 4096) die("layer / head numbers too large for a JSON grid");
-        size_t cells = (size_t)(max_layer + 1) * (max_head + 1);
-        int *cell = xmalloc(cells * sizeof *cell);
-        for (size_t c = 0; c < cells; c++) cell[c] = -1;
-        for (int p = 0; p < n_probes; p++)
-            if (probes[p].vec[0] == json_kind[j]) {
-                size_t c = (size_t)probes[p].layer * (max_head + 1) + probes[p].head;
-                if (cell[c] >= 0)
-                    die("two probes for layer %u head %u %c", probes[p].layer, probes[p].head, json_kind[j]);
-                cell[c] = p;
-            }
-        json_grid[j].max_layer = max_layer;
-        json_grid[j].max_head = max_head;
-        json_grid[j].cell = cell;
-    }
-
-    /* every output now, before the work: a bad path is refused at once */
-    outfile *csv_of = csv_path || n_json == 0 ? cli_open_output(csv_path) : NULL;
-    outfile *json_of[MAX_OUT];
-    for (int j = 0; j < n_json; j++) json_of[j] = cli_open_output(json_path[j]);
-    outfile *meta_of = meta_path ? cli_open_output(meta_path) : NULL;
-
-    /* activations */
+/* The test tokens: the floats every probe reads, [token][probe][dim] (offset[p]
+ * is probe p's place in a row), and the tags mapped as the probes' header says. */
+static probe_data read_test(const char *input, const probe_rec *probes, int n, const tagmap *tm,
+                            const stream_header *probes_h, stream_header *acts_h, tagset *names, int *offset,
+                            size_t *per)
+{
     stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     act_layout L;
-    if (act_layout_parse(&L, stream_reader_header(r), &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
-    {
-        const char *pm = stream_header_get(&probes_h, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
-        if (pm && am && strcmp(pm, am))
-            die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
-                stream_reader_name(r), am);
-    }
-    stream_header acts_h;
-    stream_header_init(&acts_h);
-    stream_header_copy(&acts_h, stream_reader_header(r));
-    int *offset = xmalloc((size_t)n_probes * sizeof *offset);
-    /* keep only the floats the probes read: [token][probe][dim] */
-    size_t per = 0;
-    int *src_off = xmalloc((size_t)n_probes * sizeof *src_off);
-    for (int p = 0; p < n_probes; p++) {
-        src_off[p] = act_offset(&L, (int)probes[p].layer, (int)probes[p].head, probes[p].vec[0]);
-        if (src_off[p] < 0)
+    herr e;
+    if (act_layout_parse(&L, stream_reader_header(r), &e) != 0) die("%s: %s", stream_reader_name(r), e.msg);
+    const char *pm = stream_header_get(probes_h, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
+    if (pm && am && strcmp(pm, am))
+        die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
+            stream_reader_name(r), am);
+    stream_header_init(acts_h);
+    stream_header_copy(acts_h, stream_reader_header(r));
+    probe_input *in = xmalloc((size_t)n * sizeof *in);
+    *per = 0;
+    for (int p = 0; p < n; p++) {
+        int src = act_offset(&L, (int)probes[p].layer, (int)probes[p].head, probes[p].vec[0]);
+        if (src < 0)
             die("%s has no vector %s of layer %u head %u, which probe %d needs", stream_reader_name(r), probes[p].vec,
                 probes[p].layer, probes[p].head, p);
         int w = probes[p].vec[0] == 'a' ? 1 : L.d_head;
         if ((int)probes[p].dim != w)
             die("probe of layer %u head %u %s has dimension %u; %s has %d floats per vector", probes[p].layer,
                 probes[p].head, probes[p].vec, probes[p].dim, stream_reader_name(r), w);
-        offset[p] = (int)per;
-        per += probes[p].dim;
-    }
-    tagset nm = {0, 0, NULL};
-    probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
-    for (int p = 0; p < n_probes; p++)
-        in[p] = (probe_input){(int)probes[p].layer, (int)probes[p].head, probes[p].vec[0], src_off[p], offset[p],
+        offset[p] = (int)*per;
+        in[p] = (probe_input){(int)probes[p].layer, (int)probes[p].head, probes[p].vec[0], src, offset[p],
                               (int)probes[p].dim};
+        *per += probes[p].dim;
+    }
     probe_data pd = {.on_story = gather_progress};
-    herr e;
-    if (probe_gather(r, &L, &tm, in, n_probes, per, &nm, &pd, &e) != 0) die("%s", e.msg);
+    if (probe_gather(r, &L, tm, in, n, *per, names, &pd, &e) != 0) die("%s", e.msg);
     cli_progress_end();
     free(in);
-    size_t n = pd.n;
-    int *y_true = pd.labels;
-    float *feats = pd.feats;
     stream_reader_close(r);
-    if (n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
+    if (pd.n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm->n_drop ? " left after the probes' drops" : "");
+    return pd;
+}
 
+/* Every probe's report, on the pool. */
+static void evaluate(eval_shared *sh, int n_probes, int threads)
+{
+    if (threads > n_probes) threads = n_probes;
+    int max_dim = 1;
+    for (int p = 0; p < n_probes; p++) max_dim = (int)sh->probes[p].dim > max_dim ? (int)sh->probes[p].dim : max_dim;
+    sh->reports = xcalloc((size_t)n_probes, sizeof *sh->reports);
+    sh->pred = xcalloc((size_t)threads, sizeof *sh->pred);
+    sh->x = xcalloc((size_t)threads, sizeof *sh->x);
+    for (int t = 0; t < threads; t++) {
+        sh->pred[t] = xmalloc(sh->n * sizeof **sh->pred);
+        sh->x[t] = xmalloc((size_t)max_dim * sizeof **sh->x);
+    }
+    herr e;
+    hpool *pool = hpool_new(threads, &e);
+    if (!pool) die("%s", e.msg);
+    if (hpool_for(pool, (size_t)n_probes, HPOOL_DYNAMIC, eval_one, sh, &e) != 0) die("%s", e.msg);
+    hpool_free(pool);
+    for (int t = 0; t < threads; t++) {
+        free(sh->pred[t]);
+        free(sh->x[t]);
+    }
+    free(sh->pred);
+    free(sh->x);
+}
+
+static void write_csv(outfile *of, const probe_rec *probes, const cls_report *reports, int n)
+{
+    FILE *f = of->f;
+    fprintf(f, "vector,layer,head,label,precision,recall,f1-score,support\n");
+    for (int p = 0; p < n; p++) {
+        const cls_report *rep = &reports[p];
+        for (int j = 0; j < rep->n_labels; j++) csv_row(f, &probes[p], rep->labels[j], &rep->rows[j], 0, 0);
+        cls_metrics accm = {0, 0, 0, rep->n};
+        csv_row(f, &probes[p], "accuracy", &accm, 1, rep->accuracy);
+        csv_row(f, &probes[p], "macro avg", &rep->macro, 0, 0);
+        csv_row(f, &probes[p], "weighted avg", &rep->weighted, 0, 0);
+    }
+    cli_close_output(of);
+}
+
+/* JSON: [layer][head], indexed by the real layer and head numbers; cells
+ * of heads that were not probed are null */
+static void write_json(json_out *j, const cls_report *reports)
+{
+    FILE *f = j->of->f;
+    fputs("[\n", f);
+    for (uint32_t l = 0; l <= j->max_layer; l++) {
+        fputs(l ? ",\n    [\n" : "    [\n", f);
+        for (uint32_t h = 0; h <= j->max_head; h++) {
+            fputs(h ? ",\n        " : "        ", f);
+            int p = j->cell[(size_t)l * (j->max_head + 1) + h];
+            if (p < 0) fputs("null", f);
+            else cls_report_json(f, &reports[p], 2);
+        }
+        fputs("\n    ]", f);
+    }
+    fputs("\n]", f);
+    cli_close_output(j->of);
+    free(j->cell);
+}
+
+static void write_meta(outfile *of, const opts *o, const stream_header *probes_h, const stream_header *acts_h,
+                       size_t n, int n_probes, int argc, char **argv)
+{
+    fprintf(of->f, "[probes: %s]\n", o->probes);
+    stream_header_print(probes_h, of->f);
+    fprintf(of->f, "[test activations: %s]\n", o->input ? o->input : "stdin");
+    stream_header_print(acts_h, of->f);
+    fprintf(of->f, "[report]\n");
+    stream_header me;
+    stream_header_init(&me);
+    stream_header_add(&me, "test-tokens", "%zu", n);
+    stream_header_add(&me, "probes", "%d", n_probes);
+    stream_header_add_provenance(&me, argc, argv);
+    stream_header_print(&me, of->f);
+    stream_header_free(&me);
+    cli_close_output(of);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    opts o;
+    parse_args(argc, argv, &o);
+    tagmap tm;
+    stream_header probes_h, acts_h;
+    int n_probes;
+    probe_rec *probes = read_probes(o.probes, &tm, &probes_h, &n_probes);
+    json_out json[MAX_OUT];
+    for (int j = 0; j < o.n_json; j++) plan_json(o.json_spec[j], probes, n_probes, o.probes, &json[j]);
+    /* every output now, before the work: a bad path is refused at once */
+    outfile *csv_of = o.csv || o.n_json == 0 ? cli_open_output(o.csv) : NULL;
+    for (int j = 0; j < o.n_json; j++) json[j].of = cli_open_output(json[j].path);
+    outfile *meta_of = o.meta ? cli_open_output(o.meta) : NULL;
+
+    tagset nm = {0, 0, NULL};
+    int *offset = xmalloc((size_t)n_probes * sizeof *offset);
+    size_t per;
+    probe_data pd = read_test(o.input, probes, n_probes, &tm, &probes_h, &acts_h, &nm, offset, &per);
     /* class -> name index maps (adds classes never seen in the test set) */
     int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
     for (int p = 0; p < n_probes; p++) {
         cmap[p] = xmalloc(probes[p].n_classes * sizeof **cmap);
         for (uint32_t k = 0; k < probes[p].n_classes; k++) cmap[p][k] = tagset_index(&nm, probes[p].classes[k]);
     }
+    eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = pd.feats,
+                      .n = pd.n, .per = per, .y_true = pd.labels, .nm = &nm};
+    evaluate(&sh, n_probes, o.threads);
 
-    if (threads > n_probes) threads = n_probes;
-    int max_dim = 1;
-    for (int p = 0; p < n_probes; p++) max_dim = (int)probes[p].dim > max_dim ? (int)probes[p].dim : max_dim;
-    eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = feats, .n = n,
-                      .per = per, .y_true = y_true, .nm = &nm};
-    sh.reports = xcalloc((size_t)n_probes, sizeof *sh.reports);
-    sh.pred = xcalloc((size_t)threads, sizeof *sh.pred);
-    sh.x = xcalloc((size_t)threads, sizeof *sh.x);
-    for (int t = 0; t < threads; t++) {
-        sh.pred[t] = xmalloc(n * sizeof **sh.pred);
-        sh.x[t] = xmalloc((size_t)max_dim * sizeof **sh.x);
-    }
-    hpool *pool = hpool_new(threads, &e);
-    if (!pool) die("%s", e.msg);
-    if (hpool_for(pool, (size_t)n_probes, HPOOL_DYNAMIC, eval_one, &sh, &e) != 0) die("%s", e.msg);
-    hpool_free(pool);
-    for (int t = 0; t < threads; t++) {
-        free(sh.pred[t]);
-        free(sh.x[t]);
-    }
-    free(sh.pred);
-    free(sh.x);
+    if (csv_of) write_csv(csv_of, probes, sh.reports, n_probes);
+    for (int j = 0; j < o.n_json; j++) write_json(&json[j], sh.reports);
+    if (meta_of) write_meta(meta_of, &o, &probes_h, &acts_h, pd.n, n_probes, argc, argv);
 
-    /* CSV */
-    if (csv_of) {
-        outfile *of = csv_of;
-        FILE *f = of->f;
-        fprintf(f, "vector,layer,head,label,precision,recall,f1-score,support\n");
-        for (int p = 0; p < n_probes; p++) {
-            const cls_report *rep = &sh.reports[p];
-            for (int j = 0; j < rep->n_labels; j++) csv_row(f, &probes[p], rep->labels[j], &rep->rows[j], 0, 0);
-            cls_metrics accm = {0, 0, 0, rep->n};
-            csv_row(f, &probes[p], "accuracy", &accm, 1, rep->accuracy);
-            csv_row(f, &probes[p], "macro avg", &rep->macro, 0, 0);
-            csv_row(f, &probes[p], "weighted avg", &rep->weighted, 0, 0);
-        }
-        cli_close_output(of);
-    }
-
-    /* JSON: [layer][head], indexed by the real layer and head numbers; cells
-     * of heads that were not probed are null */
-    for (int j = 0; j < n_json; j++) {
-        const uint32_t max_layer = json_grid[j].max_layer, max_head = json_grid[j].max_head;
-        int *cell = json_grid[j].cell;
-        outfile *of = json_of[j];
-        FILE *f = of->f;
-        fputs("[\n", f);
-        for (uint32_t l = 0; l <= max_layer; l++) {
-            fputs(l ? ",\n    [\n" : "    [\n", f);
-            for (uint32_t h = 0; h <= max_head; h++) {
-                fputs(h ? ",\n        " : "        ", f);
-                int p = cell[(size_t)l * (max_head + 1) + h];
-                if (p < 0) fputs("null", f);
-                else cls_report_json(f, &sh.reports[p], 2);
-            }
-            fputs("\n    ]", f);
-        }
-        fputs("\n]", f);
-        cli_close_output(of);
-        free(cell);
-    }
-
-    if (meta_of) {
-        outfile *of = meta_of;
-        fprintf(of->f, "[probes: %s]\n", probes_path);
-        stream_header_print(&probes_h, of->f);
-        fprintf(of->f, "[test activations: %s]\n", input ? input : "stdin");
-        stream_header_print(&acts_h, of->f);
-        fprintf(of->f, "[report]\n");
-        stream_header me;
-        stream_header_init(&me);
-        stream_header_add(&me, "test-tokens", "%zu", n);
-        stream_header_add(&me, "probes", "%d", n_probes);
-        stream_header_add_provenance(&me, argc, argv);
-        stream_header_print(&me, of->f);
-        stream_header_free(&me);
-        cli_close_output(of);
-    }
     stream_header_free(&probes_h);
     stream_header_free(&acts_h);
     for (int p = 0; p < n_probes; p++) {
@@ -406,7 +429,7 @@ int main(int argc, char **argv)
         probe_rec_free(&probes[p]);
     }
     probe_rec_free(&probes[n_probes]);
-    free(probes); free(cmap); free(sh.reports); free(offset); free(src_off);
-    free(y_true); free(feats); free(nm.name);
+    free(probes); free(cmap); free(sh.reports); free(offset);
+    free(pd.labels); free(pd.feats); free(nm.name);
     return 0;
 }

@@ -67,19 +67,12 @@ static void usage(void)
     exit(0);
 }
 
-typedef struct probe_job {
-    int layer, head;
-    char vec;
-    int offset;   /* in a token's floats */
-    int dim;
-} probe_job;
-
 typedef struct fit_shared {
     const float *feats;   /* [n][n_probes][dim] */
     const int *y;         /* [n] */
     size_t n;
     int n_probes, dim, K;
-    const probe_job *jobs;
+    const act_item *jobs;
     logreg_opts opts;
     double *weights;      /* [n_probes][K][dim+1] */
     logreg_result *res;   /* [n_probes] */
@@ -132,13 +125,18 @@ static void add_provenance(stream_header *h, int argc, char **argv)
     free(v);
 }
 
-int main(int argc, char **argv)
+typedef struct opts {
+    const char *out, *input, *layers, *heads, *vectors;
+    int threads;
+    tagmap tm;
+    logreg_opts lo;
+} opts;
+
+static void parse_args(int argc, char **argv, opts *o)
 {
-    herr he;
-    cli_init(argv[0]);
     enum { O_LAYERS = 256, O_HEADS, O_VECTORS, O_MERGE, O_DROP, O_DROP_EMPTY, O_MAXIT, O_TOL,
            O_THREADS, O_SOLVER, O_HELP, O_VERSION };
-    static const struct option opts[] = {
+    static const struct option lopts[] = {
         {"output", required_argument, 0, 'o'}, {"layers", required_argument, 0, O_LAYERS},
         {"heads", required_argument, 0, O_HEADS}, {"vectors", required_argument, 0, O_VECTORS},
         {"merge", required_argument, 0, O_MERGE}, {"drop", required_argument, 0, O_DROP},
@@ -146,45 +144,42 @@ int main(int argc, char **argv)
         {"tol", required_argument, 0, O_TOL}, {"threads", required_argument, 0, O_THREADS},
         {"solver", required_argument, 0, O_SOLVER},
         {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *out = NULL, *layers_s = NULL, *heads_s = NULL, *vectors = "k,q";
-    int threads = 2;
-    tagmap tm;
-    tagmap_init(&tm);
-    logreg_opts lo;
-    logreg_default_opts(&lo);
+    *o = (opts){.vectors = "k,q", .threads = 2};
+    tagmap_init(&o->tm);
+    logreg_default_opts(&o->lo);
     opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, "o:C:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'o': out = optarg; break;
-        case O_LAYERS: layers_s = optarg; break;
-        case O_HEADS: heads_s = optarg; break;
-        case O_VECTORS: vectors = optarg; break;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:C:h", lopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case O_LAYERS: o->layers = optarg; break;
+        case O_HEADS: o->heads = optarg; break;
+        case O_VECTORS: o->vectors = optarg; break;
         case O_MERGE:
-            if (tagmap_add_merge(&tm, optarg) != 0)
+            if (tagmap_add_merge(&o->tm, optarg) != 0)
                 die("--merge: bad rule '%s' (want PATTERN=TAG, tags of at most %d bytes)", optarg, TAG_MAX);
             break;
         case O_DROP:
             if (!*optarg) die("--drop: empty tag (use --drop-empty)");
-            if (tagmap_add_drop(&tm, optarg) != 0) die("--drop: bad tag '%s'", optarg);
+            if (tagmap_add_drop(&o->tm, optarg) != 0) die("--drop: bad tag '%s'", optarg);
             break;
         case O_DROP_EMPTY:
-            if (tagmap_add_drop(&tm, "") != 0) die("--drop-empty: too many drops");
+            if (tagmap_add_drop(&o->tm, "") != 0) die("--drop-empty: too many drops");
             break;
         case 'C':
-            lo.C = cli_parse_double("-C", optarg);
-            if (!(lo.C > 0.0) || !isfinite(lo.C)) die("-C must be a positive number");
+            o->lo.C = cli_parse_double("-C", optarg);
+            if (!(o->lo.C > 0.0) || !isfinite(o->lo.C)) die("-C must be a positive number");
             break;
-        case O_MAXIT: lo.max_iter = (int)cli_parse_long("--max-iter", optarg, 0, 1000000); break;
+        case O_MAXIT: o->lo.max_iter = (int)cli_parse_long("--max-iter", optarg, 0, 1000000); break;
         case O_TOL:
-            lo.tol = cli_parse_double("--tol", optarg);
-            if (!(lo.tol >= 0.0) || !isfinite(lo.tol)) die("--tol must be a non-negative number");
+            o->lo.tol = cli_parse_double("--tol", optarg);
+            if (!(o->lo.tol >= 0.0) || !isfinite(o->lo.tol)) die("--tol must be a non-negative number");
             break;
-        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
+        case O_THREADS: o->threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
         case O_SOLVER:
-            if (!strcmp(optarg, "auto")) lo.solver = LOGREG_AUTO;
-            else if (!strcmp(optarg, "newton")) lo.solver = LOGREG_NEWTON;
-            else if (!strcmp(optarg, "newton-cg")) lo.solver = LOGREG_NEWTON_CG;
+            if (!strcmp(optarg, "auto")) o->lo.solver = LOGREG_AUTO;
+            else if (!strcmp(optarg, "newton")) o->lo.solver = LOGREG_NEWTON;
+            else if (!strcmp(optarg, "newton-cg")) o->lo.solver = LOGREG_NEWTON_CG;
             else die("--solver: '%s' is not auto, newton or newton-cg", optarg);
             break;
         case 'h': case O_HELP: usage(); break;
@@ -192,144 +187,142 @@ int main(int argc, char **argv)
         default: cli_bad_option(argv);
         }
     }
-    const char *input = cli_single_input(argc, argv);
+    o->input = cli_single_input(argc, argv);
+}
 
-    /* the output before the work: a terminal or an unwritable -o is
-     * refused now, not after every probe is fitted */
-    outfile *of = cli_claim_stream(out);
-    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
-    const stream_header *ih = stream_reader_header(r);
-    act_layout L;
-    if (act_layout_parse(&L, ih, &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
+/* The probes: (layer, head, vector) of the layout, all of one width. */
+static act_item *select_probes(const opts *o, const act_layout *L, const char *name, int *n, int *dim)
+{
+    act_item *jobs;
+    herr e;
+    if (act_select(L, o->layers, o->heads, o->vectors, &jobs, n, &e)) die("%s: %s", name, e.msg);
+    *dim = jobs[0].width;
+    for (int p = 1; p < *n; p++)
+        if (jobs[p].width != *dim)
+            die("--vectors: 'a' (1 float) cannot be mixed with q/k/v/z (%d floats)", L->d_head);
+    return jobs;
+}
 
-    /* selection */
-    uint8_t lmask[ACT_MAX_LAYERS], hmask[ACT_MAX_HEADS];
-    if (layers_s) cli_parse_index_list("--layers", layers_s, lmask, L.n_layer);
-    if (heads_s) cli_parse_index_list("--heads", heads_s, hmask, L.n_head);
-    char vecs[ACT_MAX_VECS + 1];
-    int nv = 0;
-    for (const char *p = vectors; *p; p++) {
-        if (*p == ',') continue;
-        if (!strchr("qkvza", *p) || (p[1] && p[1] != ',')) die("--vectors: bad list '%s' (want letters from q,k,v,z,a)", vectors);
-        if (memchr(vecs, *p, (size_t)nv)) continue;
-        if (nv == ACT_MAX_VECS) die("--vectors: too many kinds");
-        vecs[nv++] = *p;
+/* Classes: the distinct training tags sorted (np.unique); labels renumbered.
+ * @return order[k] = the tagset index of class k */
+static int *sort_classes(const tagset *tags, int *labels, size_t n)
+{
+    const int K = tags->n;
+    int *order = xmalloc((size_t)K * sizeof *order), *rank = xmalloc((size_t)K * sizeof *rank);
+    for (int k = 0; k < K; k++) order[k] = k;
+    qsort_r(order, (size_t)K, sizeof *order, cmp_name, (void *)tags);
+    for (int k = 0; k < K; k++) rank[order[k]] = k;
+    for (size_t i = 0; i < n; i++) labels[i] = rank[labels[i]];
+    free(rank);
+    return order;
+}
+
+/* Every probe fitted on the pool (one probe per worker at a time). */
+static void fit_all(fit_shared *sh, int threads)
+{
+    if (threads > sh->n_probes) threads = sh->n_probes;
+    sh->weights = xmalloc((size_t)sh->n_probes * sh->K * (sh->dim + 1) * sizeof(double));
+    sh->res = xcalloc((size_t)sh->n_probes, sizeof *sh->res);
+    sh->X = xcalloc((size_t)threads, sizeof *sh->X);
+    sh->ws = xcalloc((size_t)threads, sizeof *sh->ws);
+    for (int t = 0; t < threads; t++) {
+        sh->X[t] = xmalloc(sh->n * (size_t)sh->dim * sizeof(double));
+        if (!(sh->ws[t] = logreg_ws_new())) die("out of memory");
     }
-    if (!nv) die("--vectors: empty list");
-    probe_job *jobs = NULL;
-    int n_probes = 0, dim = -1;
-    for (int li = 0; li < (layers_s ? L.n_layer : L.n_layers); li++) {
-        int layer = layers_s ? li : L.layers[li];
-        if (layers_s && !lmask[layer]) continue;
-        for (int hi = 0; hi < (heads_s ? L.n_head : L.n_heads); hi++) {
-            int head = heads_s ? hi : L.heads[hi];
-            if (heads_s && !hmask[head]) continue;
-            for (int v = 0; v < nv; v++) {
-                int off = act_offset(&L, layer, head, vecs[v]);
-                if (off < 0)
-                    die("%s has no vector %c of layer %d head %d (see its header: layers, heads, vectors)",
-                        stream_reader_name(r), vecs[v], layer, head);
-                int w = vecs[v] == 'a' ? 1 : L.d_head;
-                if (dim >= 0 && w != dim) die("--vectors: 'a' (1 float) cannot be mixed with q/k/v/z (%d floats)", dim);
-                dim = w;
-                jobs = xrealloc(jobs, (size_t)(n_probes + 1) * sizeof *jobs);
-                jobs[n_probes++] = (probe_job){layer, head, vecs[v], off, w};
-            }
+    pthread_mutex_init(&sh->lock, NULL);
+    herr e;
+    hpool *pool = hpool_new(threads, &e);
+    if (!pool) die("%s", e.msg);
+    if (hpool_for(pool, (size_t)sh->n_probes, HPOOL_DYNAMIC, fit_one, sh, &e) != 0) die("%s", e.msg);
+    hpool_free(pool);
+    cli_progress_end();
+    for (int t = 0; t < threads; t++) {
+        free(sh->X[t]);
+        logreg_ws_free(sh->ws[t]);
+    }
+    free(sh->X);
+    free(sh->ws);
+}
+
+/* The probes stream: the input's header plus the fit's settings. */
+static void write_probes(const opts *o, const fit_shared *sh, const stream_header *ih, const tagset *tags,
+                         const int *order, outfile *of, int argc, char **argv)
+{
+    const int K = sh->K, dim = sh->dim;
+    stream_header h;
+    stream_header_init(&h);
+    stream_header_copy(&h, ih);
+    tagmap_to_header(&o->tm, &h);
+    stream_header_add(&h, "probe-classes", "%d", K);
+    stream_header_add(&h, "probe-n-train", "%zu", sh->n);
+    stream_header_add(&h, "probe-c", "%.17g", o->lo.C);
+    stream_header_add(&h, "probe-max-iter", "%d", o->lo.max_iter);
+    stream_header_add(&h, "probe-tol", "%.17g", o->lo.tol);
+    add_provenance(&h, argc, argv);
+    stream_writer *w = cli_stream_on(of, STREAM_PROBES, &h);
+    char (*classes)[TAG_MAX + 1] = xmalloc((size_t)K * sizeof *classes);
+    for (int k = 0; k < K; k++) strcpy(classes[k], tags->name[order[k]]);
+    int unconverged = 0;
+    for (int p = 0; p < sh->n_probes; p++) {
+        const act_item *j = &sh->jobs[p];
+        probe_rec pr = {.layer = (uint32_t)j->layer, .head = (uint32_t)j->head, .dim = (uint32_t)dim,
+                        .n_classes = (uint32_t)K, .classes = classes,
+                        .weights = sh->weights + (size_t)p * K * (dim + 1), .n_train = (uint32_t)sh->n,
+                        .iterations = (uint32_t)sh->res[p].iterations,
+                        .converged = (uint8_t)sh->res[p].converged, .loss = sh->res[p].loss};
+        pr.vec[0] = j->vec;
+        cli_write_probe(w, &pr);
+        if (!sh->res[p].converged) {
+            unconverged++;
+            warn("layer %d head %d %c: not converged after %d iterations (max |gradient| %.3g > tol %g)",
+                 j->layer, j->head, j->vec, sh->res[p].iterations, sh->res[p].grad_max, o->lo.tol);
         }
     }
-    if (!n_probes) die("no probes selected");
+    cli_close_stream(w);
+    if (unconverged)
+        warn("%d of %d probes did not converge (flagged converged=0 in their records)", unconverged, sh->n_probes);
+    stream_header_free(&h);
+    free(classes);
+}
 
-    /* read the tokens */
-    tagset tags = {0, 0, NULL};  /* distinct training tags */
-    const size_t per = (size_t)n_probes * dim;
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    opts o;
+    parse_args(argc, argv, &o);
+    /* the output before the work: a terminal or an unwritable -o is
+     * refused now, not after every probe is fitted */
+    outfile *of = cli_claim_stream(o.out);
+    stream_reader *r = cli_open_input(o.input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *ih = stream_reader_header(r);
+    act_layout L;
+    herr e;
+    if (act_layout_parse(&L, ih, &e) != 0) die("%s: %s", stream_reader_name(r), e.msg);
+    int n_probes, dim;
+    act_item *jobs = select_probes(&o, &L, stream_reader_name(r), &n_probes, &dim);
+
+    /* the training tokens: each probe's floats and the tag */
+    tagset tags = {0, 0, NULL};
     probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
     for (int p = 0; p < n_probes; p++)
         in[p] = (probe_input){jobs[p].layer, jobs[p].head, jobs[p].vec, jobs[p].offset, p * dim, dim};
     probe_data pd = {.on_story = gather_progress};
-    herr e;
-    if (probe_gather(r, &L, &tm, in, n_probes, per, &tags, &pd, &e) != 0) die("%s", e.msg);
+    if (probe_gather(r, &L, &o.tm, in, n_probes, (size_t)n_probes * dim, &tags, &pd, &e) != 0) die("%s", e.msg);
     cli_progress_end();
     free(in);
-    size_t n = pd.n;
-    int *raw = pd.labels;
-    float *feats = pd.feats;
-    if (n == 0) die("%s: no training tokens%s", stream_reader_name(r), tm.n_drop ? " left after --drop" : "");
+    if (pd.n == 0) die("%s: no training tokens%s", stream_reader_name(r), o.tm.n_drop ? " left after --drop" : "");
     if (tags.n < 2)
         die("only one class ('%s') in %zu training tokens; a probe needs at least 2 (scikit-learn refuses too)",
-            tags.name[0], n);
+            tags.name[0], pd.n);
+    int *order = sort_classes(&tags, pd.labels, pd.n);
 
-    /* classes: sorted tag names, as np.unique */
-    int K = tags.n;
-    int *order = xmalloc((size_t)K * sizeof *order), *rank = xmalloc((size_t)K * sizeof *rank);
-    for (int k = 0; k < K; k++) order[k] = k;
-    qsort_r(order, (size_t)K, sizeof *order, cmp_name, &tags);
-    for (int k = 0; k < K; k++) rank[order[k]] = k;
-    for (size_t i = 0; i < n; i++) raw[i] = rank[raw[i]];
+    fit_shared sh = {.feats = pd.feats, .y = pd.labels, .n = pd.n, .n_probes = n_probes, .dim = dim,
+                     .K = tags.n, .jobs = jobs, .opts = o.lo};
+    fit_all(&sh, o.threads);
+    write_probes(&o, &sh, ih, &tags, order, of, argc, argv);
 
-    if (threads > n_probes) threads = n_probes;
-    fit_shared sh = {.feats = feats, .y = raw, .n = n, .n_probes = n_probes, .dim = dim, .K = K,
-                     .jobs = jobs, .opts = lo};
-    sh.weights = xmalloc((size_t)n_probes * K * (dim + 1) * sizeof(double));
-    sh.res = xcalloc((size_t)n_probes, sizeof *sh.res);
-    sh.X = xcalloc((size_t)threads, sizeof *sh.X);
-    sh.ws = xcalloc((size_t)threads, sizeof *sh.ws);
-    for (int t = 0; t < threads; t++) {
-        sh.X[t] = xmalloc(n * (size_t)dim * sizeof(double));
-        if (!(sh.ws[t] = logreg_ws_new())) die("out of memory");
-    }
-    pthread_mutex_init(&sh.lock, NULL);
-    hpool *pool = hpool_new(threads, &e);
-    if (!pool) die("%s", e.msg);
-    if (hpool_for(pool, (size_t)n_probes, HPOOL_DYNAMIC, fit_one, &sh, &e) != 0) die("%s", e.msg);
-    hpool_free(pool);
-    cli_progress_end();
-
-    /* write */
-    stream_header h;
-    stream_header_init(&h);
-    stream_header_copy(&h, ih);
-    tagmap_to_header(&tm, &h);
-    stream_header_add(&h, "probe-classes", "%d", K);
-    stream_header_add(&h, "probe-n-train", "%zu", n);
-    stream_header_add(&h, "probe-c", "%.17g", lo.C);
-    stream_header_add(&h, "probe-max-iter", "%d", lo.max_iter);
-    stream_header_add(&h, "probe-tol", "%.17g", lo.tol);
-    add_provenance(&h, argc, argv);
-    stream_writer *w = cli_stream_on(of, STREAM_PROBES, &h);
-    char (*classes)[TAG_MAX + 1] = xmalloc((size_t)K * sizeof *classes);
-    for (int k = 0; k < K; k++) strcpy(classes[k], tags.name[order[k]]);
-    int unconverged = 0;
-    for (int p = 0; p < n_probes; p++) {
-        probe_rec pr;
-        probe_rec_init(&pr);
-        pr.layer = (uint32_t)jobs[p].layer;
-        pr.head = (uint32_t)jobs[p].head;
-        pr.vec[0] = jobs[p].vec;
-        pr.dim = (uint32_t)dim;
-        pr.n_classes = (uint32_t)K;
-        pr.classes = classes;
-        pr.weights = sh.weights + (size_t)p * K * (dim + 1);
-        pr.n_train = (uint32_t)n;
-        pr.iterations = (uint32_t)sh.res[p].iterations;
-        pr.converged = (uint8_t)sh.res[p].converged;
-        pr.loss = sh.res[p].loss;
-        cli_write_probe(w, &pr);
-        if (!sh.res[p].converged) {
-            unconverged++;
-            warn("layer %d head %d %c: not converged after %d iterations (max |gradient| %.3g > tol %g)",
-                 jobs[p].layer, jobs[p].head, jobs[p].vec, sh.res[p].iterations, sh.res[p].grad_max, lo.tol);
-        }
-    }
-    cli_close_stream(w);
-    if (unconverged) warn("%d of %d probes did not converge (flagged converged=0 in their records)", unconverged, n_probes);
-    stream_header_free(&h);
     stream_reader_close(r);
-    for (int t = 0; t < threads; t++) {
-        free(sh.X[t]);
-        logreg_ws_free(sh.ws[t]);
-    }
-    free(sh.X); free(sh.ws);
-    free(classes); free(sh.weights); free(sh.res); free(order); free(rank);
-    free(raw); free(feats); free(jobs); free(tags.name);
+    free(sh.weights); free(sh.res); free(order);
+    free(pd.labels); free(pd.feats); free(jobs); free(tags.name);
     return 0;
 }

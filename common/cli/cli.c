@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/sha256.h"
+#include "io/select.h"
 #include "io/outfile.h"
 
 static char tool_name[64] = "heads";
@@ -126,26 +127,8 @@ double cli_parse_double(const char *opt, const char *s)
 
 void cli_parse_index_list(const char *opt, const char *s, uint8_t *mask, int n)
 {
-    memset(mask, 0, (size_t)n);
-    if (!s || !*s) die("%s needs a list like 0-3,5", opt);
-    if (strcmp(s, "all") == 0) { memset(mask, 1, (size_t)n); return; }
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long a = strtol(p, &end, 10), b = a;
-        if (end == p || a < 0) die("%s: bad list '%s' (want e.g. 0-3,5 or all)", opt, s);
-        p = end;
-        if (*p == '-') {
-            p++;
-            b = strtol(p, &end, 10);
-            if (end == p || b < a) die("%s: bad range in '%s'", opt, s);
-            p = end;
-        }
-        if (b >= n) die("%s: index %ld out of range 0-%d", opt, b, n - 1);
-        for (long i = a; i <= b; i++) mask[i] = 1;
-        if (*p == ',') p++;
-        else if (*p) die("%s: bad list '%s' (want e.g. 0-3,5 or all)", opt, s);
-    }
+    herr e;
+    if (select_index_list(s, mask, n, &e)) die("%s: %s", opt, e.msg);
 }
 
 void cli_bad_option(char **argv)

@@ -1,6 +1,7 @@
 /* records.c: encoding and validated decoding of the record layouts in
  * records.h. */
 #include "io/records.h"
+#include "io/select.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -423,4 +424,62 @@ int act_offset(const act_layout *L, int layer, int head, char v)
     }
     if (!found) return -1;
     return (li * L->n_heads + hi) * L->per_head + off;
+}
+
+int act_is_vector_kind(char c) { return c && strchr(ACT_VECTOR_KINDS, c) != NULL; }
+
+int act_vectors_parse(const char *list, char sep, char *out, int *n, herr *e)
+{
+    *n = 0;
+    for (const char *p = list; *p; p++) {
+        if (*p == sep) continue;
+        if (!act_is_vector_kind(*p) || (p[1] && p[1] != sep))
+            return herr_set(e, "'%s' is not a list of vector kinds (letters of q k v z a)", list);
+        if (!memchr(out, *p, (size_t)*n)) out[(*n)++] = *p; /* a repeat adds nothing */
+    }
+    if (!*n) return herr_set(e, "empty list of vector kinds");
+    return 0;
+}
+
+int act_select(const act_layout *L, const char *layers, const char *heads, const char *vectors,
+               act_item **out, int *n, herr *e)
+{
+    *out = NULL;
+    *n = 0;
+    uint8_t lmask[ACT_MAX_LAYERS] = {0}, hmask[ACT_MAX_HEADS] = {0};
+    char vecs[ACT_MAX_VECS];
+    int nv;
+    if (layers && select_index_list(layers, lmask, L->n_layer, e)) return herr_prefix(e, "layers: ");
+    if (heads && select_index_list(heads, hmask, L->n_head, e)) return herr_prefix(e, "heads: ");
+    if (act_vectors_parse(vectors, ',', vecs, &nv, e)) return -1;
+    for (int i = 0; i < L->n_layers; i++) lmask[L->layers[i]] |= !layers;
+    for (int i = 0; i < L->n_heads; i++) hmask[L->heads[i]] |= !heads;
+    act_item *items = NULL;
+    for (int l = 0; l < L->n_layer; l++) {
+        if (!lmask[l]) continue;
+        for (int h = 0; h < L->n_head; h++) {
+            if (!hmask[h]) continue;
+            for (int v = 0; v < nv; v++) {
+                int off = act_offset(L, l, h, vecs[v]);
+                if (off < 0) {
+                    free(items);
+                    return herr_set(e, "no vector %c of layer %d head %d was dumped (see the header: "
+                                    "layers, heads, vectors)", vecs[v], l, h);
+                }
+                act_item *grown = realloc(items, (size_t)(*n + 1) * sizeof *items);
+                if (!grown) {
+                    free(items);
+                    return herr_set(e, "out of memory");
+                }
+                items = grown;
+                items[(*n)++] = (act_item){l, h, vecs[v], off, vecs[v] == 'a' ? 1 : L->d_head};
+            }
+        }
+    }
+    if (!*n) {
+        free(items);
+        return herr_set(e, "nothing selected");
+    }
+    *out = items;
+    return 0;
 }

@@ -168,6 +168,38 @@ int act_layout_parse(act_layout *L, const stream_header *h, herr *e)
 /** Write the layout lines into a header. */
 void act_layout_to_header(const act_layout *L, stream_header *h);
 
+/** The vector kinds, in the order a dump lays them out: q, k, v, z (d_head
+ *  floats each) and a (activity, one float). */
+#define ACT_VECTOR_KINDS "qkvza"
+
+/** @return 1 if c is one of ACT_VECTOR_KINDS. */
+int act_is_vector_kind(char c);
+
+/** Parse a vector-kind list: letters of ACT_VECTOR_KINDS separated by
+ *  `sep` (',' on command lines, ' ' in headers); a repeated letter counts once.
+ *  @param out ACT_MAX_VECS letters, in the order first given @param n their count
+ *  @return 0, or -1 with e set (an unknown letter, an empty list) */
+int act_vectors_parse(const char *list, char sep, char *out, int *n, herr *e)
+    __attribute__((warn_unused_result));
+
+/** One selected vector of a layout. */
+typedef struct act_item {
+    int layer, head;
+    char vec;      /**< a letter of ACT_VECTOR_KINDS */
+    int offset;    /**< in a token's floats (act_offset) */
+    int width;     /**< d_head, or 1 for 'a' */
+} act_item;
+
+/** Select (layer, head, vector) triples of a layout: the layers of `layers`
+ *  and the heads of `heads` (index lists "0-3,7" or "all"; NULL = every
+ *  dumped one), each with the kinds of `vectors` in the order given; in
+ *  (layer, head, vector) order.  A requested one the layout did not dump is
+ *  refused, naming it.
+ *  @param out receives a malloc'd array (caller frees) @param n its length
+ *  @return 0, or -1 with e set */
+int act_select(const act_layout *L, const char *layers, const char *heads, const char *vectors,
+               act_item **out, int *n, herr *e) __attribute__((warn_unused_result));
+
 /** Offset of vector kind v of (layer, head) within a token's floats.
  *  @return offset, or -1 if that layer / head / vector was not dumped */
 int act_offset(const act_layout *L, int layer, int head, char v);

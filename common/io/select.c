@@ -159,3 +159,31 @@ int tok_window_resolve(const tok_window *w, const story_rec *s, long *lo, long *
     return 0;
 }
 
+
+int select_index_list(const char *s, uint8_t *mask, int n, herr *e)
+{
+    memset(mask, 0, (size_t)n);
+    if (!s || !*s) return herr_set(e, "empty list (want e.g. 0-3,5)");
+    if (strcmp(s, "all") == 0) {
+        memset(mask, 1, (size_t)n);
+        return 0;
+    }
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p || a < 0) return herr_set(e, "bad list '%s' (want e.g. 0-3,5 or all)", s);
+        p = end;
+        if (*p == '-') {
+            p++;
+            b = strtol(p, &end, 10);
+            if (end == p || b < a) return herr_set(e, "bad range in '%s'", s);
+            p = end;
+        }
+        if (b >= n) return herr_set(e, "index %ld out of range 0-%d", b, n - 1);
+        for (long i = a; i <= b; i++) mask[i] = 1;
+        if (*p == ',') p++;
+        else if (*p) return herr_set(e, "bad list '%s' (want e.g. 0-3,5 or all)", s);
+    }
+    return 0;
+}

@@ -12,6 +12,11 @@
 #include "base/err.h"
 #include "io/records.h"
 
+/** Parse an index list "0-3,5,7" (or "all") into a 0/1 mask of n entries.
+ *  @param mask out, n bytes @return 0, or -1 with e set (a bad list, an
+ *  index >= n) */
+int select_index_list(const char *s, uint8_t *mask, int n, herr *e) __attribute__((warn_unused_result));
+
 /** One (layer, head) pair. */
 typedef struct head_id { int layer, head; } head_id;
 
