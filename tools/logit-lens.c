@@ -306,16 +306,36 @@ static int select_positions(const char *spec, const story_rec *s, int *pos)
     return n;
 }
 
-static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, const head_id *heads,
-                    int nh, FILE *f)
+/* --top's tokenizer, with --story and --positions checked against every
+ * story: all refusals come before the first output line. */
+static bpe *top_prepare(const opts *o, const storyset *ss)
 {
-    const int D = m->cfg.n_embd, V = m->cfg.vocab_size, dk = m->cfg.d_head, K = o->top < V ? o->top : V;
     const char *td = o->tokdir ? o->tokdir : o->model;
     char vp[4200], mp[4200], err[512];
     snprintf(vp, sizeof vp, "%s/vocab.json", td);
     snprintf(mp, sizeof mp, "%s/merges.txt", td);
     bpe *b = bpe_load(vp, mp, err, sizeof err);
     if (!b) die("--top needs a tokenizer (--tokenizer DIR with vocab.json + merges.txt): %s", err);
+    story_sel sel;
+    herr he;
+    if (story_sel_parse(&sel, o->stories, &he)) die("--story: %s", he.msg);
+    int *pos = NULL;
+    for (size_t si = 0; si < ss->n; si++) {
+        if (!story_sel_take(&sel, ss->s[si].story)) continue;
+        pos = xrealloc(pos, (size_t)ss->s[si].n_tokens * sizeof *pos);
+        select_positions(o->positions, &ss->s[si], pos);
+    }
+    uint32_t miss;
+    if (story_sel_missing(&sel, &miss)) die("--story: story %u is not in %s", miss, ss->name);
+    story_sel_free(&sel);
+    free(pos);
+    return b;
+}
+
+static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, const head_id *heads,
+                    int nh, const bpe *b, FILE *f)
+{
+    const int D = m->cfg.n_embd, V = m->cfg.vocab_size, dk = m->cfg.d_head, K = o->top < V ? o->top : V;
     story_sel sel;
     herr he;
     if (story_sel_parse(&sel, o->stories, &he)) die("--story: %s", he.msg);
@@ -383,12 +403,9 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
             fprintf(f, "\t%.9g\n", lg[idx[r]]);
         }
     }
-    uint32_t miss;
-    if (story_sel_missing(&sel, &miss)) die("--story: story %u is not in %s", miss, ss->name);
     story_sel_free(&sel);
     gptneo_acts_free(&a);
     free(c); free(lg); free(idx); free(pos); free(csum);
-    bpe_free(b);
 }
 
 int main(int argc, char **argv)
@@ -415,6 +432,7 @@ int main(int argc, char **argv)
             for (int h = 0; h < m.cfg.n_head; h++) heads[nh++] = (head_id){l, h};
     storyset ss;
     if (storyset_read(&ss, o.input, &m, o.grid ? STORYSET_TAGS : 0, &e)) die("%s", e.msg);
+    bpe *b = o.grid ? NULL : top_prepare(&o, &ss);
     outfile *of = cli_open_output(o.out);
     char id[512];
     fprintf(of->f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);
@@ -426,7 +444,8 @@ int main(int argc, char **argv)
         run_grid(&o, &m, &ss, heads, nh, pool, of->f);
         hpool_free(pool);
     } else {
-        run_top(&o, &m, &ss, heads, nh, of->f);
+        run_top(&o, &m, &ss, heads, nh, b, of->f);
+        bpe_free(b);
     }
     cli_close_output(of);
     storyset_free(&ss);

@@ -41,7 +41,8 @@ static void usage(void)
         "  -o, --output FILE  output (default stdout; never a terminal)\n"
         "  --layers LIST      layers to probe, e.g. 0-3,7 (default: all dumped)\n"
         "  --heads LIST       heads to probe (default: all dumped)\n"
-        "  --vectors LIST     vector kinds, in output order (default k,q)\n"
+        "  --vectors LIST     vector kinds, in output order (default: k,q, those of\n"
+        "                     them that were dumped)\n"
         "  --merge PAT=TAG    map tags matching the shell pattern PAT to TAG, e.g.\n"
         "                     'VB*=VB' (repeatable; first match wins)\n"
         "  --drop TAG         leave out tokens whose (merged) tag is TAG (repeatable)\n"
@@ -144,7 +145,7 @@ static void parse_args(int argc, char **argv, opts *o)
         {"tol", required_argument, 0, O_TOL}, {"threads", required_argument, 0, O_THREADS},
         {"solver", required_argument, 0, O_SOLVER},
         {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    *o = (opts){.vectors = "k,q", .threads = 2};
+    *o = (opts){.threads = 2};
     tagmap_init(&o->tm);
     logreg_default_opts(&o->lo);
     opterr = 0;
@@ -195,7 +196,14 @@ static act_item *select_probes(const opts *o, const act_layout *L, const char *n
 {
     act_item *jobs;
     herr e;
-    if (act_select(L, o->layers, o->heads, o->vectors, &jobs, n, &e)) die("%s: %s", name, e.msg);
+    const char *vectors = o->vectors;
+    if (!vectors) { /* the study's k,q, as far as the stream has them */
+        const int hk = memchr(L->vecs, 'k', (size_t)L->n_vecs) != NULL;
+        const int hq = memchr(L->vecs, 'q', (size_t)L->n_vecs) != NULL;
+        if (!hk && !hq) die("%s: no k or q vectors were dumped: give --vectors", name);
+        vectors = hk && hq ? "k,q" : hk ? "k" : "q";
+    }
+    if (act_select(L, o->layers, o->heads, vectors, &jobs, n, &e)) die("%s: %s", name, e.msg);
     *dim = jobs[0].width;
     for (int p = 1; p < *n; p++)
         if (jobs[p].width != *dim)

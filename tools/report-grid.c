@@ -30,7 +30,8 @@ static void usage(void)
         "                   [options] [JSON]\n"
         "Turn a probe-eval JSON report ([layer][head][tag] -> metrics, the study's layout)\n"
         "into layer x head matrices for gnuplot (`plot FILE matrix with image`): one row\n"
-        "per layer, one column per head; NaN where a head's report lacks the tag.\n\n"
+        "per layer, one column per head; NaN where a head's report lacks the tag or\n"
+        "the head was not probed (null in the report).\n\n"
         "  --tag TAG          one matrix for TAG (\"(none)\" = the empty tag)\n"
         "  --all              one matrix per tag (sorted), each after a '# tag: T' line,\n"
         "                     separated by two blank lines (gnuplot's index)\n"
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
             die("%s: layer %zu has %zu heads, layer 0 has %zu", src, l, json_array_size(row), NH);
         for (size_t h = 0; h < NH; h++) {
             json_t *rep = json_array_get(row, h);
+            if (json_is_null(rep)) continue; /* a head probe-eval had no probe for */
             if (!json_is_object(rep)) die("%s: L%zuH%zu is not a classification report", src, l, h);
             const char *k;
             json_t *v;

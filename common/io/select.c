@@ -151,7 +151,7 @@ int tok_window_resolve(const tok_window *w, const story_rec *s, long *lo, long *
 {
     const long T = (long)s->n_tokens;
     long a = w->given ? w->a : 0, b = (w->given && w->b >= 0) ? w->b : T;
-    if (a >= T || b > T)
+    if (w->given && (a >= T || b > T)) /* no window: the whole story, even 0 tokens */
         return herr_set(e, "token window %ld:%ld is outside story %u (%ld tokens)", a, b,
                     s->story, T);
     *lo = a;

@@ -58,8 +58,9 @@ int tok_window_parse(tok_window *w, const char *s, herr *e)
 
 /** Resolve a window against a story of T tokens.
  *  @param lo,hi out: [lo, hi)
- *  @return 0, or -1 with e set naming the story when the window lies
- *          outside the story (A >= T or B > T) */
+ *  @return 0 (no window given: [0, T), also when T = 0), or -1 with e
+ *          set naming the story when a given window lies outside the story
+ *          (A >= T or B > T) */
 int tok_window_resolve(const tok_window *w, const story_rec *s, long *lo, long *hi, herr *e)
     __attribute__((warn_unused_result));
 

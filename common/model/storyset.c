@@ -20,7 +20,7 @@ void storyset_free(storyset *ss)
 static int check_story(const storyset *ss, const story_rec *s, const gptneo_model *m, int flags,
                        herr *e)
 {
-    if (!(s->flags & STORY_HAS_TOKENS) || (s->n_tokens == 0 && !(flags & STORYSET_EMPTY_OK)))
+    if (!(s->flags & STORY_HAS_TOKENS))
         return herr_set(e, "%s: story %u has no tokens (nothing to run the model on)", ss->name, s->story);
     if (s->n_tokens > (uint32_t)m->cfg.n_positions)
         return herr_set(e, "%s: story %u: %u tokens exceed the model's %d positions", ss->name, s->story,
@@ -83,6 +83,12 @@ int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int fla
         s->floats = NULL;
         s->floats_per_token = 0;
         if ((rc = check_story(ss, s, m, flags, e))) break;
+        if (s->n_tokens == 0 && !(flags & STORYSET_EMPTY_OK)) { /* valid (tokenize --keep-empty), nothing to run */
+            story_free(s);
+            ss->n--;
+            ss->n_empty++;
+            continue;
+        }
         uint32_t *ids = malloc((s->n_tokens ? s->n_tokens : 1) * sizeof *ids);
         if (!ids) {
             rc = herr_set(e, "out of memory reading %s", ss->name);
@@ -92,7 +98,9 @@ int storyset_read(storyset *ss, const char *path, const gptneo_model *m, int fla
         ss->ids[ss->n - 1] = ids;
     }
     stream_reader_close(r);
-    if (!rc && ss->n == 0) rc = herr_set(e, "%s holds no story", ss->name);
+    if (!rc && ss->n == 0)
+        rc = ss->n_empty ? herr_set(e, "%s: its %zu stories have 0 tokens (nothing to run the model on)", ss->name, ss->n_empty)
+                         : herr_set(e, "%s holds no story", ss->name);
     if (rc) storyset_free(ss);
     return rc;
 }

@@ -2,10 +2,12 @@
  * model, for the tools that run a model over whole inputs more than once
  * (ablate's two passes, logit-lens, head-scores --text).
  *
- * Accepted: tokens, tagged and activations streams.  Refused, each with one
- * line naming the story: a story without tokens or with 0 tokens, one
- * longer than the model's positions, a token id outside its vocabulary, a
- * story without tags when tags are needed, and an activations stream whose
+ * Accepted: tokens, tagged and activations streams.  A story of 0 tokens
+ * (tokenize --keep-empty writes them) is valid and left out: there is
+ * nothing to run; a stream of only such stories is refused.  Refused, each
+ * with one line naming the story: a record without tokens, a story longer
+ * than the model's positions, a token id outside its vocabulary, a story
+ * without tags when tags are needed, and an activations stream whose
  * model-sha256 is not the loaded weights' (it was made with another model).
  */
 #ifndef HEADS_MODEL_STORYSET_H
@@ -20,7 +22,8 @@
 #include "model/gptneo.h"
 
 typedef struct storyset {
-    size_t n;            /**< stories */
+    size_t n;            /**< stories kept */
+    size_t n_empty;      /**< 0-token stories left out (without STORYSET_EMPTY_OK) */
     story_rec *s;        /**< [n] in stream order (floats dropped) */
     uint32_t **ids;      /**< [n][n_tokens] token ids, for the forward */
     stream_header hdr;   /**< the stream's header */

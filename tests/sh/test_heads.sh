@@ -220,11 +220,37 @@ refuse "activations of another model" 'model|sha256' logit-lens --model "$LOC" -
 refuse "activations of another model, grid" 'model|sha256' logit-lens --model "$LOC" --final-ln none --grid "$TMP/tiny.acts"
 refuse "activations of another model" 'model|sha256' ablate --model "$LOC" --mode zero --heads L0H0 "$TMP/tiny.acts"
 refuse "activations of another model (--text)" 'model|sha256' head-scores --model "$LOC" --seq-len 5 --batch 1 --text "$TMP/tiny.acts"
-refuse "a 0-token story" '0 tokens|no tokens|0-token' logit-lens --model "$LOC" --final-ln none --top 2 --tokenizer "$TOKDIR" "$TMP/zero.hs"
-refuse "a 0-token story, grid" '0 tokens|no tokens|0-token' logit-lens --model "$LOC" --final-ln scale --grid "$TMP/zero.tagged"
-refuse "a 0-token story" '0 tokens|no tokens|0-token' ablate --model "$LOC" --mode zero --heads L0H0 "$TMP/zero.tagged"
-refuse "a 0-token story (--sweep)" '0 tokens|no tokens|0-token' ablate --model "$LOC" --mode mean --sweep "$TMP/zero.tagged"
-refuse "a 0-token story (--text)" '0 tokens|no tokens|0-token' head-scores --model "$LOC" --seq-len 5 --batch 1 --text "$TMP/zero.tagged"
+# A 0-token story is a valid stream (tokenize --keep-empty writes it): it is
+# left out, the other stories give the rows they give alone (issue 15, kind 5)
+"$BIN/tokenize" $TOKZ "$TMP/zero.txt" >"$TMP/nozero.hs"   # the same two stories (0 and 2), no empty one
+"$BIN/postag-join" --tagger "$TAGGER" --align study "$TMP/nozero.hs" >"$TMP/nozero.tagged"
+# accept WHAT IN_WITH IN_WITHOUT TOOL ARGS...: exit 0, nothing on stderr, and
+# the rows equal those of the stream without the empty story
+accept() {
+  local what="$4: $1" with=$2 without=$3 tool=$4; shift 4
+  if ! "$BIN/$tool" "$@" "$with" >"$TMP/acc.out" 2>"$TMP/acc.err" || [ -s "$TMP/acc.err" ]; then
+    fail "$what: $(head -c 300 "$TMP/acc.err")"; return; fi
+  "$BIN/$tool" "$@" "$without" >"$TMP/acc.want" 2>/dev/null
+  if cmp -s <(grep -v '^#' "$TMP/acc.out") \
+            <(grep -v '^#' "$TMP/acc.want") && [ -s "$TMP/acc.want" ]; then ok "$what"; else fail "$what: rows differ"; fi
+}
+accept "a 0-token story is left out" "$TMP/zero.hs" "$TMP/nozero.hs" logit-lens --model "$LOC" --final-ln none --top 2 --tokenizer "$TOKDIR"
+accept "a 0-token story is left out (grid)" "$TMP/zero.tagged" "$TMP/nozero.tagged" logit-lens --model "$LOC" --final-ln scale --grid
+accept "a 0-token story is left out" "$TMP/zero.tagged" "$TMP/nozero.tagged" ablate --model "$LOC" --mode zero --heads L0H0
+accept "a 0-token story is left out (--sweep)" "$TMP/zero.tagged" "$TMP/nozero.tagged" ablate --model "$LOC" --mode mean --sweep
+accept "a 0-token story is left out (--text)" "$TMP/zero.tagged" "$TMP/nozero.tagged" head-scores --model "$LOC" --seq-len 5 --batch 1 --text
+accept "a 0-token story is left out" "$TMP/zero.tagged" "$TMP/nozero.tagged" head-stats --model "$LOC" --heads all --activity tag=NN --attention any/tag=DT
+for z in zero nozero; do "$BIN/forward-dump" --model "$LOC" --vectors q,k,z,a "$TMP/$z.tagged" -o "$TMP/$z.acts"; done
+accept "a 0-token story is left out" "$TMP/zero.acts" "$TMP/nozero.acts" activity --heads all
+accept "a 0-token story is left out (--model)" "$TMP/zero.acts" "$TMP/nozero.acts" activity --model "$LOC" --heads L1H1
+accept "a 0-token story is left out" "$TMP/zero.acts" "$TMP/nozero.acts" attn-slice --layer 1 --head 0
+printf '<|endoftext|>\n<|endoftext|>\n' >"$TMP/allzero.txt"
+# shellcheck disable=SC2086
+"$BIN/tokenize" $TOKZ --keep-empty "$TMP/allzero.txt" >"$TMP/allzero.hs"
+refuse "a stream of 0-token stories only" '0 tokens|no tokens|nothing' logit-lens --model "$LOC" --final-ln none --top 2 --tokenizer "$TOKDIR" "$TMP/allzero.hs"
+refuse "a stream of 0-token stories only" '0 tokens|no tokens|nothing' ablate --model "$LOC" --mode zero --heads L0H0 "$TMP/allzero.hs"
+refuse "--top: no tokenizer (before any output)" 'tokenizer' logit-lens --model "$LOC" --final-ln none --top 2 --tokenizer "$TMP" "$TMP/tagged.hs"
+refuse "--positions outside a story (before any output)" 'positions|outside' logit-lens --model "$LOC" --final-ln none --top 2 --tokenizer "$TOKDIR" --positions 0:400 "$TMP/tagged.hs"
 refuse "a story longer than the model's 64 positions" 'exceed|positions|longer' logit-lens --model "$M/short" --final-ln none --top 2 --tokenizer "$TOKDIR" "$TMP/tagged.hs"
 refuse "a story longer than the model's 64 positions" 'exceed|positions|longer' ablate --model "$M/short" --mode zero --heads L0H1 "$TMP/tagged.hs"
 refuse "a story longer than the model's 64 positions (--text)" 'exceed|positions|longer' head-scores --model "$M/short" --seq-len 5 --batch 1 --text "$TMP/tagged.hs"

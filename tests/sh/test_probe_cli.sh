@@ -38,6 +38,22 @@ $F --heads 2 --vectors k "$TMP/acts" > "$TMP/h2.probes"
 $E --probes "$TMP/h2.probes" --json "$TMP/h2.json" "$TMP/acts"
 check "a partial grid: unprobed heads are null, [layer][head] indexing kept" \
   grep -qzP '^\[\n    \[\n        null,\n        null,\n        \{' "$TMP/h2.json"
+# report-grid takes that partial report (issue 15, kind 5): NaN for the
+# unprobed heads, head 2's numbers as the full report has them
+tag=$("$BIN/report-grid" --list "$TMP/h2.json" | head -1)
+check "report-grid accepts a report with unprobed (null) heads" \
+  "$BIN/report-grid" --tag "$tag" --model-from "$TMP/h2.probes" -o "$TMP/h2.grid" "$TMP/h2.json"
+"$BIN/report-grid" --tag "$tag" --model-from "$TMP/all.probes" -o "$TMP/all.grid" "$TMP/all.k.json"
+check_eq "... NaN where no head was probed, the full report's value in column 2" \
+  "$(grep -v '^#' "$TMP/h2.grid" | awk '{for (i = 1; i <= NF; i++) if ((i == 3) != ($i != "NaN")) bad++} END {print NR, bad + 0}')" \
+  "$(grep -vc '^#' "$TMP/all.grid") 0"
+check_eq "... column 2 = the full report's column 2" "$(grep -v '^#' "$TMP/h2.grid" | cut -d' ' -f3)" \
+  "$(grep -v '^#' "$TMP/all.grid" | cut -d' ' -f3)"
+# probe-fit's default vectors are k,q as far as the stream holds them
+"$BIN/forward-dump" --model "$TMP/m" --vectors k --layers 0 < "$TMP/in.tagged" > "$TMP/konly.acts"
+check_eq "probe-fit on a k-only stream fits k probes by default" \
+  "$($F "$TMP/konly.acts" | "$BIN/stream-view" --no-header | cut -f3 | sort -u)" "k"
+check_fails "probe-fit: a stream with neither k nor q" 'probe-fit: .*no k or q' $F <("$BIN/forward-dump" --model "$TMP/m" --vectors v --layers 0 < "$TMP/in.tagged")
 
 $F --merge 'VB*=VB' "$TMP/acts" > "$TMP/vb.probes"
 check "--merge is recorded in the probes header" grep -qx 'probe-merge: VB\*=VB' <("$BIN/stream-view" --header "$TMP/vb.probes")
