@@ -27,6 +27,7 @@ int cli_read_story(stream_reader *r, story_rec *s)
     herr e;
     int got = story_read(r, s, &e);
     if (got == SR_ERROR) die("%s", e.msg);
+    if (got == SR_RECORD && story_check_finite(s, stream_reader_name(r), &e)) die("%s", e.msg);
     return got == SR_RECORD;
 }
 

@@ -20,7 +20,8 @@ struct outfile;
 stream_reader *cli_open_input(const char *path, uint32_t kind_mask);
 /** stream_reader_next, or die.  @return 1 for a record, 0 at the end */
 int cli_read_record(stream_reader *r, const uint8_t **rec, size_t *len);
-/** story_read, or die.  @return 1 with *s filled, 0 at the end */
+/** story_read and story_check_finite (floats are computed with: NaN and
+ *  Inf refused), or die.  @return 1 with *s filled, 0 at the end */
 int cli_read_story(stream_reader *r, story_rec *s);
 /** probe_rec_read, or die.  @return 1 with *p filled, 0 at the end */
 int cli_read_probe(stream_reader *r, probe_rec *p);

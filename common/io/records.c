@@ -4,6 +4,7 @@
 #include "io/select.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,5 +482,17 @@ int act_select(const act_layout *L, const char *layers, const char *heads, const
         return herr_set(e, "nothing selected");
     }
     *out = items;
+    return 0;
+}
+
+int story_check_finite(const story_rec *s, const char *name, herr *e)
+{
+    const size_t F = s->floats_per_token;
+    if (!s->floats || F == 0) return 0;
+    for (size_t i = 0; i < (size_t)s->n_tokens * F; i++)
+        if (!isfinite(s->floats[i]))
+            return herr_set(e, "%s: story %u, position %zu: float %zu of the token's %zu is %s "
+                            "(non-finite values are refused)", name, s->story, i / F, i % F, F,
+                            isnan(s->floats[i]) ? "NaN" : s->floats[i] > 0 ? "+Inf" : "-Inf");
     return 0;
 }

@@ -88,6 +88,12 @@ int story_write(stream_writer *w, const story_rec *s, herr *e) __attribute__((wa
  *          message names the stream and the record) */
 int story_read(stream_reader *r, story_rec *s, herr *e) __attribute__((warn_unused_result));
 
+/** Check that every float of s is finite (the tools that compute with a
+ *  stream's floats refuse NaN and Inf; stream-view shows them).
+ *  @param name the stream, for the message
+ *  @return 0, or -1 with e naming the story, the position and the float */
+int story_check_finite(const story_rec *s, const char *name, herr *e) __attribute__((warn_unused_result));
+
 /** The text of token t, trimmed of surrounding white space, with tabs,
  *  newlines and other control bytes replaced by spaces (safe in a TSV
  *  field); "" when the token is only white space.

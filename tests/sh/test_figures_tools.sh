@@ -130,6 +130,18 @@ check_eq "--version" "$("$BIN/attn-slice" --version)" "attn-slice 0.1.0"
 check_fails "a bad token window" "activity: --window: '9:3' is empty|activity: --window: window '9:3' is empty" "$BIN/activity" --heads L0H0 --window 9:3 "$A"
 check_fails "a bad story list" "attn-slice: --story: 'x1' is not a story list" "$BIN/attn-slice" --heads L0H0 --story x1 "$A"
 check_fails "--heads and --layer together" "activity: give --heads or --layer/--head, not both" "$BIN/activity" --heads L0H0 --layer 1 --head 1 "$A"
+# non-finite floats in a stream are refused by the tools that compute with
+# them (issue 15, kind 1): a float of the last story made NaN / -Inf by a
+# test helper (the stream otherwise well formed)
+last=$("$BIN/stream-view" --no-header "$A" | tail -1 | cut -f1)
+"$TESTBIN/helpers/stream-set-float" "$A" "$TMP/nan.hs" "$last" 1 2 nan
+"$TESTBIN/helpers/stream-set-float" "$A" "$TMP/inf.hs" "$last" 1 0 -inf
+check_eq "stream-view still shows a stream holding NaN" "$("$BIN/stream-view" --no-header "$TMP/nan.hs" | grep -c nan)" 1
+for t in activity attn-slice; do
+  check_fails "$t: a NaN in the stream is refused, naming story and position" "$t: .*story [0-9]+, position [0-9]+: .*NaN" "$BIN/$t" --heads all "$TMP/nan.hs"
+  check_fails "$t: a -Inf in the stream is refused" "$t: .*story [0-9]+, position [0-9]+: .*-Inf" "$BIN/$t" --heads all "$TMP/inf.hs"
+done
+check_fails "probe-fit: a NaN in a probed vector is refused, naming story and token" 'probe-fit: .*story [0-9]+, token [0-9]+: non-finite' "$BIN/probe-fit" --layers 0 --heads 0 --vectors q -o "$TMP/nan.probes" "$TMP/nan.hs"
 for t in activity attn-slice report-grid stream-import; do
   check "$t --help shows usage and an example" bash -c "'$BIN/$t' --help | grep -q '^example:'"
 done
