@@ -1,5 +1,7 @@
-/* gptneo.c: GPT-Neo config, weights and forward pass (see gptneo.h). */
+/* gptneo.c: the model (GPT-Neo or GPT-2): weights and forward pass (see
+ * gptneo.h). */
 #include "model/gptneo.h"
+#include "model/gpt2.h"
 #include "model/vecmath.h"
 #include "cli/cli.h"
 
@@ -66,8 +68,46 @@ static int alloc_params(gptneo_model *m, const model_config *c, herr *e)
     return 0;
 }
 
+/* A GPT-2 state dict into the layout (model/gpt2.h does the names, shapes
+ * and Conv1D transposes). */
+static int from_gpt2_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
+{
+    const float *lm = NULL;
+    if (alloc_params(m, c, e) || gpt2_bind(c, ts, &m->w, &lm, e)) goto fail;
+    if (lm) {
+        const size_t n = (size_t)c->vocab_size * (size_t)c->n_embd;
+        m->lm_head_own = malloc(n * sizeof(float));
+        if (!m->lm_head_own) {
+            herr_set(e, "model: out of memory");
+            goto fail;
+        }
+        memcpy(m->lm_head_own, lm, n * sizeof(float));
+        m->lm_head = m->lm_head_own;
+    }
+    tensors_free(ts);
+    if (derive(m, e)) {
+        gptneo_free(m);
+        return -1;
+    }
+    return 0;
+fail:
+    tensors_free(ts);
+    gptneo_free(m);
+    return -1;
+}
+
 int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
 {
+    if (c->arch == MODEL_ARCH_GPT2) return from_gpt2_tensors(m, c, ts, e);
+    /* GPT-2's names in a GPT-Neo model: say so before "missing tensor". */
+    for (size_t i = 0; i < ts->n; i++)
+        if (gpt2_is_gpt2_name(ts->t[i].name)) {
+            herr_set(e, "model: tensor %s is a GPT-2 name in a GPT-Neo model (config.json says model_type gpt_neo)",
+                     ts->t[i].name);
+            tensors_free(ts);
+            memset(m, 0, sizeof *m);
+            return -1;
+        }
     int nt = model_tensor_count(c);
     model_tensor_info *ti = malloc(sizeof *ti * (size_t)nt);
     if (!ti || alloc_params(m, c, e)) {
@@ -162,6 +202,16 @@ int gptneo_is_tinystories_1m(const gptneo_model *m)
 
 const char *gptneo_identity(const gptneo_model *m, char *out, size_t n)
 {
+    const char *name = m->cfg.name[0] ? m->cfg.name : "unnamed model";
+    if (m->cfg.arch == MODEL_ARCH_GPT2) {
+        /* No GPT-2 release is pinned (its sha256 is unknown here): never
+         * call any GPT-2 model verified, and say what a test model is. */
+        const char *what = !m->cfg.random_test ? "a GPT-2-architecture model, weights not verified against any release"
+                           : model_config_is_gpt2_small_shape(&m->cfg) ? "a random GPT-2-small-shaped test model, not GPT-2"
+                                                                         : "a random GPT-2-architecture test model, not GPT-2";
+        snprintf(out, n, "%s (%s; not TinyStories-1M: weights sha256 %.12s...)", name, what, m->weights_sha256);
+        return out;
+    }
     if (gptneo_is_tinystories_1m(m))
         snprintf(out, n, "TinyStories-1M (roneneldan/TinyStories-1M, weights sha256 verified)");
     else
@@ -346,6 +396,12 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
 {
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
     const int W = c->local[l] ? c->window_size : T;
+    /* GPT-2 divides q . k by sqrt(dk) (and l + 1); GPT-Neo does not scale:
+     * its scores are left untouched (no multiplication at all). */
+    const double div = model_attn_divisor(c, l);
+    const int scaled = div != 1.0;
+    const vm_f8 vsc = vm_splat((float)(1.0 / div));
+    const float sc = (float)(1.0 / div);
     /* head-major transposed keys and values: kt[h][d][t] */
     for (int t = 0; t < T; t++) {
         const float *kr = qkv + (size_t)t * 3 * D + D, *vr = kr + D;
@@ -363,11 +419,12 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
         for (int h = 0; h < H; h++) {
             const float *kh = kt + (size_t)h * dk * T + lo, *vh = vt + (size_t)h * dk * T + lo;
             const float *q = qi + h * dk;
-            /* scores p[j] = q . k_j  (no 1/sqrt(dk) scaling) and their max */
+            /* scores p[j] = q . k_j (/ the layer's divisor when scaled) and their max */
             vm_f8 vmx = vm_splat(-INFINITY);
             for (int j = 0; j < n8; j += 8) {
                 vm_f8 s = vm_splat(q[0]) * vm_load(kh + j);
                 for (int d = 1; d < dk; d++) s += vm_splat(q[d]) * vm_load(kh + (size_t)d * T + j);
+                if (scaled) s *= vsc;
                 vm_store(p + j, s);
                 vmx = vm_max(vmx, s);
             }
@@ -375,6 +432,7 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
             for (int j = n8; j < n; j++) {
                 float s = q[0] * kh[j];
                 for (int d = 1; d < dk; d++) s += q[d] * kh[(size_t)d * T + j];
+                if (scaled) s *= sc;
                 p[j] = s;
                 mx = s > mx ? s : mx;
             }
@@ -421,6 +479,9 @@ static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_act
     float *z = a->z + (size_t)l * T * D;         /* [T][D] */
     layernorm(a->h, x, ly->ln1_w, ly->ln1_b, T, D, c->ln_eps);
     matmul_wt(qkv, a->h, m->wqkv[l], T, 3 * D, D, 0);
+    if (ly->bqkv) /* GPT-2's c_attn bias (GPT-Neo's q, k, v have none) */
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < 3 * D; i++) qkv[(size_t)t * 3 * D + i] += ly->bqkv[i];
     attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
               a->attn, a);
     matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
@@ -491,8 +552,8 @@ static int forward_check(const gptneo_model *m, const uint32_t *ids, int T, gptn
 {
     const model_config *c = &m->cfg;
     if (T <= 0) return herr_set(e, "empty token sequence");
-    if (T > c->n_positions)
-        return herr_set(e, "%d tokens exceed the model's %d positions", T, c->n_positions);
+    if (T > model_max_tokens(c))
+        return herr_set(e, "%d tokens exceed the model's %d positions", T, model_max_tokens(c));
     for (int t = 0; t < T; t++)
         if (ids[t] >= (uint32_t)c->vocab_size)
             return herr_set(e, "token id %u at position %d is outside the vocabulary (%d)",

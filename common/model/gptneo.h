@@ -1,25 +1,38 @@
-/* gptneo.h: the GPT-Neo model (Hugging Face `modeling_gpt_neo` semantics):
- * its config.json, its weights (model.safetensors or pytorch_model.bin via
- * tensors.h) and a float32 forward pass, one story at a time, that keeps
- * every layer's per-head q, k, v, z and (optionally) head activity.
+/* gptneo.h: the one transformer of the toolkit, in two architectures that
+ * share config (config.h), parameter layout (weights.h) and this forward:
+ * GPT-Neo (Hugging Face `modeling_gpt_neo`) and GPT-2 (`modeling_gpt2`,
+ * GPT2LMHeadModel; docs/gpt2.md).  It loads config.json and the weights
+ * (model.safetensors or pytorch_model.bin via tensors.h; GPT-2's state-dict
+ * names and Conv1D layout are handled by gpt2.h) and runs a float32
+ * forward, one story at a time, that keeps every layer's per-head q, k, v, z
+ * and (optionally) head activity.
  *
- * The forward (DESIGN.md section 5), with D = hidden_size, H = num_heads,
- * dk = D / H, T = tokens of the story:
+ * The forward (DESIGN.md section 5, docs/gpt2.md), with D = n_embd,
+ * H = heads, dk = D / H, T = tokens of the story:
  *
  *   x[T][D] = wte[id] + wpe[pos]
  *   per layer l:
  *     h = LN1(x)
- *     q, k, v = h Wq^T, h Wk^T, h Wv^T            (no bias)
- *     per head: s = q_h k_h^T                      (NO 1/sqrt(dk) scaling)
- *               mask j > i; on local layers also i - j >= window_size
+ *     q, k, v = h Wq^T + bq, h Wk^T + bk, h Wv^T + bv
+ *                                   (GPT-Neo: no bias; GPT-2: c_attn's bias)
+ *     per head: s = q_h k_h^T / model_attn_divisor(cfg, l)
+ *                                   (GPT-Neo: 1, NO scaling; GPT-2: sqrt(dk),
+ *                                    times l + 1 with scale_attn_by_inverse_layer_idx)
+ *               mask j > i; on GPT-Neo's local layers also i - j >= window_size
  *               p = softmax(s) in float32; z_h = p v_h
  *     x += z Wo^T + bo
  *     x += c_proj(gelu_new(c_fc(LN2(x))))
- *   hidden = LN_f(x); logits = hidden wte^T (lm_head tied to wte if absent)
+ *   hidden = LN_f(x); logits = hidden wte^T (lm_head tied to wte; GPT-Neo:
+ *   a stored lm_head.weight is used; GPT-2: only with tie_word_embeddings false)
  *
- * Weights keep PyTorch's Linear layout [out][in].  Head h of q, k, v, z is
- * columns [h*dk, (h+1)*dk) of the [T][D] matrices.  Activity of head h at a
- * token is || Wo[:, h*dk:(h+1)*dk] z_h ||_2 (bias excluded).
+ * Weights keep PyTorch's Linear layout [out][in] (GPT-2's Conv1D [in][out]
+ * weights are transposed when loaded).  Head h of q, k, v, z is columns
+ * [h*dk, (h+1)*dk) of the [T][D] matrices; q and k are dumped before any
+ * scaling.  Activity of head h at a token is || Wo[:, h*dk:(h+1)*dk] z_h ||_2
+ * (bias excluded) = GPT-2's || z_h c_proj.weight[h*dk:(h+1)*dk, :] ||_2.
+ *
+ * The gptneo_ names are historical: every function here serves both
+ * architectures.
  */
 #ifndef HEADS_GPTNEO_H
 #define HEADS_GPTNEO_H
@@ -50,14 +63,16 @@ typedef struct gptneo_model {
 
 /** Load DIR/config.json and DIR/model.safetensors (preferred) or
  *  DIR/pytorch_model.bin.  Every tensor's shape is checked against the
- *  config; a missing tensor or a wrong shape is refused.
+ *  config; a missing tensor or a wrong shape is refused, and so are the
+ *  other architecture's tensor names (GPT-2's c_attn / c_proj in a GPT-Neo
+ *  model; for GPT-2 any tensor that is not GPT2LMHeadModel's).
  *  @param dir model directory; @param m out (gptneo_free when done)
  *  @return 0, or -1 with a one-line message in e */
 int gptneo_load(const char *dir, gptneo_model *m, herr *e) __attribute__((warn_unused_result));
 
 /** Bind an already-parsed config and tensor set into a model (the tensors
  *  are copied into the layout; *ts is freed and left empty either way).
- *  Names may carry the "transformer." prefix or not.
+ *  Names may carry the "transformer." prefix or not (GPT-2: all or none).
  *  @return 0, or -1 with a message */
 int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
     __attribute__((warn_unused_result));
@@ -79,7 +94,11 @@ void gptneo_free(gptneo_model *m);
 /** The model's identity for headers, reports and figures.  Only weights
  *  whose sha256 is the pinned TinyStories-1M file are called TinyStories-1M;
  *  anything else is named by its config's _name_or_path and marked
- *  "not TinyStories-1M".  @param out buffer; @param n its size
+ *  "not TinyStories-1M".  A GPT-2 model also says what it is: "a random
+ *  GPT-2-small-shaped test model, not GPT-2" (model-init's), "a random
+ *  GPT-2-architecture test model, not GPT-2", or "a GPT-2-architecture
+ *  model, weights not verified against any release" (no GPT-2 sha256 is
+ *  pinned).  @param out buffer; @param n its size
  *  @return out */
 const char *gptneo_identity(const gptneo_model *m, char *out, size_t n);
 
@@ -87,7 +106,9 @@ const char *gptneo_identity(const gptneo_model *m, char *out, size_t n);
 int gptneo_is_tinystories_1m(const gptneo_model *m);
 
 /** Out-projection slice of head h of layer l: element [o][j] of the
- *  [D][dk] slice is at the returned pointer + o*D + j (stride D). */
+ *  [D][dk] slice is at the returned pointer + o*D + j (stride D).  For GPT-2
+ *  this is c_proj.weight[h*dk + j][o] of the checkpoint (its rows h*dk ..,
+ *  transposed at load). */
 static inline const float *gptneo_wo_head(const gptneo_model *m, int l, int h)
 {
     return m->w.layer[l].wo + (size_t)h * m->cfg.d_head;
@@ -117,7 +138,7 @@ typedef struct gptneo_acts {
     int T;                /**< tokens */
     int L, D, H;          /**< layers, hidden size, heads (copied from cfg) */
     float *qkv;           /**< [L][T][3][D]: q, k, v of every layer */
-    float *z;             /**< [L][T][D]: attention output before out_proj */
+    float *z;             /**< [L][T][D]: attention output before out_proj (GPT-2: c_proj) */
     float *activity;      /**< [L][T][H] when want_activity (else not allocated) */
     float *attn;          /**< [T][T] probabilities of (attn_layer, attn_head) when asked,
                                zero where masked */
@@ -144,7 +165,7 @@ void gptneo_acts_free(gptneo_acts *a);
  *  @param ids [T] token ids; @param T number of tokens (1..n_positions)
  *  @param a   results (see gptneo_acts)
  *  @return 0, or -1 with a message in e (id outside the vocabulary,
- *          story longer than the position table, T == 0) */
+ *          story longer than model_max_tokens, T == 0) */
 int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T,
                    gptneo_acts *a, herr *e)
     __attribute__((warn_unused_result));

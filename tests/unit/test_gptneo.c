@@ -64,7 +64,9 @@ static void golden_load(const char *path, golden *g)
     size_t got = ZSTD_decompress(b, n, raw, len);
     if (ZSTD_isError(got) || got != n) die("%s: zstd error", path);
     free(raw);
-    if (n < 44 || memcmp(b, "GNEOGLD1", 8)) die("%s: not a golden file", path);
+    /* GNEOGLD1 (GPT-Neo, gen_forward_golden.py) and GPT2GLD1 (GPT-2,
+     * gen_gpt2_golden.py) share one layout */
+    if (n < 44 || (memcmp(b, "GNEOGLD1", 8) && memcmp(b, "GPT2GLD1", 8))) die("%s: not a golden file", path);
     uint32_t *u = (uint32_t *)(b + 8);
     g->T = u[0], g->L = u[1], g->H = u[2], g->dk = u[3], g->V = u[4], g->al = u[5], g->ah = u[6];
     g->n_rows = u[7], g->has_qkvz = u[8];
@@ -432,8 +434,8 @@ static void unit_checks(void)
     CHECK(parse_fails("{\"hidden_size\": 10, \"num_heads\": 3, \"num_layers\": 1, \"vocab_size\": 5,"
                       "\"max_position_embeddings\": 4, \"attention_layers\": [\"global\"]}", "divisible"),
           "hidden not divisible by heads refused");
-    CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"model_type\": \"gpt2\"}",
-                      "model_type"), "gpt2 model_type refused");
+    CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"model_type\": \"llama\"}",
+                      "unsupported model_type \"llama\""), "unknown model_type refused");
     CHECK(parse_fails("{\"num_heads\": 2}", "missing"), "missing hidden_size refused");
     CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"num_heads\": 2.5}",
                       "not an integer"), "non-integer num_heads refused");
