@@ -47,7 +47,8 @@
 typedef struct golden {
     uint32_t T, L, H, dk, V, al, ah, n_rows, has_qkvz;
     uint32_t *ids, *rows;
-    float *q, *k, *v, *z; /* [L][T][H][dk] */
+    uint32_t nq, *ql;     /* layers whose q, k, v, z are stored (has_qkvz 2), or ql NULL: all */
+    float *q, *k, *v, *z; /* [nq][T][H][dk] */
     float *act;           /* [L][T][H] */
     float *attn;          /* [T][T] */
     float *logits;        /* [n_rows][V] */
@@ -73,7 +74,17 @@ static void golden_load(const char *path, golden *g)
     g->ids = u + 9;
     g->rows = g->ids + g->T;
     float *f = (float *)(g->rows + g->n_rows);
-    size_t nv = (size_t)g->L * g->T * g->H * g->dk;
+    g->nq = g->has_qkvz ? g->L : 0;
+    g->ql = NULL;
+    if (g->has_qkvz == 2) { /* GPT2GLD1 "qkvz@L,L": a layer list first */
+        uint32_t *p = g->rows + g->n_rows;
+        g->nq = p[0];
+        g->ql = p + 1;
+        for (uint32_t i = 0; i < g->nq; i++)
+            if (g->ql[i] >= g->L) die("%s: stored layer %u out of range", path, g->ql[i]);
+        f = (float *)(g->ql + g->nq);
+    }
+    size_t nv = (size_t)g->nq * g->T * g->H * g->dk;
     if (g->has_qkvz) {
         g->q = f, g->k = f + nv, g->v = f + 2 * nv, g->z = f + 3 * nv;
         f += 4 * nv;
@@ -86,6 +97,15 @@ static void golden_load(const char *path, golden *g)
     f += (size_t)g->n_rows * g->V;
     if ((uint8_t *)f != b + n) die("%s: size mismatch", path);
     g->buf = b;
+}
+
+/* Index of layer l among the golden's stored q/k/v/z layers, or -1. */
+static int qidx(const golden *g, uint32_t l)
+{
+    if (!g->ql) return g->has_qkvz ? (int)l : -1;
+    for (uint32_t i = 0; i < g->nq; i++)
+        if (g->ql[i] == l) return (int)i;
+    return -1;
 }
 
 /* Compare n values; print and return worst normalised error. */
@@ -133,14 +153,14 @@ static void check_golden_model(const char *gpath, const char *mdir)
     if (rc) return;
     const char kinds[] = "qkvz";
     const float *gv[4] = {g.q, g.k, g.v, g.z};
-    size_t nv = (size_t)g.L * g.T * g.H * g.dk;
+    size_t nv = (size_t)g.nq * g.T * g.H * g.dk;
     for (int ki = 0; g.has_qkvz && ki < 4; ki++) {
         cmp_t c = {0, 0, maxabs(gv[ki], nv)};
         for (uint32_t l = 0; l < g.L; l++)
-            for (uint32_t t = 0; t < g.T; t++)
+            for (uint32_t t = 0; t < g.T && qidx(&g, l) >= 0; t++)
                 for (uint32_t h = 0; h < g.H; h++) {
                     const float *x = gptneo_vec(&a, (int)g.dk, (int)l, (int)t, (int)h, kinds[ki]);
-                    const float *w = gv[ki] + (((size_t)l * g.T + t) * g.H + h) * g.dk;
+                    const float *w = gv[ki] + (((size_t)qidx(&g, l) * g.T + t) * g.H + h) * g.dk;
                     for (uint32_t d = 0; d < g.dk; d++) cmp_add(&c, x[d], w[d], c.maxref);
                 }
         CHECK(c.bad == 0, "%s: %c within 1e-4 relative of the reference (worst %.2e, %zu bad)",
@@ -197,7 +217,7 @@ static void check_golden_dump(const char *gpath, const char *dump)
     int ids_ok = 1;
     for (uint32_t t = 0; t < g.T; t++) ids_ok &= s.tokens[t].id == g.ids[t];
     CHECK(ids_ok, "%s: dump carries the token ids", case_name(gpath));
-    size_t nv = (size_t)g.L * g.T * g.H * g.dk;
+    size_t nv = (size_t)g.nq * g.T * g.H * g.dk;
     for (int vi = 0; vi < L.n_vecs; vi++) {
         char v = L.vecs[vi];
         const float *ref = v == 'q' ? g.q : v == 'k' ? g.k : v == 'v' ? g.v : v == 'z' ? g.z : g.act;
@@ -208,10 +228,11 @@ static void check_golden_dump(const char *gpath, const char *dump)
         for (int li = 0; li < L.n_layers; li++)
             for (int hi = 0; hi < L.n_heads; hi++) {
                 int l = L.layers[li], h = L.heads[hi], off = act_offset(&L, l, h, v);
-                for (uint32_t t = 0; t < g.T; t++)
+                int gl = v == 'a' ? l : qidx(&g, (uint32_t)l); /* row of the golden's arrays */
+                for (uint32_t t = 0; t < g.T && gl >= 0; t++)
                     for (int d = 0; d < w; d++, n++)
                         cmp_add(&c, s.floats[(size_t)t * L.floats_per_token + off + d],
-                                ref[(((size_t)l * g.T + t) * g.H + h) * w + d], c.maxref);
+                                ref[(((size_t)gl * g.T + t) * g.H + h) * w + d], c.maxref);
             }
         CHECK(c.bad == 0 && n > 0, "%s: dumped %c (%zu floats) within 1e-4 relative (worst %.2e)",
               case_name(gpath), v, n, c.worst_rel);
