@@ -1,6 +1,6 @@
-/* forward-dump: run GPT-Neo over a tokens (or tagged) stream and dump, per
- * token, the chosen heads' q, k, v, z (head output before out_proj) and
- * activity as an activations stream.
+/* forward-dump: run GPT-Neo or GPT-2 over a tokens (or tagged) stream and
+ * dump, per token, the chosen heads' q, k, v, z (head output before
+ * out_proj / c_proj) and activity as an activations stream.
  *
  *   tokenize < stories.txt | postag-join | \
  *     forward-dump --model data/cache/models/tinystories-1m --vectors q,k > acts.hs
@@ -8,7 +8,9 @@
  * Reads: a tokens or tagged stream (or, --ids-text, lines of token ids) and a
  * model directory (config.json + model.safetensors or pytorch_model.bin).
  * Writes: an activations stream (the input's records plus the floats, its
- * header plus the layout and the model's identity); or, in the other modes,
+ * header plus the layout and the model's identity; a GPT-2 stream also says
+ * model-type: gpt2 and how its scores are scaled, for attn-slice); or, in
+ * the other modes,
  * text: --logits K (top-K logits per token, TSV), --generate N (greedy
  * continuation of --prompt TEXT / --prompt-ids).
  * Links: model/gptneo (the forward), model/generate, base/pool, text/bpe.
@@ -41,12 +43,14 @@ static void usage(void)
 {
     printf(
         "usage: forward-dump --model DIR [options] [INPUT]\n"
-        "Run GPT-Neo (config.json + model.safetensors or pytorch_model.bin in DIR) over a\n"
-        "tokens or tagged stream (stdin or INPUT) and write an activations stream: per\n"
-        "token, per chosen layer and head, the chosen vectors ([layer][head][vector][d]).\n\n"
+        "Run GPT-Neo or GPT-2 (Hugging Face config.json + model.safetensors or\n"
+        "pytorch_model.bin in DIR) over a tokens or tagged stream (stdin or INPUT) and write\n"
+        "an activations stream: per token, per chosen layer and head, the chosen vectors\n"
+        "([layer][head][vector][d]).  q and k are dumped before GPT-2's 1/sqrt(d_head).\n\n"
         "  --model DIR        model directory (required)\n"
         "  -o, --output FILE  output (default stdout; never a terminal)\n"
-        "  --vectors LIST     any of q,k,v,z,a (a = activity ||W_O[:,h] z_h||_2); default q,k\n"
+        "  --vectors LIST     any of q,k,v,z,a (a = activity ||W_O[:,h] z_h||_2, GPT-2:\n"
+        "                     ||z_h c_proj.weight[h*dk:(h+1)*dk,:]||_2); default q,k\n"
         "  --layers LIST      e.g. 0-3,7 or all (default all)\n"
         "  --heads LIST       e.g. 0,4,13 or all (default all)\n"
         "  --threads N        worker threads, one story each (default 2)\n"
@@ -148,6 +152,17 @@ static void parse_vectors(const char *s, act_layout *L, int d_head)
     if (!L->n_vecs) die("--vectors: empty list");
 }
 
+/* A GPT-2 stream says so and how its attention scores are scaled (what
+ * attn-slice recomputes); a GPT-Neo stream carries no such lines, so its
+ * header is what it always was (no model-type line means gpt_neo, scale 1). */
+static void add_model_type(stream_header *h, const gptneo_model *m)
+{
+    if (m->cfg.arch != MODEL_ARCH_GPT2) return;
+    header_set(h, "model-type", "gpt2");
+    header_set(h, "attention-scale", "%s", m->cfg.scale_attn_weights ? "sqrt-d-head" : "none");
+    header_set(h, "attention-scale-inverse-layer", "%s", m->cfg.scale_attn_inverse_layer ? "yes" : "no");
+}
+
 /* Model identity lines for a header. */
 static void add_model_identity(stream_header *h, const gptneo_model *m)
 {
@@ -237,9 +252,9 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
         ids = parse_ids(prompt_ids, &n);
     }
     int total = n + N;
-    if (total > m->cfg.n_positions)
+    if (total > model_max_tokens(&m->cfg))
         die("--generate %d after %d prompt tokens exceeds the model's %d positions", N, n,
-            m->cfg.n_positions);
+            model_max_tokens(&m->cfg));
     ids = xrealloc(ids, (size_t)(total > n ? total : n) * sizeof *ids);
     herr e;
     int cur = model_greedy(m, ids, n, total, -1, &e);
@@ -429,9 +444,9 @@ static int read_batch(story_input *in, const gptneo_model *m, story_rec *batch, 
     while (n < B && input_next(in, &batch[n])) {
         const story_rec *s = &batch[n];
         if (!(s->flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s->story);
-        if (s->n_tokens > (uint32_t)m->cfg.n_positions)
+        if (s->n_tokens > (uint32_t)model_max_tokens(&m->cfg))
             die("story %u: %u tokens exceed the model's %d positions", s->story, s->n_tokens,
-                m->cfg.n_positions);
+                model_max_tokens(&m->cfg));
         for (uint32_t t = 0; t < s->n_tokens; t++)
             if (s->tokens[t].id >= (uint32_t)m->cfg.vocab_size)
                 die("story %u: token id %u at position %u is outside the vocabulary (%d)", s->story,
@@ -453,6 +468,7 @@ static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stre
     header_init(&h);
     header_copy(&h, inh);
     act_layout_to_header(&L, &h);
+    add_model_type(&h, m);
     add_model_identity(&h, m);
     header_add_provenance(&h, argc, argv);
     stream_writer *w = writer_open(o->out, STREAM_ACTIVATIONS, &h, 0);
