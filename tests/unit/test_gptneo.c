@@ -10,6 +10,11 @@
  *   test_gptneo --golden G --dump ACTS
  *                                     compare a forward-dump output (one story,
  *                                     the golden's ids) with the golden
+ *   test_gptneo --golden G --attn-tsv TSV | --activity-tsv TSV
+ *                                     compare attn-slice's rows (story 0, the
+ *                                     golden's head, every query and key) or
+ *                                     activity's table (every head) with the
+ *                                     golden's attention / activity
  *   test_gptneo --golden G --write-tokens OUT
  *                                     write a tokens stream holding G's ids
  *                                     (a tagged one, tags NN VBD "" cycling,
@@ -241,6 +246,52 @@ static void check_golden_dump(const char *gpath, const char *dump)
     CHECK(!got, "%s: dump ends after one story", case_name(gpath));
     story_free(&s);
     reader_close(r);
+    free(g.buf);
+}
+
+/* Compare an attn-slice table (rows mode: one story, the golden's head,
+ * every query and key) or an activity table (every head of every layer)
+ * with the golden's attention / activity, same tolerance. */
+static void check_golden_table(const char *gpath, const char *tsv, int attn)
+{
+    golden g;
+    golden_load(gpath, &g);
+    FILE *f = fopen(tsv, "r");
+    if (!f) die("%s: cannot open", tsv);
+    const size_t na = (size_t)g.L * g.T * g.H;
+    const size_t want_rows = attn ? (size_t)g.T * g.T : na;
+    cmp_t c = {0, 0, attn ? 1.0 : maxabs(g.act, na)};
+    char *line = NULL;
+    size_t cap = 0, rows = 0, bad_keys = 0;
+    while (getline(&line, &cap, f) > 0) {
+        if (line[0] == '#') continue;
+        char *fld[8] = {0};
+        int nf = 0;
+        for (char *p = line, *save = NULL, *t; nf < 8 && (t = strtok_r(p, "\t\n", &save)); p = NULL) fld[nf++] = t;
+        if (nf < 7) die("%s: a row with %d fields", tsv, nf);
+        double got;
+        if (attn) { /* story layer head query key attention visible ... */
+            unsigned l = (unsigned)atoi(fld[1]), h = (unsigned)atoi(fld[2]);
+            long i = atol(fld[3]), j = atol(fld[4]);
+            got = atof(fld[5]);
+            if (l != g.al || h != g.ah || i < 0 || j < 0 || i >= (long)g.T || j >= (long)g.T) { bad_keys++; continue; }
+            if ((atoi(fld[6]) != 0) != (j <= i)) bad_keys++;
+            cmp_add(&c, got, g.attn[(size_t)i * g.T + j], 1.0);
+        } else { /* story pos token tag layer head activity label */
+            long t = atol(fld[1]);
+            unsigned l = (unsigned)atoi(fld[4]), h = (unsigned)atoi(fld[5]);
+            got = atof(fld[6]);
+            if (t < 0 || t >= (long)g.T || l >= g.L || h >= g.H) { bad_keys++; continue; }
+            cmp_add(&c, got, g.act[((size_t)l * g.T + (size_t)t) * g.H + h], c.maxref);
+        }
+        rows++;
+    }
+    free(line);
+    fclose(f);
+    CHECK(rows == want_rows && bad_keys == 0, "%s: %s table has the %zu rows expected (%zu; %zu bad keys or masks)",
+          case_name(gpath), attn ? "attn-slice" : "activity", want_rows, rows, bad_keys);
+    CHECK(c.bad == 0 && rows > 0, "%s: %s within 1e-4 relative of the reference (worst %.2e, %zu bad)", case_name(gpath),
+          attn ? "attn-slice's recomputed attention" : "activity's table", c.worst_rel, c.bad);
     free(g.buf);
 }
 
@@ -528,7 +579,10 @@ int main(int argc, char **argv)
         check_reference(argv[2], argv[4], argc == 7 ? argv[6] : NULL);
     else if (argc == 5 && !strcmp(argv[1], "--golden") && !strcmp(argv[3], "--write-tokens"))
         write_tokens(argv[2], argv[4]);
+    else if (argc == 5 && !strcmp(argv[1], "--golden") &&
+             (!strcmp(argv[3], "--attn-tsv") || !strcmp(argv[3], "--activity-tsv")))
+        check_golden_table(argv[2], argv[4], !strcmp(argv[3], "--attn-tsv"));
     else
-        die("usage: test_gptneo [--golden G (--model DIR | --dump ACTS | --write-tokens OUT)]");
+        die("usage: test_gptneo [--golden G (--model DIR | --dump ACTS | --write-tokens OUT | --attn-tsv TSV | --activity-tsv TSV)]");
     TEST_END();
 }
