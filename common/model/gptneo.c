@@ -44,11 +44,16 @@ static int derive(gptneo_model *m, herr *e)
     const size_t D = (size_t)m->cfg.n_embd;
     for (int l = 0; l < m->cfg.n_layer; l++) {
         const model_layer_weights *ly = &m->w.layer[l];
-        m->wqkv[l] = malloc(3 * D * D * sizeof(float));
-        if (!m->wqkv[l]) return herr_set(e, "model: out of memory");
-        memcpy(m->wqkv[l], ly->wq, D * D * sizeof(float));
-        memcpy(m->wqkv[l] + D * D, ly->wk, D * D * sizeof(float));
-        memcpy(m->wqkv[l] + 2 * D * D, ly->wv, D * D * sizeof(float));
+        if (ly->wk == ly->wq + D * D && ly->wv == ly->wk + D * D) {
+            m->wqkv[l] = ly->wq; /* the layout already stacks them (weights.h) */
+            continue;
+        }
+        float *st = malloc(3 * D * D * sizeof(float));
+        if (!st) return herr_set(e, "model: out of memory");
+        memcpy(st, ly->wq, D * D * sizeof(float));
+        memcpy(st + D * D, ly->wk, D * D * sizeof(float));
+        memcpy(st + 2 * D * D, ly->wv, D * D * sizeof(float));
+        m->wqkv[l] = m->wqkv_own[l] = st;
     }
     if (!m->lm_head) {
         m->lm_head = m->w.wte;
@@ -189,7 +194,7 @@ int gptneo_from_params(gptneo_model *m, const model_config *c, const float *para
 
 void gptneo_free(gptneo_model *m)
 {
-    for (int l = 0; l < MODEL_MAX_LAYERS; l++) free(m->wqkv[l]);
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) free(m->wqkv_own[l]);
     free(m->params);
     free(m->lm_head_own);
     memset(m, 0, sizeof *m);
@@ -313,6 +318,7 @@ void gptneo_acts_free(gptneo_acts *a)
     free(a->kt);
     free(a->vt);
     free(a->p);
+    free(a->sq);
     gptneo_acts_init(a);
 }
 
@@ -334,7 +340,8 @@ static int acts_reserve(const model_config *c, gptneo_acts *a, int T)
     if (T > a->cap_T) {
         if (grow(&a->qkv, L * t * 3 * D) || grow(&a->z, L * t * D) || grow(&a->hidden, t * D) ||
             grow(&a->x, t * D) || grow(&a->h, t * D) || grow(&a->ff, t * I) ||
-            grow(&a->kt, H * t * (D / H)) || grow(&a->vt, H * t * (D / H)) || grow(&a->p, t))
+            grow(&a->kt, H * t * (D / H)) || grow(&a->vt, H * t * (D / H)) || grow(&a->p, t) ||
+            (c->d_head >= GPTNEO_GEMM_DK && grow(&a->sq, t * t)))
             return -1;
         a->cap_T = T;
     }
@@ -468,6 +475,53 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
     }
 }
 
+/* The same attention for wide heads (d_head >= GPTNEO_GEMM_DK): per head,
+ * S = q_h k_h^T / divisor over the whole square by one sgemm (q, k, v read
+ * in place from qkv, row stride 3D), each row's softmax over its visible
+ * keys lo..i written back normalised with zeros elsewhere, then
+ * z_h = S v_h by a second sgemm.  Scratch S [T][T]. */
+VM_KERNEL static void attention_gemm(const model_config *c, int l, int T, const float *qkv, float *z,
+                                     float *S, int attn_h, float *attn, const gptneo_acts *a)
+{
+    const int D = c->n_embd, H = c->n_head, dk = c->d_head;
+    const int W = c->local[l] ? c->window_size : T;
+    const float sc = (float)(1.0 / model_attn_divisor(c, l));
+    for (int h = 0; h < H; h++) {
+        const float *q = qkv + (size_t)h * dk, *k = q + D, *v = q + 2 * D;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dk, sc, q, 3 * D, k, 3 * D, 0.0f, S, T);
+        for (int i = 0; i < T; i++) {
+            const int lo = i - W + 1 > 0 ? i - W + 1 : 0, n = i - lo + 1; /* keys lo..i */
+            const int n8 = n & ~7;
+            float *row = S + (size_t)i * T, *p = row + lo;
+            vm_f8 vmx = vm_splat(-INFINITY);
+            for (int j = 0; j < n8; j += 8) vmx = vm_max(vmx, vm_load(p + j));
+            float mx = vm_hmax(vmx);
+            for (int j = n8; j < n; j++) mx = p[j] > mx ? p[j] : mx;
+            vm_f8 vsum = vm_splat(0.0f), vmxs = vm_splat(mx);
+            for (int j = 0; j < n8; j += 8) {
+                vm_f8 e = vm_exp(vm_load(p + j) - vmxs);
+                vm_store(p + j, e);
+                vsum += e;
+            }
+            float sum = vm_hsum(vsum);
+            for (int j = n8; j < n; j++) {
+                p[j] = vm_exp1(p[j] - mx);
+                sum += p[j];
+            }
+            const float inv = 1.0f / sum;
+            const vm_f8 vinv = vm_splat(inv);
+            for (int j = 0; j < n8; j += 8) vm_store(p + j, vm_load(p + j) * vinv);
+            for (int j = n8; j < n; j++) p[j] *= inv;
+            memset(row, 0, (size_t)lo * sizeof(float));                   /* masked: outside */
+            memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float)); /* the window / future */
+            if (a->attn_row) a->attn_row(a->attn_ctx, l, h, i, lo, n, p, 1.0f);
+        }
+        if (h == attn_h) memcpy(attn, S, (size_t)T * T * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dk, T, 1.0f, S, T, v, 3 * D, 0.0f,
+                    z + (size_t)h * dk, D);
+    }
+}
+
 /* x[T][D] += the attention block of layer l (LN1, q k v, attention, out_proj
  * + bias); fills the layer's qkv, z and (when asked) activity. */
 static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_acts *a)
@@ -482,8 +536,11 @@ static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_act
     if (ly->bqkv) /* GPT-2's c_attn bias (GPT-Neo's q, k, v have none) */
         for (int t = 0; t < T; t++)
             for (int i = 0; i < 3 * D; i++) qkv[(size_t)t * 3 * D + i] += ly->bqkv[i];
-    attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
-              a->attn, a);
+    if (c->d_head >= GPTNEO_GEMM_DK)
+        attention_gemm(c, l, T, qkv, z, a->sq, l == a->attn_layer ? a->attn_head : -1, a->attn, a);
+    else
+        attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
+                  a->attn, a);
     matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
     for (int t = 0; t < T; t++)
         for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->bo[i];

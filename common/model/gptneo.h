@@ -51,7 +51,9 @@ typedef struct gptneo_model {
     model_config cfg;
     float *params;                /**< [model_param_count(cfg)] (owned) */
     model_weights w;              /**< pointers into params */
-    float *wqkv[MODEL_MAX_LAYERS];/**< [3D][D] per layer: wq, wk, wv stacked for one product (owned) */
+    float *wqkv[MODEL_MAX_LAYERS];/**< [3D][D] per layer: wq, wk, wv stacked for one product (the
+                                       layout's own wq: it stacks them already) */
+    float *wqkv_own[MODEL_MAX_LAYERS]; /**< a stacked copy when the layout does not (owned), or NULL */
     const float *lm_head;         /**< [V][D]: w.wte when tied, else lm_head_own */
     float *lm_head_own;           /**< [V][D] a separate lm_head.weight (owned), or NULL */
     int lm_head_tied;             /**< 1 if lm_head.weight was absent */
@@ -154,7 +156,14 @@ typedef struct gptneo_acts {
     float *ff;            /**< [T][I] MLP hidden */
     float *kt, *vt;       /**< [H][dk][T] head-major transposed k, v */
     float *p;             /**< [T] one softmax row */
+    float *sq;            /**< [T][T] one head's scores (heads of GPTNEO_GEMM_DK or more) */
 } gptneo_acts;
+
+/** Heads at least this wide run their attention as two sgemm per head
+ *  (scores over the whole [T][T] square, then probabilities times v): at
+ *  GPT-2's 64 BLAS beats the row kernel used for narrow heads (GPT-Neo
+ *  TinyStories-1M's 4) even though it computes the masked half too. */
+#define GPTNEO_GEMM_DK 32
 
 /** Initialise empty buffers and no requests (attn_layer = -1). */
 void gptneo_acts_init(gptneo_acts *a);

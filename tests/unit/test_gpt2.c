@@ -435,6 +435,71 @@ static void forward_checks(void)
     gptneo_free(&m);
 }
 
+/* Both attention kernels (the row kernel for narrow heads, two sgemm per
+ * head from GPTNEO_GEMM_DK on) against attention recomputed in double from
+ * the forward's own q, k, v: the divisor, the causal mask and GPT-Neo's
+ * local window, and z = p v. */
+static void kernel_check(const char *what, const char *json)
+{
+    model_config c;
+    herr e;
+    if (model_config_parse(json, &c, &e)) die("%s: %s", what, e.msg);
+    tensor_set ts;
+    tensors_init(&ts);
+    model_init_random_test(&c, 17, 0.2f, &ts);
+    gptneo_model m;
+    if (gptneo_from_tensors(&m, &c, &ts, &e)) die("%s: %s", what, e.msg);
+    enum { T = 16 };
+    uint32_t ids[T];
+    for (int t = 0; t < T; t++) ids[t] = (uint32_t)((t * 5 + 1) % c.vocab_size);
+    gptneo_acts a;
+    gptneo_acts_init(&a);
+    double worst_p = 0, worst_z = 0, zscale = 0;
+    int masked_ok = 1;
+    for (int l = 0; l < c.n_layer; l++)
+        for (int h = 0; h < c.n_head; h++) {
+            a.attn_layer = l;
+            a.attn_head = h;
+            if (gptneo_forward(&m, ids, T, &a, &e)) die("%s", e.msg);
+            const double div = model_attn_divisor(&c, l);
+            for (int i = 0; i < T; i++) {
+                double p[T], mx = -INFINITY, sum = 0;
+                const float *q = gptneo_vec(&a, c.d_head, l, i, h, 'q');
+                for (int j = 0; j < T; j++) {
+                    if (!model_can_attend(&c, l, i, j)) {
+                        p[j] = -INFINITY;
+                        continue;
+                    }
+                    const float *k = gptneo_vec(&a, c.d_head, l, j, h, 'k');
+                    double d = 0;
+                    for (int x = 0; x < c.d_head; x++) d += (double)q[x] * k[x];
+                    p[j] = d / div;
+                    mx = p[j] > mx ? p[j] : mx;
+                }
+                for (int j = 0; j < T; j++) sum += p[j] = isinf(p[j]) ? 0 : exp(p[j] - mx);
+                for (int j = 0; j < T; j++) {
+                    p[j] /= sum;
+                    const double got = a.attn[i * T + j];
+                    if (!model_can_attend(&c, l, i, j)) masked_ok &= got == 0;
+                    worst_p = fmax(worst_p, fabs(got - p[j]));
+                }
+                const float *z = gptneo_vec(&a, c.d_head, l, i, h, 'z');
+                for (int x = 0; x < c.d_head; x++) {
+                    double want = 0;
+                    for (int j = 0; j < T; j++) want += p[j] * gptneo_vec(&a, c.d_head, l, j, h, 'v')[x];
+                    worst_z = fmax(worst_z, fabs(z[x] - want));
+                    zscale = fmax(zscale, fabs(want));
+                }
+            }
+        }
+    CHECK(masked_ok && worst_p < 2e-6 && worst_z < 2e-6 * fmax(1, zscale),
+          "%s (d_head %d, %s kernel): attention = softmax(q.k / divisor) over visible keys (worst %.1e), "
+          "masked keys exactly 0, z = p v (worst %.1e of %.2g)",
+          what, c.d_head, c.d_head >= GPTNEO_GEMM_DK ? "sgemm" : "row", worst_p, worst_z, zscale);
+    gptneo_acts_free(&a);
+    gptneo_free(&m);
+}
+
 /* --edit-weights IN OUT NAME NEWNAME */
 static int edit_weights(const char *in, const char *out, const char *name, const char *newname)
 {
@@ -498,5 +563,15 @@ int main(int argc, char **argv)
     config_checks();
     bind_checks();
     forward_checks();
+    kernel_check("GPT-2, narrow heads", "{\"model_type\": \"gpt2\", \"n_embd\": 16, \"n_head\": 4, \"n_layer\": 2,"
+                 "\"vocab_size\": 30, \"n_positions\": 16}");
+    kernel_check("GPT-2, wide heads, inverse-layer scaling", "{\"model_type\": \"gpt2\", \"n_embd\": 64, \"n_head\": 2,"
+                 "\"n_layer\": 2, \"vocab_size\": 30, \"n_positions\": 16, \"scale_attn_by_inverse_layer_idx\": true}");
+    kernel_check("GPT-Neo, wide heads, local window 3", "{\"model_type\": \"gpt_neo\", \"hidden_size\": 64, \"num_heads\": 2,"
+                 "\"num_layers\": 2, \"vocab_size\": 30, \"max_position_embeddings\": 16, \"window_size\": 3,"
+                 "\"attention_layers\": [\"global\", \"local\"]}");
+    kernel_check("GPT-Neo, narrow heads, local window 3", "{\"model_type\": \"gpt_neo\", \"hidden_size\": 16, \"num_heads\": 4,"
+                 "\"num_layers\": 2, \"vocab_size\": 30, \"max_position_embeddings\": 16, \"window_size\": 3,"
+                 "\"attention_layers\": [\"local\", \"global\"]}");
     TEST_END();
 }
