@@ -330,20 +330,25 @@ static int grow(float **p, size_t n)
     return 0;
 }
 
-/* Size every buffer for T tokens (grows only). */
-static int acts_reserve(const model_config *c, gptneo_acts *a, int T)
+/* Size every buffer for T rows (tokens of all stories run together) of
+ * which one story has at most maxT (grows only). */
+static int acts_reserve(const model_config *c, gptneo_acts *a, int T, int maxT)
 {
     const size_t L = (size_t)c->n_layer, D = (size_t)c->n_embd, H = (size_t)c->n_head,
-                 I = (size_t)c->n_inner, t = (size_t)T;
+                 I = (size_t)c->n_inner, t = (size_t)T, s = (size_t)maxT;
     int same_model = a->L == c->n_layer && a->D == c->n_embd && a->H == c->n_head;
-    if (!same_model) a->cap_T = a->cap_act = a->cap_attn = a->cap_resid = 0;
+    if (!same_model) a->cap_T = a->cap_seq = a->cap_act = a->cap_attn = a->cap_resid = 0;
     if (T > a->cap_T) {
         if (grow(&a->qkv, L * t * 3 * D) || grow(&a->z, L * t * D) || grow(&a->hidden, t * D) ||
-            grow(&a->x, t * D) || grow(&a->h, t * D) || grow(&a->ff, t * I) ||
-            grow(&a->kt, H * t * (D / H)) || grow(&a->vt, H * t * (D / H)) || grow(&a->p, t) ||
-            (c->d_head >= GPTNEO_GEMM_DK && grow(&a->sq, t * t)))
+            grow(&a->x, t * D) || grow(&a->h, t * D) || grow(&a->ff, t * I))
             return -1;
         a->cap_T = T;
+    }
+    if (maxT > a->cap_seq) { /* one story's attention scratch */
+        if (grow(&a->kt, H * s * (D / H)) || grow(&a->vt, H * s * (D / H)) || grow(&a->p, s) ||
+            (c->d_head >= GPTNEO_GEMM_DK && grow(&a->sq, s * s)))
+            return -1;
+        a->cap_seq = maxT;
     }
     /* activity [L][T][H] and attention [T][T] only when asked for */
     if (a->want_activity && T > a->cap_act) {
@@ -523,8 +528,11 @@ VM_KERNEL static void attention_gemm(const model_config *c, int l, int T, const 
 }
 
 /* x[T][D] += the attention block of layer l (LN1, q k v, attention, out_proj
- * + bias); fills the layer's qkv, z and (when asked) activity. */
-static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_acts *a)
+ * + bias); fills the layer's qkv, z and (when asked) activity.  The T rows
+ * are n stories of lens[0..n) tokens back to back, each attending to itself
+ * (the per-story attention requests need n == 1). */
+static void attn_block(const gptneo_model *m, int l, int T, const int *lens, int n, float *x,
+                       gptneo_acts *a)
 {
     const model_config *c = &m->cfg;
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
@@ -536,11 +544,14 @@ static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_act
     if (ly->bqkv) /* GPT-2's c_attn bias (GPT-Neo's q, k, v have none) */
         for (int t = 0; t < T; t++)
             for (int i = 0; i < 3 * D; i++) qkv[(size_t)t * 3 * D + i] += ly->bqkv[i];
-    if (c->d_head >= GPTNEO_GEMM_DK)
-        attention_gemm(c, l, T, qkv, z, a->sq, l == a->attn_layer ? a->attn_head : -1, a->attn, a);
-    else
-        attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
-                  a->attn, a);
+    for (int s = 0, off = 0; s < n; off += lens[s++]) {
+        const int Ts = lens[s], ah = l == a->attn_layer ? a->attn_head : -1;
+        float *qs = qkv + (size_t)off * 3 * D, *zs = z + (size_t)off * D;
+        if (c->d_head >= GPTNEO_GEMM_DK)
+            attention_gemm(c, l, Ts, qs, zs, a->sq, ah, a->attn, a);
+        else
+            attention(c, l, Ts, qs, zs, a->kt, a->vt, a->p, ah, a->attn, a);
+    }
     matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
     for (int t = 0; t < T; t++)
         for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->bo[i];
@@ -618,29 +629,64 @@ static int forward_check(const gptneo_model *m, const uint32_t *ids, int T, gptn
     if (a->attn_layer >= 0 && (a->attn_layer >= c->n_layer || a->attn_head < 0 || a->attn_head >= c->n_head))
         return herr_set(e, "attention of L%dH%d requested; the model has %d layers, %d heads",
                         a->attn_layer, a->attn_head, c->n_layer, c->n_head);
-    if (acts_reserve(c, a, T)) return herr_set(e, "out of memory for %d tokens", T);
+    if (acts_reserve(c, a, T, T)) return herr_set(e, "out of memory for %d tokens", T);
     return 0;
 }
 
-int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_acts *a,
-                   herr *e)
+/* The forward of n stories (lens[s] tokens each, T in all) packed as rows. */
+static void forward_rows(const gptneo_model *m, const uint32_t *ids, const int *lens, int n, int T,
+                         gptneo_acts *a)
 {
     const model_config *c = &m->cfg;
     const int D = c->n_embd, L = c->n_layer;
-    if (forward_check(m, ids, T, a, e)) return -1;
     float *x = a->x; /* [T][D] residual stream */
-    for (int t = 0; t < T; t++) {
-        const float *te = m->w.wte + (size_t)ids[t] * D, *pe = m->w.wpe + (size_t)t * D;
-        for (int i = 0; i < D; i++) x[(size_t)t * D + i] = te[i] + pe[i];
-    }
+    for (int s = 0, r = 0; s < n; s++)
+        for (int t = 0; t < lens[s]; t++, r++) { /* positions restart with each story */
+            const float *te = m->w.wte + (size_t)ids[r] * D, *pe = m->w.wpe + (size_t)t * D;
+            for (int i = 0; i < D; i++) x[(size_t)r * D + i] = te[i] + pe[i];
+        }
     for (int l = 0; l < L; l++) {
         save_resid(a, 2 * l, x, T);
-        attn_block(m, l, T, x, a);
+        attn_block(m, l, T, lens, n, x, a);
         save_resid(a, 2 * l + 1, x, T);
         mlp_block(m, l, T, x, a);
     }
     save_resid(a, 2 * L, x, T);
     layernorm(a->hidden, x, m->w.lnf_w, m->w.lnf_b, T, D, c->ln_eps);
+}
+
+int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_acts *a,
+                   herr *e)
+{
+    if (forward_check(m, ids, T, a, e)) return -1;
+    forward_rows(m, ids, &T, 1, T, a);
+    return 0;
+}
+
+int gptneo_forward_stories(const gptneo_model *m, const uint32_t *ids, const int *lens, int n,
+                           gptneo_acts *a, herr *e)
+{
+    const model_config *c = &m->cfg;
+    if (n < 1) return herr_set(e, "no stories");
+    if (n > 1 && (a->attn_layer >= 0 || a->attn_row))
+        return herr_set(e, "attention rows and matrices are per story: run stories one at a time for them");
+    long T = 0;
+    int maxT = 0;
+    for (int s = 0; s < n; s++) {
+        if (lens[s] <= 0) return herr_set(e, "story %d of the batch: empty token sequence", s);
+        if (lens[s] > model_max_tokens(c))
+            return herr_set(e, "story %d of the batch: %d tokens exceed the model's %d positions", s, lens[s],
+                            model_max_tokens(c));
+        T += lens[s];
+        maxT = lens[s] > maxT ? lens[s] : maxT;
+        if (T > (1L << 24)) return herr_set(e, "a batch of more than %ld tokens", 1L << 24);
+    }
+    if (n == 1) return gptneo_forward(m, ids, lens[0], a, e);
+    for (long r = 0; r < T; r++)
+        if (ids[r] >= (uint32_t)c->vocab_size)
+            return herr_set(e, "token id %u at row %ld is outside the vocabulary (%d)", ids[r], r, c->vocab_size);
+    if (acts_reserve(c, a, (int)T, maxT)) return herr_set(e, "out of memory for %ld tokens", T);
+    forward_rows(m, ids, lens, n, (int)T, a);
     return 0;
 }
 
@@ -657,7 +703,7 @@ int gptneo_forward_from_mid(const gptneo_model *m, const uint32_t *ids, int T, i
     mlp_block(m, layer, T, x, a);
     for (int l = layer + 1; l < L; l++) {
         save_resid(a, 2 * l, x, T);
-        attn_block(m, l, T, x, a);
+        attn_block(m, l, T, &T, 1, x, a);
         save_resid(a, 2 * l + 1, x, T);
         mlp_block(m, l, T, x, a);
     }

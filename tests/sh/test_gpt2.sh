@@ -89,6 +89,24 @@ g1=$("$FD" --model "$G/small/bin-noprefix" --generate 5 --prompt-ids 1,2,3 | sed
 g2=$("$FD" --model "$G/small/safetensors" --generate 5 --prompt-ids 1,2,3 | sed -n 's/^ids\t//p')
 check "--generate: 5 greedy ids after 3, the same from .bin and .safetensors" test -n "$g1" -a "$g1" = "$g2" -a "$(tr ',' '\n' <<<"$g1" | wc -l)" = 8
 
+# wide models run stories in groups of about 512 tokens (one product per
+# group): every story's floats equal those of the story dumped alone, and do
+# not depend on --threads
+awk 'BEGIN { srand(7); n = split("150 300 0 90 200 1 260", len, " ");
+  for (s = 1; s <= n; s++) { line = ""; for (t = 0; t < len[s]; t++) line = line (t ? " " : "") int(rand() * 50257); print line } }' >"$TMP/g.ids"
+"$FD" --model "$M/gpt2-small" --ids-text --vectors q,z,a --threads 2 "$TMP/g.ids" -o "$TMP/g2.act"
+"$FD" --model "$M/gpt2-small" --ids-text --vectors q,z,a --threads 1 "$TMP/g.ids" -o "$TMP/g1.act"
+check_same_file "GPT-2 small, stories run in groups: threads 1 and 2 give identical floats" \
+  <("$SV" --no-header "$TMP/g1.act") <("$SV" --no-header "$TMP/g2.act")
+for i in 1 2 3 4 5 6 7; do sed -n "${i}p" "$TMP/g.ids"; done | while IFS= read -r line; do
+  printf '%s\n' "$line" >"$TMP/one.ids"
+  "$FD" --model "$M/gpt2-small" --ids-text --vectors q,z,a --threads 1 "$TMP/one.ids" -o "$TMP/one.act"
+  "$SV" --no-header "$TMP/one.act" | cut -f2-
+done >"$TMP/alone.txt"
+check_same_file "... and each story's floats equal those of the story run alone (7 stories, one empty)" \
+  <("$SV" --no-header "$TMP/g2.act" | cut -f2-) "$TMP/alone.txt"
+check_eq "... every story kept, the empty one too" "$("$SV" --count "$TMP/g2.act")" 7
+
 # --- the real GPT-2 (only when GPT2_DIR holds it) -------------------------------
 PIN=$G/real-gpt2-pinned.json
 # real_check DIR TOKDIR: forward-dump --generate against the pinned values from

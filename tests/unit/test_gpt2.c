@@ -418,6 +418,51 @@ static void forward_checks(void)
           e.msg);
     gptneo_free(&m2);
 
+    /* several stories in one pass = each alone */
+    {
+        uint32_t both[16 + 9];
+        memcpy(both, ids, sizeof ids);
+        for (int t = 0; t < 9; t++) both[16 + t] = (uint32_t)((t * 3 + 2) % 20);
+        int lens[2] = {16, 9};
+        gptneo_acts b, one;
+        gptneo_acts_init(&b);
+        gptneo_acts_init(&one);
+        b.want_activity = one.want_activity = 1;
+        int rc2 = gptneo_forward_stories(&m, both, lens, 2, &b, &e);
+        CHECK(rc2 == 0 && b.T == 25, "two stories (16 + 9 tokens) in one pass: 25 rows");
+        double worst = 0;
+        for (int s2 = 0, off = 0; rc2 == 0 && s2 < 2; off += lens[s2++]) {
+            if (gptneo_forward(&m, both + off, lens[s2], &one, &e)) die("%s", e.msg);
+            for (int l = 0; l < 2; l++)
+                for (int t = 0; t < lens[s2]; t++)
+                    for (int h = 0; h < 2; h++) {
+                        for (const char *k = "qkvz"; *k; k++)
+                            for (int d = 0; d < 4; d++)
+                                worst = fmax(worst, fabs(gptneo_vec(&b, 4, l, off + t, h, *k)[d] -
+                                                         gptneo_vec(&one, 4, l, t, h, *k)[d]));
+                        worst = fmax(worst, fabs(b.activity[((size_t)l * 25 + off + t) * 2 + h] -
+                                                 one.activity[((size_t)l * lens[s2] + t) * 2 + h]));
+                    }
+            for (int i = 0; i < lens[s2] * 8; i++) worst = fmax(worst, fabs(b.hidden[off * 8 + i] - one.hidden[i]));
+        }
+        CHECK(rc2 == 0 && worst < 1e-6, "... q, k, v, z, activity and hidden of each story as when run alone (worst %.1e)",
+              worst);
+        b.attn_layer = 0;
+        b.attn_head = 0;
+        CHECK(gptneo_forward_stories(&m, both, lens, 2, &b, &e) != 0 && strstr(e.msg, "per story"),
+              "an attention matrix over several stories refused: %s", e.msg);
+        b.attn_layer = -1;
+        lens[1] = 0;
+        CHECK(gptneo_forward_stories(&m, both, lens, 2, &b, &e) != 0 && strstr(e.msg, "empty"),
+              "an empty story in a batch refused: %s", e.msg);
+        lens[1] = 9;
+        both[20] = 20;
+        CHECK(gptneo_forward_stories(&m, both, lens, 2, &b, &e) != 0 && strstr(e.msg, "vocabulary"),
+              "an id outside the vocabulary in a batch refused: %s", e.msg);
+        gptneo_acts_free(&b);
+        gptneo_acts_free(&one);
+    }
+
     /* identity */
     char id[512];
     gptneo_identity(&m, id, sizeof id);
