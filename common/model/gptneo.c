@@ -555,7 +555,21 @@ static void attn_block(const gptneo_model *m, int l, int T, const int *lens, int
     matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
     for (int t = 0; t < T; t++)
         for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->bo[i];
-    if (a->want_activity) {
+    if (a->want_activity && dk >= GPTNEO_GEMM_DK) {
+        /* wide heads: c_h[T][D] = z_h Wo[:, h*dk:(h+1)*dk]^T by one sgemm per
+         * head (a->h is free scratch until the MLP block) */
+        float *act = a->activity + (size_t)l * T * H, *ch = a->h; /* [T][H], [T][D] */
+        for (int h = 0; h < H; h++) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, D, dk, 1.0f, z + (size_t)h * dk, D,
+                        ly->wo + (size_t)h * dk, D, 0.0f, ch, D);
+            for (int t = 0; t < T; t++) {
+                const float *ct = ch + (size_t)t * D;
+                double ss = 0;
+                for (int o = 0; o < D; o++) ss += (double)ct[o] * ct[o];
+                act[(size_t)t * H + h] = (float)sqrt(ss);
+            }
+        }
+    } else if (a->want_activity) {
         float *act = a->activity + (size_t)l * T * H; /* [T][H] */
         for (int t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
