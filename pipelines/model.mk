@@ -5,7 +5,7 @@
 #                         it cannot be had
 #   MODEL=standin         a model with TinyStories-1M's architecture trained
 #                         here on the mirror's stories (pipelines/standin.mk)
-#   MODEL=DIR             any local Hugging Face GPT-Neo directory
+#   MODEL=DIR             any local Hugging Face GPT-Neo or GPT-2 directory
 #   MODEL=auto (default)  tinystories-1m when its files are fetched already,
 #                         or in MIRROR, or when no MIRROR is set (a connected
 #                         machine); otherwise (offline) the stand-in, said
@@ -55,8 +55,9 @@ endif
 endif
 
 # Layers of the model (for per-layer probe jobs): from its config when it
-# exists already, else TinyStories-1M's 8.
-MODEL_LAYERS := $(or $(shell sed -n 's/.*"num_layers": *\([0-9][0-9]*\).*/\1/p' $(MODEL_DIR)/config.json 2>/dev/null | head -n 1),8)
+# exists already (GPT-Neo's num_layers, GPT-2's n_layer or its alias
+# num_hidden_layers), else TinyStories-1M's 8.
+MODEL_LAYERS := $(or $(shell sed -n 's/.*"\(num_layers\|n_layer\|num_hidden_layers\)": *\([0-9][0-9]*\).*/\2/p' $(MODEL_DIR)/config.json 2>/dev/null | head -n 1),8)
 
 # The real model's files: fetched and verified like every input, with one
 # clear line when they cannot be had.

@@ -6,6 +6,10 @@
  * Activity of head h of layer l at token i is ||c_i||_2 with
  * c_i = out_proj.weight[:, h*dk:(h+1)*dk] @ z_h(i) (the head's contribution
  * to the residual stream, without the projection's bias; docs/DESIGN.md §1.2).
+ * For GPT-2 (model-type: gpt2 in the header) the same contribution is
+ * z_h(i) @ c_proj.weight[h*dk:(h+1)*dk, :]: the rows of its Conv1D [in][out]
+ * weight (the model keeps it transposed to [out][in] once loaded, so one
+ * computation serves both; docs/gpt2.md).
  * It is computed from the dumped z vectors and the model's W_O (--model,
  * which must be the model the activations came from), or read from dumped
  * "a" floats (forward-dump --vectors a) when no model is given.
@@ -27,8 +31,9 @@ static void usage(void)
 {
     printf(
         "usage: activity [options] [INPUT]\n"
-        "Per-token activity ||W_O[:, h*dk:(h+1)*dk] z_h||_2 of chosen heads, from an\n"
-        "activations stream (stdin or INPUT), as TSV:\n"
+        "Per-token activity ||W_O[:, h*dk:(h+1)*dk] z_h||_2 of chosen heads (GPT-2:\n"
+        "||z_h c_proj.weight[h*dk:(h+1)*dk, :]||_2), from an activations stream (stdin or\n"
+        "INPUT), as TSV:\n"
         "  story pos token tag layer head activity label\n"
         "label is the study's \"word (TAG)\"; tag \"(none)\" = untagged.  The table starts with\n"
         "'#' lines naming the model (from the stream header) and the columns.\n\n"
@@ -135,8 +140,13 @@ int main(int argc, char **argv)
     outfile *tab = cli_open_output(out);
     FILE *f = tab->f;
     cli_table_model(f, h);
-    fprintf(f, "# activity = ||out_proj.weight[:, h*dk:(h+1)*dk] @ z_h||_2 (%s)\n",
-            have_model ? "computed from z and W_O" : "dumped by forward-dump");
+    const char *mt = stream_header_get(h, "model-type");
+    if (mt && !strcmp(mt, "gpt2"))
+        fprintf(f, "# activity = ||z_h @ c_proj.weight[h*dk:(h+1)*dk, :]||_2 (GPT-2; %s)\n",
+                have_model ? "computed from z and c_proj" : "dumped by forward-dump");
+    else
+        fprintf(f, "# activity = ||out_proj.weight[:, h*dk:(h+1)*dk] @ z_h||_2 (%s)\n",
+                have_model ? "computed from z and W_O" : "dumped by forward-dump");
     fprintf(f, "#story\tpos\ttoken\ttag\tlayer\thead\tactivity\tlabel\n");
 
     const int D = L.n_head * L.d_head, dk = L.d_head;

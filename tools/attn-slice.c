@@ -1,7 +1,11 @@
 /* attn-slice: attention rows of chosen heads, recomputed from the dumped q
- * and k vectors exactly as the model attends (docs/DESIGN.md §5): scores
- * q_i . k_j with NO 1/sqrt(d) scaling, causal (j <= i), on local layers only
- * keys with i - j < window-size (both from the stream header), softmax.
+ * and k vectors exactly as the model attends (docs/DESIGN.md §5,
+ * docs/gpt2.md): softmax over keys j <= i of q_i . k_j / s_l.  GPT-Neo
+ * (no model-type line in the header): s_l = 1 (NO scaling) and, on local
+ * layers, only keys with i - j < window-size (both from the header).  GPT-2
+ * (model-type: gpt2): every layer global, s_l = sqrt(d_head) when the
+ * header's attention-scale is sqrt-d-head (1 when none), times l + 1 when
+ * attention-scale-inverse-layer is yes.
  *
  *   forward-dump --model m --vectors q,k --layers 6 --heads 4 < tagged.hs | \
  *     attn-slice --heads L6H4 --story 12 --query 57 --window 38:58 > attn.tsv
@@ -29,8 +33,10 @@ static void usage(void)
     printf(
         "usage: attn-slice [options] [INPUT]\n"
         "Attention of chosen heads recomputed from the q and k vectors of an activations\n"
-        "stream (stdin or INPUT): softmax_j(q_i . k_j), no scaling, causal, local window on\n"
-        "local layers (attention-layers / window-size from the header).\n\n"
+        "stream (stdin or INPUT), causal, as the model computes it: GPT-Neo softmax_j(q_i . k_j),\n"
+        "no scaling, local window on local layers (attention-layers / window-size from the\n"
+        "header); GPT-2 (model-type: gpt2) softmax_j(q_i . k_j / sqrt(d_head)), times (l + 1)\n"
+        "when the header says attention-scale-inverse-layer: yes.\n\n"
         "  --heads LIST       heads, e.g. L6H4,L5H5, or all (every dumped head)\n"
         "  --layer N --head N one head (instead of --heads)\n"
         "  --story LIST       stories by index, e.g. 12 or 0-99 (default all)\n"
@@ -59,9 +65,32 @@ typedef struct hsel {
     int layer, head, qoff, koff;
 } hsel;
 
+/* What q . k is divided by in each layer, from the header (see the top of
+ * this file); dies on a model type or scale it does not know.
+ * @return 1 for a GPT-2 stream, 0 for GPT-Neo */
+static int attn_divisors(const stream_header *hdr, const act_layout *L, const char *name, double *div)
+{
+    for (int l = 0; l < L->n_layer; l++) div[l] = 1.0;
+    const char *mt = stream_header_get(hdr, "model-type");
+    if (!mt || !strcmp(mt, "gpt_neo")) return 0;
+    if (strcmp(mt, "gpt2")) die("%s: model-type '%s' in the header is not gpt_neo or gpt2", name, mt);
+    const char *sc = stream_header_get(hdr, "attention-scale"), *inv = stream_header_get(hdr, "attention-scale-inverse-layer");
+    if (!sc || (strcmp(sc, "sqrt-d-head") && strcmp(sc, "none")))
+        die("%s: a GPT-2 stream needs 'attention-scale: sqrt-d-head' or 'none' in its header", name);
+    if (!inv || (strcmp(inv, "yes") && strcmp(inv, "no")))
+        die("%s: a GPT-2 stream needs 'attention-scale-inverse-layer: yes' or 'no' in its header", name);
+    for (int l = 0; l < L->n_layer; l++) {
+        if (L->local_layer[l]) die("%s: a GPT-2 stream with a local attention layer (%d)", name, l);
+        if (!strcmp(sc, "sqrt-d-head")) div[l] *= sqrt((double)L->d_head);
+        if (!strcmp(inv, "yes")) div[l] *= l + 1;
+    }
+    return 1;
+}
+
 /* One attention row: p[0..i] for query i of (layer, head); masked keys 0.
- * Computed in double from the float32 q, k. */
-static void attn_row(const act_layout *L, const story_rec *s, const hsel *h, long i, double *p)
+ * Computed in double from the float32 q, k; scores divided by div (GPT-2's
+ * scale; GPT-Neo's div is 1 and is not applied). */
+static void attn_row(const act_layout *L, const story_rec *s, const hsel *h, long i, double div, double *p)
 {
     const int dk = L->d_head, F = L->floats_per_token;
     const float *q = s->floats + (size_t)i * F + h->qoff;
@@ -75,6 +104,7 @@ static void attn_row(const act_layout *L, const story_rec *s, const hsel *h, lon
         const float *k = s->floats + (size_t)j * F + h->koff;
         double d = 0;
         for (int c = 0; c < dk; c++) d += (double)q[c] * k[c];
+        if (div != 1.0) d /= div;
         p[j] = d;
         if (d > mx) mx = d;
     }
@@ -173,6 +203,8 @@ int main(int argc, char **argv)
     act_layout L;
     if (act_layout_parse(&L, hdr, &he)) die("%s: %s", stream_reader_name(r), he.msg);
     if (nh == 0) nh = cli_heads_from_options(heads_s, layer, head, &L, hid);
+    double div[ACT_MAX_LAYERS];
+    const int gpt2 = attn_divisors(hdr, &L, stream_reader_name(r), div);
     hsel *hs = xcalloc((size_t)nh, sizeof *hs);
     for (int i = 0; i < nh; i++) {
         const int l = hid[i].layer, h = hid[i].head;
@@ -190,11 +222,19 @@ int main(int argc, char **argv)
     outfile *tab = cli_open_output(out);
     FILE *f = tab->f;
     cli_table_model(f, hdr);
-    fprintf(f, "# attention: softmax(q.k) unscaled, causal; local layers (");
-    int any_local = 0;
-    for (int l = 0; l < L.n_layer; l++)
-        if (L.local_layer[l]) fprintf(f, "%s%d", any_local++ ? "," : "", l);
-    fprintf(f, "%s) window-size %d\n", any_local ? "" : "none", L.window_size);
+    if (gpt2) {
+        const int sq = strcmp(stream_header_get(hdr, "attention-scale"), "none") != 0;
+        const int il = !strcmp(stream_header_get(hdr, "attention-scale-inverse-layer"), "yes");
+        fprintf(f, "# attention: softmax(q.k / s) causal, every layer global (GPT-2); s = ");
+        if (sq) fprintf(f, "sqrt(d_head) = %.9g%s", sqrt((double)L.d_head), il ? " * " : "");
+        fprintf(f, "%s\n", il ? "(layer + 1)" : sq ? "" : "1");
+    } else {
+        fprintf(f, "# attention: softmax(q.k) unscaled, causal; local layers (");
+        int any_local = 0;
+        for (int l = 0; l < L.n_layer; l++)
+            if (L.local_layer[l]) fprintf(f, "%s%d", any_local++ ? "," : "", l);
+        fprintf(f, "%s) window-size %d\n", any_local ? "" : "none", L.window_size);
+    }
     if (agg_tag) {
         fprintf(f, "# %s tag %s\n", from_tag ? "from" : "to", story_tag_field(agg_tag));
         fprintf(f, "#layer\thead\ttag\tmean_attention\tpairs\tattention_sum\ttokens\n");
@@ -233,7 +273,7 @@ int main(int argc, char **argv)
                             sees = visible(&L, hs[hi].layer, i, j) && !strcmp(s.tokens[j].tag, agg_tag);
                         if (!sees) continue;
                     }
-                    attn_row(&L, &s, &hs[hi], i, p);
+                    attn_row(&L, &s, &hs[hi], i, div[hs[hi].layer], p);
                     for (long j = 0; j <= i; j++) {
                         if (!visible(&L, hs[hi].layer, i, j)) continue;
                         if (from_tag) {
@@ -268,7 +308,7 @@ int main(int argc, char **argv)
         for (int h = 0; h < nh; h++)
             for (long i = 0; i < T; i++) {
                 if (query_s ? !story_sel_take(&qsel, (uint32_t)i) : (i < lo || i >= hi)) continue;
-                attn_row(&L, &s, &hs[h], i, p);
+                attn_row(&L, &s, &hs[h], i, div[hs[h].layer], p);
                 char ql[300], qw[256];
                 story_token_label(&s, (uint32_t)i, ql, sizeof ql);
                 story_token_word(&s, (uint32_t)i, qw, sizeof qw);

@@ -1,6 +1,6 @@
-/* forward-dump: run GPT-Neo over a tokens (or tagged) stream and dump, per
- * token, the chosen heads' q, k, v, z (head output before out_proj) and
- * activity as an activations stream.
+/* forward-dump: run GPT-Neo or GPT-2 over a tokens (or tagged) stream and
+ * dump, per token, the chosen heads' q, k, v, z (head output before
+ * out_proj / c_proj) and activity as an activations stream.
  *
  *   tokenize < stories.txt | postag-join | \
  *     forward-dump --model data/cache/models/tinystories-1m --vectors q,k > acts.hs
@@ -8,7 +8,9 @@
  * Reads: a tokens or tagged stream (or, --ids-text, lines of token ids) and a
  * model directory (config.json + model.safetensors or pytorch_model.bin).
  * Writes: an activations stream (the input's records plus the floats, its
- * header plus the layout and the model's identity); or, in the other modes,
+ * header plus the layout and the model's identity; a GPT-2 stream also says
+ * model-type: gpt2 and how its scores are scaled, for attn-slice); or, in
+ * the other modes,
  * text: --logits K (top-K logits per token, TSV), --generate N (greedy
  * continuation of --prompt TEXT / --prompt-ids).
  * Links: model/gptneo (the forward), model/generate, base/pool, text/bpe.
@@ -42,12 +44,14 @@ static void usage(void)
 {
     printf(
         "usage: forward-dump --model DIR [options] [INPUT]\n"
-        "Run GPT-Neo (config.json + model.safetensors or pytorch_model.bin in DIR) over a\n"
-        "tokens or tagged stream (stdin or INPUT) and write an activations stream: per\n"
-        "token, per chosen layer and head, the chosen vectors ([layer][head][vector][d]).\n\n"
+        "Run GPT-Neo or GPT-2 (Hugging Face config.json + model.safetensors or\n"
+        "pytorch_model.bin in DIR) over a tokens or tagged stream (stdin or INPUT) and write\n"
+        "an activations stream: per token, per chosen layer and head, the chosen vectors\n"
+        "([layer][head][vector][d]).  q and k are dumped before GPT-2's 1/sqrt(d_head).\n\n"
         "  --model DIR        model directory (required)\n"
         "  -o, --output FILE  output (default stdout; never a terminal)\n"
-        "  --vectors LIST     any of q,k,v,z,a (a = activity ||W_O[:,h] z_h||_2); default q,k\n"
+        "  --vectors LIST     any of q,k,v,z,a (a = activity ||W_O[:,h] z_h||_2, GPT-2:\n"
+        "                     ||z_h c_proj.weight[h*dk:(h+1)*dk,:]||_2); default q,k\n"
         "  --layers LIST      e.g. 0-3,7 or all (default all)\n"
         "  --heads LIST       e.g. 0,4,13 or all (default all)\n"
         "  --threads N        worker threads, one story each (default 2)\n"
@@ -73,57 +77,91 @@ typedef struct worker {
     gptneo_acts a;
     uint32_t *ids;
     size_t ids_cap;
+    int *lens;
+    size_t lens_cap;
 } worker;
 
-/* A batch of stories for the pool. */
+/* A batch for the pool: stories in input order, cut into groups that are
+ * run together (gptneo_forward_stories); group i is stories g[i] .. g[i+1]-1. */
+typedef struct batch {
+    story_rec *s;
+    size_t n, cap;
+    size_t *g, ng, gcap; /* [ng + 1] */
+} batch;
+
 typedef struct job {
     const gptneo_model *m;
     const act_layout *L;
-    story_rec *batch;  /* [n] */
+    const batch *b;
     worker *ws;        /* [threads] */
 } job;
 
-/* Run one story and attach its floats [n_tokens][floats_per_token]. */
-static int run_story(void *ctx, size_t i, int wi, herr *e)
+/* Grow an array of n elements of size sz to hold want. */
+static int reserve(void **p, size_t *cap, size_t want, size_t sz)
+{
+    if (want <= *cap) return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < want) c *= 2;
+    void *q = realloc(*p, c * sz);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Run group gi (its stories with tokens, in one pass) and attach each
+ * story's floats [n_tokens][floats_per_token]. */
+static int run_group(void *ctx, size_t gi, int wi, herr *e)
 {
     job *j = ctx;
     worker *w = &j->ws[wi];
-    story_rec *s = &j->batch[i];
     const act_layout *L = j->L;
     const gptneo_model *m = j->m;
     const int dk = m->cfg.d_head;
-    free(s->floats);
-    s->floats = NULL;
-    s->flags |= STORY_HAS_FLOATS;
-    s->floats_per_token = (uint32_t)L->floats_per_token;
-    const int T = (int)s->n_tokens;
-    if (T == 0) return 0;
-    if ((size_t)T > w->ids_cap) {
-        uint32_t *ids = realloc(w->ids, (size_t)T * sizeof *ids);
-        if (!ids) return herr_set(e, "story %u: out of memory", s->story);
-        w->ids = ids;
-        w->ids_cap = (size_t)T;
+    story_rec *first = &j->b->s[j->b->g[gi]], *end = &j->b->s[j->b->g[gi + 1]];
+    size_t R = 0;
+    int n = 0;
+    for (story_rec *s = first; s < end; s++) {
+        free(s->floats);
+        s->floats = NULL;
+        s->flags |= STORY_HAS_FLOATS;
+        s->floats_per_token = (uint32_t)L->floats_per_token;
+        if (!s->n_tokens) continue;
+        if (reserve((void **)&w->ids, &w->ids_cap, R + s->n_tokens, sizeof *w->ids) ||
+            reserve((void **)&w->lens, &w->lens_cap, (size_t)n + 1, sizeof *w->lens))
+            return herr_set(e, "story %u: out of memory", s->story);
+        for (uint32_t t = 0; t < s->n_tokens; t++) w->ids[R + t] = s->tokens[t].id;
+        R += s->n_tokens;
+        w->lens[n++] = (int)s->n_tokens;
     }
-    for (int t = 0; t < T; t++) w->ids[t] = s->tokens[t].id;
-    if (gptneo_forward(m, w->ids, T, &w->a, e)) return herr_prefix(e, "story %u: ", s->story);
-    float *out = malloc((size_t)T * L->floats_per_token * sizeof(float)); /* [T][F] */
-    if (!out) return herr_set(e, "story %u: out of memory", s->story);
-    for (int t = 0; t < T; t++) {
-        float *o = out + (size_t)t * L->floats_per_token;
-        for (int li = 0; li < L->n_layers; li++)
-            for (int hi = 0; hi < L->n_heads; hi++) {
-                const int l = L->layers[li], h = L->heads[hi];
-                for (int vi = 0; vi < L->n_vecs; vi++) {
-                    if (L->vecs[vi] == 'a') {
-                        *o++ = w->a.activity[((size_t)l * T + t) * m->cfg.n_head + h];
-                    } else {
-                        memcpy(o, gptneo_vec(&w->a, dk, l, t, h, L->vecs[vi]), (size_t)dk * sizeof(float));
-                        o += dk;
+    if (!n) return 0;
+    if (gptneo_forward_stories(m, w->ids, w->lens, n, &w->a, e))
+        return herr_prefix(e, "story %u: ", first->story);
+    size_t r0 = 0; /* the story's first row */
+    for (story_rec *s = first; s < end; s++) {
+        const size_t T = s->n_tokens;
+        if (!T) continue;
+        float *out = malloc(T * (size_t)L->floats_per_token * sizeof(float)); /* [T][F] */
+        if (!out) return herr_set(e, "story %u: out of memory", s->story);
+        for (size_t t = 0; t < T; t++) {
+            float *o = out + t * (size_t)L->floats_per_token;
+            const int r = (int)(r0 + t);
+            for (int li = 0; li < L->n_layers; li++)
+                for (int hi = 0; hi < L->n_heads; hi++) {
+                    const int l = L->layers[li], h = L->heads[hi];
+                    for (int vi = 0; vi < L->n_vecs; vi++) {
+                        if (L->vecs[vi] == 'a') {
+                            *o++ = w->a.activity[((size_t)l * R + r) * m->cfg.n_head + h];
+                        } else {
+                            memcpy(o, gptneo_vec(&w->a, dk, l, r, h, L->vecs[vi]), (size_t)dk * sizeof(float));
+                            o += dk;
+                        }
                     }
                 }
-            }
+        }
+        s->floats = out;
+        r0 += T;
     }
-    s->floats = out;
     return 0;
 }
 
@@ -143,6 +181,17 @@ static void parse_vectors(const char *s, act_layout *L, int d_head)
             L->per_head += L->vec_width[L->n_vecs];
             L->n_vecs++;
         }
+}
+
+/* A GPT-2 stream says so and how its attention scores are scaled (what
+ * attn-slice recomputes); a GPT-Neo stream carries no such lines, so its
+ * header is what it always was (no model-type line means gpt_neo, scale 1). */
+static void add_model_type(stream_header *h, const gptneo_model *m)
+{
+    if (m->cfg.arch != MODEL_ARCH_GPT2) return;
+    stream_header_set(h, "model-type", "gpt2");
+    stream_header_set(h, "attention-scale", "%s", m->cfg.scale_attn_weights ? "sqrt-d-head" : "none");
+    stream_header_set(h, "attention-scale-inverse-layer", "%s", m->cfg.scale_attn_inverse_layer ? "yes" : "no");
 }
 
 /* Model identity lines for a header. */
@@ -234,9 +283,9 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
         ids = parse_ids(prompt_ids, &n);
     }
     int total = n + N;
-    if (total > m->cfg.n_positions)
+    if (total > model_max_tokens(&m->cfg))
         die("--generate %d after %d prompt tokens exceeds the model's %d positions", N, n,
-            m->cfg.n_positions);
+            model_max_tokens(&m->cfg));
     ids = xrealloc(ids, (size_t)(total > n ? total : n) * sizeof *ids);
     herr e;
     int cur = model_greedy(m, ids, n, total, -1, &e);
@@ -418,38 +467,71 @@ static void dump_layout(const opts *o, const gptneo_model *m, act_layout *L)
     L->floats_per_token = L->n_layers * L->n_heads * L->per_head;
 }
 
-/* Read up to B stories into batch, checking them against the model.
- * @return the count */
-static int read_batch(story_input *in, const gptneo_model *m, story_rec *batch, int B)
+/* Read stories into b, checking them against the model, in K (or K + 1)
+ * groups of at least G tokens each (the last group at the end of the input
+ * may have fewer; a story of one token is a group of its own).  Groups
+ * depend on the input only, never on --threads, so neither do the floats.  @return 1 if the input may have more stories, 0 at its end */
+static int read_batch(story_input *in, const gptneo_model *m, batch *b, size_t K, uint32_t G)
 {
-    int n = 0;
-    while (n < B && input_next(in, &batch[n])) {
-        const story_rec *s = &batch[n];
+    b->n = b->ng = 0;
+    if (reserve((void **)&b->g, &b->gcap, K + 2, sizeof *b->g)) die("out of memory");
+    b->g[0] = 0;
+    uint32_t tokens = 0;
+    while (b->ng < K) {
+        if (b->n == b->cap) {
+            size_t old = b->cap;
+            if (reserve((void **)&b->s, &b->cap, b->n + 1, sizeof *b->s)) die("out of memory");
+            memset(b->s + old, 0, (b->cap - old) * sizeof *b->s);
+        }
+        if (!input_next(in, &b->s[b->n])) {
+            if (b->n > b->g[b->ng]) b->g[++b->ng] = b->n; /* the last, short group */
+            return 0;
+        }
+        const story_rec *s = &b->s[b->n++];
         if (!(s->flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s->story);
-        if (s->n_tokens > (uint32_t)m->cfg.n_positions)
+        if (s->n_tokens > (uint32_t)model_max_tokens(&m->cfg))
             die("story %u: %u tokens exceed the model's %d positions", s->story, s->n_tokens,
-                m->cfg.n_positions);
+                model_max_tokens(&m->cfg));
         for (uint32_t t = 0; t < s->n_tokens; t++)
             if (s->tokens[t].id >= (uint32_t)m->cfg.vocab_size)
                 die("story %u: token id %u at position %u is outside the vocabulary (%d)", s->story,
                     s->tokens[t].id, t, m->cfg.vocab_size);
-        n++;
+        if (G > 1 && s->n_tokens == 1) {
+            /* alone: BLAS computes a one-row product another way (gemv),
+             * so in a group its floats would depend on its neighbours */
+            if (b->n - 1 > b->g[b->ng]) b->g[++b->ng] = b->n - 1;
+            b->g[++b->ng] = b->n;
+            tokens = 0;
+            continue;
+        }
+        tokens += s->n_tokens;
+        if (tokens >= G) {
+            b->g[++b->ng] = b->n;
+            tokens = 0;
+        }
     }
-    return n;
+    return 1;
 }
+
+/* Tokens run together in one pass: on wide models (GPT-2 small) BLAS packs
+ * every weight matrix once per product, a cost per story that batching
+ * stories into about this many rows amortises; narrow models (TinyStories-1M,
+ * 64 wide) gain nothing and run one story at a time, as they always have. */
+#define GROUP_TOKENS 512
+#define GROUP_MIN_EMBD 256
 
 /* The dump: batches of stories computed by the pool while the previous
  * batch is written (compressed) by this thread, in input order. */
-static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stream_header *inh,
-                     int argc, char **argv)
+static void run_dump(const opts *o, const gptneo_model *m, const act_layout *Lp, story_input *in,
+                     stream_header *inh, int argc, char **argv)
 {
-    act_layout L;
-    dump_layout(o, m, &L);
+    const act_layout L = *Lp;
     if (stream_header_get(inh, "model-sha256")) die("input already names a model (model-sha256); expected tokens");
     stream_header h;
     stream_header_init(&h);
     stream_header_copy(&h, inh);
     act_layout_to_header(&L, &h);
+    add_model_type(&h, m);
     add_model_identity(&h, m);
     stream_header_add_provenance(&h, argc, argv);
     stream_writer *w = cli_open_stream(o->out, STREAM_ACTIVATIONS, &h);
@@ -458,27 +540,29 @@ static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stre
     herr e;
     hpool *pool = hpool_new(o->threads, &e);
     if (!pool) die("%s", e.msg);
-    const int B = o->threads * 8;
+    const uint32_t G = m->cfg.n_embd >= GROUP_MIN_EMBD ? GROUP_TOKENS : 1;
+    const size_t K = (size_t)o->threads * (G > 1 ? 2 : 8); /* groups per batch */
     job j = {.m = m, .L = &L, .ws = xcalloc((size_t)o->threads, sizeof *j.ws)};
     for (int i = 0; i < o->threads; i++) {
         gptneo_acts_init(&j.ws[i].a);
         j.ws[i].a.want_activity = memchr(L.vecs, 'a', (size_t)L.n_vecs) != NULL;
     }
-    story_rec *bufs[2] = {xcalloc((size_t)B, sizeof(story_rec)), xcalloc((size_t)B, sizeof(story_rec))};
+    batch bufs[2] = {{0}, {0}};
     uint64_t done = 0;
-    int cur = 0, pending = 0; /* stories of bufs[1 - cur] computed, not yet written */
+    int cur = 0;
+    size_t pending = 0; /* stories of bufs[1 - cur] computed, not yet written */
     for (;;) {
-        int n = read_batch(in, m, bufs[cur], B);
-        j.batch = bufs[cur];
-        hpool_start(pool, (size_t)n, HPOOL_DYNAMIC, run_story, &j);
-        for (int i = 0; i < pending; i++) cli_write_story(w, &bufs[1 - cur][i]);
+        int more = read_batch(in, m, &bufs[cur], K, G);
+        j.b = &bufs[cur];
+        hpool_start(pool, bufs[cur].ng, HPOOL_DYNAMIC, run_group, &j);
+        for (size_t i = 0; i < pending; i++) cli_write_story(w, &bufs[1 - cur].s[i]);
         done += (uint64_t)pending;
         if (pending) cli_progress("stories", done, 0);
         if (hpool_wait(pool, &e)) die("%s", e.msg);
-        pending = n;
+        pending = bufs[cur].n;
         cur = 1 - cur;
-        if (n < B) {
-            for (int i = 0; i < pending; i++) cli_write_story(w, &bufs[1 - cur][i]);
+        if (!more) {
+            for (size_t i = 0; i < pending; i++) cli_write_story(w, &bufs[1 - cur].s[i]);
             break;
         }
     }
@@ -486,12 +570,14 @@ static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stre
     cli_close_stream(w);
     hpool_free(pool);
     for (int k = 0; k < 2; k++) {
-        for (int i = 0; i < B; i++) story_free(&bufs[k][i]);
-        free(bufs[k]);
+        for (size_t i = 0; i < bufs[k].cap; i++) story_free(&bufs[k].s[i]);
+        free(bufs[k].s);
+        free(bufs[k].g);
     }
     for (int i = 0; i < o->threads; i++) {
         gptneo_acts_free(&j.ws[i].a);
         free(j.ws[i].ids);
+        free(j.ws[i].lens);
     }
     free(j.ws);
 }
@@ -512,9 +598,11 @@ int main(int argc, char **argv)
     } else {
         story_input in;
         stream_header inh;
+        act_layout L; /* the options checked against the model before any input is read */
+        if (!o.logits_k) dump_layout(&o, &m, &L);
         open_input(&o, &in, &inh);
         if (o.logits_k) run_logits(&o, &m, &in);
-        else run_dump(&o, &m, &in, &inh, argc, argv);
+        else run_dump(&o, &m, &L, &in, &inh, argc, argv);
         close_input(&in, &inh);
     }
     gptneo_free(&m);

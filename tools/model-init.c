@@ -1,12 +1,17 @@
-/* model-init: write a GPT-Neo model with random weights (a test model).
+/* model-init: write a GPT-Neo or GPT-2 model with random weights (a test
+ * model).
  *
  *   model-init --tinystories-1m-config --seed 1 -o models/random-ts1m
  *   model-init --layers 2 --heads 4 --hidden 16 --vocab 300 --window 5 -o m
+ *   model-init --gpt2-small-config --seed 14 -o models/random-gpt2-small
+ *   model-init --gpt2 --layers 3 --heads 2 --hidden 16 --vocab 300 -o m2
  *
  * Reads: nothing.  Writes: DIR/config.json + DIR/model.safetensors, a
- * deterministic function of the flags.  The config names the model
- * "random-test-model seed N" and sets "heads_random_test_model": true: it can
- * never pass for TinyStories-1M.  Links: model/config, model/init, model/save.
+ * deterministic function of the flags (GPT-2: GPT2LMHeadModel's tensors and
+ * config.json, model_type gpt2).  The config names the model
+ * "random-test-model seed N" (GPT-2: "random-test-model gpt2 seed N") and
+ * sets "heads_random_test_model": true: it can never pass for TinyStories-1M
+ * or GPT-2.  Links: model/config, model/init, model/save.
  */
 #include "cli/cli.h"
 #include "io/tensors.h"
@@ -25,21 +30,30 @@
 static void usage(void)
 {
     printf("usage: model-init [options] -o DIR\n"
-           "Write a GPT-Neo model with random weights (config.json + model.safetensors).\n"
-           "The model is named \"random-test-model seed N\": a test model, never TinyStories-1M.\n\n"
+           "Write a GPT-Neo (default) or GPT-2 model with random weights (config.json +\n"
+           "model.safetensors).  The model is named \"random-test-model seed N\" (GPT-2:\n"
+           "\"random-test-model gpt2 seed N\"): a test model, never TinyStories-1M or GPT-2.\n\n"
            "  -o, --output DIR          output directory (created if missing)\n"
-           "  --tinystories-1m-config   TinyStories-1M's exact hyper-parameters\n"
+           "  --tinystories-1m-config   TinyStories-1M's exact hyper-parameters (GPT-Neo)\n"
+           "  --gpt2                    GPT-2's architecture (GPT2LMHeadModel: fused c_attn with\n"
+           "                            bias, Conv1D weights, scores / sqrt(d_head), all layers global)\n"
+           "  --gpt2-small-config       GPT-2 small's exact hyper-parameters (12 layers, 12 heads,\n"
+           "                            768, vocab 50257, 1024 positions; implies --gpt2)\n"
            "  --layers N     (default 2)     --heads N     (default 4)\n"
            "  --hidden N     (default 16)    --inner N     (default 4*hidden)\n"
            "  --vocab N      (default 300)   --positions N (default 64)\n"
-           "  --window N     (default 8)     local-attention window\n"
+           "  --window N     (default 8)     local-attention window (GPT-Neo)\n"
            "  --attention LIST   per-layer kinds, e.g. global,local (repeated to\n"
-           "                     --layers; default alternating global,local)\n"
-           "  --seed N       (default 1)     --std X (default 0.1) weight scale\n"
+           "                     --layers; default alternating global,local; GPT-Neo)\n"
+           "  --scale-attn-by-inverse-layer-idx   GPT-2: scores also / (layer + 1)\n"
+           "  --seed N       (default 1)     --std X weight scale (default 0.1; GPT-2 0.04:\n"
+           "                     at GPT-2 small's width 0.1 makes attention nearly one-hot,\n"
+           "                     where float32 and float64 forwards part by more than 1e-4)\n"
            "  --help, --version\n\n"
            "example:\n"
            "  model-init --tinystories-1m-config --seed 7 -o /tmp/rnd && \\\n"
-           "    tokenize < stories.txt | forward-dump --model /tmp/rnd --vectors q,k > acts.hs\n");
+           "    tokenize < stories.txt | forward-dump --model /tmp/rnd --vectors q,k > acts.hs\n"
+           "  model-init --gpt2-small-config --seed 14 -o /tmp/g2s\n");
     exit(0);
 }
 
@@ -47,9 +61,11 @@ int main(int argc, char **argv)
 {
     cli_init(argv[0]);
     enum { O_TS = 256, O_LAYERS, O_HEADS, O_HIDDEN, O_INNER, O_VOCAB, O_POS, O_WINDOW,
-           O_ATTN, O_SEED, O_STD, O_HELP, O_VERSION };
+           O_ATTN, O_SEED, O_STD, O_GPT2, O_GPT2_SMALL, O_INVLAYER, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"tinystories-1m-config", no_argument, 0, O_TS},
+        {"gpt2", no_argument, 0, O_GPT2}, {"gpt2-small-config", no_argument, 0, O_GPT2_SMALL},
+        {"scale-attn-by-inverse-layer-idx", no_argument, 0, O_INVLAYER},
         {"layers", required_argument, 0, O_LAYERS}, {"heads", required_argument, 0, O_HEADS},
         {"hidden", required_argument, 0, O_HIDDEN}, {"inner", required_argument, 0, O_INNER},
         {"vocab", required_argument, 0, O_VOCAB}, {"positions", required_argument, 0, O_POS},
@@ -57,16 +73,19 @@ int main(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED}, {"std", required_argument, 0, O_STD},
         {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     const char *out = NULL, *attn = NULL;
-    int ts1m = 0;
+    int ts1m = 0, gpt2 = 0, gpt2_small = 0, invlayer = 0;
     long layers = -1, heads = -1, hidden = -1, inner = -1, vocab = -1, pos = -1, window = -1;
     unsigned long long seed = 1;
-    double std = 0.1;
+    double std = -1; /* default: 0.1, GPT-2 0.04 */
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (o) {
         case 'o': out = optarg; break;
         case O_TS: ts1m = 1; break;
+        case O_GPT2: gpt2 = 1; break;
+        case O_GPT2_SMALL: gpt2_small = gpt2 = 1; break;
+        case O_INVLAYER: invlayer = 1; break;
         case O_LAYERS: layers = cli_parse_long("--layers", optarg, 1, MODEL_MAX_LAYERS); break;
         case O_HEADS: heads = cli_parse_long("--heads", optarg, 1, MODEL_MAX_HEADS); break;
         case O_HIDDEN: hidden = cli_parse_long("--hidden", optarg, 1, 4096); break;
@@ -84,14 +103,21 @@ int main(int argc, char **argv)
     }
     if (optind < argc) die("unexpected argument '%s'", argv[optind]);
     if (!out) die("no output directory (-o DIR)");
+    if (std == -1) std = gpt2 ? 0.04 : 0.1;
     if (!(std > 0 && std < 100)) die("--std must be in (0, 100)");
+    if (ts1m && gpt2) die("--tinystories-1m-config is GPT-Neo; it does not go with --gpt2 / --gpt2-small-config");
+    if (gpt2 && (window >= 0 || attn)) die("GPT-2 has no local attention: drop --window / --attention");
+    if (invlayer && !gpt2) die("--scale-attn-by-inverse-layer-idx is a GPT-2 option (add --gpt2)");
+    const int sized = layers >= 0 || heads >= 0 || hidden >= 0 || inner >= 0 || vocab >= 0 || pos >= 0 ||
+                      window >= 0 || attn;
 
     model_config c;
     if (ts1m) {
-        if (layers >= 0 || heads >= 0 || hidden >= 0 || inner >= 0 || vocab >= 0 || pos >= 0 ||
-            window >= 0 || attn)
-            die("--tinystories-1m-config fixes every size; drop the other size flags");
+        if (sized) die("--tinystories-1m-config fixes every size; drop the other size flags");
         model_config_tinystories_1m(&c);
+    } else if (gpt2_small) {
+        if (sized) die("--gpt2-small-config fixes every size; drop the other size flags");
+        model_config_gpt2_small(&c);
     } else {
         memset(&c, 0, sizeof c);
         c.n_layer = layers >= 0 ? (int)layers : 2;
@@ -120,9 +146,16 @@ int main(int argc, char **argv)
             kinds[1] = 1;
             nk = 2;
         }
-        for (int l = 0; l < c.n_layer; l++) c.local[l] = (unsigned char)kinds[l % nk];
+        for (int l = 0; l < c.n_layer; l++) c.local[l] = (unsigned char)(gpt2 ? 0 : kinds[l % nk]);
+        if (gpt2) {
+            c.arch = MODEL_ARCH_GPT2;
+            c.window_size = c.n_positions; /* unused: every layer is global */
+            c.scale_attn_weights = 1;
+        }
     }
-    snprintf(c.name, sizeof c.name, "random-test-model seed %llu", seed);
+    c.scale_attn_inverse_layer = invlayer;
+    c.random_test = 1;
+    snprintf(c.name, sizeof c.name, "random-test-model%s seed %llu", gpt2 ? " gpt2" : "", seed);
 
     /* Round-trip the config through the parser: what we write must load. */
     herr e;

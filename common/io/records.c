@@ -434,8 +434,9 @@ int act_vectors_parse(const char *list, char sep, char *out, int *n, herr *e)
     *n = 0;
     for (const char *p = list; *p; p++) {
         if (*p == sep) continue;
-        if (!act_is_vector_kind(*p) || (p[1] && p[1] != sep))
-            return herr_set(e, "'%s' is not a list of vector kinds (letters of q k v z a)", list);
+        size_t w = strcspn(p, (char[]){sep, 0}); /* this item */
+        if (w != 1 || !act_is_vector_kind(*p))
+            return herr_set(e, "'%.*s' is not a vector kind (q k v z a; e.g. q,k)", (int)w, p);
         if (!memchr(out, *p, (size_t)*n)) out[(*n)++] = *p; /* a repeat adds nothing */
     }
     if (!*n) return herr_set(e, "empty list of vector kinds");

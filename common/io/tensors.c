@@ -143,6 +143,20 @@ int tensors_file_info(const tensor_set *ts, size_t i, tensor_info *out)
     return 0;
 }
 
+size_t tensors_name_count(const tensor_set *ts)
+{
+    return ts->file ? tensorfile_count(ts->file) : ts->n;
+}
+
+const char *tensors_name(const tensor_set *ts, size_t i)
+{
+    if (ts->file) {
+        const tf_entry *x = tensorfile_entry(ts->file, i);
+        return x ? x->name : NULL;
+    }
+    return i < ts->n ? ts->t[i].name : NULL;
+}
+
 void tensors_close_file(tensor_set *ts)
 {
     tensorfile_close(ts->file);

@@ -111,6 +111,12 @@ int tensors_has(const tensor_set *ts, const char *name);
 const tensor *tensors_get(tensor_set *ts, const char *name, herr *e)
     __attribute__((warn_unused_result));
 
+/** The names the set holds, read or not: the file's index (file order)
+ *  for a set backed by a file, else the tensors added, in order.
+ *  @return the count; tensors_name(ts, i) for i below it (NULL beyond) */
+size_t tensors_name_count(const tensor_set *ts);
+const char *tensors_name(const tensor_set *ts, size_t i);
+
 /** @return the number of entries in the file's index (0 for an in-memory set) */
 size_t tensors_file_count(const tensor_set *ts);
 

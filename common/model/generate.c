@@ -10,7 +10,7 @@ int model_greedy(const gptneo_model *m, uint32_t *ids, int n, int max_total, int
         if (ids[t] >= (uint32_t)m->cfg.vocab_size)
             return herr_set(e, "token id %u at position %d is outside the vocabulary (%d)", ids[t], t,
                             m->cfg.vocab_size);
-    if (max_total > m->cfg.n_positions) max_total = m->cfg.n_positions;
+    if (max_total > model_max_tokens(&m->cfg)) max_total = model_max_tokens(&m->cfg);
     float *lg = malloc((size_t)m->cfg.vocab_size * sizeof(float)); /* [V] */
     if (!lg) return herr_set(e, "out of memory");
     gptneo_acts a;

@@ -1,6 +1,8 @@
-/* gptneo.c: GPT-Neo config, weights and forward pass (see gptneo.h). */
+/* gptneo.c: the model (GPT-Neo or GPT-2): weights and forward pass (see
+ * gptneo.h). */
 #include "model/gptneo.h"
 #include "base/sha256.h"
+#include "model/gpt2.h"
 #include "model/vecmath.h"
 
 #include <cblas.h>
@@ -53,11 +55,16 @@ static int derive(gptneo_model *m, herr *e)
     const size_t D = (size_t)m->cfg.n_embd;
     for (int l = 0; l < m->cfg.n_layer; l++) {
         const model_layer_weights *ly = &m->w.layer[l];
-        m->wqkv[l] = malloc(3 * D * D * sizeof(float));
-        if (!m->wqkv[l]) return herr_set(e, "model: out of memory");
-        memcpy(m->wqkv[l], ly->wq, D * D * sizeof(float));
-        memcpy(m->wqkv[l] + D * D, ly->wk, D * D * sizeof(float));
-        memcpy(m->wqkv[l] + 2 * D * D, ly->wv, D * D * sizeof(float));
+        if (ly->wk == ly->wq + D * D && ly->wv == ly->wk + D * D) {
+            m->wqkv[l] = ly->wq; /* the layout already stacks them (weights.h) */
+            continue;
+        }
+        float *st = malloc(3 * D * D * sizeof(float));
+        if (!st) return herr_set(e, "model: out of memory");
+        memcpy(st, ly->wq, D * D * sizeof(float));
+        memcpy(st + D * D, ly->wk, D * D * sizeof(float));
+        memcpy(st + 2 * D * D, ly->wv, D * D * sizeof(float));
+        m->wqkv[l] = m->wqkv_own[l] = st;
     }
     if (!m->lm_head) {
         m->lm_head = m->w.wte;
@@ -77,8 +84,46 @@ static int alloc_params(gptneo_model *m, const model_config *c, herr *e)
     return 0;
 }
 
+/* A GPT-2 state dict into the layout (model/gpt2.h does the names, shapes
+ * and Conv1D transposes). */
+static int from_gpt2_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
+{
+    const float *lm = NULL;
+    if (alloc_params(m, c, e) || gpt2_bind(c, ts, &m->w, &lm, e)) goto fail;
+    if (lm) {
+        const size_t n = (size_t)c->vocab_size * (size_t)c->n_embd;
+        m->lm_head_own = malloc(n * sizeof(float));
+        if (!m->lm_head_own) {
+            herr_set(e, "model: out of memory");
+            goto fail;
+        }
+        memcpy(m->lm_head_own, lm, n * sizeof(float));
+        m->lm_head = m->lm_head_own;
+    }
+    tensors_free(ts);
+    if (derive(m, e)) {
+        gptneo_free(m);
+        return -1;
+    }
+    return 0;
+fail:
+    tensors_free(ts);
+    gptneo_free(m);
+    return -1;
+}
+
 int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
 {
+    if (c->arch == MODEL_ARCH_GPT2) return from_gpt2_tensors(m, c, ts, e);
+    /* GPT-2's names in a GPT-Neo model: say so before "missing tensor". */
+    for (size_t i = 0; i < tensors_name_count(ts); i++)
+        if (gpt2_is_gpt2_name(tensors_name(ts, i))) {
+            herr_set(e, "model: tensor %s is a GPT-2 name in a GPT-Neo model (config.json says model_type gpt_neo)",
+                     tensors_name(ts, i));
+            tensors_free(ts);
+            memset(m, 0, sizeof *m);
+            return -1;
+        }
     int nt = model_tensor_count(c);
     model_tensor_info *ti = malloc(sizeof *ti * (size_t)nt);
     if (!ti || alloc_params(m, c, e)) {
@@ -158,7 +203,7 @@ int gptneo_from_params(gptneo_model *m, const model_config *c, const float *para
 
 void gptneo_free(gptneo_model *m)
 {
-    for (int l = 0; l < MODEL_MAX_LAYERS; l++) free(m->wqkv[l]);
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++) free(m->wqkv_own[l]);
     free(m->params);
     free(m->lm_head_own);
     memset(m, 0, sizeof *m);
@@ -171,6 +216,16 @@ int gptneo_is_tinystories_1m(const gptneo_model *m)
 
 const char *gptneo_identity(const gptneo_model *m, char *out, size_t n)
 {
+    const char *name = m->cfg.name[0] ? m->cfg.name : "unnamed model";
+    if (m->cfg.arch == MODEL_ARCH_GPT2) {
+        /* No GPT-2 release is pinned (its sha256 is unknown here): never
+         * call any GPT-2 model verified, and say what a test model is. */
+        const char *what = !m->cfg.random_test ? "a GPT-2-architecture model, weights not verified against any release"
+                           : model_config_is_gpt2_small_shape(&m->cfg) ? "a random GPT-2-small-shaped test model, not GPT-2"
+                                                                         : "a random GPT-2-architecture test model, not GPT-2";
+        snprintf(out, n, "%s (%s; not TinyStories-1M: weights sha256 %.12s...)", name, what, m->weights_sha256);
+        return out;
+    }
     if (gptneo_is_tinystories_1m(m))
         snprintf(out, n, "TinyStories-1M (roneneldan/TinyStories-1M, weights sha256 verified)");
     else
@@ -270,6 +325,7 @@ void gptneo_acts_free(gptneo_acts *a)
     free(a->kt);
     free(a->vt);
     free(a->p);
+    free(a->sq);
     gptneo_acts_init(a);
 }
 
@@ -281,19 +337,25 @@ static int grow(float **p, size_t n)
     return 0;
 }
 
-/* Size every buffer for T tokens (grows only). */
-static int acts_reserve(const model_config *c, gptneo_acts *a, int T)
+/* Size every buffer for T rows (tokens of all stories run together) of
+ * which one story has at most maxT (grows only). */
+static int acts_reserve(const model_config *c, gptneo_acts *a, int T, int maxT)
 {
     const size_t L = (size_t)c->n_layer, D = (size_t)c->n_embd, H = (size_t)c->n_head,
-                 I = (size_t)c->n_inner, t = (size_t)T;
+                 I = (size_t)c->n_inner, t = (size_t)T, s = (size_t)maxT;
     int same_model = a->L == c->n_layer && a->D == c->n_embd && a->H == c->n_head;
-    if (!same_model) a->cap_T = a->cap_act = a->cap_attn = a->cap_resid = 0;
+    if (!same_model) a->cap_T = a->cap_seq = a->cap_act = a->cap_attn = a->cap_resid = 0;
     if (T > a->cap_T) {
         if (grow(&a->qkv, L * t * 3 * D) || grow(&a->z, L * t * D) || grow(&a->hidden, t * D) ||
-            grow(&a->x, t * D) || grow(&a->h, t * D) || grow(&a->ff, t * I) ||
-            grow(&a->kt, H * t * (D / H)) || grow(&a->vt, H * t * (D / H)) || grow(&a->p, t))
+            grow(&a->x, t * D) || grow(&a->h, t * D) || grow(&a->ff, t * I))
             return -1;
         a->cap_T = T;
+    }
+    if (maxT > a->cap_seq) { /* one story's attention scratch */
+        if (grow(&a->kt, H * s * (D / H)) || grow(&a->vt, H * s * (D / H)) || grow(&a->p, s) ||
+            (c->d_head >= GPTNEO_GEMM_DK && grow(&a->sq, s * s)))
+            return -1;
+        a->cap_seq = maxT;
     }
     /* activity [L][T][H] and attention [T][T] only when asked for */
     if (a->want_activity && T > a->cap_act) {
@@ -353,6 +415,12 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
 {
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
     const int W = c->local[l] ? c->window_size : T;
+    /* GPT-2 divides q . k by sqrt(dk) (and l + 1); GPT-Neo does not scale:
+     * its scores are left untouched (no multiplication at all). */
+    const double div = model_attn_divisor(c, l);
+    const int scaled = div != 1.0;
+    const vm_f8 vsc = vm_splat((float)(1.0 / div));
+    const float sc = (float)(1.0 / div);
     /* head-major transposed keys and values: kt[h][d][t] */
     for (int t = 0; t < T; t++) {
         const float *kr = qkv + (size_t)t * 3 * D + D, *vr = kr + D;
@@ -370,11 +438,12 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
         for (int h = 0; h < H; h++) {
             const float *kh = kt + (size_t)h * dk * T + lo, *vh = vt + (size_t)h * dk * T + lo;
             const float *q = qi + h * dk;
-            /* scores p[j] = q . k_j  (no 1/sqrt(dk) scaling) and their max */
+            /* scores p[j] = q . k_j (/ the layer's divisor when scaled) and their max */
             vm_f8 vmx = vm_splat(-INFINITY);
             for (int j = 0; j < n8; j += 8) {
                 vm_f8 s = vm_splat(q[0]) * vm_load(kh + j);
                 for (int d = 1; d < dk; d++) s += vm_splat(q[d]) * vm_load(kh + (size_t)d * T + j);
+                if (scaled) s *= vsc;
                 vm_store(p + j, s);
                 vmx = vm_max(vmx, s);
             }
@@ -382,6 +451,7 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
             for (int j = n8; j < n; j++) {
                 float s = q[0] * kh[j];
                 for (int d = 1; d < dk; d++) s += q[d] * kh[(size_t)d * T + j];
+                if (scaled) s *= sc;
                 p[j] = s;
                 mx = s > mx ? s : mx;
             }
@@ -417,9 +487,59 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
     }
 }
 
+/* The same attention for wide heads (d_head >= GPTNEO_GEMM_DK): per head,
+ * S = q_h k_h^T / divisor over the whole square by one sgemm (q, k, v read
+ * in place from qkv, row stride 3D), each row's softmax over its visible
+ * keys lo..i written back normalised with zeros elsewhere, then
+ * z_h = S v_h by a second sgemm.  Scratch S [T][T]. */
+VM_KERNEL static void attention_gemm(const model_config *c, int l, int T, const float *qkv, float *z,
+                                     float *S, int attn_h, float *attn, const gptneo_acts *a)
+{
+    const int D = c->n_embd, H = c->n_head, dk = c->d_head;
+    const int W = c->local[l] ? c->window_size : T;
+    const float sc = (float)(1.0 / model_attn_divisor(c, l));
+    for (int h = 0; h < H; h++) {
+        const float *q = qkv + (size_t)h * dk, *k = q + D, *v = q + 2 * D;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dk, sc, q, 3 * D, k, 3 * D, 0.0f, S, T);
+        for (int i = 0; i < T; i++) {
+            const int lo = i - W + 1 > 0 ? i - W + 1 : 0, n = i - lo + 1; /* keys lo..i */
+            const int n8 = n & ~7;
+            float *row = S + (size_t)i * T, *p = row + lo;
+            vm_f8 vmx = vm_splat(-INFINITY);
+            for (int j = 0; j < n8; j += 8) vmx = vm_max(vmx, vm_load(p + j));
+            float mx = vm_hmax(vmx);
+            for (int j = n8; j < n; j++) mx = p[j] > mx ? p[j] : mx;
+            vm_f8 vsum = vm_splat(0.0f), vmxs = vm_splat(mx);
+            for (int j = 0; j < n8; j += 8) {
+                vm_f8 e = vm_exp(vm_load(p + j) - vmxs);
+                vm_store(p + j, e);
+                vsum += e;
+            }
+            float sum = vm_hsum(vsum);
+            for (int j = n8; j < n; j++) {
+                p[j] = vm_exp1(p[j] - mx);
+                sum += p[j];
+            }
+            const float inv = 1.0f / sum;
+            const vm_f8 vinv = vm_splat(inv);
+            for (int j = 0; j < n8; j += 8) vm_store(p + j, vm_load(p + j) * vinv);
+            for (int j = n8; j < n; j++) p[j] *= inv;
+            memset(row, 0, (size_t)lo * sizeof(float));                   /* masked: outside */
+            memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof(float)); /* the window / future */
+            if (a->attn_row) a->attn_row(a->attn_ctx, l, h, i, lo, n, p, 1.0f);
+        }
+        if (h == attn_h) memcpy(attn, S, (size_t)T * T * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dk, T, 1.0f, S, T, v, 3 * D, 0.0f,
+                    z + (size_t)h * dk, D);
+    }
+}
+
 /* x[T][D] += the attention block of layer l (LN1, q k v, attention, out_proj
- * + bias); fills the layer's qkv, z and (when asked) activity. */
-static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_acts *a)
+ * + bias); fills the layer's qkv, z and (when asked) activity.  The T rows
+ * are n stories of lens[0..n) tokens back to back, each attending to itself
+ * (the per-story attention requests need n == 1). */
+static void attn_block(const gptneo_model *m, int l, int T, const int *lens, int n, float *x,
+                       gptneo_acts *a)
 {
     const model_config *c = &m->cfg;
     const int D = c->n_embd, H = c->n_head, dk = c->d_head;
@@ -428,8 +548,17 @@ static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_act
     float *z = a->z + (size_t)l * T * D;         /* [T][D] */
     layernorm(a->h, x, ly->ln1_w, ly->ln1_b, T, D, c->ln_eps);
     matmul_wt(qkv, a->h, m->wqkv[l], T, 3 * D, D, 0);
-    attention(c, l, T, qkv, z, a->kt, a->vt, a->p, l == a->attn_layer ? a->attn_head : -1,
-              a->attn, a);
+    if (ly->bqkv) /* GPT-2's c_attn bias (GPT-Neo's q, k, v have none) */
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < 3 * D; i++) qkv[(size_t)t * 3 * D + i] += ly->bqkv[i];
+    for (int s = 0, off = 0; s < n; off += lens[s++]) {
+        const int Ts = lens[s], ah = l == a->attn_layer ? a->attn_head : -1;
+        float *qs = qkv + (size_t)off * 3 * D, *zs = z + (size_t)off * D;
+        if (c->d_head >= GPTNEO_GEMM_DK)
+            attention_gemm(c, l, Ts, qs, zs, a->sq, ah, a->attn, a);
+        else
+            attention(c, l, Ts, qs, zs, a->kt, a->vt, a->p, ah, a->attn, a);
+    }
     if (a->z_mask) /* ablated heads: their z replaced before the projection */
         for (int h = 0; h < H; h++)
             if (a->z_mask[l * H + h])
@@ -439,7 +568,21 @@ static void attn_block(const gptneo_model *m, int l, int T, float *x, gptneo_act
     matmul_wt(x, z, ly->wo, T, D, D, 1); /* x += z Wo^T */
     for (int t = 0; t < T; t++)
         for (int i = 0; i < D; i++) x[(size_t)t * D + i] += ly->bo[i];
-    if (a->want_activity) {
+    if (a->want_activity && dk >= GPTNEO_GEMM_DK) {
+        /* wide heads: c_h[T][D] = z_h Wo[:, h*dk:(h+1)*dk]^T by one sgemm per
+         * head (a->h is free scratch until the MLP block) */
+        float *act = a->activity + (size_t)l * T * H, *ch = a->h; /* [T][H], [T][D] */
+        for (int h = 0; h < H; h++) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, D, dk, 1.0f, z + (size_t)h * dk, D,
+                        ly->wo + (size_t)h * dk, D, 0.0f, ch, D);
+            for (int t = 0; t < T; t++) {
+                const float *ct = ch + (size_t)t * D;
+                double ss = 0;
+                for (int o = 0; o < D; o++) ss += (double)ct[o] * ct[o];
+                act[(size_t)t * H + h] = (float)sqrt(ss);
+            }
+        }
+    } else if (a->want_activity) {
         float *act = a->activity + (size_t)l * T * H; /* [T][H] */
         for (int t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
@@ -482,8 +625,8 @@ static int forward_check(const gptneo_model *m, const uint32_t *ids, int T, gptn
 {
     const model_config *c = &m->cfg;
     if (T <= 0) return herr_set(e, "empty token sequence");
-    if (T > c->n_positions)
-        return herr_set(e, "%d tokens exceed the model's %d positions", T, c->n_positions);
+    if (T > model_max_tokens(c))
+        return herr_set(e, "%d tokens exceed the model's %d positions", T, model_max_tokens(c));
     for (int t = 0; t < T; t++)
         if (ids[t] >= (uint32_t)c->vocab_size)
             return herr_set(e, "token id %u at position %d is outside the vocabulary (%d)",
@@ -491,29 +634,70 @@ static int forward_check(const gptneo_model *m, const uint32_t *ids, int T, gptn
     if (a->attn_layer >= 0 && (a->attn_layer >= c->n_layer || a->attn_head < 0 || a->attn_head >= c->n_head))
         return herr_set(e, "attention of L%dH%d requested; the model has %d layers, %d heads",
                         a->attn_layer, a->attn_head, c->n_layer, c->n_head);
-    if (acts_reserve(c, a, T)) return herr_set(e, "out of memory for %d tokens", T);
+    if (acts_reserve(c, a, T, T)) return herr_set(e, "out of memory for %d tokens", T);
     return 0;
+}
+
+/* Layers from..L-1 on the residual stream in a->x, then ln_f into a->hidden. */
+static void run_layers(const gptneo_model *m, int from, int T, const int *lens, int n, gptneo_acts *a)
+{
+    const int D = m->cfg.n_embd, L = m->cfg.n_layer;
+    for (int l = from; l < L; l++) {
+        save_resid(a, 2 * l, a->x, T);
+        attn_block(m, l, T, lens, n, a->x, a);
+        save_resid(a, 2 * l + 1, a->x, T);
+        mlp_block(m, l, T, a->x, a);
+    }
+    save_resid(a, 2 * L, a->x, T);
+    layernorm(a->hidden, a->x, m->w.lnf_w, m->w.lnf_b, T, D, m->cfg.ln_eps);
+}
+
+/* The forward of n stories (lens[s] tokens each, T in all) packed as rows. */
+static void forward_rows(const gptneo_model *m, const uint32_t *ids, const int *lens, int n, int T,
+                         gptneo_acts *a)
+{
+    const int D = m->cfg.n_embd;
+    float *x = a->x; /* [T][D] residual stream */
+    for (int s = 0, r = 0; s < n; s++)
+        for (int t = 0; t < lens[s]; t++, r++) { /* positions restart with each story */
+            const float *te = m->w.wte + (size_t)ids[r] * D, *pe = m->w.wpe + (size_t)t * D;
+            for (int i = 0; i < D; i++) x[(size_t)r * D + i] = te[i] + pe[i];
+        }
+    run_layers(m, 0, T, lens, n, a);
 }
 
 int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T, gptneo_acts *a,
                    herr *e)
 {
-    const model_config *c = &m->cfg;
-    const int D = c->n_embd, L = c->n_layer;
     if (forward_check(m, ids, T, a, e)) return -1;
-    float *x = a->x; /* [T][D] residual stream */
-    for (int t = 0; t < T; t++) {
-        const float *te = m->w.wte + (size_t)ids[t] * D, *pe = m->w.wpe + (size_t)t * D;
-        for (int i = 0; i < D; i++) x[(size_t)t * D + i] = te[i] + pe[i];
+    forward_rows(m, ids, &T, 1, T, a);
+    return 0;
+}
+
+int gptneo_forward_stories(const gptneo_model *m, const uint32_t *ids, const int *lens, int n,
+                           gptneo_acts *a, herr *e)
+{
+    const model_config *c = &m->cfg;
+    if (n < 1) return herr_set(e, "no stories");
+    if (n > 1 && (a->attn_layer >= 0 || a->attn_row))
+        return herr_set(e, "attention rows and matrices are per story: run stories one at a time for them");
+    long T = 0;
+    int maxT = 0;
+    for (int s = 0; s < n; s++) {
+        if (lens[s] <= 0) return herr_set(e, "story %d of the batch: empty token sequence", s);
+        if (lens[s] > model_max_tokens(c))
+            return herr_set(e, "story %d of the batch: %d tokens exceed the model's %d positions", s, lens[s],
+                            model_max_tokens(c));
+        T += lens[s];
+        maxT = lens[s] > maxT ? lens[s] : maxT;
+        if (T > (1L << 24)) return herr_set(e, "a batch of more than %ld tokens", 1L << 24);
     }
-    for (int l = 0; l < L; l++) {
-        save_resid(a, 2 * l, x, T);
-        attn_block(m, l, T, x, a);
-        save_resid(a, 2 * l + 1, x, T);
-        mlp_block(m, l, T, x, a);
-    }
-    save_resid(a, 2 * L, x, T);
-    layernorm(a->hidden, x, m->w.lnf_w, m->w.lnf_b, T, D, c->ln_eps);
+    if (n == 1) return gptneo_forward(m, ids, lens[0], a, e);
+    for (long r = 0; r < T; r++)
+        if (ids[r] >= (uint32_t)c->vocab_size)
+            return herr_set(e, "token id %u at row %ld is outside the vocabulary (%d)", ids[r], r, c->vocab_size);
+    if (acts_reserve(c, a, (int)T, maxT)) return herr_set(e, "out of memory for %ld tokens", T);
+    forward_rows(m, ids, lens, n, (int)T, a);
     return 0;
 }
 
@@ -524,16 +708,8 @@ int gptneo_forward_from(const gptneo_model *m, const uint32_t *ids, int T, int l
     const int D = c->n_embd, L = c->n_layer;
     if (layer < 0 || layer >= L) return herr_set(e, "layer %d outside the model's %d", layer, L);
     if (forward_check(m, ids, T, a, e)) return -1;
-    float *x = a->x;
-    memcpy(x, x_pre, (size_t)T * D * sizeof(float));
-    for (int l = layer; l < L; l++) {
-        save_resid(a, 2 * l, x, T);
-        attn_block(m, l, T, x, a);
-        save_resid(a, 2 * l + 1, x, T);
-        mlp_block(m, l, T, x, a);
-    }
-    save_resid(a, 2 * L, x, T);
-    layernorm(a->hidden, x, m->w.lnf_w, m->w.lnf_b, T, D, c->ln_eps);
+    memcpy(a->x, x_pre, (size_t)T * D * sizeof(float));
+    run_layers(m, layer, T, &T, 1, a);
     return 0;
 }
 

@@ -1,25 +1,38 @@
-/* gptneo.h: the GPT-Neo model (Hugging Face `modeling_gpt_neo` semantics):
- * its config.json, its weights (model.safetensors or pytorch_model.bin via
- * tensors.h) and a float32 forward pass, one story at a time, that keeps
- * every layer's per-head q, k, v, z and (optionally) head activity.
+/* gptneo.h: the one transformer of the toolkit, in two architectures that
+ * share config (config.h), parameter layout (weights.h) and this forward:
+ * GPT-Neo (Hugging Face `modeling_gpt_neo`) and GPT-2 (`modeling_gpt2`,
+ * GPT2LMHeadModel; docs/gpt2.md).  It loads config.json and the weights
+ * (model.safetensors or pytorch_model.bin via tensors.h; GPT-2's state-dict
+ * names and Conv1D layout are handled by gpt2.h) and runs a float32
+ * forward, one story at a time, that keeps every layer's per-head q, k, v, z
+ * and (optionally) head activity.
  *
- * The forward (docs/DESIGN.md §5), with D = hidden_size, H = num_heads,
- * dk = D / H, T = tokens of the story:
+ * The forward (docs/DESIGN.md §5, docs/gpt2.md), with D = n_embd,
+ * H = heads, dk = D / H, T = tokens of the story:
  *
  *   x[T][D] = wte[id] + wpe[pos]
  *   per layer l:
  *     h = LN1(x)
- *     q, k, v = h Wq^T, h Wk^T, h Wv^T            (no bias)
- *     per head: s = q_h k_h^T                      (NO 1/sqrt(dk) scaling)
- *               mask j > i; on local layers also i - j >= window_size
+ *     q, k, v = h Wq^T + bq, h Wk^T + bk, h Wv^T + bv
+ *                                   (GPT-Neo: no bias; GPT-2: c_attn's bias)
+ *     per head: s = q_h k_h^T / model_attn_divisor(cfg, l)
+ *                                   (GPT-Neo: 1, NO scaling; GPT-2: sqrt(dk),
+ *                                    times l + 1 with scale_attn_by_inverse_layer_idx)
+ *               mask j > i; on GPT-Neo's local layers also i - j >= window_size
  *               p = softmax(s) in float32; z_h = p v_h
  *     x += z Wo^T + bo
  *     x += c_proj(gelu_new(c_fc(LN2(x))))
- *   hidden = LN_f(x); logits = hidden wte^T (lm_head tied to wte if absent)
+ *   hidden = LN_f(x); logits = hidden wte^T (lm_head tied to wte; GPT-Neo:
+ *   a stored lm_head.weight is used; GPT-2: only with tie_word_embeddings false)
  *
- * Weights keep PyTorch's Linear layout [out][in].  Head h of q, k, v, z is
- * columns [h*dk, (h+1)*dk) of the [T][D] matrices.  Activity of head h at a
- * token is || Wo[:, h*dk:(h+1)*dk] z_h ||_2 (bias excluded).
+ * Weights keep PyTorch's Linear layout [out][in] (GPT-2's Conv1D [in][out]
+ * weights are transposed when loaded).  Head h of q, k, v, z is columns
+ * [h*dk, (h+1)*dk) of the [T][D] matrices; q and k are dumped before any
+ * scaling.  Activity of head h at a token is || Wo[:, h*dk:(h+1)*dk] z_h ||_2
+ * (bias excluded) = GPT-2's || z_h c_proj.weight[h*dk:(h+1)*dk, :] ||_2.
+ *
+ * The gptneo_ names are historical: every function here serves both
+ * architectures.
  */
 #ifndef HEADS_GPTNEO_H
 #define HEADS_GPTNEO_H
@@ -38,7 +51,9 @@ typedef struct gptneo_model {
     model_config cfg;
     float *params;                /**< [model_param_count(cfg)] (owned) */
     model_weights w;              /**< pointers into params */
-    float *wqkv[MODEL_MAX_LAYERS];/**< [3D][D] per layer: wq, wk, wv stacked for one product (owned) */
+    float *wqkv[MODEL_MAX_LAYERS];/**< [3D][D] per layer: wq, wk, wv stacked for one product (the
+                                       layout's own wq: it stacks them already) */
+    float *wqkv_own[MODEL_MAX_LAYERS]; /**< a stacked copy when the layout does not (owned), or NULL */
     const float *lm_head;         /**< [V][D]: w.wte when tied, else lm_head_own */
     float *lm_head_own;           /**< [V][D] a separate lm_head.weight (owned), or NULL */
     int lm_head_tied;             /**< 1 if lm_head.weight was absent */
@@ -50,14 +65,16 @@ typedef struct gptneo_model {
 
 /** Load DIR/config.json and DIR/model.safetensors (preferred) or
  *  DIR/pytorch_model.bin.  Every tensor's shape is checked against the
- *  config; a missing tensor or a wrong shape is refused.
+ *  config; a missing tensor or a wrong shape is refused, and so are the
+ *  other architecture's tensor names (GPT-2's c_attn / c_proj in a GPT-Neo
+ *  model; for GPT-2 any tensor that is not GPT2LMHeadModel's).
  *  @param dir model directory; @param m out (gptneo_free when done)
  *  @return 0, or -1 with a one-line message in e */
 int gptneo_load(const char *dir, gptneo_model *m, herr *e) __attribute__((warn_unused_result));
 
 /** Bind an already-parsed config and tensor set into a model (the tensors
  *  are copied into the layout; *ts is freed and left empty either way).
- *  Names may carry the "transformer." prefix or not.
+ *  Names may carry the "transformer." prefix or not (GPT-2: all or none).
  *  @return 0, or -1 with a message */
 int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
     __attribute__((warn_unused_result));
@@ -79,7 +96,11 @@ void gptneo_free(gptneo_model *m);
 /** The model's identity for headers, reports and figures.  Only weights
  *  whose sha256 is the pinned TinyStories-1M file are called TinyStories-1M;
  *  anything else is named by its config's _name_or_path and marked
- *  "not TinyStories-1M".  @param out buffer; @param n its size
+ *  "not TinyStories-1M".  A GPT-2 model also says what it is: "a random
+ *  GPT-2-small-shaped test model, not GPT-2" (model-init's), "a random
+ *  GPT-2-architecture test model, not GPT-2", or "a GPT-2-architecture
+ *  model, weights not verified against any release" (no GPT-2 sha256 is
+ *  pinned).  @param out buffer; @param n its size
  *  @return out */
 const char *gptneo_identity(const gptneo_model *m, char *out, size_t n);
 
@@ -87,7 +108,9 @@ const char *gptneo_identity(const gptneo_model *m, char *out, size_t n);
 int gptneo_is_tinystories_1m(const gptneo_model *m);
 
 /** Out-projection slice of head h of layer l: element [o][j] of the
- *  [D][dk] slice is at the returned pointer + o*D + j (stride D). */
+ *  [D][dk] slice is at the returned pointer + o*D + j (stride D).  For GPT-2
+ *  this is c_proj.weight[h*dk + j][o] of the checkpoint (its rows h*dk ..,
+ *  transposed at load). */
 static inline const float *gptneo_wo_head(const gptneo_model *m, int l, int h)
 {
     return m->w.layer[l].wo + (size_t)h * m->cfg.d_head;
@@ -120,10 +143,10 @@ typedef struct gptneo_acts {
     const float *z_value; /**< [L][D] replacement values for z_mask */
 
     /* results of the last story */
-    int T;                /**< tokens */
+    int T;                /**< tokens (rows: all stories' for gptneo_forward_stories) */
     int L, D, H;          /**< layers, hidden size, heads (copied from cfg) */
     float *qkv;           /**< [L][T][3][D]: q, k, v of every layer */
-    float *z;             /**< [L][T][D]: attention output before out_proj */
+    float *z;             /**< [L][T][D]: attention output before out_proj (GPT-2: c_proj) */
     float *activity;      /**< [L][T][H] when want_activity (else not allocated) */
     float *attn;          /**< [T][T] probabilities of (attn_layer, attn_head) when asked,
                                zero where masked */
@@ -133,13 +156,20 @@ typedef struct gptneo_acts {
                                entering ln_f (2L) */
 
     /* scratch (internal) */
-    int cap_T, cap_act, cap_attn, cap_resid; /* tokens the buffers hold */
+    int cap_T, cap_seq, cap_act, cap_attn, cap_resid; /* tokens the buffers hold */
     float *x;             /**< [T][D] residual stream */
     float *h;             /**< [T][D] layer-norm output */
     float *ff;            /**< [T][I] MLP hidden */
     float *kt, *vt;       /**< [H][dk][T] head-major transposed k, v */
     float *p;             /**< [T] one softmax row */
+    float *sq;            /**< [T][T] one head's scores (heads of GPTNEO_GEMM_DK or more) */
 } gptneo_acts;
+
+/** Heads at least this wide run their attention as two sgemm per head
+ *  (scores over the whole [T][T] square, then probabilities times v): at
+ *  GPT-2's 64 BLAS beats the row kernel used for narrow heads (GPT-Neo
+ *  TinyStories-1M's 4) even though it computes the masked half too. */
+#define GPTNEO_GEMM_DK 32
 
 /** Initialise empty buffers and no requests (attn_layer = -1). */
 void gptneo_acts_init(gptneo_acts *a);
@@ -150,10 +180,24 @@ void gptneo_acts_free(gptneo_acts *a);
  *  @param ids [T] token ids; @param T number of tokens (1..n_positions)
  *  @param a   results (see gptneo_acts)
  *  @return 0, or -1 with a message in e (id outside the vocabulary,
- *          story longer than the position table, T == 0) */
+ *          story longer than model_max_tokens, T == 0) */
 int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T,
                    gptneo_acts *a, herr *e)
     __attribute__((warn_unused_result));
+
+/** Run n stories in one pass, their tokens packed back to back as the rows
+ *  of a (a->T = all their tokens; row r of gptneo_vec, activity, hidden and
+ *  resid is token r - (lens[0] + ... + lens[s-1]) of story s).  Every
+ *  per-token product (layer norms, q/k/v, output and MLP projections) runs
+ *  once over all rows, so BLAS packs each weight matrix once per batch
+ *  instead of once per story (about a tenth of GPT-2 small's forward at 170
+ *  tokens a story); each story attends only to itself and its positions
+ *  start at 0, exactly as gptneo_forward runs it alone.  The per-story
+ *  requests (attn_layer, attn_row) are refused when n > 1.
+ *  @param ids [lens[0] + ... + lens[n-1]] @param lens [n], each 1..model_max_tokens
+ *  @return 0, or -1 with e set */
+int gptneo_forward_stories(const gptneo_model *m, const uint32_t *ids, const int *lens, int n,
+                           gptneo_acts *a, herr *e) __attribute__((warn_unused_result));
 
 /** Run the model from layer `layer` on, the residual stream entering it
  *  being x_pre [T][D] (a clean run's resid slot 2*layer): layers layer..L-1

@@ -15,6 +15,7 @@
 int gnt_config_check(const model_config *c, herr *e)
 {
     if (model_config_check(c, e)) return -1;
+    if (c->arch != MODEL_ARCH_GPT_NEO) return herr_set(e, "the trainer implements GPT-Neo only");
     if (c->d_head > GNT_MAX_DHEAD) return herr_set(e, "head size %d above %d", c->d_head, GNT_MAX_DHEAD);
     return 0;
 }

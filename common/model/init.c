@@ -37,9 +37,43 @@ static int add_random(tensor_set *ts, rng *r, const char *name, int64_t d0, int6
     return rc;
 }
 
+/* GPT-2: GPT2LMHeadModel's tensors in its state-dict order, Conv1D shapes
+ * [in][out], drawn row-major as stored (no buffers, no lm_head: tied). */
+static int random_gpt2(const model_config *c, rng *r, float std, tensor_set *ts, herr *e)
+{
+    const int64_t D = c->n_embd, I = c->n_inner;
+    char nm[128];
+    if (add_random(ts, r, "transformer.wte.weight", c->vocab_size, D, 0, std, e) ||
+        add_random(ts, r, "transformer.wpe.weight", c->n_positions, D, 0, std, e))
+        return -1;
+    for (int l = 0; l < c->n_layer; l++) {
+#define R(suffix, d0, d1, mean, sd) do { \
+        snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, suffix); \
+        if (add_random(ts, r, nm, d0, d1, mean, sd, e)) return -1; } while (0)
+        R("ln_1.weight", D, 0, 1.0, 0.1);
+        R("ln_1.bias", D, 0, 0.0, 0.05);
+        R("attn.c_attn.weight", D, 3 * D, 0.0, std);
+        R("attn.c_attn.bias", 3 * D, 0, 0.0, 0.05);
+        R("attn.c_proj.weight", D, D, 0.0, std);
+        R("attn.c_proj.bias", D, 0, 0.0, 0.05);
+        R("ln_2.weight", D, 0, 1.0, 0.1);
+        R("ln_2.bias", D, 0, 0.0, 0.05);
+        R("mlp.c_fc.weight", D, I, 0.0, std);
+        R("mlp.c_fc.bias", I, 0, 0.0, 0.05);
+        R("mlp.c_proj.weight", I, D, 0.0, std);
+        R("mlp.c_proj.bias", D, 0, 0.0, 0.05);
+#undef R
+    }
+    if (add_random(ts, r, "transformer.ln_f.weight", D, 0, 1.0, 0.1, e) ||
+        add_random(ts, r, "transformer.ln_f.bias", D, 0, 0.0, 0.05, e))
+        return -1;
+    return 0;
+}
+
 int model_init_random_test(const model_config *c, uint64_t seed, float std, tensor_set *ts, herr *e)
 {
     rng r = {seed, 0, 0};
+    if (c->arch == MODEL_ARCH_GPT2) return random_gpt2(c, &r, std, ts, e);
     const int64_t D = c->n_embd, I = c->n_inner;
     char nm[128];
     if (add_random(ts, &r, "transformer.wte.weight", c->vocab_size, D, 0, std, e) ||
@@ -73,7 +107,7 @@ int model_init_random_test(const model_config *c, uint64_t seed, float std, tens
 void model_init_training(const model_config *c, float *flat, uint64_t seed)
 {
     int nt = model_tensor_count(c);
-    model_tensor_info ti[4 + 13 * MODEL_MAX_LAYERS];
+    model_tensor_info ti[MODEL_MAX_TENSORS];
     model_tensor_list(c, ti);
     uint64_t s = seed ^ 0x5DEECE66Dull;
     for (int t = 0; t < nt; t++) {

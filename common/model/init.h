@@ -26,7 +26,9 @@
 /** Random weights of a test model, with Hugging Face state-dict names
  *  ("transformer.wte.weight", ...; no lm_head: it is tied).  Matrices and
  *  embeddings ~ N(0, std^2); layer-norm weights 1 + N(0, 0.1^2); biases
- *  N(0, 0.05^2).
+ *  N(0, 0.05^2).  A GPT-2 config gets GPT2LMHeadModel's tensors (fused
+ *  c_attn with its bias, Conv1D [in][out] shapes) drawn in its state-dict
+ *  order, each row-major as stored.
  *  @param ts initialised, empty set that receives the tensors
  *  @return 0, or -1 with e set (out of memory) */
 int model_init_random_test(const model_config *c, uint64_t seed, float std, tensor_set *ts, herr *e)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "io/outfile.h"
+#include "model/gpt2.h"
 #include "model/weights.h"
 
 int model_save_dir(const char *dir, const model_config *c, model_origin origin, int eos,
@@ -39,6 +40,7 @@ int model_save_dir(const char *dir, const model_config *c, model_origin origin, 
 
 int model_params_to_tensors(const model_config *c, const float *params, tensor_set *ts, herr *e)
 {
+    if (c->arch == MODEL_ARCH_GPT2) return gpt2_state_dict(c, params, ts, e);
     int nt = model_tensor_count(c);
     model_tensor_info *ti = malloc(sizeof *ti * (size_t)nt);
     if (!ti) return herr_set(e, "out of memory");

@@ -18,7 +18,8 @@ int model_save_dir(const char *dir, const model_config *c, model_origin origin, 
                    const tensor_set *ts, herr *e) __attribute__((warn_unused_result));
 
 /** The tensors of parameters in the layout of weights.h, in layout order,
- *  plus "lm_head.weight" = wte (tied, as GPTNeoForCausalLM saves it).
+ *  plus "lm_head.weight" = wte (tied, as GPTNeoForCausalLM saves it).  For a
+ *  GPT-2 config: GPT2LMHeadModel's state dict instead (gpt2_state_dict).
  *  @param ts initialised, empty set @param params [model_param_count(c)]
  *  @return 0, or -1 with e set (out of memory) */
 int model_params_to_tensors(const model_config *c, const float *params, tensor_set *ts, herr *e)

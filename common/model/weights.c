@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-int model_tensor_count(const model_config *c) { return 4 + 13 * c->n_layer; }
+int model_tensor_count(const model_config *c)
+{
+    return 4 + (c->arch == MODEL_ARCH_GPT2 ? 14 : 13) * c->n_layer;
+}
 
 /* The layout, walked once: each tensor in order with its shape.  Both the
  * tensor list and the pointer map come from this walk, so they cannot
@@ -39,6 +42,29 @@ static float *put(walker *w, int l, const char *suffix, int ndim, int64_t d0, in
     return p;
 }
 
+/* GPT-2's layers: the same tensors plus the q/k/v biases (weights.h). */
+static void walk_gpt2_layers(walker *w, const model_config *c, model_weights *mw)
+{
+    const int64_t D = c->n_embd, I = c->n_inner;
+    for (int l = 0; l < c->n_layer; l++) {
+        model_layer_weights *L = &mw->layer[l];
+        L->ln1_w = put(w, l, "ln_1.weight", 1, D, 0, 0);
+        L->ln1_b = put(w, l, "ln_1.bias", 1, D, 0, 0);
+        L->wq = put(w, l, "attn.c_attn.weight.q.T", 2, D, D, 1);
+        L->wk = put(w, l, "attn.c_attn.weight.k.T", 2, D, D, 1);
+        L->wv = put(w, l, "attn.c_attn.weight.v.T", 2, D, D, 1);
+        L->bqkv = put(w, l, "attn.c_attn.bias", 1, 3 * D, 0, 0);
+        L->wo = put(w, l, "attn.c_proj.weight.T", 2, D, D, 1);
+        L->bo = put(w, l, "attn.c_proj.bias", 1, D, 0, 0);
+        L->ln2_w = put(w, l, "ln_2.weight", 1, D, 0, 0);
+        L->ln2_b = put(w, l, "ln_2.bias", 1, D, 0, 0);
+        L->fc_w = put(w, l, "mlp.c_fc.weight.T", 2, I, D, 1);
+        L->fc_b = put(w, l, "mlp.c_fc.bias", 1, I, 0, 0);
+        L->proj_w = put(w, l, "mlp.c_proj.weight.T", 2, D, I, 1);
+        L->proj_b = put(w, l, "mlp.c_proj.bias", 1, D, 0, 0);
+    }
+}
+
 static void walk(walker *w, const model_config *c, model_weights *mw)
 {
     const int64_t V = c->vocab_size, P = c->n_positions, D = c->n_embd, I = c->n_inner;
@@ -46,6 +72,12 @@ static void walk(walker *w, const model_config *c, model_weights *mw)
     if (!mw) mw = &dummy;
     mw->wte = put(w, -1, "wte.weight", 2, V, D, 1);
     mw->wpe = put(w, -1, "wpe.weight", 2, P, D, 1);
+    if (c->arch == MODEL_ARCH_GPT2) {
+        walk_gpt2_layers(w, c, mw);
+        mw->lnf_w = put(w, -1, "ln_f.weight", 1, D, 0, 0);
+        mw->lnf_b = put(w, -1, "ln_f.bias", 1, D, 0, 0);
+        return;
+    }
     for (int l = 0; l < c->n_layer; l++) {
         model_layer_weights *L = &mw->layer[l];
         L->ln1_w = put(w, l, "ln_1.weight", 1, D, 0, 0);

@@ -1,8 +1,9 @@
-/* weights.h: the one parameter layout of a GPT-Neo model.
+/* weights.h: the one parameter layout of a model (GPT-Neo or GPT-2).
  *
- * Every parameter lives in one flat float32 array, tensor after tensor in
- * Hugging Face's state-dict order (GPTNeoForCausalLM.state_dict(), without
- * the causal-mask buffers and without lm_head, which is tied to wte):
+ * Every parameter lives in one flat float32 array, tensor after tensor.  For
+ * GPT-Neo that is Hugging Face's state-dict order (GPTNeoForCausalLM
+ * .state_dict(), without the causal-mask buffers and without lm_head, which
+ * is tied to wte):
  *
  *   transformer.wte.weight                         [V][D]
  *   transformer.wpe.weight                         [P][D]
@@ -21,6 +22,25 @@
  * inference model (gptneo.h) and the trainer (gptneo_train.h) both address
  * the array through model_weights; checkpoints, gradients and AdamW moments
  * use the same layout.
+ *
+ * GPT-2 (cfg.arch == MODEL_ARCH_GPT2) has the same tensors in the same
+ * [out][in] layout plus the q/k/v biases, so the one forward runs on both.
+ * Its Conv1D weights are stored [in][out] in a checkpoint and transposed
+ * when bound (gpt2.h); the names listed say so (".T": the checkpoint's
+ * tensor transposed; ".q" / ".k" / ".v": that column block of c_attn):
+ *
+ *   transformer.wte.weight, transformer.wpe.weight  [V][D], [P][D]
+ *   per layer l, transformer.h.l.:
+ *     ln_1.weight, ln_1.bias                       [D], [D]
+ *     attn.c_attn.weight.q.T                       [D][D]   wq = c_attn.weight[:, 0:D]^T
+ *     attn.c_attn.weight.k.T                       [D][D]   wk = c_attn.weight[:, D:2D]^T
+ *     attn.c_attn.weight.v.T                       [D][D]   wv = c_attn.weight[:, 2D:3D]^T
+ *     attn.c_attn.bias                             [3D]     q | k | v biases
+ *     attn.c_proj.weight.T, attn.c_proj.bias       [D][D], [D]
+ *     ln_2.weight, ln_2.bias                       [D], [D]
+ *     mlp.c_fc.weight.T, mlp.c_fc.bias             [I][D], [I]
+ *     mlp.c_proj.weight.T, mlp.c_proj.bias         [D][I], [D]
+ *   transformer.ln_f.weight, transformer.ln_f.bias [D], [D]
  */
 #ifndef HEADS_MODEL_WEIGHTS_H
 #define HEADS_MODEL_WEIGHTS_H
@@ -34,6 +54,7 @@
 typedef struct model_layer_weights {
     float *ln1_w, *ln1_b;   /**< [D], [D] */
     float *wq, *wk, *wv;    /**< [D][D] each, [out][in] */
+    float *bqkv;            /**< [3D] q, k, v biases (GPT-2), NULL for GPT-Neo (none) */
     float *wo, *bo;         /**< [D][D], [D] */
     float *ln2_w, *ln2_b;   /**< [D], [D] */
     float *fc_w, *fc_b;     /**< [I][D], [I] */
@@ -50,14 +71,17 @@ typedef struct model_weights {
 
 /** One tensor of the layout. */
 typedef struct model_tensor_info {
-    char name[96];          /**< Hugging Face name, e.g. "transformer.h.0.ln_1.weight" */
+    char name[96];          /**< e.g. "transformer.h.0.ln_1.weight" (GPT-2: see above) */
     int ndim;               /**< 1 or 2 */
     int64_t shape[2];       /**< shape[1] = 1 for vectors */
     size_t offset, numel;   /**< position in the flat array, in floats */
     int decay;              /**< 1 for matrices and embeddings (AdamW weight decay) */
 } model_tensor_info;
 
-/** @return the number of tensors: 4 + 13 L. */
+/** Tensors a layout can have at most (GPT-2's 4 + 14 L at MODEL_MAX_LAYERS). */
+#define MODEL_MAX_TENSORS (4 + 14 * MODEL_MAX_LAYERS)
+
+/** @return the number of tensors: 4 + 13 L (GPT-Neo), 4 + 14 L (GPT-2). */
 int model_tensor_count(const model_config *c);
 
 /** List the tensors in layout order.

@@ -16,9 +16,14 @@ set datafile separator whitespace
 set palette defined (0 "#fff5f0", 0.25 "#fcbba1", 0.5 "#fb6a4a", 0.75 "#cb181d", 1 "#67000d")
 set cbrange [0:1]
 set cbtics 0,0.5,1 font ",7" scale 0.3
-set xrange [-0.5:15.5]; set yrange [-0.5:7.5]
-set xtics 0,5,15 out nomirror scale 0.3 font ",7"
-set ytics 0,2,7 out nomirror scale 0.3 font ",7"
+# the grid's size from report-grid's "# report: ... rows: layers 0..L columns:
+# heads 0..H" line (GPT-2 small: 12 x 12); the study's 8 x 16 otherwise
+nlay = int(system(sprintf("sed -n 's/^# report: .*rows: layers 0[.][.]\\([0-9]*\\).*/\\1/p' '%s' | head -n 1", data)) + 1)
+nhead = int(system(sprintf("sed -n 's/^# report: .*columns: heads 0[.][.]\\([0-9]*\\).*/\\1/p' '%s' | head -n 1", data)) + 1)
+if (nlay < 2 || nhead < 2) { nlay = 8; nhead = 16 }
+set xrange [-0.5:nhead - 0.5]; set yrange [-0.5:nlay - 0.5]
+set xtics 0,5,nhead - 1 out nomirror scale 0.3 font ",7"
+set ytics 0,2,nlay - 1 out nomirror scale 0.3 font ",7"
 set tics front
 W = 250 * cols + 40
 H = 190 * rows + 90

@@ -12,8 +12,13 @@ set palette defined (0 "#f7fbff", 0.25 "#c6dbef", 0.5 "#6baed6", 0.75 "#2171b5",
 set datafile separator whitespace
 set cbrange [0:1]
 set cblabel "F1-score"
-set xrange [-0.5:15.5]; set yrange [-0.5:7.5]
-set xtics 0,1,15 out nomirror scale 0.5; set ytics 0,1,7 out nomirror scale 0.5
+# the grid's size from report-grid's "# report: ... rows: layers 0..L columns:
+# heads 0..H" line (GPT-2 small: 12 x 12); the study's 8 x 16 otherwise
+nlay = int(system(sprintf("sed -n 's/^# report: .*rows: layers 0[.][.]\\([0-9]*\\).*/\\1/p' '%s' | head -n 1", data)) + 1)
+nhead = int(system(sprintf("sed -n 's/^# report: .*columns: heads 0[.][.]\\([0-9]*\\).*/\\1/p' '%s' | head -n 1", data)) + 1)
+if (nlay < 2 || nhead < 2) { nlay = 8; nhead = 16 }
+set xrange [-0.5:nhead - 0.5]; set yrange [-0.5:nlay - 0.5]
+set xtics 0,1,nhead - 1 out nomirror scale 0.5; set ytics 0,1,nlay - 1 out nomirror scale 0.5
 set xlabel "Head"; set ylabel "Layer"
 set title ttl noenhanced
 set tics front

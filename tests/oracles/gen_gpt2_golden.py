@@ -5,7 +5,9 @@ Runs the GPT-2 reference forward (ref_gpt2.py) on T random token ids
 (numpy RandomState(SEED).randint(0, vocab_size, T)) and writes the golden
 file OUT (uncompressed; gen_gpt2_golden.sh zstd's it).  ROWS: comma list of
 positions whose logits are stored, or "all".  FLAGS: "qkvz" to store q, k,
-v, z, or "-" for activity/attn/logits only.  Each SAME_DIR (the same weights
+v, z of every layer, "qkvz@L,L,..." to store them for those layers only (a
+GPT-2-small golden small enough to commit), or "-" for activity/attn/logits
+only.  Each SAME_DIR (the same weights
 in another file layout: .bin with or without "transformer.") must give
 bit-identical reference results, or the script fails.
 
@@ -15,7 +17,9 @@ so one C reader handles both:
   8 bytes "GPT2GLD1"
   u32 T, L, H, dk, V, attn_layer, attn_head, n_rows, has_qkvz
   u32 ids[T]; u32 rows[n_rows]
-  if has_qkvz: f32 q[L][T][H][dk], k[..], v[..], z[..]
+  has_qkvz 1: f32 q[L][T][H][dk], k[..], v[..], z[..]
+  has_qkvz 2 (FLAGS qkvz@...): u32 nq, u32 qlayers[nq], then
+           f32 q[nq][T][H][dk], k[..], v[..], z[..] of those layers
   f32 activity[L][T][H]; f32 attn[T][T]; f32 logits[n_rows][V]
 q is the raw query (c_attn output, bias included, NOT divided by the
 attention scale); attn is the softmax of (attn_layer, attn_head), row =
@@ -50,15 +54,29 @@ def main(argv):
         for k in r:
             if not np.array_equal(r[k], r2[k]):
                 raise SystemExit("gen_gpt2_golden.py: %s gives a different %s than %s" % (other, k, mdir))
-    has = 1 if flags == "qkvz" else 0
+    qlayers = list(range(L))
+    if flags == "qkvz":
+        has = 1
+    elif flags.startswith("qkvz@"):
+        has = 2
+        qlayers = [int(x) for x in flags[5:].split(",")]
+        if not qlayers or any(not 0 <= x < L for x in qlayers) or qlayers != sorted(set(qlayers)):
+            raise SystemExit("gen_gpt2_golden.py: qkvz@ wants increasing layers of the model")
+    elif flags == "-":
+        has = 0
+    else:
+        raise SystemExit("gen_gpt2_golden.py: FLAGS is qkvz, qkvz@L,L,... or -")
     with open(out, "wb") as f:
         f.write(b"GPT2GLD1")
         f.write(struct.pack("<9I", T, L, H, dk, V, al, ah, len(rows), has))
         f.write(np.asarray(ids, dtype="<u4").tobytes())
         f.write(np.asarray(rows, dtype="<u4").tobytes())
+        if has == 2:
+            f.write(struct.pack("<I", len(qlayers)))
+            f.write(np.asarray(qlayers, dtype="<u4").tobytes())
         if has:
             for key in ("q", "k", "v", "z"):
-                f.write(r[key].astype("<f4").tobytes())
+                f.write(r[key][qlayers].astype("<f4").tobytes())
         f.write(r["activity"].astype("<f4").tobytes())
         f.write(r["attn"].astype("<f4").tobytes())
         f.write(r["logits"].astype("<f4").tobytes())

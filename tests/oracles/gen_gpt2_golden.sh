@@ -20,8 +20,8 @@
 #       MADE_BY is recorded verbatim in cases.tsv (the C test can rebuild the
 #       model from it and must find the same weights sha256).
 #
-# ROWS: logit rows ("all" or a comma list); STORED: "qkvz" or "-" (activity,
-# attention and logits only).  Output: $GOLDEN_DIR (default
+# ROWS: logit rows ("all" or a comma list); STORED: "qkvz" (every layer),
+# "qkvz@L,L" (those layers only) or "-" (activity, attention and logits only).  Output: $GOLDEN_DIR (default
 # tests/golden/gpt2)/NAME.gold.zst and NAME's row in $GOLDEN_DIR/cases.tsv
 # (replaced if present):
 #   name  made-by  T  id-seed  attn-layer  attn-head  logit-rows  stored

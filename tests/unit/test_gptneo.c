@@ -10,6 +10,11 @@
  *   test_gptneo --golden G --dump ACTS
  *                                     compare a forward-dump output (one story,
  *                                     the golden's ids) with the golden
+ *   test_gptneo --golden G --attn-tsv TSV | --activity-tsv TSV
+ *                                     compare attn-slice's rows (story 0, the
+ *                                     golden's head, every query and key) or
+ *                                     activity's table (every head) with the
+ *                                     golden's attention / activity
  *   test_gptneo --golden G --write-tokens OUT
  *                                     write a tokens stream holding G's ids
  *                                     (a tagged one, tags NN VBD "" cycling,
@@ -49,7 +54,8 @@
 typedef struct golden {
     uint32_t T, L, H, dk, V, al, ah, n_rows, has_qkvz;
     uint32_t *ids, *rows;
-    float *q, *k, *v, *z; /* [L][T][H][dk] */
+    uint32_t nq, *ql;     /* layers whose q, k, v, z are stored (has_qkvz 2), or ql NULL: all */
+    float *q, *k, *v, *z; /* [nq][T][H][dk] */
     float *act;           /* [L][T][H] */
     float *attn;          /* [T][T] */
     float *logits;        /* [n_rows][V] */
@@ -66,14 +72,26 @@ static void golden_load(const char *path, golden *g)
     size_t got = ZSTD_decompress(b, n, raw, len);
     if (ZSTD_isError(got) || got != n) die("%s: zstd error", path);
     free(raw);
-    if (n < 44 || memcmp(b, "GNEOGLD1", 8)) die("%s: not a golden file", path);
+    /* GNEOGLD1 (GPT-Neo, gen_forward_golden.py) and GPT2GLD1 (GPT-2,
+     * gen_gpt2_golden.py) share one layout */
+    if (n < 44 || (memcmp(b, "GNEOGLD1", 8) && memcmp(b, "GPT2GLD1", 8))) die("%s: not a golden file", path);
     uint32_t *u = (uint32_t *)(b + 8);
     g->T = u[0], g->L = u[1], g->H = u[2], g->dk = u[3], g->V = u[4], g->al = u[5], g->ah = u[6];
     g->n_rows = u[7], g->has_qkvz = u[8];
     g->ids = u + 9;
     g->rows = g->ids + g->T;
     float *f = (float *)(g->rows + g->n_rows);
-    size_t nv = (size_t)g->L * g->T * g->H * g->dk;
+    g->nq = g->has_qkvz ? g->L : 0;
+    g->ql = NULL;
+    if (g->has_qkvz == 2) { /* GPT2GLD1 "qkvz@L,L": a layer list first */
+        uint32_t *p = g->rows + g->n_rows;
+        g->nq = p[0];
+        g->ql = p + 1;
+        for (uint32_t i = 0; i < g->nq; i++)
+            if (g->ql[i] >= g->L) die("%s: stored layer %u out of range", path, g->ql[i]);
+        f = (float *)(g->ql + g->nq);
+    }
+    size_t nv = (size_t)g->nq * g->T * g->H * g->dk;
     if (g->has_qkvz) {
         g->q = f, g->k = f + nv, g->v = f + 2 * nv, g->z = f + 3 * nv;
         f += 4 * nv;
@@ -86,6 +104,15 @@ static void golden_load(const char *path, golden *g)
     f += (size_t)g->n_rows * g->V;
     if ((uint8_t *)f != b + n) die("%s: size mismatch", path);
     g->buf = b;
+}
+
+/* Index of layer l among the golden's stored q/k/v/z layers, or -1. */
+static int qidx(const golden *g, uint32_t l)
+{
+    if (!g->ql) return g->has_qkvz ? (int)l : -1;
+    for (uint32_t i = 0; i < g->nq; i++)
+        if (g->ql[i] == l) return (int)i;
+    return -1;
 }
 
 /* Compare n values; print and return worst normalised error. */
@@ -133,14 +160,14 @@ static void check_golden_model(const char *gpath, const char *mdir)
     if (rc) return;
     const char kinds[] = "qkvz";
     const float *gv[4] = {g.q, g.k, g.v, g.z};
-    size_t nv = (size_t)g.L * g.T * g.H * g.dk;
+    size_t nv = (size_t)g.nq * g.T * g.H * g.dk;
     for (int ki = 0; g.has_qkvz && ki < 4; ki++) {
         cmp_t c = {0, 0, maxabs(gv[ki], nv)};
         for (uint32_t l = 0; l < g.L; l++)
-            for (uint32_t t = 0; t < g.T; t++)
+            for (uint32_t t = 0; t < g.T && qidx(&g, l) >= 0; t++)
                 for (uint32_t h = 0; h < g.H; h++) {
                     const float *x = gptneo_vec(&a, (int)g.dk, (int)l, (int)t, (int)h, kinds[ki]);
-                    const float *w = gv[ki] + (((size_t)l * g.T + t) * g.H + h) * g.dk;
+                    const float *w = gv[ki] + (((size_t)qidx(&g, l) * g.T + t) * g.H + h) * g.dk;
                     for (uint32_t d = 0; d < g.dk; d++) cmp_add(&c, x[d], w[d], c.maxref);
                 }
         CHECK(c.bad == 0, "%s: %c within 1e-4 relative of the reference (worst %.2e, %zu bad)",
@@ -197,7 +224,7 @@ static void check_golden_dump(const char *gpath, const char *dump)
     int ids_ok = 1;
     for (uint32_t t = 0; t < g.T; t++) ids_ok &= s.tokens[t].id == g.ids[t];
     CHECK(ids_ok, "%s: dump carries the token ids", case_name(gpath));
-    size_t nv = (size_t)g.L * g.T * g.H * g.dk;
+    size_t nv = (size_t)g.nq * g.T * g.H * g.dk;
     for (int vi = 0; vi < L.n_vecs; vi++) {
         char v = L.vecs[vi];
         const float *ref = v == 'q' ? g.q : v == 'k' ? g.k : v == 'v' ? g.v : v == 'z' ? g.z : g.act;
@@ -208,10 +235,11 @@ static void check_golden_dump(const char *gpath, const char *dump)
         for (int li = 0; li < L.n_layers; li++)
             for (int hi = 0; hi < L.n_heads; hi++) {
                 int l = L.layers[li], h = L.heads[hi], off = act_offset(&L, l, h, v);
-                for (uint32_t t = 0; t < g.T; t++)
+                int gl = v == 'a' ? l : qidx(&g, (uint32_t)l); /* row of the golden's arrays */
+                for (uint32_t t = 0; t < g.T && gl >= 0; t++)
                     for (int d = 0; d < w; d++, n++)
                         cmp_add(&c, s.floats[(size_t)t * L.floats_per_token + off + d],
-                                ref[(((size_t)l * g.T + t) * g.H + h) * w + d], c.maxref);
+                                ref[(((size_t)gl * g.T + t) * g.H + h) * w + d], c.maxref);
             }
         CHECK(c.bad == 0 && n > 0, "%s: dumped %c (%zu floats) within 1e-4 relative (worst %.2e)",
               case_name(gpath), v, n, c.worst_rel);
@@ -220,6 +248,52 @@ static void check_golden_dump(const char *gpath, const char *dump)
     CHECK(!got, "%s: dump ends after one story", case_name(gpath));
     story_free(&s);
     stream_reader_close(r);
+    free(g.buf);
+}
+
+/* Compare an attn-slice table (rows mode: one story, the golden's head,
+ * every query and key) or an activity table (every head of every layer)
+ * with the golden's attention / activity, same tolerance. */
+static void check_golden_table(const char *gpath, const char *tsv, int attn)
+{
+    golden g;
+    golden_load(gpath, &g);
+    FILE *f = fopen(tsv, "r");
+    if (!f) die("%s: cannot open", tsv);
+    const size_t na = (size_t)g.L * g.T * g.H;
+    const size_t want_rows = attn ? (size_t)g.T * g.T : na;
+    cmp_t c = {0, 0, attn ? 1.0 : maxabs(g.act, na)};
+    char *line = NULL;
+    size_t cap = 0, rows = 0, bad_keys = 0;
+    while (getline(&line, &cap, f) > 0) {
+        if (line[0] == '#') continue;
+        char *fld[8] = {0};
+        int nf = 0;
+        for (char *p = line, *save = NULL, *t; nf < 8 && (t = strtok_r(p, "\t\n", &save)); p = NULL) fld[nf++] = t;
+        if (nf < 7) die("%s: a row with %d fields", tsv, nf);
+        double got;
+        if (attn) { /* story layer head query key attention visible ... */
+            unsigned l = (unsigned)atoi(fld[1]), h = (unsigned)atoi(fld[2]);
+            long i = atol(fld[3]), j = atol(fld[4]);
+            got = atof(fld[5]);
+            if (l != g.al || h != g.ah || i < 0 || j < 0 || i >= (long)g.T || j >= (long)g.T) { bad_keys++; continue; }
+            if ((atoi(fld[6]) != 0) != (j <= i)) bad_keys++;
+            cmp_add(&c, got, g.attn[(size_t)i * g.T + j], 1.0);
+        } else { /* story pos token tag layer head activity label */
+            long t = atol(fld[1]);
+            unsigned l = (unsigned)atoi(fld[4]), h = (unsigned)atoi(fld[5]);
+            got = atof(fld[6]);
+            if (t < 0 || t >= (long)g.T || l >= g.L || h >= g.H) { bad_keys++; continue; }
+            cmp_add(&c, got, g.act[((size_t)l * g.T + (size_t)t) * g.H + h], c.maxref);
+        }
+        rows++;
+    }
+    free(line);
+    fclose(f);
+    CHECK(rows == want_rows && bad_keys == 0, "%s: %s table has the %zu rows expected (%zu; %zu bad keys or masks)",
+          case_name(gpath), attn ? "attn-slice" : "activity", want_rows, rows, bad_keys);
+    CHECK(c.bad == 0 && rows > 0, "%s: %s within 1e-4 relative of the reference (worst %.2e, %zu bad)", case_name(gpath),
+          attn ? "attn-slice's recomputed attention" : "activity's table", c.worst_rel, c.bad);
     free(g.buf);
 }
 
@@ -434,8 +508,8 @@ static void unit_checks(void)
     CHECK(parse_fails("{\"hidden_size\": 10, \"num_heads\": 3, \"num_layers\": 1, \"vocab_size\": 5,"
                       "\"max_position_embeddings\": 4, \"attention_layers\": [\"global\"]}", "divisible"),
           "hidden not divisible by heads refused");
-    CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"model_type\": \"gpt2\"}",
-                      "model_type"), "gpt2 model_type refused");
+    CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"model_type\": \"llama\"}",
+                      "unsupported model_type \"llama\""), "unknown model_type refused");
     CHECK(parse_fails("{\"num_heads\": 2}", "missing"), "missing hidden_size refused");
     CHECK(parse_fails("{" BASE ", \"attention_layers\": [\"global\",\"local\"], \"num_heads\": 2.5}",
                       "not an integer"), "non-integer num_heads refused");
@@ -507,7 +581,10 @@ int main(int argc, char **argv)
         check_reference(argv[2], argv[4], argc == 7 ? argv[6] : NULL);
     else if (argc == 5 && !strcmp(argv[1], "--golden") && !strcmp(argv[3], "--write-tokens"))
         write_tokens(argv[2], argv[4]);
+    else if (argc == 5 && !strcmp(argv[1], "--golden") &&
+             (!strcmp(argv[3], "--attn-tsv") || !strcmp(argv[3], "--activity-tsv")))
+        check_golden_table(argv[2], argv[4], !strcmp(argv[3], "--attn-tsv"));
     else
-        die("usage: test_gptneo [--golden G (--model DIR | --dump ACTS | --write-tokens OUT)]");
+        die("usage: test_gptneo [--golden G (--model DIR | --dump ACTS | --write-tokens OUT | --attn-tsv TSV | --activity-tsv TSV)]");
     TEST_END();
 }
