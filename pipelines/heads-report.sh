@@ -74,7 +74,7 @@ function claim2(k, head, median,   a, b, c, d, can, ok, dv, dall, nv, nall, doth
   print "" > md
   print "- activity right before a VBD vs elsewhere: " (testable(a) ? ratio_txt(a) : "no VBD in the test stories") > md
   print "- attention from the token before a VBD, per earlier VBD key vs per key: " (testable(b) ? ratio_txt(b) : "no earlier VBD to attend to") > md
-  printf "- induction score %s against the model'"'"'s median %s: %s\n", fmt(ind[k]), fmt(median), ind[k] > median ? "above" : "not above" > md
+  printf "- induction score %s against the model'"'"'s median %s: %s\n", fmt(ind[k]), fmt(median), (ind[k] > median ? "above" : "not above") > md
   if (nv != "") printf "- ablating it (`ablate --sweep`): loss change on VBD targets %s (n = %s) vs on the other targets %s\n", fmt(dv), nv, fmt(doth) > md
   else print "- ablating it: no VBD target in the ablated stories" > md
   print "- **verdict: " verdict(ok, can) "**" > md

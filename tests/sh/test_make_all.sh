@@ -30,14 +30,22 @@ same_tree() { # same_tree A B: identical lists and bytes
   done
 }
 
+ls -A "$TOP" >"$TMP/top-before"
 if run_all "$TMP/j1" -j1 >"$TMP/j1.log" 2>&1; then
   ok "make all completes on a random test model (-j1)"
 else
   fail "make all -j1"; tail -n 15 "$TMP/j1.log"; exit 0
 fi
-for f in results_keys.json results_queries.json report.csv summary.md; do
+for f in results_keys.json results_queries.json report.csv summary.md heads.md heads.tsv; do
   check "make all wrote $f" test -s "$TMP/j1/$f"
 done
+# the report card: three claims, each with its measured lines and a verdict
+check_eq "heads.md: three claim checks, each with a verdict" \
+  "$(grep -c '^### [123]\. ' "$TMP/j1/heads.md") $(grep -c '^- \*\*verdict: \(supported\|not supported\|not testable here\)\*\*$' "$TMP/j1/heads.md")" "3 3"
+check "heads.md: the past-tense head's induction score against the model's median" \
+  grep -qE "^- induction score [0-9.e-]+ against the model's median [0-9.e-]+: (above|not above)$" "$TMP/j1/heads.md"
+check "heads.md names the random test model" grep -q 'random-test-model' "$TMP/j1/heads.md"
+check_eq "make all leaves no stray file in the source tree's top folder" "$(ls -A "$TOP" | comm -13 "$TMP/top-before" -)" ""
 check "the summary names the random test model, not TinyStories-1M" \
   grep -q 'random-test-model' "$TMP/j1/summary.md"
 check "figures were drawn" test -n "$(find "$TMP/j1/figures" -name '*.png' 2>/dev/null | head -n 1)"
