@@ -149,102 +149,208 @@ static int cmp_tag(const void *a, const void *b)
     return strcmp(((const tagacc *)a)->tag, ((const tagacc *)b)->tag);
 }
 
-int main(int argc, char **argv)
+typedef struct opts {
+    const char *heads_s, *story_s, *window_s, *query_s, *out, *input;
+    const char *from_tag, *to_tag, *agg_tag; /* agg_tag: the one given, "" for (none) */
+    long layer, head;
+} opts;
+
+static void parse_args(int argc, char **argv, opts *o)
 {
-    herr he;
-    cli_init(argv[0]);
     enum { O_HEADS = 256, O_LAYER, O_HEAD, O_STORY, O_WINDOW, O_QUERY, O_FROM, O_TO, O_HELP,
            O_VERSION };
-    static const struct option opts[] = {
+    static const struct option opts_[] = {
         {"heads", required_argument, 0, O_HEADS},   {"layer", required_argument, 0, O_LAYER},
         {"head", required_argument, 0, O_HEAD},     {"story", required_argument, 0, O_STORY},
         {"window", required_argument, 0, O_WINDOW}, {"query", required_argument, 0, O_QUERY},
         {"from-tag", required_argument, 0, O_FROM}, {"to-tag", required_argument, 0, O_TO},
         {"output", required_argument, 0, 'o'},      {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION},     {0, 0, 0, 0}};
-    const char *heads_s = NULL, *story_s = NULL, *window_s = NULL, *query_s = NULL, *out = NULL;
-    const char *from_tag = NULL, *to_tag = NULL;
-    long layer = -1, head = -1;
-    int o;
+    *o = (opts){.layer = -1, .head = -1};
+    int c;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (o) {
-        case O_HEADS: heads_s = optarg; break;
-        case O_LAYER: layer = cli_parse_long("--layer", optarg, 0, 100000); break;
-        case O_HEAD: head = cli_parse_long("--head", optarg, 0, 100000); break;
-        case O_STORY: story_s = optarg; break;
-        case O_WINDOW: window_s = optarg; break;
-        case O_QUERY: query_s = optarg; break;
-        case O_FROM: from_tag = optarg; break;
-        case O_TO: to_tag = optarg; break;
-        case 'o': out = optarg; break;
+    while ((c = getopt_long(argc, argv, "o:", opts_, NULL)) != -1) {
+        switch (c) {
+        case O_HEADS: o->heads_s = optarg; break;
+        case O_LAYER: o->layer = cli_parse_long("--layer", optarg, 0, 100000); break;
+        case O_HEAD: o->head = cli_parse_long("--head", optarg, 0, 100000); break;
+        case O_STORY: o->story_s = optarg; break;
+        case O_WINDOW: o->window_s = optarg; break;
+        case O_QUERY: o->query_s = optarg; break;
+        case O_FROM: o->from_tag = optarg; break;
+        case O_TO: o->to_tag = optarg; break;
+        case 'o': o->out = optarg; break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: cli_bad_option(argv);
         }
     }
-    const char *input = cli_single_input(argc, argv);
-    if (from_tag && to_tag) die("give --from-tag or --to-tag, not both");
-    const char *agg_tag = from_tag ? from_tag : to_tag;
-    if (agg_tag && (query_s || window_s)) die("--query / --window select rows; the aggregates use every token");
-    if (agg_tag && strlen(agg_tag) > TAG_MAX) die("'%s' is not a POS tag", agg_tag);
-    if (agg_tag && !strcmp(agg_tag, "(none)")) agg_tag = "";
+    o->input = cli_single_input(argc, argv);
+    if (o->from_tag && o->to_tag) die("give --from-tag or --to-tag, not both");
+    o->agg_tag = o->from_tag ? o->from_tag : o->to_tag;
+    if (o->agg_tag && (o->query_s || o->window_s)) die("--query / --window select rows; the aggregates use every token");
+    if (o->agg_tag && strlen(o->agg_tag) > TAG_MAX) die("'%s' is not a POS tag", o->agg_tag);
+    if (o->agg_tag && !strcmp(o->agg_tag, "(none)")) o->agg_tag = "";
+}
 
-    static head_id hid[SELECT_MAX_HEADS];
-    int nh = cli_heads_from_options(heads_s, layer, head, NULL, hid); /* 0: all, expanded below */
-    story_sel sel, qsel;
-    if (story_sel_parse(&sel, story_s, &he)) die("--story: %s", he.msg);
-    if (story_sel_parse(&qsel, query_s, &he)) die("--query: %s", he.msg);
-    tok_window win = {0, -1, 0};
-    if (window_s && tok_window_parse(&win, window_s, &he)) die("--window: %s", he.msg);
-
-    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
-    const stream_header *hdr = stream_reader_header(r);
-    act_layout L;
-    if (act_layout_parse(&L, hdr, &he)) die("%s: %s", stream_reader_name(r), he.msg);
-    if (nh == 0) nh = cli_heads_from_options(heads_s, layer, head, &L, hid);
-    double div[ACT_MAX_LAYERS];
-    const int gpt2 = attn_divisors(hdr, &L, stream_reader_name(r), div);
+/* The chosen heads checked against the layout, with their q and k offsets. */
+static hsel *select_heads(const act_layout *L, const head_id *hid, int nh, const char *name)
+{
     hsel *hs = xcalloc((size_t)nh, sizeof *hs);
     for (int i = 0; i < nh; i++) {
         const int l = hid[i].layer, h = hid[i].head;
-        if (l >= L.n_layer) die("L%dH%d: layer %d is out of range (the model has %d layers)", l, h, l, L.n_layer);
-        if (h >= L.n_head) die("L%dH%d: head %d is out of range (the model has %d heads)", l, h, h, L.n_head);
-        hs[i].layer = l;
-        hs[i].head = h;
-        hs[i].qoff = act_offset(&L, l, h, 'q');
-        hs[i].koff = act_offset(&L, l, h, 'k');
+        if (l >= L->n_layer) die("L%dH%d: layer %d is out of range (the model has %d layers)", l, h, l, L->n_layer);
+        if (h >= L->n_head) die("L%dH%d: head %d is out of range (the model has %d heads)", l, h, h, L->n_head);
+        hs[i] = (hsel){.layer = l, .head = h, .qoff = act_offset(L, l, h, 'q'), .koff = act_offset(L, l, h, 'k')};
         if (hs[i].qoff < 0 || hs[i].koff < 0)
             die("%s: the activations have no %s vector for L%dH%d (dump it with forward-dump --vectors q,k)",
-                stream_reader_name(r), hs[i].qoff < 0 ? "q" : "k", l, h);
+                name, hs[i].qoff < 0 ? "q" : "k", l, h);
     }
+    return hs;
+}
 
-    outfile *tab = cli_open_output(out);
-    FILE *f = tab->f;
+/* The table's '#' lines: model, the attention rule, the columns. */
+static void print_table_head(FILE *f, const stream_header *hdr, const act_layout *L, int gpt2, const opts *o)
+{
     cli_table_model(f, hdr);
     if (gpt2) {
         const int sq = strcmp(stream_header_get(hdr, "attention-scale"), "none") != 0;
         const int il = !strcmp(stream_header_get(hdr, "attention-scale-inverse-layer"), "yes");
         fprintf(f, "# attention: softmax(q.k / s) causal, every layer global (GPT-2); s = ");
-        if (sq) fprintf(f, "sqrt(d_head) = %.9g%s", sqrt((double)L.d_head), il ? " * " : "");
+        if (sq) fprintf(f, "sqrt(d_head) = %.9g%s", sqrt((double)L->d_head), il ? " * " : "");
         fprintf(f, "%s\n", il ? "(layer + 1)" : sq ? "" : "1");
     } else {
         fprintf(f, "# attention: softmax(q.k) unscaled, causal; local layers (");
         int any_local = 0;
-        for (int l = 0; l < L.n_layer; l++)
-            if (L.local_layer[l]) fprintf(f, "%s%d", any_local++ ? "," : "", l);
-        fprintf(f, "%s) window-size %d\n", any_local ? "" : "none", L.window_size);
+        for (int l = 0; l < L->n_layer; l++)
+            if (L->local_layer[l]) fprintf(f, "%s%d", any_local++ ? "," : "", l);
+        fprintf(f, "%s) window-size %d\n", any_local ? "" : "none", L->window_size);
     }
-    if (agg_tag) {
-        fprintf(f, "# %s tag %s\n", from_tag ? "from" : "to", story_tag_field(agg_tag));
+    if (o->agg_tag) {
+        fprintf(f, "# %s tag %s\n", o->from_tag ? "from" : "to", story_tag_field(o->agg_tag));
         fprintf(f, "#layer\thead\ttag\tmean_attention\tpairs\tattention_sum\ttokens\n");
     } else {
         fprintf(f, "#story\tlayer\thead\tquery\tkey\tattention\tvisible\tqtag\tktag\tqlabel\tklabel\tqword\n");
     }
+}
 
-    tagtab *acc = xcalloc((size_t)nh, sizeof *acc); /* [nh] per-tag sums */
-    tagtab tokcount = {0};                          /* tokens per tag */
-    unsigned long long n_agg_tokens = 0;
+/* The aggregates' running sums: per head and tag, and tokens per tag. */
+typedef struct aggsums {
+    tagtab *acc;      /* [nh] */
+    tagtab tokcount;
+    unsigned long long n_agg_tokens;
+} aggsums;
+
+/* --from-tag / --to-tag: one story's attention added to the sums. */
+static void aggregate_story(const opts *o, const act_layout *L, const story_rec *s, const hsel *hs, int nh,
+                            const double *div, double *p, aggsums *g)
+{
+    const long T = (long)s->n_tokens;
+    const char *tag = o->agg_tag;
+    if (!(s->flags & STORY_HAS_TAGS)) die("story %u has no POS tags (run postag-join before forward-dump)", s->story);
+    for (long t = 0; t < T; t++) {
+        tag_get(&g->tokcount, s->tokens[t].tag)->tokens++;
+        if (!strcmp(s->tokens[t].tag, tag)) g->n_agg_tokens++;
+    }
+    for (int hi = 0; hi < nh; hi++)
+        for (long i = 0; i < T; i++) {
+            if (o->from_tag && strcmp(s->tokens[i].tag, tag)) continue;
+            if (o->to_tag) { /* only queries that see some key with the tag */
+                int sees = 0;
+                for (long j = 0; j <= i && !sees; j++)
+                    sees = visible(L, hs[hi].layer, i, j) && !strcmp(s->tokens[j].tag, tag);
+                if (!sees) continue;
+            }
+            attn_row(L, s, &hs[hi], i, div[hs[hi].layer], p);
+            for (long j = 0; j <= i; j++) {
+                if (!visible(L, hs[hi].layer, i, j)) continue;
+                tagacc *a = NULL;
+                if (o->from_tag) a = tag_get(&g->acc[hi], s->tokens[j].tag);
+                else if (!strcmp(s->tokens[j].tag, tag)) a = tag_get(&g->acc[hi], s->tokens[i].tag);
+                if (a) {
+                    a->sum += p[j];
+                    a->pairs++;
+                }
+            }
+        }
+}
+
+/* The aggregate rows, per head and tag (sorted). */
+static void print_aggregates(FILE *f, const opts *o, const hsel *hs, int nh, aggsums *g)
+{
+    if (!g->n_agg_tokens) die("no token is tagged %s in the selected stories", story_tag_field(o->agg_tag));
+    fprintf(f, "# tokens tagged %s: %llu\n", story_tag_field(o->agg_tag), g->n_agg_tokens);
+    qsort(g->tokcount.v, g->tokcount.n, sizeof *g->tokcount.v, cmp_tag);
+    for (int h = 0; h < nh; h++)
+        for (size_t t = 0; t < g->tokcount.n; t++) {
+            const tagacc *c = &g->tokcount.v[t];
+            tagacc *a = tag_get(&g->acc[h], c->tag);
+            fprintf(f, "%d\t%d\t%s\t%.9g\t%llu\t%.9g\t%llu\n", hs[h].layer, hs[h].head, story_tag_field(c->tag),
+                    a->pairs ? a->sum / (double)a->pairs : 0.0, a->pairs, a->sum, c->tokens);
+        }
+}
+
+/* Rows mode: the attention rows of the queries (--query, or the window's)
+ * over the keys of the window, per head. */
+static void print_rows_story(FILE *f, const opts *o, const act_layout *L, const story_rec *s, const hsel *hs,
+                             int nh, const double *div, story_sel *qsel, const tok_window *win, double *p)
+{
+    const long T = (long)s->n_tokens;
+    herr he;
+    long qmax = -1, lo = 0, hi;
+    for (size_t k = 0; o->query_s && k < qsel->n; k++) {
+        if (qsel->r[k][1] >= (uint32_t)T) die("--query %u is outside story %u (%ld tokens)", qsel->r[k][1], s->story, T);
+        if ((long)qsel->r[k][1] > qmax) qmax = qsel->r[k][1];
+    }
+    if (win->given) {
+        if (tok_window_resolve(win, s, &lo, &hi, &he)) die("--window: %s", he.msg);
+    } else {
+        hi = o->query_s ? qmax + 1 : T;
+    }
+    for (int h = 0; h < nh; h++)
+        for (long i = 0; i < T; i++) {
+            if (o->query_s ? !story_sel_take(qsel, (uint32_t)i) : (i < lo || i >= hi)) continue;
+            attn_row(L, s, &hs[h], i, div[hs[h].layer], p);
+            char ql[300], qw[256];
+            story_token_label(s, (uint32_t)i, ql, sizeof ql);
+            story_token_word(s, (uint32_t)i, qw, sizeof qw);
+            for (long j = lo; j < hi; j++) {
+                char kl[300];
+                story_token_label(s, (uint32_t)j, kl, sizeof kl);
+                const int vis = visible(L, hs[h].layer, i, j);
+                fprintf(f, "%u\t%d\t%d\t%ld\t%ld\t%.9g\t%d\t%s\t%s\t%s\t%s\t%s\n", s->story, hs[h].layer,
+                        hs[h].head, i, j, vis ? p[j] : 0.0, vis, story_tag_field(s->tokens[i].tag),
+                        story_tag_field(s->tokens[j].tag), ql, kl, qw);
+            }
+        }
+}
+
+int main(int argc, char **argv)
+{
+    herr he;
+    cli_init(argv[0]);
+    opts o;
+    parse_args(argc, argv, &o);
+    static head_id hid[SELECT_MAX_HEADS];
+    int nh = cli_heads_from_options(o.heads_s, o.layer, o.head, NULL, hid); /* 0: all, expanded below */
+    story_sel sel, qsel;
+    if (story_sel_parse(&sel, o.story_s, &he)) die("--story: %s", he.msg);
+    if (story_sel_parse(&qsel, o.query_s, &he)) die("--query: %s", he.msg);
+    tok_window win = {0, -1, 0};
+    if (o.window_s && tok_window_parse(&win, o.window_s, &he)) die("--window: %s", he.msg);
+
+    stream_reader *r = cli_open_input(o.input, 1u << STREAM_ACTIVATIONS);
+    const stream_header *hdr = stream_reader_header(r);
+    act_layout L;
+    if (act_layout_parse(&L, hdr, &he)) die("%s: %s", stream_reader_name(r), he.msg);
+    if (nh == 0) nh = cli_heads_from_options(o.heads_s, o.layer, o.head, &L, hid);
+    double div[ACT_MAX_LAYERS];
+    const int gpt2 = attn_divisors(hdr, &L, stream_reader_name(r), div);
+    hsel *hs = select_heads(&L, hid, nh, stream_reader_name(r));
+
+    outfile *tab = cli_open_output(o.out);
+    print_table_head(tab->f, hdr, &L, gpt2, &o);
+    aggsums g = {.acc = xcalloc((size_t)nh, sizeof *g.acc)};
     double *p = NULL;
     size_t pcap = 0;
     story_rec s;
@@ -254,93 +360,17 @@ int main(int argc, char **argv)
         if (!(s.flags & STORY_HAS_FLOATS) || s.floats_per_token != (uint32_t)L.floats_per_token)
             die("story %u carries %u floats per token; the header's layout says %d", s.story,
                 s.floats_per_token, L.floats_per_token);
-        const long T = (long)s.n_tokens;
-        if ((size_t)T > pcap) p = xrealloc(p, (pcap = (size_t)T) * sizeof *p);
-        if (agg_tag) {
-            if (!(s.flags & STORY_HAS_TAGS)) die("story %u has no POS tags (run postag-join before forward-dump)", s.story);
-            for (long t = 0; t < T; t++) {
-                tag_get(&tokcount, s.tokens[t].tag)->tokens++;
-                if (!strcmp(s.tokens[t].tag, agg_tag)) n_agg_tokens++;
-            }
-            for (int hi = 0; hi < nh; hi++)
-                for (long i = 0; i < T; i++) {
-                    const int q_is = !strcmp(s.tokens[i].tag, agg_tag);
-                    if (from_tag && !q_is) continue;
-                    /* to-tag: only queries that see some key with the tag */
-                    if (to_tag) {
-                        int sees = 0;
-                        for (long j = 0; j <= i && !sees; j++)
-                            sees = visible(&L, hs[hi].layer, i, j) && !strcmp(s.tokens[j].tag, agg_tag);
-                        if (!sees) continue;
-                    }
-                    attn_row(&L, &s, &hs[hi], i, div[hs[hi].layer], p);
-                    for (long j = 0; j <= i; j++) {
-                        if (!visible(&L, hs[hi].layer, i, j)) continue;
-                        if (from_tag) {
-                            tagacc *a = tag_get(&acc[hi], s.tokens[j].tag);
-                            a->sum += p[j];
-                            a->pairs++;
-                        } else if (!strcmp(s.tokens[j].tag, agg_tag)) {
-                            tagacc *a = tag_get(&acc[hi], s.tokens[i].tag);
-                            a->sum += p[j];
-                            a->pairs++;
-                        }
-                    }
-                }
-            continue;
-        }
-        /* rows mode */
-        long qmax = -1;
-        if (query_s) {
-            for (size_t k = 0; k < qsel.n; k++) {
-                if (qsel.r[k][1] >= (uint32_t)T)
-                    die("--query %u is outside story %u (%ld tokens)", qsel.r[k][1], s.story, T);
-                if ((long)qsel.r[k][1] > qmax) qmax = qsel.r[k][1];
-            }
-        }
-        long lo, hi;
-        if (win.given) {
-            if (tok_window_resolve(&win, &s, &lo, &hi, &he)) die("--window: %s", he.msg);
-        } else {
-            lo = 0;
-            hi = query_s ? qmax + 1 : T;
-        }
-        for (int h = 0; h < nh; h++)
-            for (long i = 0; i < T; i++) {
-                if (query_s ? !story_sel_take(&qsel, (uint32_t)i) : (i < lo || i >= hi)) continue;
-                attn_row(&L, &s, &hs[h], i, div[hs[h].layer], p);
-                char ql[300], qw[256];
-                story_token_label(&s, (uint32_t)i, ql, sizeof ql);
-                story_token_word(&s, (uint32_t)i, qw, sizeof qw);
-                for (long j = lo; j < hi; j++) {
-                    char kl[300];
-                    story_token_label(&s, (uint32_t)j, kl, sizeof kl);
-                    const int vis = visible(&L, hs[h].layer, i, j);
-                    fprintf(f, "%u\t%d\t%d\t%ld\t%ld\t%.9g\t%d\t%s\t%s\t%s\t%s\t%s\n", s.story,
-                            hs[h].layer, hs[h].head, i, j, vis ? p[j] : 0.0, vis,
-                            story_tag_field(s.tokens[i].tag), story_tag_field(s.tokens[j].tag), ql, kl, qw);
-                }
-            }
+        if ((size_t)s.n_tokens > pcap) p = xrealloc(p, (pcap = s.n_tokens) * sizeof *p);
+        if (o.agg_tag) aggregate_story(&o, &L, &s, hs, nh, div, p, &g);
+        else print_rows_story(tab->f, &o, &L, &s, hs, nh, div, &qsel, &win, p);
     }
     uint32_t miss;
     if (story_sel_missing(&sel, &miss)) die("story %u is not in the stream", miss);
-    if (agg_tag) {
-        if (!n_agg_tokens) die("no token is tagged %s in the selected stories", story_tag_field(agg_tag));
-        fprintf(f, "# tokens tagged %s: %llu\n", story_tag_field(agg_tag), n_agg_tokens);
-        qsort(tokcount.v, tokcount.n, sizeof *tokcount.v, cmp_tag);
-        for (int h = 0; h < nh; h++)
-            for (size_t t = 0; t < tokcount.n; t++) {
-                const tagacc *c = &tokcount.v[t];
-                tagacc *a = tag_get(&acc[h], c->tag);
-                fprintf(f, "%d\t%d\t%s\t%.9g\t%llu\t%.9g\t%llu\n", hs[h].layer, hs[h].head,
-                        story_tag_field(c->tag), a->pairs ? a->sum / (double)a->pairs : 0.0, a->pairs,
-                        a->sum, c->tokens);
-            }
-    }
+    if (o.agg_tag) print_aggregates(tab->f, &o, hs, nh, &g);
     cli_close_output(tab);
-    for (int h = 0; h < nh; h++) free(acc[h].v);
-    free(acc);
-    free(tokcount.v);
+    for (int h = 0; h < nh; h++) free(g.acc[h].v);
+    free(g.acc);
+    free(g.tokcount.v);
     free(p);
     free(hs);
     story_free(&s);
