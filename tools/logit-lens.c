@@ -311,13 +311,13 @@ static void run_top(const opts *o, const gptneo_model *m, const storyset *ss, co
 {
     const int D = m->cfg.n_embd, V = m->cfg.vocab_size, dk = m->cfg.d_head, K = o->top < V ? o->top : V;
     const char *td = o->tokdir ? o->tokdir : o->model;
-    char vp[4200], mp[4200], err[512];
+    char vp[4200], mp[4200];
     snprintf(vp, sizeof vp, "%s/vocab.json", td);
     snprintf(mp, sizeof mp, "%s/merges.txt", td);
-    bpe *b = bpe_load(vp, mp, err, sizeof err);
-    if (!b) die("--top needs a tokenizer (--tokenizer DIR with vocab.json + merges.txt): %s", err);
-    story_sel sel;
     herr he;
+    bpe *b = bpe_load(vp, mp, &he);
+    if (!b) die("--top needs a tokenizer (--tokenizer DIR with vocab.json + merges.txt): %s", he.msg);
+    story_sel sel;
     if (story_sel_parse(&sel, o->stories, &he)) die("--story: %s", he.msg);
     gptneo_acts a;
     gptneo_acts_init(&a);

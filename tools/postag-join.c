@@ -206,11 +206,11 @@ int main(int argc, char **argv)
     if (optind + 1 < argc) die("too many inputs; give one tokens stream (or none for stdin)");
     const char *in_path = optind < argc ? argv[optind] : NULL;
 
-    const char *err = NULL;
-    perceptron *pt = perceptron_load(tagger_dir, &err);
-    if (!pt) die("%s", err);
-    treebank *tb = treebank_new(&err);
-    if (!tb) die("%s", err);
+    herr he;
+    perceptron *pt = perceptron_load(tagger_dir, &he);
+    if (!pt) die("%s", he.msg);
+    treebank *tb = treebank_new(&he);
+    if (!tb) die("%s", he.msg);
     tag_rules tr = {perceptron_n_classes(pt), NULL};
     tr.out = xcalloc((size_t)tr.n_classes, sizeof *tr.out);
     for (int k = 0; k < tr.n_classes; k++) tr.out[k] = perceptron_class(pt, k);
@@ -269,14 +269,14 @@ int main(int argc, char **argv)
         if (s.text_len == 0 && s.n_tokens > 0)
             die("%s: story %u has tokens but no story text; postag-join needs the text in the stream",
                 stream_reader_name(r), s.story);
-        if (treebank_tokenize(tb, s.text, s.text_len, &w, &err) != 0)
-            die("%s: story %u: %s", stream_reader_name(r), s.story, err);
+        if (treebank_tokenize(tb, s.text, s.text_len, &w, &he) != 0)
+            die("%s: story %u: %s", stream_reader_name(r), s.story, he.msg);
         if (w.n + 1 > wtag_cap) {
             wtag_cap = 2 * (w.n + 1);
             wtag = xrealloc(wtag, wtag_cap * sizeof *wtag);
         }
-        if (perceptron_tag(pt, (const char *const *)w.word, w.n, wtag, &err) != 0)
-            die("story %u: %s", s.story, err);
+        if (perceptron_tag(pt, (const char *const *)w.word, w.n, wtag, &he) != 0)
+            die("story %u: %s", s.story, he.msg);
         uint32_t *map = xmalloc(((size_t)s.text_len + 1) * sizeof *map);
         utf8_char_map(s.text, s.text_len, map);
         if (words_mode) {

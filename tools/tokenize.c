@@ -283,10 +283,11 @@ static int emit_story(state *st, long index, growbuf *text)
     if (memchr(s, 0, len)) die("story %ld contains a NUL byte: binary data, not stories text", index);
     size_t fixed_len;
     free(repaired);  /* file-scope: stays reachable if we die below */
-    size_t bad = utf8_repair(s, len, &repaired, &fixed_len);
+    herr e;
+    long bad = utf8_repair(s, len, &repaired, &fixed_len, &e);
     char *fixed = repaired;
+    if (bad < 0) die("story %ld: %s", index, e.msg);
     if (bad) {
-        if (!fixed) die("out of memory");
         if ((double)bad > MAX_INVALID_FRACTION * (double)len + 2)
             die("story %ld: %zu invalid UTF-8 sequences in %zu bytes: binary data, not stories text", index, bad, len);
         st->repaired_stories++;
@@ -295,8 +296,7 @@ static int emit_story(state *st, long index, growbuf *text)
     }
     if (len >= STREAM_MAX_RECORD / 4) die("story %ld is too long (%zu bytes)", index, len);
     st->toks.n = 0;
-    const char *err;
-    if (bpe_encode(st->tok, s, len, &st->toks, &err)) die("story %ld: %s", index, err);
+    if (bpe_encode(st->tok, s, len, &st->toks, &e)) die("story %ld: %s", index, e.msg);
     if (o->max_tokens && (long)st->toks.n > o->max_tokens)
         die("story %ld has %zu tokens, more than --max-tokens %ld", index, st->toks.n, o->max_tokens);
 
@@ -379,9 +379,9 @@ int main(int argc, char **argv)
     }
 
     /* Tokenizer first: a bad vocabulary fails before any input is read. */
-    char err[512];
-    bpe *tok = bpe_load(o.vocab, o.merges, err, sizeof err);
-    if (!tok) die("%s", err);
+    herr he;
+    bpe *tok = bpe_load(o.vocab, o.merges, &he);
+    if (!tok) die("%s", he.msg);
     char vocab_sha[65], merges_sha[65], tok_sha[65];
     file_sha256(o.vocab, "--vocab", vocab_sha);
     file_sha256(o.merges, "--merges", merges_sha);

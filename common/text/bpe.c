@@ -1,11 +1,11 @@
 /* bpe.c: GPT-2 byte-level BPE (see bpe.h for the contract). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "text/bpe.h"
+#include "text/utf8.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <pcre2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,7 @@ static void cache_clear(bpe *b);
 #define CACHE_MAX_ENTRIES (1u << 16)
 #define CACHE_MAX_WORD 128
 #define NO_RANK UINT32_MAX
-#define DEFAULT_HEAP_THRESHOLD 64
+#define DEFAULT_LONG_THRESHOLD 64
 #define DEAD UINT32_MAX
 
 typedef struct pair_slot {
@@ -64,20 +64,11 @@ struct bpe {
     uint32_t n_cache;
     char *cache_keys; size_t cache_keys_len, cache_keys_cap;
     uint32_t *cache_ids; size_t cache_ids_len, cache_ids_cap;
-    /* scratch symbols */
+    /* scratch symbols (short pieces) */
     uint32_t *sym; size_t sym_cap;
-    /* words longer than this use the O(n log n) merge */
-    size_t heap_threshold;
+    /* pieces longer than this use the O(n log n) merge */
+    size_t long_threshold;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -160,14 +151,14 @@ static const pair_slot *pair_find(const bpe *b, uint32_t x, uint32_t y)
     }
 }
 
-static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
+static char *read_whole(const char *path, size_t *len, herr *e)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { set_err(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    if (!f) { herr_set(e, "%s: %s", path, strerror(errno)); return NULL; }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     for (;;) {
-        if (!buf) { fclose(f); set_err(err, errlen, "%s: out of memory", path); return NULL; }
+        if (!buf) { fclose(f); herr_set(e, "%s: out of memory", path); return NULL; }
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap) break;
         cap *= 2;
@@ -177,25 +168,25 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad) { free(buf); set_err(err, errlen, "%s: read error", path); return NULL; }
+    if (bad) { free(buf); herr_set(e, "%s: read error", path); return NULL; }
     buf[n] = 0;
     *len = n;
     return buf;
 }
 
-static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, size_t errlen)
+static int load_vocab(bpe *b, const int16_t *u2b, const char *path, herr *e)
 {
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         if (je.line < 0 || strstr(je.text, "unable to open"))
-            set_err(err, errlen, "%s: cannot read: %s", path, je.text);
+            herr_set(e, "%s: cannot read: %s", path, je.text);
         else
-            set_err(err, errlen, "%s:%d: malformed JSON: %s", path, je.line, je.text);
+            herr_set(e, "%s:%d: malformed JSON: %s", path, je.line, je.text);
         return -1;
     }
     if (!json_is_object(root) || json_object_size(root) == 0) {
-        set_err(err, errlen, "%s: expected a JSON object of token -> id", path);
+        herr_set(e, "%s: expected a JSON object of token -> id", path);
         json_decref(root);
         return -1;
     }
@@ -210,7 +201,7 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
     uint8_t *seen = calloc(n, 1);
     if (!b->pool || !b->tok_off || !b->tok_len || !seen) {
         free(seen); json_decref(root);
-        set_err(err, errlen, "%s: out of memory", path);
+        herr_set(e, "%s: out of memory", path);
         return -1;
     }
     size_t used = 0;
@@ -218,15 +209,15 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
     json_object_foreach(root, key, val) {
         if (!json_is_integer(val) || json_integer_value(val) < 0 ||
             (size_t)json_integer_value(val) >= n) {
-            set_err(err, errlen, "%s: token \"%.40s\": id must be an integer in [0, %zu)", path, key, n);
+            herr_set(e, "%s: token \"%.40s\": id must be an integer in [0, %zu)", path, key, n);
             rc = -1; break;
         }
         size_t id = (size_t)json_integer_value(val);
-        if (seen[id]) { set_err(err, errlen, "%s: id %zu is used twice", path, id); rc = -1; break; }
+        if (seen[id]) { herr_set(e, "%s: id %zu is used twice", path, id); rc = -1; break; }
         seen[id] = 1;
         long len = symbols_to_bytes(u2b, key, strlen(key), b->pool + used);
         if (len <= 0) {
-            set_err(err, errlen, "%s: token \"%.40s\" is empty or not in the byte-level alphabet", path, key);
+            herr_set(e, "%s: token \"%.40s\" is empty or not in the byte-level alphabet", path, key);
             rc = -1; break;
         }
         b->tok_off[id] = (uint32_t)used;
@@ -239,12 +230,12 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
 
     b->tok_mask = pow2_at_least(2 * n) - 1;
     b->tok_slots = malloc((b->tok_mask + 1) * sizeof *b->tok_slots);
-    if (!b->tok_slots) { set_err(err, errlen, "%s: out of memory", path); return -1; }
+    if (!b->tok_slots) { herr_set(e, "%s: out of memory", path); return -1; }
     memset(b->tok_slots, 0xff, (b->tok_mask + 1) * sizeof *b->tok_slots);
     for (size_t id = 0; id < n; id++) {
         const char *s = b->pool + b->tok_off[id];
         if (bpe_token_id(b, s, b->tok_len[id]) >= 0) {
-            set_err(err, errlen, "%s: two tokens decode to the same bytes (id %zu)", path, id);
+            herr_set(e, "%s: two tokens decode to the same bytes (id %zu)", path, id);
             return -1;
         }
         size_t h = hash_bytes(s, b->tok_len[id]) & b->tok_mask;
@@ -254,24 +245,24 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
     for (int byte = 0; byte < 256; byte++) {
         char c = (char)byte;
         long id = bpe_token_id(b, &c, 1);
-        if (id < 0) { set_err(err, errlen, "%s: no token for the single byte 0x%02x", path, byte); return -1; }
+        if (id < 0) { herr_set(e, "%s: no token for the single byte 0x%02x", path, byte); return -1; }
         b->byte_id[byte] = (uint32_t)id;
     }
     return 0;
 }
 
-static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, size_t errlen)
+static int load_merges(bpe *b, const int16_t *u2b, const char *path, herr *e)
 {
     size_t len;
-    char *text = read_whole(path, &len, err, errlen);
+    char *text = read_whole(path, &len, e);
     if (!text) return -1;
-    if (memchr(text, 0, len)) { set_err(err, errlen, "%s: contains a NUL byte (not a merges file)", path); free(text); return -1; }
+    if (memchr(text, 0, len)) { herr_set(e, "%s: contains a NUL byte (not a merges file)", path); free(text); return -1; }
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
     b->pair_mask = pow2_at_least(2 * lines + 16) - 1;
     b->pairs = malloc((b->pair_mask + 1) * sizeof *b->pairs);
     char *buf = malloc(len + 1);
-    if (!b->pairs || !buf) { free(text); free(buf); set_err(err, errlen, "%s: out of memory", path); return -1; }
+    if (!b->pairs || !buf) { free(text); free(buf); herr_set(e, "%s: out of memory", path); return -1; }
     for (size_t i = 0; i <= b->pair_mask; i++) b->pairs[i].key = UINT64_MAX;
 
     int rc = 0;
@@ -287,19 +278,19 @@ static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, 
         char *space = memchr(line, ' ', ll);
         size_t la = space ? (size_t)(space - line) : 0, lb = space ? ll - la - 1 : 0;
         if (!space || la == 0 || lb == 0 || memchr(space + 1, ' ', lb)) {
-            set_err(err, errlen, "%s:%zu: expected two symbols separated by one space", path, lineno);
+            herr_set(e, "%s:%zu: expected two symbols separated by one space", path, lineno);
             rc = -1; break;
         }
         long na = symbols_to_bytes(u2b, line, la, buf);
         long nb = na > 0 ? symbols_to_bytes(u2b, space + 1, lb, buf + na) : -1;
         if (na <= 0 || nb <= 0) {
-            set_err(err, errlen, "%s:%zu: symbol not in the byte-level alphabet", path, lineno);
+            herr_set(e, "%s:%zu: symbol not in the byte-level alphabet", path, lineno);
             rc = -1; break;
         }
         long a = bpe_token_id(b, buf, (size_t)na), c = bpe_token_id(b, buf + na, (size_t)nb);
         long m = bpe_token_id(b, buf, (size_t)(na + nb));
         if (a < 0 || c < 0 || m < 0) {
-            set_err(err, errlen, "%s:%zu: merge \"%.*s %.*s\" uses a symbol missing from the vocabulary",
+            herr_set(e, "%s:%zu: merge \"%.*s %.*s\" uses a symbol missing from the vocabulary",
                     path, lineno, (int)la, line, (int)lb, space + 1);
             rc = -1; break;
         }
@@ -307,7 +298,7 @@ static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, 
         size_t h = mix64(key) & b->pair_mask;
         while (b->pairs[h].key != UINT64_MAX && b->pairs[h].key != key) h = (h + 1) & b->pair_mask;
         if (b->pairs[h].key == key) {
-            set_err(err, errlen, "%s:%zu: duplicate merge", path, lineno);
+            herr_set(e, "%s:%zu: duplicate merge", path, lineno);
             rc = -1; break;
         }
         b->pairs[h] = (pair_slot){key, (uint32_t)b->n_merges, (uint32_t)m};
@@ -315,17 +306,17 @@ static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, 
     }
     free(buf);
     free(text);
-    if (!rc && b->n_merges == 0) { set_err(err, errlen, "%s: no merges", path); rc = -1; }
+    if (!rc && b->n_merges == 0) { herr_set(e, "%s: no merges", path); rc = -1; }
     return rc;
 }
 
-bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t errlen)
+bpe *bpe_load(const char *vocab_path, const char *merges_path, herr *e)
 {
     int16_t u2b[ALPHABET_LIMIT];
     build_alphabet(u2b);
     bpe *b = calloc(1, sizeof *b);
-    if (!b) { set_err(err, errlen, "out of memory"); return NULL; }
-    if (load_vocab(b, u2b, vocab_path, err, errlen) || load_merges(b, u2b, merges_path, err, errlen)) {
+    if (!b) { herr_set(e, "out of memory"); return NULL; }
+    if (load_vocab(b, u2b, vocab_path, e) || load_merges(b, u2b, merges_path, e)) {
         bpe_free(b);
         return NULL;
     }
@@ -335,7 +326,7 @@ bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t
     if (!b->re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof msg);
-        set_err(err, errlen, "pre-tokeniser regex: %s", (char *)msg);
+        herr_set(e, "pre-tokeniser regex: %s", (char *)msg);
         bpe_free(b);
         return NULL;
     }
@@ -344,9 +335,9 @@ bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t
     b->md = pcre2_match_data_create_from_pattern(b->re, NULL);
     b->cache_slots = malloc(CACHE_SLOTS * sizeof *b->cache_slots);
     b->cache = malloc(CACHE_MAX_ENTRIES * sizeof *b->cache);
-    if (!b->md || !b->cache_slots || !b->cache) { set_err(err, errlen, "out of memory"); bpe_free(b); return NULL; }
+    if (!b->md || !b->cache_slots || !b->cache) { herr_set(e, "out of memory"); bpe_free(b); return NULL; }
     memset(b->cache_slots, 0xff, CACHE_SLOTS * sizeof *b->cache_slots);
-    b->heap_threshold = DEFAULT_HEAP_THRESHOLD;
+    b->long_threshold = DEFAULT_LONG_THRESHOLD;
     return b;
 }
 
@@ -364,9 +355,9 @@ void bpe_free(bpe *b)
 
 size_t bpe_vocab_size(const bpe *b) { return b->n_vocab; }
 
-void bpe_set_heap_threshold(bpe *b, size_t bytes)
+void bpe_set_long_threshold(bpe *b, size_t bytes)
 {
-    b->heap_threshold = bytes;
+    b->long_threshold = bytes;
     cache_clear(b);
 }
 size_t bpe_merge_count(const bpe *b) { return b->n_merges; }
@@ -526,7 +517,7 @@ out:
  * @return the number of ids, or -1 when out of memory. */
 static long merge_word(bpe *b, const unsigned char *w, size_t len)
 {
-    return len > b->heap_threshold ? merge_long(b, w, len) : merge_short(b, w, len);
+    return len > b->long_threshold ? merge_long(b, w, len) : merge_short(b, w, len);
 }
 
 static void cache_clear(bpe *b)
@@ -586,26 +577,24 @@ static const uint32_t *word_ids(bpe *b, const char *w, size_t len, size_t *n)
     return b->cache_ids + e->ids_off;
 }
 
-int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, const char **err)
+int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, herr *e)
 {
-    static const char *msg;
-    if (len >= UINT32_MAX) { *err = "text longer than 4 GiB"; return -1; }
-    if (!utf8_valid(text, len)) { *err = "text is not valid UTF-8"; return -1; }
+    if (len >= UINT32_MAX) return herr_set(e, "text longer than 4 GiB");
+    if (!utf8_valid(text, len)) return herr_set(e, "text is not valid UTF-8");
     size_t n0 = out->n, pos = 0;
     while (pos < len) {
         int rc = pcre2_match(b->re, (PCRE2_SPTR)text, len, pos, PCRE2_NO_UTF_CHECK, b->md, NULL);
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(b->md);
         /* Every code point matches one alternative, so pieces are contiguous. */
         if (rc < 0 || ov[0] != pos || ov[1] <= pos) {
-            msg = rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT
-                      ? "pre-tokeniser: regex resource limit" : "pre-tokeniser: unexpected match failure";
-            *err = msg;
             out->n = n0;
-            return -1;
+            if (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT)
+                return herr_set(e, "pre-tokeniser: regex resource limit at byte %zu", pos);
+            return herr_set(e, "pre-tokeniser: unexpected match failure at byte %zu", pos);
         }
         size_t end = ov[1], n;
         const uint32_t *ids = word_ids(b, text + pos, end - pos, &n);
-        if (!ids || tokens_reserve(out, n)) { *err = "out of memory"; out->n = n0; return -1; }
+        if (!ids || tokens_reserve(out, n)) { out->n = n0; return herr_set(e, "out of memory"); }
         uint32_t at = (uint32_t)pos;
         for (size_t i = 0; i < n; i++) {
             uint32_t l = b->tok_len[ids[i]];
@@ -617,77 +606,3 @@ int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, const char
     return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* UTF-8                                                               */
-
-/* Length of the well-formed sequence at s[i], or 0 if ill-formed; *bad
- * receives how many bytes form the maximal ill-formed subpart. */
-static size_t utf8_seq(const unsigned char *s, size_t len, size_t i, size_t *bad)
-{
-    unsigned c = s[i];
-    if (c < 0x80) return 1;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c == 0xE0) { need = 2; lo = 0xA0; }
-    else if (c == 0xED) { need = 2; hi = 0x9F; }
-    else if (c >= 0xE1 && c <= 0xEF) need = 2;
-    else if (c == 0xF0) { need = 3; lo = 0x90; }
-    else if (c == 0xF4) { need = 3; hi = 0x8F; }
-    else if (c >= 0xF1 && c <= 0xF3) need = 3;
-    else { *bad = 1; return 0; }
-    size_t j = i + 1;
-    for (size_t k = 0; k < need; k++, j++) {
-        if (j >= len || s[j] < lo || s[j] > hi) { *bad = j - i; return 0; }
-        lo = 0x80; hi = 0xBF;
-    }
-    return need + 1;
-}
-
-int utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, bad;
-    while (i < len) {
-        if (u[i] < 0x80) { i++; continue; }
-        size_t n = utf8_seq(u, len, i, &bad);
-        if (!n) return 0;
-        i += n;
-    }
-    return 1;
-}
-
-size_t utf8_repair(const char *in, size_t len, char **out, size_t *out_len)
-{
-    *out = NULL;
-    *out_len = len;
-    if (utf8_valid(in, len)) return 0;
-    const unsigned char *u = (const unsigned char *)in;
-    /* Each bad byte becomes at most 3 bytes. */
-    char *o = malloc(3 * len + 1);
-    if (!o) return 0;
-    size_t i = 0, n = 0, replaced = 0, bad;
-    while (i < len) {
-        size_t k = utf8_seq(u, len, i, &bad);
-        if (k) { memcpy(o + n, in + i, k); n += k; i += k; continue; }
-        memcpy(o + n, "\xEF\xBF\xBD", 3);
-        n += 3;
-        i += bad;
-        replaced++;
-    }
-    o[n] = 0;
-    *out = o;
-    *out_len = n;
-    return replaced;
-}
-
-void utf8_char_offsets(const char *text, size_t len, uint32_t *map)
-{
-    uint32_t chars = 0;
-    for (size_t i = 0; i < len; i++) {
-        /* a code point starts at every byte that is not a continuation byte */
-        if (((unsigned char)text[i] & 0xC0) != 0x80) map[i] = chars++;
-        else map[i] = chars;
-    }
-    map[len] = chars;
-}
