@@ -18,6 +18,11 @@
  * TextDecoder / Buffer) and Python's errors="replace" do, i.e. what a
  * JavaScript or Python tokenizer sees when handed those bytes.
  *
+ * Cost: pieces up to 64 bytes run encoder.py's plain loop (a word cache
+ * remembers them); longer pieces run the same rule in O(n + merges) time
+ * with 16 bytes of scratch per byte, freed after the piece (see
+ * merge_long in bpe.c).
+ *
  * A bpe object is not thread-safe (it owns a word cache and match data);
  * give each thread its own.
  */
@@ -84,10 +89,10 @@ int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, herr *e)
     __attribute__((warn_unused_result));
 
 /** Choose the merge algorithm by piece length (for tests; results are the
- *  same either way): pieces longer than bytes use the O(n log n) heap
- *  merge, shorter ones the plain O(n) per step loop.  Default 64.  Clears
- *  the word cache.  @param bytes threshold (0: heap for all, SIZE_MAX: plain
- *  loop for all) */
+ *  same either way): pieces longer than bytes use the bucket merge, shorter
+ *  ones the plain loop.  Default 64.  Clears the word cache.
+ *  @param bytes threshold (0: bucket merge for all, SIZE_MAX: plain loop
+ *         for all) */
 void bpe_set_long_threshold(bpe *b, size_t bytes);
 
 /** Free a token array's storage and zero it. */
