@@ -7,6 +7,7 @@
 #include "text/utf8.h"
 
 #include <pcre2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,53 @@ void treebank_free(treebank *tb)
     free(tb);
 }
 
+/* Python's re.IGNORECASE for str patterns, which NLTK's contraction rules
+ * use: a pattern letter matches every character whose simple lowercase
+ * equals the letter's, plus the extra equivalences of CPython's
+ * Lib/re/_compiler.py (_equivalences: i with U+0131 dotless i, s with U+017F
+ * long s).  For ASCII letters that adds U+0130 (capital I with dot, lower
+ * i), U+0131 and U+212A (Kelvin sign, lower k) and U+017F.  PCRE2's caseless
+ * mode folds by Unicode case folding instead (no U+0130, U+0131), so such a
+ * pattern is rewritten here with explicit classes and compiled case-
+ * sensitively: "(?i)\b(gim)" -> "\b([gG][iI\x{130}\x{131}][mM])".
+ * Letters after a backslash, inside [...] or a (?#...) comment stay as
+ * they are (the rules have no letter inside a class).
+ * @return a malloc'd pattern, or NULL when out of memory */
+static char *python_ignorecase(const char *p)
+{
+    char *out = malloc(strlen(p) * 24 + 1), *o = out;
+    if (!out) return NULL;
+    while (*p) {
+        if (*p == '\\') {                      /* an escape: \b, \x{..}, \x0b */
+            *o++ = *p++;
+            if (*p == 'x' && p[1] == '{') {
+                while (*p && *p != '}') *o++ = *p++;
+                if (*p) *o++ = *p++;
+            } else if (*p) {
+                *o++ = *p++;
+            }
+        } else if (*p == '[') {                 /* a class, copied as is */
+            do {
+                if (*p == '\\' && p[1]) *o++ = *p++;
+                *o++ = *p++;
+            } while (*p && *p != ']');
+            if (*p) *o++ = *p++;
+        } else if (strncmp(p, "(?#", 3) == 0) { /* a comment */
+            while (*p && *p != ')') *o++ = *p++;
+            if (*p) *o++ = *p++;
+        } else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') {
+            char lo = (char)(*p | 0x20);
+            o += sprintf(o, "[%c%c%s]", lo, lo - 32,
+                         lo == 'i' ? "\\x{130}\\x{131}" : lo == 'k' ? "\\x{212A}" : lo == 's' ? "\\x{17F}" : "");
+            p++;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
 treebank *treebank_new(herr *e)
 {
     treebank *tb = calloc(1, sizeof *tb);
@@ -93,8 +141,12 @@ treebank *treebank_new(herr *e)
         int ec;
         PCRE2_SIZE eo;
         tb->rule[i] = r;
-        tb->code[i] = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED,
+        int ignorecase = strncmp(r->pattern, "(?i)", 4) == 0;
+        char *pat = ignorecase ? python_ignorecase(r->pattern + 4) : NULL;
+        if (ignorecase && !pat) { herr_set(e, "out of memory"); treebank_free(tb); return NULL; }
+        tb->code[i] = pcre2_compile((PCRE2_SPTR)(pat ? pat : r->pattern), PCRE2_ZERO_TERMINATED,
                                     PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        free(pat);
         if (!tb->code[i]) {
             PCRE2_UCHAR msg[160];
             pcre2_get_error_message(ec, msg, sizeof msg);

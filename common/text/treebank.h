@@ -6,7 +6,11 @@
  *
  * The regexes are NLTK's own, run with PCRE2 in UTF + UCP mode; Python's
  * `\s` (str.isspace) is spelled out as an explicit class because PCRE2's
- * differs on U+001C..U+001F.  Input must be valid UTF-8.
+ * differs on U+001C..U+001F, and NLTK's case-insensitive contraction rules
+ * get Python's IGNORECASE letter classes (`i` also matches U+0130 and
+ * U+0131, `s` U+017F, `k` U+212A; see treebank.c), because PCRE2's caseless
+ * matching folds differently.  (`\w`, `\b`, `\d` agree: Python's and
+ * PCRE2's are both Unicode 14 L, N and Nd.)  Input must be valid UTF-8.
  *
  * The study tagged each story as one text (no sentence splitting), so only
  * the story's last period is split off: "time." inside a story stays one
