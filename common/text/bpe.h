@@ -20,7 +20,7 @@
  *
  * Cost: pieces up to 64 bytes run encoder.py's plain loop (a word cache
  * remembers them); longer pieces run the same rule in O(n + merges) time
- * with 16 bytes of scratch per byte, freed after the piece (see
+ * with 11-17 bytes of scratch per byte, freed after the piece (see
  * merge_long in bpe.c).
  *
  * A bpe object is not thread-safe (it owns a word cache and match data);
