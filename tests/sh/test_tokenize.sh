@@ -156,6 +156,19 @@ printf 'a\n<|endoftext|>\n<|endoftext|>\n' >"$TMP/zero.txt"
 check_eq "--keep-empty keeps a 0-token story (two separators in a row) in the stream" \
   "$("$SV" --count "$TMP/zero.tok"):$("$SV" --no-header "$TMP/zero.tok" | cut -f1 | sort -u | tr '\n' ' ')" "2:0 "
 
+# --- a long word: memory linear with a small constant (the heap merge took
+# 36 bytes per byte here, 64 writing a stream); ASan's shadow memory would
+# blur the figure, so only in the release build --------------------------------
+if [ -z "${SANITIZE:-}" ] && [ -x /usr/bin/time ]; then
+  awk 'BEGIN { x = 12345; for (i = 0; i < 4194304; i++) { x = (x * 1103515245 + 12345) % 2147483648
+    printf "%c", 97 + int(x / 65536) % 26 } }' >"$TMP/word4m.txt"
+  /usr/bin/time -f %M -o "$TMP/word4m.rss" "$T" "${TOK[@]}" --ids -o "$TMP/word4m.ids" "$TMP/word4m.txt"
+  rss=$(cat "$TMP/word4m.rss")
+  check "a 4 MB word: peak RSS ${rss} kB, under 28 bytes per byte of input" test "$rss" -lt $((4194304 * 28 / 1024))
+else
+  skip "long-word memory: not measured under SANITIZE=1 (or no /usr/bin/time)"
+fi
+
 # --- the published test suites of GPT-2 tokenizers, ids from gpt-3-encoder --------
 # Each case is one story (--keep-newlines --keep-empty keeps its bytes as
 # they are); an empty text is no story at all.
