@@ -261,7 +261,6 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
     bpe *b = NULL;
     uint32_t *ids;
     int n;
-    char err[512];
     if (prompt) {
         char vp[2100], mp[2100];
         snprintf(vp, sizeof vp, "%s/vocab.json", tokdir);
@@ -269,11 +268,11 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
         if (access(vp, R_OK) || access(mp, R_OK))
             die("--prompt needs a tokenizer: %s has no vocab.json + merges.txt (use --tokenizer DIR or --prompt-ids)",
                 tokdir);
-        b = bpe_load(vp, mp, err, sizeof err);
-        if (!b) die("%s", err);
+        herr he;
+        b = bpe_load(vp, mp, &he);
+        if (!b) die("%s", he.msg);
         bpe_tokens tk = {0};
-        const char *be;
-        if (bpe_encode(b, prompt, strlen(prompt), &tk, &be)) die("--prompt: %s", be);
+        if (bpe_encode(b, prompt, strlen(prompt), &tk, &he)) die("--prompt: %s", he.msg);
         n = (int)tk.n;
         if (!n) die("--prompt: no tokens");
         ids = xmalloc((size_t)n * sizeof *ids);

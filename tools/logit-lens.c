@@ -311,13 +311,13 @@ static int select_positions(const char *spec, const story_rec *s, int *pos)
 static bpe *top_prepare(const opts *o, const storyset *ss)
 {
     const char *td = o->tokdir ? o->tokdir : o->model;
-    char vp[4200], mp[4200], err[512];
+    char vp[4200], mp[4200];
     snprintf(vp, sizeof vp, "%s/vocab.json", td);
     snprintf(mp, sizeof mp, "%s/merges.txt", td);
-    bpe *b = bpe_load(vp, mp, err, sizeof err);
-    if (!b) die("--top needs a tokenizer (--tokenizer DIR with vocab.json + merges.txt): %s", err);
-    story_sel sel;
     herr he;
+    bpe *b = bpe_load(vp, mp, &he);
+    if (!b) die("--top needs a tokenizer (--tokenizer DIR with vocab.json + merges.txt): %s", he.msg);
+    story_sel sel;
     if (story_sel_parse(&sel, o->stories, &he)) die("--story: %s", he.msg);
     int *pos = NULL;
     for (size_t si = 0; si < ss->n; si++) {

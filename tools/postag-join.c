@@ -26,6 +26,8 @@
 #include "text/perceptron.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "text/tagmap.h"
+#include "text/textin.h"
 #include "text/treebank.h"
 
 static const char USAGE[] =
@@ -40,8 +42,10 @@ static const char USAGE[] =
     "                  study: the study's middle-character rule, quirks included\n"
     "                  (see docs/postag-join.md)\n"
     "  --merge P=TAG   rename every tag matching the glob P to TAG, e.g. 'VB*=VB'\n"
-    "                  (the study's merge); repeat or separate with commas; P must\n"
-    "                  match and TAG must be a tag of the model\n"
+    "                  (the study's merge); repeat or separate with commas; the\n"
+    "                  first rule that matches a tag wins ('VBD=VBD,VB*=VB' keeps\n"
+    "                  VBD), as in probe-fit; P must match a tag of the model and\n"
+    "                  TAG must be one (or empty: no tag)\n"
     "  --keep TAGS     keep only these tags (comma-separated, after --merge); others\n"
     "                  become \"\"\n"
     "  --tagger DIR    the tagger's JSON model: DIR/averaged_perceptron_tagger_eng.\n"
@@ -64,26 +68,18 @@ typedef struct tag_rules {
     const char **out;   /* [n_classes] output name of each model tag ("" = dropped) */
 } tag_rules;
 
-/* Apply --merge specs ("P=TAG,P=TAG") to the output names, in order. */
-static void apply_merge(tag_rules *tr, const perceptron *p, const char *spec)
+/* --merge: the shared grammar (text/tagmap.h, first matching rule wins);
+ * here every rule must also make sense for this tagger. */
+static void apply_merge(tag_rules *tr, const perceptron *p, const tagmap *m)
 {
-    char *copy = xstrdup(spec), *save = NULL;
-    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *eq = strrchr(item, '=');
-        if (!eq || eq == item || !eq[1]) die("--merge '%s': expected PATTERN=TAG, e.g. 'VB*=VB'", item);
-        *eq = '\0';
-        const char *target = eq + 1;
-        int t = perceptron_class_index(p, target);
-        if (t < 0) die("--merge: tag '%s' does not exist in the tagger's tag set", target);
+    for (int i = 0; i < m->n_merge; i++) {
+        if (m->to[i][0] && perceptron_class_index(p, m->to[i]) < 0)
+            die("--merge: tag '%s' does not exist in the tagger's tag set", m->to[i]);
         int hits = 0;
-        for (int c = 0; c < tr->n_classes; c++)
-            if (fnmatch(item, perceptron_class(p, c), 0) == 0) {
-                tr->out[c] = perceptron_class(p, t);
-                hits++;
-            }
-        if (!hits) die("--merge: pattern '%s' matches no tag of the tagger", item);
+        for (int c = 0; c < tr->n_classes; c++) hits += fnmatch(m->pat[i], perceptron_class(p, c), 0) == 0;
+        if (!hits) die("--merge: pattern '%s' matches no tag of the tagger", m->pat[i]);
     }
-    free(copy);
+    for (int c = 0; c < tr->n_classes; c++) tr->out[c] = tagmap_merge(m, perceptron_class(p, c));
 }
 
 /* --keep: names not listed become "". */
@@ -185,13 +181,17 @@ int main(int argc, char **argv)
     const char *align = "overlap", *keep = NULL, *out_path = NULL;
     const char *tagger_dir = getenv("HEADS_TAGGER");
     if (!tagger_dir || !*tagger_dir) tagger_dir = DEFAULT_TAGGER;
-    char **merges = xcalloc((size_t)argc, sizeof *merges);
-    int n_merges = 0, words_mode = 0, c;
+    tagmap merge_rules;
+    tagmap_init(&merge_rules);
+    herr he;
+    int words_mode = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
         case OPT_ALIGN: align = optarg; break;
-        case OPT_MERGE: merges[n_merges++] = optarg; break;
+        case OPT_MERGE:
+            if (tagmap_add_merge(&merge_rules, optarg, &he) != 0) die("--merge: %s", he.msg);
+            break;
         case OPT_KEEP: keep = optarg; break;
         case OPT_TAGGER: tagger_dir = optarg; break;
         case OPT_WORDS: words_mode = 1; break;
@@ -205,16 +205,17 @@ int main(int argc, char **argv)
         die("--align '%s': expected overlap or study", align);
     if (optind + 1 < argc) die("too many inputs; give one tokens stream (or none for stdin)");
     const char *in_path = optind < argc ? argv[optind] : NULL;
+    /* before the tagger's files are opened: one of them could land on fd 0 */
+    if ((!in_path || strcmp(in_path, "-") == 0) && textin_stdin_check(&he)) die("%s", he.msg);
 
-    const char *err = NULL;
-    perceptron *pt = perceptron_load(tagger_dir, &err);
-    if (!pt) die("%s", err);
-    treebank *tb = treebank_new(&err);
-    if (!tb) die("%s", err);
+    perceptron *pt = perceptron_load(tagger_dir, &he);
+    if (!pt) die("%s", he.msg);
+    treebank *tb = treebank_new(&he);
+    if (!tb) die("%s", he.msg);
     tag_rules tr = {perceptron_n_classes(pt), NULL};
     tr.out = xcalloc((size_t)tr.n_classes, sizeof *tr.out);
     for (int k = 0; k < tr.n_classes; k++) tr.out[k] = perceptron_class(pt, k);
-    for (int m = 0; m < n_merges; m++) apply_merge(&tr, pt, merges[m]);
+    apply_merge(&tr, pt, &merge_rules);
     if (keep) apply_keep(&tr, keep);
     for (int k = 0; k < tr.n_classes; k++)
         if (strlen(tr.out[k]) > TAG_MAX) die("tag '%s' is longer than %d bytes", tr.out[k], TAG_MAX);
@@ -241,11 +242,11 @@ int main(int argc, char **argv)
             char *m = xmalloc(cap);
             m[0] = '\0';
             for (int k = 0; k < tr.n_classes; k++) {
-                const char *from = perceptron_class(pt, k);
-                if (strcmp(from, tr.out[k]) == 0 || !*tr.out[k]) continue;
-                size_t need = len + strlen(from) + strlen(tr.out[k]) + 3;
+                const char *from = perceptron_class(pt, k), *to = tagmap_merge(&merge_rules, from);
+                if (strcmp(from, to) == 0) continue;
+                size_t need = len + strlen(from) + strlen(to) + 3;
                 if (need > cap) { while (need > cap) cap *= 2; m = xrealloc(m, cap); }
-                len += (size_t)sprintf(m + len, "%s%s=%s", len ? " " : "", from, tr.out[k]);
+                len += (size_t)sprintf(m + len, "%s%s=%s", len ? " " : "", from, to);
             }
             if (len) stream_header_set(&h, "postag-merge", "%s", m);
             free(m);
@@ -269,14 +270,14 @@ int main(int argc, char **argv)
         if (s.text_len == 0 && s.n_tokens > 0)
             die("%s: story %u has tokens but no story text; postag-join needs the text in the stream",
                 stream_reader_name(r), s.story);
-        if (treebank_tokenize(tb, s.text, s.text_len, &w, &err) != 0)
-            die("%s: story %u: %s", stream_reader_name(r), s.story, err);
+        if (treebank_tokenize(tb, s.text, s.text_len, &w, &he) != 0)
+            die("%s: story %u: %s", stream_reader_name(r), s.story, he.msg);
         if (w.n + 1 > wtag_cap) {
             wtag_cap = 2 * (w.n + 1);
             wtag = xrealloc(wtag, wtag_cap * sizeof *wtag);
         }
-        if (perceptron_tag(pt, (const char *const *)w.word, w.n, wtag, &err) != 0)
-            die("story %u: %s", s.story, err);
+        if (perceptron_tag(pt, (const char *const *)w.word, w.n, wtag, &he) != 0)
+            die("story %u: %s", s.story, he.msg);
         uint32_t *map = xmalloc(((size_t)s.text_len + 1) * sizeof *map);
         utf8_char_map(s.text, s.text_len, map);
         if (words_mode) {
@@ -301,7 +302,6 @@ int main(int argc, char **argv)
     tb_words_free(&w);
     free(wtag);
     free(tr.out);
-    free(merges);
     treebank_free(tb);
     perceptron_free(pt);
     return 0;

@@ -195,8 +195,8 @@ static void parse_args(int argc, char **argv, opts *o)
 static probe_rec *read_probes(const char *path, tagmap *tm, stream_header *h, int *n_out)
 {
     stream_reader *pr = cli_open_input(path, 1u << STREAM_PROBES);
-    const char *err;
-    if (tagmap_from_header(tm, stream_reader_header(pr), &err) != 0) die("%s: %s", stream_reader_name(pr), err);
+    herr he;
+    if (tagmap_from_header(tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
     stream_header_init(h);
     stream_header_copy(h, stream_reader_header(pr));
     probe_rec *probes = NULL;
@@ -411,7 +411,9 @@ int main(int argc, char **argv)
     int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
     for (int p = 0; p < n_probes; p++) {
         cmap[p] = xmalloc(probes[p].n_classes * sizeof **cmap);
-        for (uint32_t k = 0; k < probes[p].n_classes; k++) cmap[p][k] = tagset_index(&nm, probes[p].classes[k]);
+        herr he;
+        for (uint32_t k = 0; k < probes[p].n_classes; k++)
+            if ((cmap[p][k] = tagset_index(&nm, probes[p].classes[k], &he)) < 0) die("%s", he.msg);
     }
     eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = pd.feats,
                       .n = pd.n, .per = per, .y_true = pd.labels, .nm = &nm};

@@ -157,15 +157,15 @@ static void parse_args(int argc, char **argv, opts *o)
         case O_HEADS: o->heads = optarg; break;
         case O_VECTORS: o->vectors = optarg; break;
         case O_MERGE:
-            if (tagmap_add_merge(&o->tm, optarg) != 0)
+            if (tagmap_add_merge(&o->tm, optarg, NULL) != 0)
                 die("--merge: bad rule '%s' (want PATTERN=TAG, tags of at most %d bytes)", optarg, TAG_MAX);
             break;
         case O_DROP:
             if (!*optarg) die("--drop: empty tag (use --drop-empty)");
-            if (tagmap_add_drop(&o->tm, optarg) != 0) die("--drop: bad tag '%s'", optarg);
+            if (tagmap_add_drop(&o->tm, optarg, NULL) != 0) die("--drop: bad tag '%s'", optarg);
             break;
         case O_DROP_EMPTY:
-            if (tagmap_add_drop(&o->tm, "") != 0) die("--drop-empty: too many drops");
+            if (tagmap_add_drop(&o->tm, "", NULL) != 0) die("--drop-empty: too many drops");
             break;
         case 'C':
             o->lo.C = cli_parse_double("-C", optarg);

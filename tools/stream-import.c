@@ -10,6 +10,7 @@
  * the story text is rebuilt by placing each token's text at its byte span
  * [start, end); bytes no token covers become spaces.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "text/textin.h"
 
 static void usage(void)
 {
@@ -26,7 +28,9 @@ static void usage(void)
            "Build a tokens or tagged stream from TSV rows (stdin or INPUT), as stream-view\n"
            "prints them:  story pos id start end text [tag]\n"
            "Lines starting with '#' are ignored; text fields use the escapes \\t \\n \\r \\\\.\n"
-           "The story text is rebuilt from the token texts at their byte spans (gaps: spaces).\n\n"
+           "The story text is rebuilt from the token texts at their byte spans (gaps: spaces).\n"
+           "Binary input (a NUL byte, a zstd stream, mostly invalid UTF-8) and a closed\n"
+           "stdin are refused.\n\n"
            "  --kind tokens|tagged  stream kind (default: tagged if rows have a tag column)\n"
            "  -o, --output FILE     output (default stdout; never a terminal)\n"
            "  --help, --version\n\n"
@@ -114,8 +118,10 @@ int main(int argc, char **argv)
     }
     const char *input = cli_single_input(argc, argv);
     FILE *in = stdin;
-    const char *name = input ? input : "stdin";
-    if (input && strcmp(input, "-") && !(in = fopen(input, "r"))) die("%s: cannot open", input);
+    const char *name = input && strcmp(input, "-") ? input : "stdin";
+    herr he;
+    if ((!input || !strcmp(input, "-")) && textin_stdin_check(&he)) die("%s", he.msg);
+    if (input && strcmp(input, "-") && !(in = fopen(input, "r"))) die("%s: cannot open: %s", input, strerror(errno));
 
     /* Read everything first (so the kind can follow the first row and a bad
      * row leaves no output at all). */
@@ -134,6 +140,7 @@ int main(int argc, char **argv)
      * first row (its kind known), and die() removes a partial file. */
     while ((n = getline(&line, &lcap, in)) > 0) {
         lineno++;
+        if (textin_check(line, (size_t)n, &he)) die("%s:%ld: %s", name, lineno, he.msg);
         if (line[n - 1] == '\n') line[--n] = 0;
         if (n && line[n - 1] == '\r') line[--n] = 0;
         if (!n || line[0] == '#') continue;

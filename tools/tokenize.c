@@ -6,7 +6,7 @@
  * read one after the other, like cat; stdin when none).  Each story becomes
  * one record: its index in the input, its text, and per token the id and the
  * byte span in that text.  See docs/tokenize.md for the joining of lines,
- * the seeded split and the invalid-UTF-8 policy.
+ * the seeded split, the selection rules and the invalid-UTF-8 policy.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +18,7 @@
 
 #include "text/bpe.h"
 #include "base/sha256.h"
+#include "text/textin.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
 #include "io/outfile.h"
@@ -36,23 +37,31 @@ static const char USAGE[] =
     "  --keep-newlines      keep the story text verbatim; by default every line\n"
     "                       break becomes one space, as the study did (so a story\n"
     "                       ends with a space)\n"
-    "  --stories LIST       only these story indices, e.g. 0-199,300,500- (0-based)\n"
+    "  --stories LIST       only these story indices, e.g. 0-199,300,500- (0-based);\n"
+    "                       every index named must exist in the input\n"
     "  --split train|test   the seeded split: story i is in train when the i-th\n"
     "                       output of splitmix64(seed), as a fraction of 2^64, is\n"
     "                       below --train-fraction\n"
     "  --seed N             split seed (default 1)\n"
     "  --train-fraction X   (default 0.8)\n"
-    "  --take N             only the first N selected stories (after --split)\n"
+    "  --take N             only the first N selected stories (after --split); fewer\n"
+    "                       than N is an error\n"
     "  --shard K/N          of those, only every N-th from the K-th (0-based), so\n"
     "                       shards joined with cat hold each story once\n"
     "  --max-tokens N       fail on a story longer than N tokens (TinyStories-1M:\n"
     "                       2048); default no limit\n"
-    "  --keep-empty         also write stories with no text but spaces (0 tokens);\n"
-    "                       by default they are skipped (their index is kept)\n"
+    "  --keep-empty         also write stories with no text but spaces and line\n"
+    "                       breaks (0 tokens, or only space tokens), text after the\n"
+    "                       last separator included; by default they are skipped\n"
+    "                       (their index is kept)\n"
     "  --ids                write text instead of a stream: per story a line\n"
     "                       'INDEX<TAB>id id ...' (to diff with other tokenizers)\n"
     "  -o FILE              output (default stdout)\n"
     "  -h, --help           this help;  --version  the version\n"
+    "\n"
+    "Selection is an error when it cannot be met: an index of --stories beyond the\n"
+    "input, --take N with fewer stories, or --stories/--split/--take/--shard\n"
+    "leaving no story to write.  Closed stdin and binary input are errors too.\n"
     "\n"
     "example:\n"
     "  tokenize --stories 0-1 data/cache/stories/tinystories-train-first2316.txt | stream-view --head 1\n";
@@ -60,10 +69,6 @@ static const char USAGE[] =
 #define DEFAULT_VOCAB "data/cache/tokenizer/vocab.json"
 #define DEFAULT_MERGES "data/cache/tokenizer/merges.txt"
 #define SEPARATOR "<|endoftext|>"
-
-/* A story whose invalid UTF-8 sequences make up more than this fraction of
- * its bytes is taken for binary data, not text with a few stray bytes. */
-#define MAX_INVALID_FRACTION 0.05
 
 typedef struct range { long lo, hi; } range;  /* inclusive; hi = -1: open */
 
@@ -121,21 +126,24 @@ static void parse_ranges(options *o, const char *s)
     if (!o->n_ranges) die("--stories: empty list");
 }
 
+/* @return the largest index --stories names (an open range: its start), or
+ * -1 without --stories */
+static long ranges_max(const options *o)
+{
+    long m = -1;
+    for (int i = 0; i < o->n_ranges; i++) {
+        long need = o->ranges[i].hi < 0 ? o->ranges[i].lo : o->ranges[i].hi;
+        if (need > m) m = need;
+    }
+    return m;
+}
+
 static int in_ranges(const options *o, long index)
 {
     if (!o->n_ranges) return 1;
     for (int i = 0; i < o->n_ranges; i++)
         if (index >= o->ranges[i].lo && (o->ranges[i].hi < 0 || index <= o->ranges[i].hi)) return 1;
     return 0;
-}
-
-/* @return 1 when every range is closed and index is past all of them. */
-static int past_ranges(const options *o, long index)
-{
-    if (!o->n_ranges) return 0;
-    for (int i = 0; i < o->n_ranges; i++)
-        if (o->ranges[i].hi < 0 || index <= o->ranges[i].hi) return 0;
-    return 1;
 }
 
 /* --- input: all files hashed first, then read story by story ------------ */
@@ -145,7 +153,86 @@ typedef struct input {
     const char **names;
     int n, cur;
     char digest[65];
+    /* what the hashing pass saw: the stories and which are empty */
+    long n_stories;
+    uint8_t *empty;      /* bit per story: nothing but spaces and line breaks */
+    size_t empty_cap;    /* bytes */
 } input;
+
+/* The hashing pass also splits the input into stories, exactly as
+ * input_line and the main loop do (lines end at \n, \r\n or \r; a file's
+ * last line ends with the file; a line "<|endoftext|>" ends a story; text
+ * after the last one is a story), so every selection can be checked before
+ * anything is written. */
+typedef struct scan {
+    int sep_at;          /* bytes of SEPARATOR matched on this line, -1: not a separator */
+    int line_bytes;      /* any byte on this line (its line break aside) */
+    int line_nonspace;   /* any byte but spaces on this line */
+    int after_cr;        /* the last byte was \r: a \n next belongs to it */
+    int pending;         /* story text since the last separator */
+    int nonspace;        /* ... other than spaces and line breaks */
+} scan;
+
+static void scan_story_end(input *in, scan *sc)
+{
+    size_t byte = (size_t)(in->n_stories / 8);
+    if (byte >= in->empty_cap) {
+        size_t cap = in->empty_cap ? 2 * in->empty_cap : 4096;
+        in->empty = xrealloc(in->empty, cap);
+        memset(in->empty + in->empty_cap, 0, cap - in->empty_cap);
+        in->empty_cap = cap;
+    }
+    if (!sc->nonspace) in->empty[byte] |= (uint8_t)(1u << (in->n_stories % 8));
+    in->n_stories++;
+    sc->pending = sc->nonspace = 0;
+}
+
+/* A line ends (with a line break, or with its file when term is 0). */
+static void scan_line_end(input *in, scan *sc, int term)
+{
+    if (sc->sep_at == (int)strlen(SEPARATOR)) {
+        scan_story_end(in, sc);
+    } else {
+        sc->pending |= sc->line_bytes || term;
+        sc->nonspace |= sc->line_nonspace;
+    }
+    sc->sep_at = sc->line_bytes = sc->line_nonspace = 0;
+}
+
+static void scan_bytes(input *in, scan *sc, const char *buf, size_t n)
+{
+    static const char sep[] = SEPARATOR;
+    for (size_t i = 0; i < n; i++) {
+        char c = buf[i];
+        if (sc->after_cr) {
+            sc->after_cr = 0;
+            if (c == '\n') continue;  /* \r\n: one line break, already counted */
+        }
+        if (c == '\n' || c == '\r') {
+            scan_line_end(in, sc, 1);
+            sc->after_cr = c == '\r';
+            continue;
+        }
+        sc->line_bytes = 1;
+        if (!c || !strchr(" \t\v\f", c)) sc->line_nonspace = 1;  /* as all_space() */
+        if (sc->sep_at >= 0 && sc->sep_at < (int)sizeof sep - 1 && c == sep[sc->sep_at]) sc->sep_at++;
+        else sc->sep_at = -1;
+    }
+}
+
+/* A file ends: its last line ends with it (input_line does the same). */
+static void scan_file_end(input *in, scan *sc)
+{
+    if (sc->line_bytes) scan_line_end(in, sc, 0);
+    sc->sep_at = 0;
+    sc->after_cr = 0;
+}
+
+/* @return 1 when story i of the input holds only spaces and line breaks */
+static int story_empty(const input *in, long i)
+{
+    return (in->empty[i / 8] >> (i % 8)) & 1;
+}
 
 /* Open every input and hash it.  Regular files are rewound after hashing;
  * anything else (a pipe) is spooled to an anonymous temporary file, so memory
@@ -159,6 +246,7 @@ static void input_open(input *in, int n, char **paths)
     in->n = n;
     sha256_hex_ctx ctx;
     sha256_hex_init(&ctx);
+    scan sc = {0};
     static char buf[1 << 16];
     for (int i = 0; i < n; i++) {
         int is_stdin = strcmp(paths[i], "-") == 0;
@@ -175,9 +263,11 @@ static void input_open(input *in, int n, char **paths)
         size_t got;
         while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
             sha256_hex_add(&ctx, buf, got);
+            scan_bytes(in, &sc, buf, got);
             if (spool && fwrite(buf, 1, got, spool) != got) die("temporary file for %s: %s", name, strerror(errno));
         }
         if (ferror(f)) die("%s: read error: %s", name, strerror(errno));
+        scan_file_end(in, &sc);
         if (spool) {
             if (!is_stdin) fclose(f);
             f = spool;
@@ -186,24 +276,47 @@ static void input_open(input *in, int n, char **paths)
         in->files[i] = f;
         in->names[i] = name;
     }
+    if (sc.pending) scan_story_end(in, &sc);
     sha256_hex_done(&ctx, in->digest);
 }
 
-/* Next line across all inputs, with its terminator ("\n", "\r\n" or "\r",
- * Python's universal newlines).  @return length, or -1 at the end. */
-static long input_line(input *in, char **line, size_t *cap, size_t *term_len)
+typedef struct growbuf { char *p; size_t n, cap; } growbuf;
+
+static void gb_reserve(growbuf *b, size_t more)
 {
-    size_t n = 0;
+    if (b->n + more + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 14;
+        while (cap < b->n + more + 1) cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+}
+
+static void gb_add(growbuf *b, const char *s, size_t n)
+{
+    gb_reserve(b, n);
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+
+/* Append the next line across all inputs, with its terminator ("\n", "\r\n"
+ * or "\r", Python's universal newlines), to b: read straight into the story
+ * text, so a story of one huge line is held once.
+ * @return the line's length, or -1 at the end of input */
+static long input_line(input *in, growbuf *b, size_t *term_len)
+{
+    size_t n0 = b->n;
     while (in->cur < in->n) {
         FILE *f = in->files[in->cur];
         int c;
         while ((c = getc_unlocked(f)) != EOF) {
-            if (n + 2 >= *cap) { *cap = *cap ? *cap * 2 : 4096; *line = xrealloc(*line, *cap); }
-            (*line)[n++] = (char)c;
-            if (c == '\n') { *term_len = n >= 2 && (*line)[n - 2] == '\r' ? 2 : 1; goto done; }
+            gb_reserve(b, 2);
+            b->p[b->n++] = (char)c;
+            if (c == '\n') { *term_len = b->n - n0 >= 2 && b->p[b->n - 2] == '\r' ? 2 : 1; goto done; }
             if (c == '\r') {
                 int d = getc_unlocked(f);
-                if (d == '\n') { (*line)[n++] = '\n'; *term_len = 2; }
+                if (d == '\n') { b->p[b->n++] = '\n'; *term_len = 2; }
                 else { if (d != EOF) ungetc(d, f); *term_len = 1; }
                 goto done;
             }
@@ -212,35 +325,20 @@ static long input_line(input *in, char **line, size_t *cap, size_t *term_len)
         /* A file's last line without a terminator ends there (like cat, the
          * next file's first line would continue it; we keep it a line). */
         in->cur++;
-        if (n) { *term_len = 0; goto done; }
+        if (b->n > n0) { *term_len = 0; goto done; }
     }
     return -1;
 done:
-    (*line)[n] = 0;
-    return (long)n;
+    b->p[b->n] = 0;
+    return (long)(b->n - n0);
 }
 
 /* --- main ---------------------------------------------------------------- */
 
-typedef struct growbuf { char *p; size_t n, cap; } growbuf;
-
-static void gb_add(growbuf *b, const char *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 14;
-        while (cap < b->n + n + 1) cap *= 2;
-        b->p = xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
 static int all_space(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!strchr(" \t\n\r\v\f", s[i])) return 0;
+        if (!s[i] || !strchr(" \t\n\r\v\f", s[i])) return 0;
     return 1;
 }
 
@@ -262,41 +360,77 @@ typedef struct state {
     long selected, written, repaired_stories;
 } state;
 
+static const char *plural(long n) { return n == 1 ? "y" : "ies"; }
+
+/* Selections that cannot be met are errors, not empty or short output.
+ * Decided from the hashing pass (the stories and which are empty), before
+ * anything is written, with the rules of emit_story. */
+static void check_selection(const options *o, const input *in)
+{
+    long n = in->n_stories, need = ranges_max(o);
+    if (need >= n)
+        die("--stories %s: story %ld does not exist (the input has %ld stor%s)", o->ranges_text, need, n, plural(n));
+    long selected = 0, empty = 0, nonempty = 0;
+    for (long i = 0; i < n && (o->take < 0 || selected < o->take); i++) {
+        if (!in_ranges(o, i)) continue;
+        if (!o->keep_empty && story_empty(in, i)) { empty++; continue; }
+        nonempty++;
+        if (o->split && in_train(o, (uint64_t)i) != (o->split == 1)) continue;
+        selected++;
+    }
+    if (o->take >= 0 && selected < o->take)
+        die("--take %ld: only %ld stor%s selected", o->take, selected, plural(selected));
+    long written = !o->shard_n ? selected : selected > o->shard_k ? (selected - o->shard_k - 1) / o->shard_n + 1 : 0;
+    if (written > 0 || !(o->n_ranges || o->split || o->take >= 0 || o->shard_n)) return;
+    if (selected > 0)
+        die("--shard %ld/%ld: no story in this shard (the selection holds %ld)", o->shard_k, o->shard_n, selected);
+    if (n == 0) die("no story selected: the input holds no story");
+    const char *side = o->split == 1 ? "train" : "test";
+    if (nonempty == 0 && empty == 1)
+        die("no story selected: the one story is empty (only spaces and line breaks); --keep-empty writes it");
+    if (nonempty == 0)
+        die("no story selected: %s %ld stories are empty (only spaces and line breaks); --keep-empty writes them",
+            o->n_ranges ? "the" : "all", empty);
+    if (o->split && nonempty == 1)
+        die("no story selected: the one story is not on the %s side of --split (seed %llu, --train-fraction %g)",
+            side, (unsigned long long)o->seed, o->train_fraction);
+    if (o->split)
+        die("no story selected: none of the %ld stories is on the %s side of --split (seed %llu, "
+            "--train-fraction %g)", nonempty, side, (unsigned long long)o->seed, o->train_fraction);
+    die("no story selected");
+}
+
 /* The current story's repaired text (NULL when it was valid UTF-8). */
 static char *repaired;
 
-/* Handle one complete story: select, repair, tokenize, write.
- * @return 1 when no later story can be selected (stop reading). */
-static int emit_story(state *st, long index, growbuf *text)
+/* Handle one complete story: check, select, repair, tokenize, write. */
+static void emit_story(state *st, long index, growbuf *text)
 {
     const options *o = st->o;
-    if (past_ranges(o, index)) return 1;
-    if (!in_ranges(o, index)) return 0;
-    if (!o->keep_empty && all_space(text->p ? text->p : "", text->n)) return 0;
-    if (o->split && in_train(o, (uint64_t)index) != (o->split == 1)) return 0;
-    if (o->take >= 0 && st->selected >= o->take) return 1;
-    long ordinal = st->selected++;
-    if (o->shard_n && ordinal % o->shard_n != o->shard_k) return 0;
-
     const char *s = text->p ? text->p : "";
     size_t len = text->n;
-    if (memchr(s, 0, len)) die("story %ld contains a NUL byte: binary data, not stories text", index);
+    herr e;
+    /* every story is checked, selected or not: the whole input must be text */
+    if (textin_check(s, len, &e)) die("story %ld: %s", index, e.msg);
+    if (!in_ranges(o, index)) return;
+    if (!o->keep_empty && all_space(s, len)) return;
+    if (o->split && in_train(o, (uint64_t)index) != (o->split == 1)) return;
+    if (o->take >= 0 && st->selected >= o->take) return;
+    long ordinal = st->selected++;
+    if (o->shard_n && ordinal % o->shard_n != o->shard_k) return;
+
     size_t fixed_len;
     free(repaired);  /* file-scope: stays reachable if we die below */
-    size_t bad = utf8_repair(s, len, &repaired, &fixed_len);
-    char *fixed = repaired;
+    long bad = utf8_repair(s, len, &repaired, &fixed_len, &e);
+    if (bad < 0) die("story %ld: %s", index, e.msg);
     if (bad) {
-        if (!fixed) die("out of memory");
-        if ((double)bad > MAX_INVALID_FRACTION * (double)len + 2)
-            die("story %ld: %zu invalid UTF-8 sequences in %zu bytes: binary data, not stories text", index, bad, len);
         st->repaired_stories++;
-        s = fixed;
+        s = repaired;
         len = fixed_len;
     }
     if (len >= STREAM_MAX_RECORD / 4) die("story %ld is too long (%zu bytes)", index, len);
     st->toks.n = 0;
-    const char *err;
-    if (bpe_encode(st->tok, s, len, &st->toks, &err)) die("story %ld: %s", index, err);
+    if (bpe_encode(st->tok, s, len, &st->toks, &e)) die("story %ld: %s", index, e.msg);
     if (o->max_tokens && (long)st->toks.n > o->max_tokens)
         die("story %ld has %zu tokens, more than --max-tokens %ld", index, st->toks.n, o->max_tokens);
 
@@ -315,12 +449,14 @@ static int emit_story(state *st, long index, growbuf *text)
         r->tokens = xrealloc(r->tokens, (st->toks.n ? st->toks.n : 1) * sizeof *r->tokens);
         for (size_t i = 0; i < st->toks.n; i++)
             r->tokens[i] = (story_token){.id = st->toks.v[i].id, .start = st->toks.v[i].start, .end = st->toks.v[i].end};
+        /* a huge story: give the tokens' first copy back before the record
+         * is encoded (peak memory) */
+        if (st->toks.cap > (1u << 20)) bpe_tokens_free(&st->toks);
         cli_write_story(st->w, r);
         r->text = NULL;
     }
     st->written++;
     cli_progress("stories", (uint64_t)st->written, o->take > 0 ? (uint64_t)o->take : 0);
-    return 0;
 }
 
 enum { O_VOCAB = 256, O_MERGES, O_KEEP_NL, O_STORIES, O_SPLIT, O_SEED, O_FRACTION, O_TAKE,
@@ -357,7 +493,7 @@ int main(int argc, char **argv)
             o.train_fraction = cli_parse_double("--train-fraction", optarg);
             if (!(o.train_fraction >= 0 && o.train_fraction <= 1)) die("--train-fraction: must be in [0, 1]");
             break;
-        case O_TAKE: o.take = cli_parse_long("--take", optarg, 0, INT32_MAX); break;
+        case O_TAKE: o.take = cli_parse_long("--take", optarg, 1, INT32_MAX); break;
         case O_SHARD: {
             char *slash = strchr(optarg, '/');
             if (!slash) die("--shard: expected K/N, e.g. 0/4");
@@ -378,10 +514,16 @@ int main(int argc, char **argv)
         }
     }
 
+    /* Before anything opens a file: with fd 0 closed, the first file opened
+     * (the vocabulary, a spool) would be read as stdin. */
+    herr he;
+    int reads_stdin = optind == argc;
+    for (int i = optind; i < argc; i++) reads_stdin |= strcmp(argv[i], "-") == 0;
+    if (reads_stdin && textin_stdin_check(&he)) die("%s", he.msg);
+
     /* Tokenizer first: a bad vocabulary fails before any input is read. */
-    char err[512];
-    bpe *tok = bpe_load(o.vocab, o.merges, err, sizeof err);
-    if (!tok) die("%s", err);
+    bpe *tok = bpe_load(o.vocab, o.merges, &he);
+    if (!tok) die("%s", he.msg);
     char vocab_sha[65], merges_sha[65], tok_sha[65];
     file_sha256(o.vocab, "--vocab", vocab_sha);
     file_sha256(o.merges, "--merges", merges_sha);
@@ -399,6 +541,7 @@ int main(int argc, char **argv)
 
     input in = {0};
     input_open(&in, argc - optind, argv + optind);
+    check_selection(&o, &in);
 
     state st = {.o = &o, .tok = tok};
     story_init(&st.rec);
@@ -430,30 +573,35 @@ int main(int argc, char **argv)
     }
 
     growbuf text = {0};
-    char *line = NULL;
-    size_t cap = 0, term;
-    long len, index = 0;
-    int stopped = 0, pending = 0;
-    while ((len = input_line(&in, &line, &cap, &term)) >= 0) {
-        size_t body = (size_t)len - term;
-        if (body == strlen(SEPARATOR) && memcmp(line, SEPARATOR, body) == 0) {
-            if (emit_story(&st, index++, &text)) { stopped = 1; break; }
+    size_t term;
+    long len, index = 0;           /* index: stories complete so far */
+    int pending = 0;               /* pending: text after the last separator */
+    while ((len = input_line(&in, &text, &term)) >= 0) {
+        size_t start = text.n - (size_t)len, body = (size_t)len - term;
+        if (body == strlen(SEPARATOR) && memcmp(text.p + start, SEPARATOR, body) == 0) {
+            text.n = start;
+            emit_story(&st, index++, &text);
             text.n = 0;
             pending = 0;
             continue;
         }
         pending = 1;
-        if (o.keep_newlines) {
-            gb_add(&text, line, (size_t)len);
-        } else {
-            gb_add(&text, line, body);
+        if (!o.keep_newlines) {  /* the study's joining: the line break becomes one space */
+            text.n = start + body;
             if (term) gb_add(&text, " ", 1);
         }
+        if (text.n >= STREAM_MAX_RECORD / 4) {
+            if (textin_check(text.p, text.n, &he)) die("story %ld: %s", index, he.msg);
+            die("story %ld is too long (more than %u bytes)", index, STREAM_MAX_RECORD / 4);
+        }
     }
-    /* A last story without a separator line still counts (the study's
-     * reader dropped it; a filter should not lose text silently). */
-    if (!stopped && pending && !all_space(text.p, text.n)) emit_story(&st, index, &text);
+    /* Text after the last separator is one more story (the study's reader
+     * dropped it; a filter should not lose text silently); when it holds
+     * only spaces it is an empty story like any other. */
+    if (pending) emit_story(&st, index++, &text);
     cli_progress_end();
+    /* the hashing pass and this one must agree on the stories */
+    if (index != in.n_stories) die("internal error: %ld stories read, %ld counted", index, in.n_stories);
     if (st.repaired_stories)
         warn("%ld stories had invalid UTF-8; each bad sequence became U+FFFD", st.repaired_stories);
 
@@ -466,8 +614,8 @@ int main(int argc, char **argv)
         if (in.files[i] != stdin) fclose(in.files[i]);
     free(in.files);
     free(in.names);
+    free(in.empty);
     free(text.p);
-    free(line);
     free(o.ranges);
     story_free(&st.rec);
     bpe_tokens_free(&st.toks);

@@ -210,14 +210,14 @@ static double now_s(int clock)
 /* The greedy continuation of --prompt by the model being saved ('\n' -> ' '). */
 static char *sample(const opts *o, const model_config *c, const float *params)
 {
-    char vp[4200], mp[4200], err[512];
+    char vp[4200], mp[4200];
     snprintf(vp, sizeof vp, "%s/vocab.json", o->tokdir);
     snprintf(mp, sizeof mp, "%s/merges.txt", o->tokdir);
-    bpe *b = bpe_load(vp, mp, err, sizeof err);
-    if (!b) die("%s", err);
+    herr he;
+    bpe *b = bpe_load(vp, mp, &he);
+    if (!b) die("%s", he.msg);
     bpe_tokens toks = {0};
-    const char *be;
-    if (bpe_encode(b, o->prompt, strlen(o->prompt), &toks, &be) != 0) die("--prompt: %s", be);
+    if (bpe_encode(b, o->prompt, strlen(o->prompt), &toks, &he) != 0) die("--prompt: %s", he.msg);
     if (toks.n == 0) die("--prompt is empty");
     const int T = (int)o->t.seq_len, n = (int)toks.n < T ? (int)toks.n : T;
     uint32_t *ids = xcalloc((size_t)T, sizeof *ids);

@@ -57,7 +57,8 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
                     }
                     dst[in[p].dst + a] = v;
                 }
-            labels[n++] = tagset_index(tags, tag);
+            if ((labels[n] = tagset_index(tags, tag, e)) < 0) goto fail;
+            n++;
         }
         if (out->on_story) out->on_story(stories);
     }

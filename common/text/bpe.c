@@ -1,11 +1,11 @@
 /* bpe.c: GPT-2 byte-level BPE (see bpe.h for the contract). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "text/bpe.h"
+#include "text/utf8.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <pcre2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +28,7 @@ static void cache_clear(bpe *b);
 #define CACHE_MAX_ENTRIES (1u << 16)
 #define CACHE_MAX_WORD 128
 #define NO_RANK UINT32_MAX
-#define DEFAULT_HEAP_THRESHOLD 64
+#define DEFAULT_LONG_THRESHOLD 64
 #define DEAD UINT32_MAX
 
 typedef struct pair_slot {
@@ -64,20 +64,17 @@ struct bpe {
     uint32_t n_cache;
     char *cache_keys; size_t cache_keys_len, cache_keys_cap;
     uint32_t *cache_ids; size_t cache_ids_len, cache_ids_cap;
-    /* scratch symbols */
+    /* scratch symbols (short pieces) */
     uint32_t *sym; size_t sym_cap;
-    /* words longer than this use the O(n log n) merge */
-    size_t heap_threshold;
+    /* long pieces (merge_long): scratch nodes, rank buckets (all empty
+     * between calls) and the chunks they are made of */
+    struct lnode *lw; size_t lw_cap;
+    uint32_t *head;               /* [n_merges] first chunk of each bucket */
+    uint64_t *bits, *summary;     /* non-empty buckets; non-zero bits words */
+    struct lchunk *qpool; uint32_t pool_n, pool_cap, pool_free;
+    /* pieces longer than this use merge_long */
+    size_t long_threshold;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -160,14 +157,14 @@ static const pair_slot *pair_find(const bpe *b, uint32_t x, uint32_t y)
     }
 }
 
-static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
+static char *read_whole(const char *path, size_t *len, herr *e)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { set_err(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    if (!f) { herr_set(e, "%s: %s", path, strerror(errno)); return NULL; }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap + 1);
     for (;;) {
-        if (!buf) { fclose(f); set_err(err, errlen, "%s: out of memory", path); return NULL; }
+        if (!buf) { fclose(f); herr_set(e, "%s: out of memory", path); return NULL; }
         n += fread(buf + n, 1, cap - n, f);
         if (n < cap) break;
         cap *= 2;
@@ -177,25 +174,25 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad) { free(buf); set_err(err, errlen, "%s: read error", path); return NULL; }
+    if (bad) { free(buf); herr_set(e, "%s: read error", path); return NULL; }
     buf[n] = 0;
     *len = n;
     return buf;
 }
 
-static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, size_t errlen)
+static int load_vocab(bpe *b, const int16_t *u2b, const char *path, herr *e)
 {
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         if (je.line < 0 || strstr(je.text, "unable to open"))
-            set_err(err, errlen, "%s: cannot read: %s", path, je.text);
+            herr_set(e, "%s: cannot read: %s", path, je.text);
         else
-            set_err(err, errlen, "%s:%d: malformed JSON: %s", path, je.line, je.text);
+            herr_set(e, "%s:%d: malformed JSON: %s", path, je.line, je.text);
         return -1;
     }
     if (!json_is_object(root) || json_object_size(root) == 0) {
-        set_err(err, errlen, "%s: expected a JSON object of token -> id", path);
+        herr_set(e, "%s: expected a JSON object of token -> id", path);
         json_decref(root);
         return -1;
     }
@@ -210,7 +207,7 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
     uint8_t *seen = calloc(n, 1);
     if (!b->pool || !b->tok_off || !b->tok_len || !seen) {
         free(seen); json_decref(root);
-        set_err(err, errlen, "%s: out of memory", path);
+        herr_set(e, "%s: out of memory", path);
         return -1;
     }
     size_t used = 0;
@@ -218,15 +215,15 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
     json_object_foreach(root, key, val) {
         if (!json_is_integer(val) || json_integer_value(val) < 0 ||
             (size_t)json_integer_value(val) >= n) {
-            set_err(err, errlen, "%s: token \"%.40s\": id must be an integer in [0, %zu)", path, key, n);
+            herr_set(e, "%s: token \"%.40s\": id must be an integer in [0, %zu)", path, key, n);
             rc = -1; break;
         }
         size_t id = (size_t)json_integer_value(val);
-        if (seen[id]) { set_err(err, errlen, "%s: id %zu is used twice", path, id); rc = -1; break; }
+        if (seen[id]) { herr_set(e, "%s: id %zu is used twice", path, id); rc = -1; break; }
         seen[id] = 1;
         long len = symbols_to_bytes(u2b, key, strlen(key), b->pool + used);
         if (len <= 0) {
-            set_err(err, errlen, "%s: token \"%.40s\" is empty or not in the byte-level alphabet", path, key);
+            herr_set(e, "%s: token \"%.40s\" is empty or not in the byte-level alphabet", path, key);
             rc = -1; break;
         }
         b->tok_off[id] = (uint32_t)used;
@@ -239,12 +236,12 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
 
     b->tok_mask = pow2_at_least(2 * n) - 1;
     b->tok_slots = malloc((b->tok_mask + 1) * sizeof *b->tok_slots);
-    if (!b->tok_slots) { set_err(err, errlen, "%s: out of memory", path); return -1; }
+    if (!b->tok_slots) { herr_set(e, "%s: out of memory", path); return -1; }
     memset(b->tok_slots, 0xff, (b->tok_mask + 1) * sizeof *b->tok_slots);
     for (size_t id = 0; id < n; id++) {
         const char *s = b->pool + b->tok_off[id];
         if (bpe_token_id(b, s, b->tok_len[id]) >= 0) {
-            set_err(err, errlen, "%s: two tokens decode to the same bytes (id %zu)", path, id);
+            herr_set(e, "%s: two tokens decode to the same bytes (id %zu)", path, id);
             return -1;
         }
         size_t h = hash_bytes(s, b->tok_len[id]) & b->tok_mask;
@@ -254,24 +251,24 @@ static int load_vocab(bpe *b, const int16_t *u2b, const char *path, char *err, s
     for (int byte = 0; byte < 256; byte++) {
         char c = (char)byte;
         long id = bpe_token_id(b, &c, 1);
-        if (id < 0) { set_err(err, errlen, "%s: no token for the single byte 0x%02x", path, byte); return -1; }
+        if (id < 0) { herr_set(e, "%s: no token for the single byte 0x%02x", path, byte); return -1; }
         b->byte_id[byte] = (uint32_t)id;
     }
     return 0;
 }
 
-static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, size_t errlen)
+static int load_merges(bpe *b, const int16_t *u2b, const char *path, herr *e)
 {
     size_t len;
-    char *text = read_whole(path, &len, err, errlen);
+    char *text = read_whole(path, &len, e);
     if (!text) return -1;
-    if (memchr(text, 0, len)) { set_err(err, errlen, "%s: contains a NUL byte (not a merges file)", path); free(text); return -1; }
+    if (memchr(text, 0, len)) { herr_set(e, "%s: contains a NUL byte (not a merges file)", path); free(text); return -1; }
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
     b->pair_mask = pow2_at_least(2 * lines + 16) - 1;
     b->pairs = malloc((b->pair_mask + 1) * sizeof *b->pairs);
     char *buf = malloc(len + 1);
-    if (!b->pairs || !buf) { free(text); free(buf); set_err(err, errlen, "%s: out of memory", path); return -1; }
+    if (!b->pairs || !buf) { free(text); free(buf); herr_set(e, "%s: out of memory", path); return -1; }
     for (size_t i = 0; i <= b->pair_mask; i++) b->pairs[i].key = UINT64_MAX;
 
     int rc = 0;
@@ -287,19 +284,19 @@ static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, 
         char *space = memchr(line, ' ', ll);
         size_t la = space ? (size_t)(space - line) : 0, lb = space ? ll - la - 1 : 0;
         if (!space || la == 0 || lb == 0 || memchr(space + 1, ' ', lb)) {
-            set_err(err, errlen, "%s:%zu: expected two symbols separated by one space", path, lineno);
+            herr_set(e, "%s:%zu: expected two symbols separated by one space", path, lineno);
             rc = -1; break;
         }
         long na = symbols_to_bytes(u2b, line, la, buf);
         long nb = na > 0 ? symbols_to_bytes(u2b, space + 1, lb, buf + na) : -1;
         if (na <= 0 || nb <= 0) {
-            set_err(err, errlen, "%s:%zu: symbol not in the byte-level alphabet", path, lineno);
+            herr_set(e, "%s:%zu: symbol not in the byte-level alphabet", path, lineno);
             rc = -1; break;
         }
         long a = bpe_token_id(b, buf, (size_t)na), c = bpe_token_id(b, buf + na, (size_t)nb);
         long m = bpe_token_id(b, buf, (size_t)(na + nb));
         if (a < 0 || c < 0 || m < 0) {
-            set_err(err, errlen, "%s:%zu: merge \"%.*s %.*s\" uses a symbol missing from the vocabulary",
+            herr_set(e, "%s:%zu: merge \"%.*s %.*s\" uses a symbol missing from the vocabulary",
                     path, lineno, (int)la, line, (int)lb, space + 1);
             rc = -1; break;
         }
@@ -307,7 +304,11 @@ static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, 
         size_t h = mix64(key) & b->pair_mask;
         while (b->pairs[h].key != UINT64_MAX && b->pairs[h].key != key) h = (h + 1) & b->pair_mask;
         if (b->pairs[h].key == key) {
-            set_err(err, errlen, "%s:%zu: duplicate merge", path, lineno);
+            herr_set(e, "%s:%zu: duplicate merge", path, lineno);
+            rc = -1; break;
+        }
+        if (b->n_merges >= 0x7ffffffe) {  /* ranks must fit 31 bits (merge_long) */
+            herr_set(e, "%s:%zu: too many merges", path, lineno);
             rc = -1; break;
         }
         b->pairs[h] = (pair_slot){key, (uint32_t)b->n_merges, (uint32_t)m};
@@ -315,17 +316,17 @@ static int load_merges(bpe *b, const int16_t *u2b, const char *path, char *err, 
     }
     free(buf);
     free(text);
-    if (!rc && b->n_merges == 0) { set_err(err, errlen, "%s: no merges", path); rc = -1; }
+    if (!rc && b->n_merges == 0) { herr_set(e, "%s: no merges", path); rc = -1; }
     return rc;
 }
 
-bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t errlen)
+bpe *bpe_load(const char *vocab_path, const char *merges_path, herr *e)
 {
     int16_t u2b[ALPHABET_LIMIT];
     build_alphabet(u2b);
     bpe *b = calloc(1, sizeof *b);
-    if (!b) { set_err(err, errlen, "out of memory"); return NULL; }
-    if (load_vocab(b, u2b, vocab_path, err, errlen) || load_merges(b, u2b, merges_path, err, errlen)) {
+    if (!b) { herr_set(e, "out of memory"); return NULL; }
+    if (load_vocab(b, u2b, vocab_path, e) || load_merges(b, u2b, merges_path, e)) {
         bpe_free(b);
         return NULL;
     }
@@ -335,7 +336,7 @@ bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t
     if (!b->re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(code, msg, sizeof msg);
-        set_err(err, errlen, "pre-tokeniser regex: %s", (char *)msg);
+        herr_set(e, "pre-tokeniser regex: %s", (char *)msg);
         bpe_free(b);
         return NULL;
     }
@@ -344,9 +345,9 @@ bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t
     b->md = pcre2_match_data_create_from_pattern(b->re, NULL);
     b->cache_slots = malloc(CACHE_SLOTS * sizeof *b->cache_slots);
     b->cache = malloc(CACHE_MAX_ENTRIES * sizeof *b->cache);
-    if (!b->md || !b->cache_slots || !b->cache) { set_err(err, errlen, "out of memory"); bpe_free(b); return NULL; }
+    if (!b->md || !b->cache_slots || !b->cache) { herr_set(e, "out of memory"); bpe_free(b); return NULL; }
     memset(b->cache_slots, 0xff, CACHE_SLOTS * sizeof *b->cache_slots);
-    b->heap_threshold = DEFAULT_HEAP_THRESHOLD;
+    b->long_threshold = DEFAULT_LONG_THRESHOLD;
     return b;
 }
 
@@ -359,14 +360,15 @@ void bpe_free(bpe *b)
     if (b->re) pcre2_code_free(b->re);
     free(b->cache_slots); free(b->cache); free(b->cache_keys); free(b->cache_ids);
     free(b->sym);
+    free(b->lw); free(b->head); free(b->bits); free(b->summary); free(b->qpool);
     free(b);
 }
 
 size_t bpe_vocab_size(const bpe *b) { return b->n_vocab; }
 
-void bpe_set_heap_threshold(bpe *b, size_t bytes)
+void bpe_set_long_threshold(bpe *b, size_t bytes)
 {
-    b->heap_threshold = bytes;
+    b->long_threshold = bytes;
     cache_clear(b);
 }
 size_t bpe_merge_count(const bpe *b) { return b->n_merges; }
@@ -408,8 +410,8 @@ static int sym_reserve(bpe *b, size_t len)
 }
 
 /* Run the merges on one short pre-token; leaves the ids in b->sym.
- * O(n) per merge step: the plain loop, fastest for short words.
- * @return the number of ids, or -1 when out of memory. */
+ * O(n) per merge step: the plain loop of encoder.py, fastest for short
+ * words.  @return the number of ids, or -1 when out of memory. */
 static long merge_short(bpe *b, const unsigned char *w, size_t len)
 {
     if (sym_reserve(b, len)) return -1;
@@ -435,98 +437,254 @@ static long merge_short(bpe *b, const unsigned char *w, size_t len)
     return (long)n;
 }
 
-/* A possible merge of the adjacent symbols at nodes left and right, valid
- * while they still hold ids lid and rid and are still neighbours. */
-typedef struct merge_cand {
-    uint32_t rank, left, right, lid, rid, merged;
-} merge_cand;
+/* ---- long pieces: the same rule in O(n + merges) ----------------------
+ *
+ * encoder.py repeats: take the bigram of lowest rank, merge all its
+ * occurrences in one left-to-right pass.  Here every symbol is a node of a
+ * linked list (node = the byte position where the symbol starts; the next
+ * node is that position plus the symbol's length, so only the previous one
+ * is stored), and the pairs wait in one bucket per rank (a heap of merge
+ * candidates over a linked list, with the heap replaced by rank buckets
+ * since ranks are small integers; a two-level bitmap finds the lowest
+ * non-empty bucket).  A bucket holds node positions; an entry is stale when
+ * that node's pair has changed since, and is skipped when met (the pair is
+ * looked up again), so nothing is ever unlinked: one random memory access
+ * per merge instead of a dozen.  A pass empties the lowest bucket:
+ *   - occurrences of a pair (x, y) with x != y cannot overlap, so any order
+ *     gives encoder.py's result;
+ *   - for (x, x) the pass must pair a run of x from its left end ("aaa" ->
+ *     "aa" "a"), so a node of such a pair first walks left to the start of
+ *     its run and merges the run greedily from there.
+ * A merge makes two new pairs (left neighbour + new symbol, new symbol +
+ * right neighbour), queued in their buckets.  Neither can have the current
+ * rank (the merged symbol would have to equal one of its parts), so the
+ * pass never sees them; one with a lower rank (a merges file whose pairs are
+ * made by later merges; not GPT-2's) waits in its bucket for the pass to
+ * end, which is when encoder.py would take it too.
+ * Memory: 8 bytes per byte for the nodes, and 4 per queued pair (in
+ * 64-byte chunks, reused once their bucket is done): about 3.5 bytes per
+ * byte at the peak on random letters, 9 on a run of one letter. */
 
-static int cand_before(const merge_cand *x, const merge_cand *y)
+#define NONE UINT32_MAX
+#define CHUNK_ENTRIES 14
+
+typedef struct lnode { uint32_t id, prv; } lnode;
+typedef struct lchunk {          /* 64 bytes: a piece of one bucket */
+    uint32_t next, n;
+    uint32_t e[CHUNK_ENTRIES];   /* node positions */
+} lchunk;
+
+typedef struct long_state {
+    bpe *b;
+    uint32_t n;                  /* bytes in the piece */
+    lnode *node;                 /* [n] */
+    uint32_t low;                /* lowest rank queued during this pass */
+    int oom;
+} long_state;
+
+static uint32_t node_next(const long_state *s, uint32_t i)
 {
-    return x->rank < y->rank || (x->rank == y->rank && x->left < y->left);
+    uint32_t nx = i + s->b->tok_len[s->node[i].id];
+    return nx < s->n ? nx : NONE;
 }
 
-static void heap_push(merge_cand *h, size_t *n, merge_cand c)
+static void bits_set(bpe *b, uint32_t r)
 {
-    size_t i = (*n)++;
-    while (i > 0 && cand_before(&c, &h[(i - 1) / 2])) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
-    h[i] = c;
+    b->bits[r >> 6] |= 1ull << (r & 63);
+    b->summary[r >> 12] |= 1ull << ((r >> 6) & 63);
 }
 
-static merge_cand heap_pop(merge_cand *h, size_t *n)
+static void bits_clear(bpe *b, uint32_t r)
 {
-    merge_cand top = h[0], last = h[--*n];
-    size_t i = 0;
+    if (!(b->bits[r >> 6] &= ~(1ull << (r & 63)))) b->summary[r >> 12] &= ~(1ull << ((r >> 6) & 63));
+}
+
+/* @return the lowest rank >= r with a non-empty bucket, or NO_RANK */
+static uint32_t bits_next(const bpe *b, uint32_t r)
+{
+    size_t nwords = (b->n_merges + 63) / 64, nsum = (nwords + 63) / 64;
+    size_t w = r >> 6;
+    if (w >= nwords) return NO_RANK;
+    uint64_t x = b->bits[w] & (~0ull << (r & 63));
+    if (x) return (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+    size_t sw = (w + 1) >> 6;
+    if (sw >= nsum) return NO_RANK;
+    uint64_t y = (w + 1) & 63 ? b->summary[sw] & (~0ull << ((w + 1) & 63)) : b->summary[sw];
     for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= *n) break;
-        if (c + 1 < *n && cand_before(&h[c + 1], &h[c])) c++;
-        if (!cand_before(&h[c], &last)) break;
-        h[i] = h[c];
-        i = c;
+        if (y) {
+            size_t ww = sw * 64 + (size_t)__builtin_ctzll(y);
+            return (uint32_t)(ww * 64 + (size_t)__builtin_ctzll(b->bits[ww]));
+        }
+        if (++sw >= nsum) return NO_RANK;
+        y = b->summary[sw];
     }
-    if (*n) h[i] = last;
-    return top;
 }
 
-/* The same merges for long words in O(n log n): symbols in a linked list,
- * candidate pairs in a heap ordered by (rank, position).  To give exactly
- * the plain loop's result, all candidates of the lowest rank (one bigram) are
- * applied as one left-to-right pass and the pairs they create join the heap
- * only after that pass, just as the plain loop rescans after each pass. */
+/* A free chunk (its index), or NONE when out of memory. */
+static uint32_t chunk_new(bpe *b)
+{
+    if (b->pool_free != NONE) {
+        uint32_t c = b->pool_free;
+        b->pool_free = b->qpool[c].next;
+        return c;
+    }
+    if (b->pool_n == b->pool_cap) {
+        size_t cap = b->pool_cap ? 2 * (size_t)b->pool_cap : 4096;
+        if (cap >= NONE) return NONE;
+        lchunk *p = realloc(b->qpool, cap * sizeof *p);
+        if (!p) return NONE;
+        b->qpool = p;
+        b->pool_cap = (uint32_t)cap;
+    }
+    return b->pool_n++;
+}
+
+/* Queue node i (whose pair has rank r). */
+static void bucket_push(long_state *s, uint32_t r, uint32_t i)
+{
+    bpe *b = s->b;
+    uint32_t h = b->head[r];
+    if (h == NONE || b->qpool[h].n == CHUNK_ENTRIES) {
+        uint32_t c = chunk_new(b);
+        if (c == NONE) { s->oom = 1; return; }
+        b->qpool[c].next = h;
+        b->qpool[c].n = 0;
+        if (h == NONE) bits_set(b, r);
+        b->head[r] = h = c;
+    }
+    b->qpool[h].e[b->qpool[h].n++] = i;
+    if (r < s->low) s->low = r;
+}
+
+/* Queue node i's pair with its right neighbour, if that pair has a rank. */
+static void queue_pair(long_state *s, uint32_t i)
+{
+    if (i == NONE) return;
+    uint32_t nx = node_next(s, i);
+    if (nx == NONE) return;
+    const pair_slot *p = pair_find(s->b, s->node[i].id, s->node[nx].id);
+    if (p) bucket_push(s, p->rank, i);
+}
+
+/* Merge node i with its right neighbour j into the symbol merged. */
+static void node_merge(long_state *s, uint32_t i, uint32_t j, uint32_t merged)
+{
+    s->node[i].id = merged;
+    s->node[j].id = DEAD;
+    uint32_t nx = node_next(s, i);
+    if (nx != NONE) s->node[nx].prv = i;
+    queue_pair(s, s->node[i].prv);
+    queue_pair(s, i);
+}
+
+/* Empty every bucket (after running out of memory mid-piece). */
+static void buckets_reset(bpe *b)
+{
+    memset(b->head, 0xff, b->n_merges * sizeof *b->head);
+    memset(b->bits, 0, (b->n_merges + 63) / 64 * sizeof *b->bits);
+    memset(b->summary, 0, ((b->n_merges + 63) / 64 + 63) / 64 * sizeof *b->summary);
+    b->pool_n = 0;
+    b->pool_free = NONE;
+}
+
+/* Merge a long pre-token.  @return the number of ids, left at the start of
+ * b->lw (valid until the next call), or -1 when out of memory. */
 static long merge_long(bpe *b, const unsigned char *w, size_t len)
 {
-    /* every merge removes a node and adds at most 2 candidates */
-    uint32_t *id = malloc(len * sizeof *id), *next = malloc(len * sizeof *next),
-             *prev = malloc(len * sizeof *prev), *touched = malloc(len * sizeof *touched);
-    merge_cand *heap = malloc(3 * len * sizeof *heap), *batch = malloc(3 * len * sizeof *batch);
-    long result = -1;
-    if (!id || !next || !prev || !touched || !heap || !batch || sym_reserve(b, len)) goto out;
-    size_t nheap = 0;
-    for (size_t i = 0; i < len; i++) {
-        id[i] = b->byte_id[w[i]];
-        next[i] = i + 1 < len ? (uint32_t)(i + 1) : DEAD;
-        prev[i] = i ? (uint32_t)(i - 1) : DEAD;
+    if (len >= NONE) return -1;
+    if (len > b->lw_cap) {
+        free(b->lw);
+        b->lw = malloc(len * sizeof *b->lw);
+        b->lw_cap = b->lw ? len : 0;
+        if (!b->lw) return -1;
     }
-    for (size_t i = 0; i + 1 < len; i++) {
-        const pair_slot *p = pair_find(b, id[i], id[i + 1]);
-        if (p) heap_push(heap, &nheap, (merge_cand){p->rank, (uint32_t)i, (uint32_t)(i + 1), id[i], id[i + 1], p->merged});
-    }
-    while (nheap) {
-        uint32_t rank = heap[0].rank;
-        size_t nbatch = 0, ntouched = 0;
-        while (nheap && heap[0].rank == rank) batch[nbatch++] = heap_pop(heap, &nheap);
-        for (size_t k = 0; k < nbatch; k++) {  /* in position order */
-            const merge_cand *c = &batch[k];
-            if (id[c->left] != c->lid || next[c->left] != c->right || id[c->right] != c->rid) continue;
-            id[c->left] = c->merged;
-            id[c->right] = DEAD;
-            next[c->left] = next[c->right];
-            if (next[c->right] != DEAD) prev[next[c->right]] = c->left;
-            touched[ntouched++] = c->left;
+    if (!b->head) {
+        size_t nwords = (b->n_merges + 63) / 64;
+        b->head = malloc(b->n_merges * sizeof *b->head);
+        b->bits = calloc(nwords, sizeof *b->bits);
+        b->summary = calloc((nwords + 63) / 64, sizeof *b->summary);
+        if (!b->head || !b->bits || !b->summary) {
+            free(b->head); free(b->bits); free(b->summary);
+            b->head = NULL; b->bits = b->summary = NULL;
+            return -1;
         }
-        for (size_t k = 0; k < ntouched; k++) {
-            uint32_t t = touched[k];
-            const pair_slot *p;
-            if (prev[t] != DEAD && (p = pair_find(b, id[prev[t]], id[t])))
-                heap_push(heap, &nheap, (merge_cand){p->rank, prev[t], t, id[prev[t]], id[t], p->merged});
-            if (next[t] != DEAD && (p = pair_find(b, id[t], id[next[t]])))
-                heap_push(heap, &nheap, (merge_cand){p->rank, t, next[t], id[t], id[next[t]], p->merged});
+        memset(b->head, 0xff, b->n_merges * sizeof *b->head);
+        b->pool_free = NONE;
+    }
+    long_state s = {.b = b, .n = (uint32_t)len, .node = b->lw, .low = NO_RANK};
+    for (uint32_t i = 0; i < s.n; i++) s.node[i] = (lnode){b->byte_id[w[i]], i ? i - 1 : NONE};
+    for (uint32_t i = 0; i + 1 < s.n; i++) queue_pair(&s, i);
+    for (uint32_t r = bits_next(b, 0); r != NO_RANK && !s.oom; r = bits_next(b, s.low)) {
+        s.low = r + 1;
+        uint32_t c;
+        while ((c = b->head[r]) != NONE && !s.oom) {
+            lchunk ch = b->qpool[c];  /* a copy: pushes may move the pool */
+            b->head[r] = ch.next;
+            if (ch.next == NONE) bits_clear(b, r);
+            b->qpool[c].next = b->pool_free;
+            b->pool_free = c;
+            /* the nodes are scattered over the piece: fetch them all first */
+            for (uint32_t k = 0; k < ch.n; k++) __builtin_prefetch(&s.node[ch.e[k]]);
+            for (uint32_t k = 0; k < ch.n; k++) {
+                uint32_t i = ch.e[k], j;
+                uint32_t x = s.node[i].id;
+                if (x == DEAD || (j = node_next(&s, i)) == NONE) continue;
+                const pair_slot *p = pair_find(b, x, s.node[j].id);
+                if (!p || p->rank != r) continue;  /* stale: the pair changed */
+                if (s.node[j].id != x) {
+                    node_merge(&s, i, j, p->merged);
+                    continue;
+                }
+                /* (x, x): from the run's left end, pair greedily */
+                while (s.node[i].prv != NONE && s.node[s.node[i].prv].id == x) i = s.node[i].prv;
+                while (i != NONE && s.node[i].id == x && (j = node_next(&s, i)) != NONE && s.node[j].id == x) {
+                    node_merge(&s, i, j, p->merged);
+                    i = node_next(&s, i);
+                }
+            }
         }
     }
+    if (s.oom) {
+        buckets_reset(b);
+        return -1;
+    }
+    /* The ids, in order, compacted into the start of the node array: the
+     * n-th id goes to 32-bit word n, inside node n / 2, and n <= i + 1, so
+     * for i >= 2 that node lies before node i (done with), and for i < 2 it
+     * is node 0, whose id word is rewritten with its own value first. */
     size_t n = 0;
-    for (uint32_t i = 0; i != DEAD; i = next[i]) b->sym[n++] = id[i];
-    result = (long)n;
-out:
-    free(id); free(next); free(prev); free(touched); free(heap); free(batch);
-    return result;
+    uint32_t *ids = (uint32_t *)s.node;
+    for (uint32_t i = 0; i != NONE; i = node_next(&s, i)) ids[n++] = s.node[i].id;
+    return (long)n;
 }
 
-/* Run the merges on one pre-token; leaves the ids in b->sym.
- * @return the number of ids, or -1 when out of memory. */
-static long merge_word(bpe *b, const unsigned char *w, size_t len)
+/* Long pieces leave scratch nodes and queue chunks behind; keep them for
+ * the next piece only while they are small. */
+#define LONG_KEEP_BYTES ((size_t)1 << 16)
+
+static void long_release(bpe *b)
 {
-    return len > b->heap_threshold ? merge_long(b, w, len) : merge_short(b, w, len);
+    if (b->lw_cap > LONG_KEEP_BYTES) {
+        free(b->lw);
+        b->lw = NULL;
+        b->lw_cap = 0;
+    }
+    if (b->pool_cap > LONG_KEEP_BYTES / sizeof(lchunk)) {  /* all chunks are free here */
+        free(b->qpool);
+        b->qpool = NULL;
+        b->pool_cap = b->pool_n = 0;
+        b->pool_free = NONE;
+    }
+}
+
+/* Run the merges on one pre-token.  @return the ids (valid until the next
+ * call) and their count in *n, or NULL when out of memory. */
+static const uint32_t *merge_word(bpe *b, const unsigned char *w, size_t len, size_t *n)
+{
+    long k = len > b->long_threshold ? merge_long(b, w, len) : merge_short(b, w, len);
+    if (k < 0) return NULL;
+    *n = (size_t)k;
+    return len > b->long_threshold ? (const uint32_t *)b->lw : b->sym;
 }
 
 static void cache_clear(bpe *b)
@@ -540,12 +698,7 @@ static void cache_clear(bpe *b)
  * @return the ids (valid until the next call) and their count in *n. */
 static const uint32_t *word_ids(bpe *b, const char *w, size_t len, size_t *n)
 {
-    if (len > CACHE_MAX_WORD) {
-        long k = merge_word(b, (const unsigned char *)w, len);
-        if (k < 0) return NULL;
-        *n = (size_t)k;
-        return b->sym;
-    }
+    if (len > CACHE_MAX_WORD) return merge_word(b, (const unsigned char *)w, len, n);
     uint64_t h = hash_bytes(w, len);
     size_t slot = h & (CACHE_SLOTS - 1);
     for (; b->cache_slots[slot] >= 0; slot = (slot + 1) & (CACHE_SLOTS - 1)) {
@@ -555,139 +708,66 @@ static const uint32_t *word_ids(bpe *b, const char *w, size_t len, size_t *n)
             return b->cache_ids + e->ids_off;
         }
     }
-    long k = merge_word(b, (const unsigned char *)w, len);
-    if (k < 0) return NULL;
-    *n = (size_t)k;
+    const uint32_t *ids = merge_word(b, (const unsigned char *)w, len, n);
+    if (!ids) return NULL;
+    size_t k = *n;
     if (b->n_cache == CACHE_MAX_ENTRIES) { cache_clear(b); return word_ids(b, w, len, n); }
     if (b->cache_keys_len + len > b->cache_keys_cap) {
         size_t cap = b->cache_keys_cap ? b->cache_keys_cap * 2 : 1 << 20;
         while (cap < b->cache_keys_len + len) cap *= 2;
         char *p = realloc(b->cache_keys, cap);
-        if (!p) return b->sym;  /* no room to remember: still correct */
+        if (!p) return ids;  /* no room to remember: still correct */
         b->cache_keys = p;
         b->cache_keys_cap = cap;
     }
-    if (b->cache_ids_len + (size_t)k > b->cache_ids_cap) {
+    if (b->cache_ids_len + k > b->cache_ids_cap) {
         size_t cap = b->cache_ids_cap ? b->cache_ids_cap * 2 : 1 << 18;
-        while (cap < b->cache_ids_len + (size_t)k) cap *= 2;
+        while (cap < b->cache_ids_len + k) cap *= 2;
         uint32_t *p = realloc(b->cache_ids, cap * sizeof *p);
-        if (!p) return b->sym;
+        if (!p) return ids;
         b->cache_ids = p;
         b->cache_ids_cap = cap;
     }
     cache_entry *e = &b->cache[b->n_cache];
-    *e = (cache_entry){h, (uint32_t)b->cache_keys_len, (uint32_t)len,
-                       (uint32_t)b->cache_ids_len, (uint32_t)k};
+    *e = (cache_entry){h, (uint32_t)b->cache_keys_len, (uint32_t)len, (uint32_t)b->cache_ids_len, (uint32_t)k};
     memcpy(b->cache_keys + b->cache_keys_len, w, len);
-    memcpy(b->cache_ids + b->cache_ids_len, b->sym, (size_t)k * sizeof *b->sym);
+    memcpy(b->cache_ids + b->cache_ids_len, ids, k * sizeof *ids);
     b->cache_keys_len += len;
-    b->cache_ids_len += (size_t)k;
+    b->cache_ids_len += k;
     b->cache_slots[slot] = (int32_t)b->n_cache++;
     return b->cache_ids + e->ids_off;
 }
 
-int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, const char **err)
+int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, herr *e)
 {
-    static const char *msg;
-    if (len >= UINT32_MAX) { *err = "text longer than 4 GiB"; return -1; }
-    if (!utf8_valid(text, len)) { *err = "text is not valid UTF-8"; return -1; }
+    if (len >= UINT32_MAX) return herr_set(e, "text longer than 4 GiB");
+    if (!utf8_valid(text, len)) return herr_set(e, "text is not valid UTF-8");
     size_t n0 = out->n, pos = 0;
     while (pos < len) {
         int rc = pcre2_match(b->re, (PCRE2_SPTR)text, len, pos, PCRE2_NO_UTF_CHECK, b->md, NULL);
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(b->md);
         /* Every code point matches one alternative, so pieces are contiguous. */
         if (rc < 0 || ov[0] != pos || ov[1] <= pos) {
-            msg = rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT
-                      ? "pre-tokeniser: regex resource limit" : "pre-tokeniser: unexpected match failure";
-            *err = msg;
             out->n = n0;
-            return -1;
+            if (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT)
+                return herr_set(e, "pre-tokeniser: regex resource limit at byte %zu", pos);
+            return herr_set(e, "pre-tokeniser: unexpected match failure at byte %zu", pos);
         }
         size_t end = ov[1], n;
         const uint32_t *ids = word_ids(b, text + pos, end - pos, &n);
-        if (!ids || tokens_reserve(out, n)) { *err = "out of memory"; out->n = n0; return -1; }
+        if (!ids || tokens_reserve(out, n)) {
+            long_release(b);
+            out->n = n0;
+            return herr_set(e, "out of memory (a piece of %zu bytes)", end - pos);
+        }
         uint32_t at = (uint32_t)pos;
         for (size_t i = 0; i < n; i++) {
             uint32_t l = b->tok_len[ids[i]];
             out->v[out->n++] = (bpe_token){ids[i], at, at + l};
             at += l;
         }
+        if (end - pos > CACHE_MAX_WORD) long_release(b);
         pos = end;
     }
     return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* UTF-8                                                               */
-
-/* Length of the well-formed sequence at s[i], or 0 if ill-formed; *bad
- * receives how many bytes form the maximal ill-formed subpart. */
-static size_t utf8_seq(const unsigned char *s, size_t len, size_t i, size_t *bad)
-{
-    unsigned c = s[i];
-    if (c < 0x80) return 1;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c == 0xE0) { need = 2; lo = 0xA0; }
-    else if (c == 0xED) { need = 2; hi = 0x9F; }
-    else if (c >= 0xE1 && c <= 0xEF) need = 2;
-    else if (c == 0xF0) { need = 3; lo = 0x90; }
-    else if (c == 0xF4) { need = 3; hi = 0x8F; }
-    else if (c >= 0xF1 && c <= 0xF3) need = 3;
-    else { *bad = 1; return 0; }
-    size_t j = i + 1;
-    for (size_t k = 0; k < need; k++, j++) {
-        if (j >= len || s[j] < lo || s[j] > hi) { *bad = j - i; return 0; }
-        lo = 0x80; hi = 0xBF;
-    }
-    return need + 1;
-}
-
-int utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0, bad;
-    while (i < len) {
-        if (u[i] < 0x80) { i++; continue; }
-        size_t n = utf8_seq(u, len, i, &bad);
-        if (!n) return 0;
-        i += n;
-    }
-    return 1;
-}
-
-size_t utf8_repair(const char *in, size_t len, char **out, size_t *out_len)
-{
-    *out = NULL;
-    *out_len = len;
-    if (utf8_valid(in, len)) return 0;
-    const unsigned char *u = (const unsigned char *)in;
-    /* Each bad byte becomes at most 3 bytes. */
-    char *o = malloc(3 * len + 1);
-    if (!o) return 0;
-    size_t i = 0, n = 0, replaced = 0, bad;
-    while (i < len) {
-        size_t k = utf8_seq(u, len, i, &bad);
-        if (k) { memcpy(o + n, in + i, k); n += k; i += k; continue; }
-        memcpy(o + n, "\xEF\xBF\xBD", 3);
-        n += 3;
-        i += bad;
-        replaced++;
-    }
-    o[n] = 0;
-    *out = o;
-    *out_len = n;
-    return replaced;
-}
-
-void utf8_char_offsets(const char *text, size_t len, uint32_t *map)
-{
-    uint32_t chars = 0;
-    for (size_t i = 0; i < len; i++) {
-        /* a code point starts at every byte that is not a continuation byte */
-        if (((unsigned char)text[i] & 0xC0) != 0x80) map[i] = chars++;
-        else map[i] = chars;
-    }
-    map[len] = chars;
 }

@@ -13,10 +13,15 @@
  * text is the exact byte span it covers in the input.
  *
  * Text must be valid UTF-8: bpe_encode refuses anything else.  Callers with
- * raw bytes first call utf8_repair(), which replaces ill-formed sequences by
- * U+FFFD exactly as the WHATWG decoder (Node's TextDecoder / Buffer) and
- * Python's errors="replace" do, i.e. what a JavaScript or Python tokenizer
- * sees when handed those bytes.
+ * raw bytes first call utf8_repair() (text/utf8.h), which replaces
+ * ill-formed sequences by U+FFFD exactly as the WHATWG decoder (Node's
+ * TextDecoder / Buffer) and Python's errors="replace" do, i.e. what a
+ * JavaScript or Python tokenizer sees when handed those bytes.
+ *
+ * Cost: pieces up to 64 bytes run encoder.py's plain loop (a word cache
+ * remembers them); longer pieces run the same rule in O(n + merges) time
+ * with 11-17 bytes of scratch per byte, freed after the piece (see
+ * merge_long in bpe.c).
  *
  * A bpe object is not thread-safe (it owns a word cache and match data);
  * give each thread its own.
@@ -26,6 +31,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/err.h"
+#include "text/utf8.h"
 
 typedef struct bpe bpe;
 
@@ -44,12 +52,11 @@ typedef struct bpe_tokens {
 /** Load a tokenizer.
  *  @param vocab_path vocab.json (token string -> id, ids 0..n-1, dense)
  *  @param merges_path merges.txt ("#version" line, then "A B" per line)
- *  @param err buffer receiving a one-line message on failure (no tool prefix)
- *  @param errlen its size
+ *  @param e error: a one-line message naming the file (and line)
  *  @return the tokenizer, or NULL on any error (missing file, malformed JSON,
  *          a symbol outside the byte-to-unicode alphabet, a merge whose parts
  *          or result are not in the vocabulary, ...) */
-bpe *bpe_load(const char *vocab_path, const char *merges_path, char *err, size_t errlen)
+bpe *bpe_load(const char *vocab_path, const char *merges_path, herr *e)
     __attribute__((warn_unused_result));
 
 /** Free a tokenizer (NULL is fine). */
@@ -75,39 +82,20 @@ long bpe_token_id(const bpe *b, const char *bytes, size_t len);
  *  @param text valid UTF-8 (may contain NUL); @param len its length in bytes
  *         (< 4 GiB)
  *  @param out tokens are appended (out->n grows); zero-initialise before first use
- *  @param err receives a static message on failure
- *  @return 0, or -1 if text is not valid UTF-8 or too long (out unchanged) */
-int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, const char **err)
+ *  @param e error
+ *  @return 0, or -1 if text is not valid UTF-8, too long, or memory ran out
+ *          (out unchanged) */
+int bpe_encode(bpe *b, const char *text, size_t len, bpe_tokens *out, herr *e)
     __attribute__((warn_unused_result));
 
-/** Choose the merge algorithm by word length (for tests; results are the
- *  same either way): pre-tokens longer than bytes use the O(n log n)
- *  heap merge, shorter ones the plain O(n) per step loop.  Default 64.
- *  Clears the word cache.  @param bytes threshold (0: heap for all, SIZE_MAX:
- *  plain loop for all) */
-void bpe_set_heap_threshold(bpe *b, size_t bytes);
+/** Choose the merge algorithm by piece length (for tests; results are the
+ *  same either way): pieces longer than bytes use the bucket merge, shorter
+ *  ones the plain loop.  Default 64.  Clears the word cache.
+ *  @param bytes threshold (0: bucket merge for all, SIZE_MAX: plain loop
+ *         for all) */
+void bpe_set_long_threshold(bpe *b, size_t bytes);
 
 /** Free a token array's storage and zero it. */
 void bpe_tokens_free(bpe_tokens *t);
-
-/** Replace ill-formed UTF-8 by U+FFFD, one per maximal subpart (WHATWG
- *  "utf-8" decoder = Unicode's recommended practice).
- *  @param in,len raw bytes
- *  @param out receives a malloc'd copy (NUL-terminated, *out_len excludes the
- *         NUL) only when something was replaced; otherwise *out is NULL
- *  @param out_len receives the repaired length
- *  @return the number of U+FFFD inserted (0: input was valid UTF-8) */
-size_t utf8_repair(const char *in, size_t len, char **out, size_t *out_len);
-
-/** @return 1 if [s, s+len) is well-formed UTF-8 (no surrogates, no
- *          overlongs, <= U+10FFFF), else 0 */
-int utf8_valid(const char *s, size_t len);
-
-/** Map byte offsets of valid UTF-8 text to code-point offsets (what Python's
- *  str indices and Hugging Face offset mappings count).
- *  @param text,len valid UTF-8
- *  @param map len + 1 entries: map[i] = number of code points that start
- *         before byte i (so map[len] is the text's length in code points) */
-void utf8_char_offsets(const char *text, size_t len, uint32_t *map);
 
 #endif

@@ -4,7 +4,7 @@
  * run of (tag, weight) pairs. */
 #include "text/perceptron.h"
 #include "base/sha256.h"
-#include "text/treebank.h"
+#include "text/utf8.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -98,8 +98,6 @@ struct perceptron {
     size_t ctx_entries_cap;
     char sha256[65];        /* identity: sha256 of the three files' bytes */
 };
-
-static char errbuf[8400];
 
 /* 8 bytes at a time: feature keys are ~10-30 bytes and hashing them was a
  * visible share of tagging time with a byte-wise hash. */
@@ -245,14 +243,13 @@ static void arena_release(void)
 }
 
 /* Read one model file, add its bytes to the identity hash, parse it. */
-static json_t *load_json(const char *dir, int which, json_type want, sha256_hex_ctx *id, const char **err)
+static json_t *load_json(const char *dir, int which, json_type want, sha256_hex_ctx *id, herr *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, PERCEPTRON_FILES[which]);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(errbuf, sizeof errbuf, "%s: cannot open tagger file: %s", path, strerror(errno));
-        *err = errbuf;
+        herr_set(e, "%s: cannot open tagger file: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, len = 0, r;
@@ -269,8 +266,7 @@ static json_t *load_json(const char *dir, int which, json_type want, sha256_hex_
     fclose(f);
     if (!buf || read_error) {
         free(buf);
-        snprintf(errbuf, sizeof errbuf, "%s: cannot read tagger file", path);
-        *err = errbuf;
+        herr_set(e, "%s: cannot read tagger file%s", path, read_error ? "" : " (out of memory)");
         return NULL;
     }
     sha256_hex_add(id, buf, len);
@@ -278,15 +274,11 @@ static json_t *load_json(const char *dir, int which, json_type want, sha256_hex_
     json_t *j = json_loadb(buf, len, 0, &je);
     free(buf);
     if (!j) {
-        snprintf(errbuf, sizeof errbuf, "%s: corrupt tagger file: %s (line %d)", path, je.text,
-                 je.line);
-        *err = errbuf;
+        herr_set(e, "%s: corrupt tagger file: %s (line %d)", path, je.text, je.line);
         return NULL;
     }
     if (json_typeof(j) != want) {
-        snprintf(errbuf, sizeof errbuf, "%s: corrupt tagger file: expected a JSON %s", path,
-                 want == JSON_ARRAY ? "array" : "object");
-        *err = errbuf;
+        herr_set(e, "%s: corrupt tagger file: expected a JSON %s", path, want == JSON_ARRAY ? "array" : "object");
         json_decref(j);
         return NULL;
     }
@@ -294,10 +286,9 @@ static json_t *load_json(const char *dir, int which, json_type want, sha256_hex_
 }
 
 static perceptron *fail(perceptron *p, json_t *a, json_t *b, json_t *c, const char *dir,
-                        const char *what, const char **err)
+                        const char *what, herr *e)
 {
-    snprintf(errbuf, sizeof errbuf, "%s: corrupt tagger: %s", dir, what);
-    *err = errbuf;
+    herr_set(e, "%s: corrupt tagger: %s", dir, what);
     json_decref(a);
     json_decref(b);
     json_decref(c);
@@ -305,15 +296,15 @@ static perceptron *fail(perceptron *p, json_t *a, json_t *b, json_t *c, const ch
     return NULL;
 }
 
-static perceptron *load(const char *dir, const char **err);
+static perceptron *load(const char *dir, herr *e);
 
-perceptron *perceptron_load(const char *dir, const char **err)
+perceptron *perceptron_load(const char *dir, herr *e)
 {
     json_malloc_t old_malloc;
     json_free_t old_free;
     json_get_alloc_funcs(&old_malloc, &old_free);
     json_set_alloc_funcs(arena_malloc, arena_free);
-    perceptron *p = load(dir, err);
+    perceptron *p = load(dir, e);
     json_set_alloc_funcs(old_malloc, old_free);
     arena_release();
     return p;
@@ -329,16 +320,16 @@ static int class_lookup(const perceptron *p, const int16_t *idx, const char *tag
     }
 }
 
-static perceptron *load(const char *dir, const char **err)
+static perceptron *load(const char *dir, herr *e)
 {
     json_t *jc = NULL, *jt = NULL, *jw = NULL;
     int16_t class_idx[512];
     perceptron *p = calloc(1, sizeof *p);
-    if (!p) { *err = "out of memory"; return NULL; }
+    if (!p) { herr_set(e, "out of memory"); return NULL; }
     sha256_hex_ctx id;
     sha256_hex_init(&id);
-    if (!(jc = load_json(dir, 0, JSON_ARRAY, &id, err)) || !(jt = load_json(dir, 1, JSON_OBJECT, &id, err)) ||
-        !(jw = load_json(dir, 2, JSON_OBJECT, &id, err))) {
+    if (!(jc = load_json(dir, 0, JSON_ARRAY, &id, e)) || !(jt = load_json(dir, 1, JSON_OBJECT, &id, e)) ||
+        !(jw = load_json(dir, 2, JSON_OBJECT, &id, e))) {
         json_decref(jc);
         json_decref(jt);
         perceptron_free(p);
@@ -348,9 +339,9 @@ static perceptron *load(const char *dir, const char **err)
     json_t *v;
     json_array_foreach(jc, i, v) {
         if (!json_is_string(v) || add_class(p, json_string_value(v)) < 0)
-            return fail(p, jc, jt, jw, dir, "bad tag in classes.json", err);
+            return fail(p, jc, jt, jw, dir, "bad tag in classes.json", e);
     }
-    if (p->n_classes == 0) return fail(p, jc, jt, jw, dir, "no tags in classes.json", err);
+    if (p->n_classes == 0) return fail(p, jc, jt, jw, dir, "no tags in classes.json", e);
     p->n_model_classes = p->n_classes;
 
     /* Size the key arena and the pair arrays. */
@@ -359,7 +350,7 @@ static perceptron *load(const char *dir, const char **err)
     json_object_foreach(jt, k, v) key_bytes += strlen(k) + 1;
     json_object_foreach(jw, k, v) {
         key_bytes += strlen(k) + 1;
-        if (!json_is_object(v)) return fail(p, jc, jt, jw, dir, "a feature's weights are not an object", err);
+        if (!json_is_object(v)) return fail(p, jc, jt, jw, dir, "a feature's weights are not an object", e);
         n_pairs += json_object_size(v);
     }
     p->keys = malloc(key_bytes ? key_bytes : 1);
@@ -367,13 +358,13 @@ static perceptron *load(const char *dir, const char **err)
     p->pair_weight = malloc((n_pairs ? n_pairs : 1) * sizeof *p->pair_weight);
     if (!p->keys || !p->pair_class || !p->pair_weight ||
         table_init(&p->tagdict, json_object_size(jt)) || table_init(&p->weights, json_object_size(jw)))
-        return fail(p, jc, jt, jw, dir, "out of memory", err);
+        return fail(p, jc, jt, jw, dir, "out of memory", e);
 
     char *kp = p->keys;
     json_object_foreach(jt, k, v) {
-        if (!json_is_string(v)) return fail(p, jc, jt, jw, dir, "a tagdict entry is not a tag", err);
+        if (!json_is_string(v)) return fail(p, jc, jt, jw, dir, "a tagdict entry is not a tag", e);
         int c = add_class(p, json_string_value(v));
-        if (c < 0) return fail(p, jc, jt, jw, dir, "bad tag in tagdict.json", err);
+        if (c < 0) return fail(p, jc, jt, jw, dir, "bad tag in tagdict.json", e);
         size_t l = strlen(k);
         memcpy(kp, k, l + 1);
         table_add(&p->tagdict, kp, l)->first = (uint32_t)c;
@@ -395,9 +386,9 @@ static perceptron *load(const char *dir, const char **err)
         const char *tag;
         json_t *w;
         json_object_foreach(v, tag, w) {
-            if (!json_is_number(w)) return fail(p, jc, jt, jw, dir, "a weight is not a number", err);
+            if (!json_is_number(w)) return fail(p, jc, jt, jw, dir, "a weight is not a number", e);
             int c = class_lookup(p, class_idx, tag);
-            if (c < 0) return fail(p, jc, jt, jw, dir, "a weight names a tag not in classes.json", err);
+            if (c < 0) return fail(p, jc, jt, jw, dir, "a weight names a tag not in classes.json", e);
             p->pair_class[at] = (uint8_t)c;
             p->pair_weight[at] = json_number_value(w);
             at++;
@@ -415,19 +406,6 @@ const char *perceptron_sha256(const perceptron *p) { return p->sha256; }
 
 /* ------------------------------------------------------------------ */
 /* Python str predicates and str.lower() on UTF-8. */
-
-static int utf8_encode(uint32_t c, char *o)
-{
-    if (c < 0x80) { o[0] = (char)c; return 1; }
-    if (c < 0x800) { o[0] = (char)(0xC0 | (c >> 6)); o[1] = (char)(0x80 | (c & 0x3F)); return 2; }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12)); o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F)); return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18)); o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F)); o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
 
 /* str.isdigit(): Unicode Numeric_Type Decimal or Digit (Python 3.11 tables). */
 static const uint32_t DIGIT_RANGES[][2] = {
@@ -707,16 +685,15 @@ static int cache_setup(perceptron *p)
     return 0;
 }
 
-int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
-                   const char **err)
+int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags, herr *e)
 {
-    if (cache_setup(p)) { *err = "out of memory"; return -1; }
+    if (cache_setup(p)) return herr_set(e, "out of memory");
     if (n + 4 > p->ctx_entries_cap) {
         const raw_entry **r = realloc(p->ctx_raw, (n + 4) * sizeof *r);
         if (r) p->ctx_raw = r;
         const norm_entry **q = realloc(p->ctx_norm, (n + 4) * sizeof *q);
         if (q) p->ctx_norm = q;
-        if (!r || !q) { *err = "out of memory"; return -1; }
+        if (!r || !q) return herr_set(e, "out of memory");
         p->ctx_entries_cap = n + 4;
     }
     /* context = START + [normalize(w) for w in words] + END */
@@ -725,7 +702,7 @@ int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
     ctx[1] = p->pad[1];
     for (size_t i = 0; i < n; i++) {
         const raw_entry *r = raw_get(p, words[i]);
-        if (!r) { *err = "out of memory"; return -1; }
+        if (!r) return herr_set(e, "out of memory (word %zu)", i);
         p->ctx_raw[i] = r;
         ctx[i + 2] = r->norm;
     }

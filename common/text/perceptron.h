@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "base/err.h"
+
 /** A loaded tagger model (read-only after loading; tagging uses scratch
  *  buffers, so one model per thread). */
 typedef struct perceptron perceptron;
@@ -24,10 +26,10 @@ extern const char *const PERCEPTRON_FILES[3];
 
 /** Load the model from a directory holding the three JSON files.
  *  @param dir the directory (e.g. data/cache/nltk/averaged_perceptron_tagger_eng)
- *  @param err receives a one-line message on failure ("DIR/...weights.json:
- *         no such file", "...: not a tagger weights file: ...")
+ *  @param e error: a one-line message naming the file ("DIR/...weights.json:
+ *         cannot open tagger file: ...", "...: corrupt tagger file: ...")
  *  @return the model, or NULL */
-perceptron *perceptron_load(const char *dir, const char **err)
+perceptron *perceptron_load(const char *dir, herr *e)
     __attribute__((warn_unused_result));
 
 /** The model's identity: sha256 of the bytes of its three files
@@ -53,10 +55,10 @@ int perceptron_class_index(const perceptron *p, const char *name);
  *  @param words [n] NUL-terminated UTF-8 words (non-empty)
  *  @param n number of words
  *  @param tags out, [n] tag numbers (see perceptron_class)
- *  @param err receives a message on failure
+ *  @param e error
  *  @return 0, or -1 (out of memory) */
-int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags,
-                   const char **err) __attribute__((warn_unused_result));
+int perceptron_tag(perceptron *p, const char *const *words, size_t n, int *tags, herr *e)
+    __attribute__((warn_unused_result));
 
 /** NLTK's word normalisation for the context features ("!HYPHEN",
  *  "!YEAR", "!DIGITS" or Python's str.lower()).

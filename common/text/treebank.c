@@ -4,8 +4,10 @@
  * left-to-right, non-overlapping semantics as Python's re.sub). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "text/treebank.h"
+#include "text/utf8.h"
 
 #include <pcre2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,8 +74,6 @@ struct treebank {
     size_t quotes_cap;
 };
 
-static const char *oom = "out of memory";
-
 void treebank_free(treebank *tb)
 {
     if (!tb) return;
@@ -85,19 +85,72 @@ void treebank_free(treebank *tb)
     free(tb);
 }
 
-treebank *treebank_new(const char **err)
+/* Python's re.IGNORECASE for str patterns, which NLTK's contraction rules
+ * use: a pattern letter matches every character whose simple lowercase
+ * equals the letter's, plus the extra equivalences of CPython's
+ * Lib/re/_compiler.py (_equivalences: i with U+0131 dotless i, s with U+017F
+ * long s).  For ASCII letters that adds U+0130 (capital I with dot, lower
+ * i), U+0131 and U+212A (Kelvin sign, lower k) and U+017F.  PCRE2's caseless
+ * mode folds by Unicode case folding instead (no U+0130, U+0131), so such a
+ * pattern is rewritten here with explicit classes and compiled case-
+ * sensitively: "(?i)\b(gim)" -> "\b([gG][iI\x{130}\x{131}][mM])".
+ * Letters after a backslash, inside [...] or a (?#...) comment stay as
+ * they are (the rules have no letter inside a class).
+ * @return a malloc'd pattern, or NULL when out of memory */
+static char *python_ignorecase(const char *p)
+{
+    char *out = malloc(strlen(p) * 24 + 1), *o = out;
+    if (!out) return NULL;
+    while (*p) {
+        if (*p == '\\') {                      /* an escape: \b, \x{..}, \x0b */
+            *o++ = *p++;
+            if (*p == 'x' && p[1] == '{') {
+                while (*p && *p != '}') *o++ = *p++;
+                if (*p) *o++ = *p++;
+            } else if (*p) {
+                *o++ = *p++;
+            }
+        } else if (*p == '[') {                 /* a class, copied as is */
+            do {
+                if (*p == '\\' && p[1]) *o++ = *p++;
+                *o++ = *p++;
+            } while (*p && *p != ']');
+            if (*p) *o++ = *p++;
+        } else if (strncmp(p, "(?#", 3) == 0) { /* a comment */
+            while (*p && *p != ')') *o++ = *p++;
+            if (*p) *o++ = *p++;
+        } else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') {
+            char lo = (char)(*p | 0x20);
+            o += sprintf(o, "[%c%c%s]", lo, lo - 32,
+                         lo == 'i' ? "\\x{130}\\x{131}" : lo == 'k' ? "\\x{212A}" : lo == 's' ? "\\x{17F}" : "");
+            p++;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+treebank *treebank_new(herr *e)
 {
     treebank *tb = calloc(1, sizeof *tb);
-    if (!tb) { *err = oom; return NULL; }
+    if (!tb) { herr_set(e, "out of memory"); return NULL; }
     for (size_t i = 0; i < N_BEFORE + N_AFTER; i++) {
         const rule *r = i < N_BEFORE ? &RULES_BEFORE_PAD[i] : &RULES_AFTER_PAD[i - N_BEFORE];
         int ec;
         PCRE2_SIZE eo;
         tb->rule[i] = r;
-        tb->code[i] = pcre2_compile((PCRE2_SPTR)r->pattern, PCRE2_ZERO_TERMINATED,
+        int ignorecase = strncmp(r->pattern, "(?i)", 4) == 0;
+        char *pat = ignorecase ? python_ignorecase(r->pattern + 4) : NULL;
+        if (ignorecase && !pat) { herr_set(e, "out of memory"); treebank_free(tb); return NULL; }
+        tb->code[i] = pcre2_compile((PCRE2_SPTR)(pat ? pat : r->pattern), PCRE2_ZERO_TERMINATED,
                                     PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        free(pat);
         if (!tb->code[i]) {
-            *err = "cannot compile a Treebank regex";
+            PCRE2_UCHAR msg[160];
+            pcre2_get_error_message(ec, msg, sizeof msg);
+            herr_set(e, "Treebank regex %zu: %s at offset %zu", i, (char *)msg, (size_t)eo);
             treebank_free(tb);
             return NULL;
         }
@@ -105,7 +158,7 @@ treebank *treebank_new(const char **err)
         (void)pcre2_jit_compile(tb->code[i], PCRE2_JIT_COMPLETE);
     }
     tb->md = pcre2_match_data_create(16, NULL);
-    if (!tb->md) { *err = oom; treebank_free(tb); return NULL; }
+    if (!tb->md) { herr_set(e, "out of memory"); treebank_free(tb); return NULL; }
     return tb;
 }
 
@@ -133,7 +186,7 @@ static int grow(char **buf, size_t *cap, size_t need)
 }
 
 /* Apply one rule to tb->cur (global substitution), result into tb->cur. */
-static int apply_rule(treebank *tb, size_t i, const char **err)
+static int apply_rule(treebank *tb, size_t i, herr *e)
 {
     for (;;) {
         PCRE2_SIZE outlen = tb->alt_cap;
@@ -143,10 +196,10 @@ static int apply_rule(treebank *tb, size_t i, const char **err)
                                   tb->md, NULL, (PCRE2_SPTR)tb->rule[i]->replacement,
                                   PCRE2_ZERO_TERMINATED, (PCRE2_UCHAR *)tb->alt, &outlen);
         if (rc == PCRE2_ERROR_NOMEMORY) {
-            if (grow(&tb->alt, &tb->alt_cap, outlen + 1)) { *err = oom; return -1; }
+            if (grow(&tb->alt, &tb->alt_cap, outlen + 1)) return herr_set(e, "out of memory");
             continue;
         }
-        if (rc < 0) { *err = "regex substitution failed"; return -1; }
+        if (rc < 0) return herr_set(e, "Treebank rule %zu: regex substitution failed (PCRE2 error %d)", i, rc);
         char *t = tb->cur; tb->cur = tb->alt; tb->alt = t;
         size_t c = tb->cur_cap; tb->cur_cap = tb->alt_cap; tb->alt_cap = c;
         tb->cur_len = outlen;
@@ -154,42 +207,18 @@ static int apply_rule(treebank *tb, size_t i, const char **err)
     }
 }
 
-int utf8_decode(const char *s, uint32_t *cp)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if (u[0] < 0x80) { *cp = u[0]; return 1; }
-    if (u[0] < 0xE0) { *cp = ((uint32_t)(u[0] & 0x1F) << 6) | (u[1] & 0x3F); return 2; }
-    if (u[0] < 0xF0) {
-        *cp = ((uint32_t)(u[0] & 0x0F) << 12) | ((uint32_t)(u[1] & 0x3F) << 6) | (u[2] & 0x3F);
-        return 3;
-    }
-    *cp = ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3F) << 12) |
-          ((uint32_t)(u[2] & 0x3F) << 6) | (u[3] & 0x3F);
-    return 4;
-}
-
-int py_isspace(uint32_t c)
+/* str.isspace(): Python's whitespace (PY_WS above). */
+static int py_isspace(uint32_t c)
 {
     if (c < 0x80) return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20);
     return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
            c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-void utf8_char_map(const char *text, size_t len, uint32_t *map)
-{
-    uint32_t ch = 0;
-    for (size_t b = 0; b < len; b++) {
-        /* a continuation byte belongs to the character already counted */
-        if (b > 0 && ((unsigned char)text[b] & 0xC0) != 0x80) ch++;
-        map[b] = ch;
-    }
-    map[len] = len ? ch + 1 : 0;
-}
-
 /* str.split(): words between runs of Python whitespace. */
-static int split_words(const char *s, size_t len, tb_words *out, const char **err)
+static int split_words(const char *s, size_t len, tb_words *out, herr *e)
 {
-    if (grow(&out->arena, &out->arena_cap, len + 1)) { *err = oom; return -1; }
+    if (grow(&out->arena, &out->arena_cap, len + 1)) return herr_set(e, "out of memory");
     size_t n = 0, a = 0, i = 0;
     size_t *offs = NULL, offs_cap = 0;
     while (i < len) {
@@ -205,7 +234,7 @@ static int split_words(const char *s, size_t len, tb_words *out, const char **er
         if (n == offs_cap) {
             offs_cap = offs_cap ? 2 * offs_cap : 256;
             size_t *p = realloc(offs, offs_cap * sizeof *p);
-            if (!p) { free(offs); *err = oom; return -1; }
+            if (!p) { free(offs); return herr_set(e, "out of memory"); }
             offs = p;
         }
         offs[n++] = a;
@@ -221,7 +250,7 @@ static int split_words(const char *s, size_t len, tb_words *out, const char **er
         if (st) out->start = st;
         uint32_t *en = realloc(out->end, n * sizeof *en);
         if (en) out->end = en;
-        if (!w || !st || !en) { free(offs); *err = oom; return -1; }
+        if (!w || !st || !en) { free(offs); return herr_set(e, "out of memory"); }
         out->cap = n;
     }
     for (size_t k = 0; k < n; k++) out->word[k] = out->arena + offs[k];
@@ -238,7 +267,7 @@ static int is_quote_word(const char *w)
 /* span_tokenize: restore the text's own quotes for converted ones, then
  * align_tokens (each word searched from the end of the previous one). */
 static int align_spans(treebank *tb, const char *text, size_t len, tb_words *w,
-                       const char **err)
+                       herr *e)
 {
     int restore = memchr(text, '"', len) != NULL;
     for (size_t i = 0; !restore && i + 1 < len; i++)
@@ -255,7 +284,7 @@ static int align_spans(treebank *tb, const char *text, size_t len, tb_words *w,
             if (nq == tb->quotes_cap) {
                 size_t c = tb->quotes_cap ? 2 * tb->quotes_cap : 64;
                 const char **p = realloc(tb->quotes, c * sizeof *p);
-                if (!p) { *err = oom; return -1; }
+                if (!p) return herr_set(e, "out of memory");
                 tb->quotes = p;
                 tb->quotes_cap = c;
             }
@@ -267,12 +296,12 @@ static int align_spans(treebank *tb, const char *text, size_t len, tb_words *w,
     for (size_t k = 0; k < w->n; k++) {
         const char *tok = w->word[k];
         if (restore && is_quote_word(tok)) {
-            if (next_q == nq) { *err = "more converted quotes than quotes in the text (NLTK fails here too)"; return -1; }
+            if (next_q == nq) return herr_set(e, "more converted quotes than quotes in the text (NLTK fails here too)");
             tok = tb->quotes[next_q++];
         }
         size_t tl = strlen(tok);
         const char *hit = point <= len ? memmem(text + point, len - point, tok, tl) : NULL;
-        if (!hit) { *err = "a word is not found in the text (NLTK's align_tokens fails here too)"; return -1; }
+        if (!hit) return herr_set(e, "a word is not found in the text (NLTK's align_tokens fails here too)");
         w->start[k] = (uint32_t)(hit - text);
         point = (size_t)(hit - text) + tl;
         w->end[k] = (uint32_t)point;
@@ -281,27 +310,27 @@ static int align_spans(treebank *tb, const char *text, size_t len, tb_words *w,
 }
 
 int treebank_tokenize(treebank *tb, const char *text, size_t len, tb_words *out,
-                      const char **err)
+                      herr *e)
 {
-    if (len >= UINT32_MAX / 2) { *err = "text too long"; return -1; }
+    if (len >= UINT32_MAX / 2) return herr_set(e, "text too long (%zu bytes)", len);
     int ec = pcre2_match(tb->code[0], (PCRE2_SPTR)text, len, 0, 0, tb->md, NULL);
-    if (ec < PCRE2_ERROR_NOMATCH) { *err = "story text is not valid UTF-8"; return -1; }
-    if (memchr(text, '\0', len)) { *err = "story text contains a NUL byte"; return -1; }
-    if (grow(&tb->cur, &tb->cur_cap, len + 3)) { *err = oom; return -1; }
+    if (ec < PCRE2_ERROR_NOMATCH) return herr_set(e, "story text is not valid UTF-8");
+    if (memchr(text, '\0', len)) return herr_set(e, "story text contains a NUL byte");
+    if (grow(&tb->cur, &tb->cur_cap, len + 3)) return herr_set(e, "out of memory");
     memcpy(tb->cur, text, len);
     tb->cur[len] = '\0';
     tb->cur_len = len;
     for (size_t i = 0; i < N_BEFORE; i++)
-        if (apply_rule(tb, i, err)) return -1;
+        if (apply_rule(tb, i, e)) return -1;
     /* text = " " + text + " " */
-    if (grow(&tb->cur, &tb->cur_cap, tb->cur_len + 3)) { *err = oom; return -1; }
+    if (grow(&tb->cur, &tb->cur_cap, tb->cur_len + 3)) return herr_set(e, "out of memory");
     memmove(tb->cur + 1, tb->cur, tb->cur_len);
     tb->cur[0] = ' ';
     tb->cur[tb->cur_len + 1] = ' ';
     tb->cur_len += 2;
     tb->cur[tb->cur_len] = '\0';
     for (size_t i = N_BEFORE; i < N_BEFORE + N_AFTER; i++)
-        if (apply_rule(tb, i, err)) return -1;
-    if (split_words(tb->cur, tb->cur_len, out, err)) return -1;
-    return align_spans(tb, text, len, out, err);
+        if (apply_rule(tb, i, e)) return -1;
+    if (split_words(tb->cur, tb->cur_len, out, e)) return -1;
+    return align_spans(tb, text, len, out, e);
 }

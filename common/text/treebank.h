@@ -6,7 +6,11 @@
  *
  * The regexes are NLTK's own, run with PCRE2 in UTF + UCP mode; Python's
  * `\s` (str.isspace) is spelled out as an explicit class because PCRE2's
- * differs on U+001C..U+001F.  Input must be valid UTF-8.
+ * differs on U+001C..U+001F, and NLTK's case-insensitive contraction rules
+ * get Python's IGNORECASE letter classes (`i` also matches U+0130 and
+ * U+0131, `s` U+017F, `k` U+212A; see treebank.c), because PCRE2's caseless
+ * matching folds differently.  (`\w`, `\b`, `\d` agree: Python's and
+ * PCRE2's are both Unicode 14 L, N and Nd.)  Input must be valid UTF-8.
  *
  * The study tagged each story as one text (no sentence splitting), so only
  * the story's last period is split off: "time." inside a story stays one
@@ -17,6 +21,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/err.h"
+#include "text/utf8.h"
 
 /** Compiled tokenizer (the regexes); reusable for many texts, not
  *  thread-safe (it owns scratch buffers). */
@@ -34,9 +41,9 @@ typedef struct tb_words {
 } tb_words;
 
 /** Compile the tokenizer.
- *  @param err receives a message on failure
+ *  @param e error
  *  @return the tokenizer, or NULL */
-treebank *treebank_new(const char **err) __attribute__((warn_unused_result));
+treebank *treebank_new(herr *e) __attribute__((warn_unused_result));
 
 /** Free the tokenizer (NULL is fine). */
 void treebank_free(treebank *tb);
@@ -52,28 +59,11 @@ void tb_words_free(tb_words *w);
  *  @param text UTF-8 text (need not be NUL-terminated)
  *  @param len its length in bytes
  *  @param out receives the words (previous contents replaced)
- *  @param err receives a message on failure: invalid UTF-8, or a text where
- *         NLTK itself fails (align_tokens cannot find a word, more converted
- *         quotes than quotes in the text)
+ *  @param e error: invalid UTF-8, a NUL byte, or a text where NLTK itself
+ *         fails (align_tokens cannot find a word, more converted quotes
+ *         than quotes in the text)
  *  @return 0, or -1 on failure */
 int treebank_tokenize(treebank *tb, const char *text, size_t len, tb_words *out,
-                      const char **err) __attribute__((warn_unused_result));
-
-/** Map every byte offset of a text to a code-point index (how Python and
- *  Hugging Face count offsets).
- *  @param text UTF-8 text; @param len its length in bytes
- *  @param map out, len + 1 entries: map[b] = index of the character that
- *         contains byte b (a byte inside a multi-byte character maps to that
- *         character); map[len] = number of characters */
-void utf8_char_map(const char *text, size_t len, uint32_t *map);
-
-/** Is code point c whitespace in Python's sense (str.isspace)?
- *  @return 1 or 0 */
-int py_isspace(uint32_t c);
-
-/** Decode one UTF-8 character (input assumed valid).
- *  @param s text; @param cp receives the code point
- *  @return its length in bytes (1..4) */
-int utf8_decode(const char *s, uint32_t *cp);
+                      herr *e) __attribute__((warn_unused_result));
 
 #endif

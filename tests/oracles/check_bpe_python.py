@@ -17,10 +17,6 @@ from pathlib import Path
 import regex
 
 top = Path(__file__).resolve().parents[2]
-data = Path(sys.argv[1]) if len(sys.argv) > 1 else top / "data" / "cache"
-encoder = json.loads((data / "tokenizer" / "vocab.json").read_text(encoding="utf-8"))
-merges = (data / "tokenizer" / "merges.txt").read_text(encoding="utf-8").split("\n")[1:-1]
-ranks = {tuple(m.split()): i for i, m in enumerate(merges)}
 pat = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
 
 bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
@@ -33,6 +29,15 @@ for b in range(256):
         n += 1
 byte_encoder = dict(zip(bs, map(chr, cs)))
 cache = {}
+encoder, ranks = {}, {}
+
+
+def load(data):
+    """Read DATA/tokenizer/{vocab.json,merges.txt} (also for importers:
+    gen_bpe_suites_fill.py)."""
+    encoder.update(json.loads((data / "tokenizer" / "vocab.json").read_text(encoding="utf-8")))
+    merges = (data / "tokenizer" / "merges.txt").read_text(encoding="utf-8").split("\n")[1:-1]
+    ranks.update({tuple(m.split()): i for i, m in enumerate(merges)})
 
 
 def bpe(token):
@@ -65,21 +70,28 @@ def encode(text):
     return ids
 
 
-stories = (data / "stories" / "tinystories-train-first2316.txt").read_text(encoding="utf-8")
-bad = 0
-for mode in ("study", "newlines"):
-    golden = subprocess.run(["zstd", "-dc", str(top / "tests/golden/bpe" / f"mirror-{mode}.ids.zst")],
-                            check=True, capture_output=True, text=True).stdout.splitlines()
-    text, idx = "", 0
-    for line in regex.split(r"(?<=\n)", stories):  # only \n ends a line (not str.splitlines)
-        if line == "<|endoftext|>\n":
-            got = f"{idx}\t" + " ".join(map(str, encode(text)))
-            if got != golden[idx]:
-                bad += 1
-                print(f"{mode} story {idx} differs", file=sys.stderr)
-            text, idx = "", idx + 1
-            continue
-        text += line.replace("\n", " ") if mode == "study" else line
-    print(f"{mode}: {idx} stories, encoder.py algorithm vs gpt-3-encoder goldens: "
-          f"{'all identical' if not bad else str(bad) + ' differ'}")
-sys.exit(1 if bad else 0)
+def main():
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else top / "data" / "cache"
+    load(data)
+    stories = (data / "stories" / "tinystories-train-first2316.txt").read_text(encoding="utf-8")
+    bad = 0
+    for mode in ("study", "newlines"):
+        golden = subprocess.run(["zstd", "-dc", str(top / "tests/golden/bpe" / f"mirror-{mode}.ids.zst")],
+                                check=True, capture_output=True, text=True).stdout.splitlines()
+        text, idx = "", 0
+        for line in regex.split(r"(?<=\n)", stories):  # only \n ends a line (not str.splitlines)
+            if line == "<|endoftext|>\n":
+                got = f"{idx}\t" + " ".join(map(str, encode(text)))
+                if got != golden[idx]:
+                    bad += 1
+                    print(f"{mode} story {idx} differs", file=sys.stderr)
+                text, idx = "", idx + 1
+                continue
+            text += line.replace("\n", " ") if mode == "study" else line
+        print(f"{mode}: {idx} stories, encoder.py algorithm vs gpt-3-encoder goldens: "
+              f"{'all identical' if not bad else str(bad) + ' differ'}")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,8 +3,10 @@
 tokenizer + perceptron tagger (beyond what the mirror stories contain).
 
 Hand-picked cases (quotes in every combination, contractions, brackets,
-final periods, Unicode whitespace and digits, uppercase non-ASCII, emoji)
-plus seeded random texts assembled from tricky pieces.  For each text,
+final periods, Unicode whitespace and digits, uppercase non-ASCII, emoji),
+the case-insensitive contraction rules under Python's case folding (dotted
+and dotless i, long s, Kelvin sign), plus seeded random texts assembled from
+tricky pieces.  For each text,
 TreebankWordTokenizer().tokenize + pos_tag + span_tokenize as the study
 calls them; when NLTK itself raises (align_tokens cannot find a word, more
 converted quotes than quotes), the expected result is ERROR.
@@ -45,6 +47,22 @@ CASES = [
     "ALL CAPS SENTENCE HERE . lower case sentence here .",
 ]
 
+# Python's re.IGNORECASE, which NLTK's contraction rules use, matches i with
+# U+0130 and U+0131, s with U+017F and k with U+212A; PCRE2's caseless mode
+# does not.  Every contraction rule with every case variant of its letters,
+# plus look-alikes that must NOT match (i with acute, circumflex, breve).
+CASEFOLD = [
+    "Tom said 'tıs fun. Gımme that. GİMME it. 'TİS odd.",
+    "'tis 'tıs 'tİs 'tiſ 'tıſ 'TİS 'TIſ 'Tis 'tIS",
+    "'twas 'twaſ 'TWAſ 'TwAs 'tWAS",
+    "gimme gımme gİmme GİMME GIMME Gımme gímme gîmme gĭmme",
+    "cannot CANNOT CanNot gonna GONNA gotta GoTtA lemme LEMME",
+    "d'ye D'YE more'n MORE'N wanna WANNA wAnNa Wanna!",
+    "ſ \u212a \u212aelvin said 'tiſ cannot gımme.",
+    "He said 'tıs. She said 'TİS, and 'twaſ so. Gımme, gİmme; lemme go.",
+    "\"'Tıs here,\" she said. \"GİMME!\"",
+]
+
 PIECES = ["the", "The", "dog", "ran", "Lily", "said", "cannot", "gonna", "wanna", "'tis",
           "don't", "it's", "I'm", "they'll", "'", "''", "\"", "``", "`", ",", ".", "...", "..",
           ";", ":", "?", "!", "(", ")", "[", "]", "{", "}", "<", ">", "--", "-", "$", "%", "&",
@@ -72,7 +90,7 @@ def main():
     tb = TreebankWordTokenizer()
     lines = []
     n_err = 0
-    for n, text in enumerate(CASES + random_cases(3000)):
+    for n, text in enumerate(CASES + CASEFOLD + random_cases(3000)):
         lines.append(f"#case {n} {text.encode('utf8').hex()}")
         try:
             tokens = tb.tokenize(text)
@@ -85,7 +103,7 @@ def main():
         for (s, e), (word, tag) in zip(spans, tags):
             lines.append(f"{s}\t{e}\t{word}\t{tag}")
     write_zst(sys.argv[2], lines)
-    print(f"{sys.argv[2]}: {len(CASES) + 3000} cases, {n_err} where NLTK fails", file=sys.stderr)
+    print(f"{sys.argv[2]}: {len(CASES) + len(CASEFOLD) + 3000} cases, {n_err} where NLTK fails", file=sys.stderr)
 
 
 if __name__ == "__main__":

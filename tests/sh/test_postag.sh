@@ -84,6 +84,22 @@ check "--merge records the renaming in the header" \
 "$PJ" --keep 'NN,VB' --merge 'VB*=VB' "$TMP/tok.hs" | "$BIN/stream-view" --no-header | cut -f7 | sort -u >"$TMP/kept"
 check_eq "--keep NN,VB with the merge leaves only NN, VB and \"\"" "$(tr '\n' ' ' <"$TMP/kept")" " NN VB "
 
+# 7b. --merge has probe-fit's grammar (text/tagmap.h): the first matching
+# rule wins, patterns match the tag as it was, TAG may be empty
+"$PJ" --merge 'VBD=VBD,VB*=VB' "$TMP/tok.hs" >"$TMP/first.hs"
+tags_of "$TMP/first.hs" >"$TMP/first.tags"
+check_eq "--merge 'VBD=VBD,VB*=VB': VBD kept (first rule wins)" "$(grep -cx VBD "$TMP/first.tags")" "$(grep -cx VBD "$TMP/overlap.tags")"
+check_eq "... and every other VB* token is VB" "$(grep -cx VB "$TMP/first.tags")" "$(grep -cE '^VB([^D]|$)' "$TMP/overlap.tags")"
+"$PJ" --merge 'VB*=VB' --merge 'VBD=VBD' "$TMP/tok.hs" | tags_of /dev/stdin >"$TMP/later.tags"
+check "--merge 'VB*=VB' --merge 'VBD=VBD': the later rule never applies (no VBD left)" bash -c "! grep -qx VBD '$TMP/later.tags'"
+check "... the header records the effective renaming (VBD=VBD is no renaming)" \
+  bash -c "'$BIN/stream-view' --header '$TMP/first.hs' | grep '^postag-merge: ' | grep -v 'VBD=' | grep -q 'VBZ=VB'"
+"$PJ" --merge 'DT=' "$TMP/tok.hs" >"$TMP/nodt.hs"
+check_eq "--merge 'DT=': DT tokens lose their tag" "$(tags_of "$TMP/nodt.hs" | grep -cx DT)" "0"
+check "... and the header says DT=" bash -c "'$BIN/stream-view' --header '$TMP/nodt.hs' | grep -qx 'postag-merge: DT='"
+check_fails "--merge with two '='" "^postag-join: --merge: rule 'VB=V=B': expected PATTERN=TAG" \
+  "$PJ" --merge 'VB=V=B' "$TMP/tok.hs" -o "$TMP/out13.hs"
+
 # 8. bad input: one line, non-zero exit, no output left behind
 check_fails "missing tagger dir" '^postag-join: .*nonexistent.*cannot open' \
   "$PJ" --tagger "$TMP/nonexistent" "$TMP/tok.hs" -o "$TMP/out1.hs"
@@ -115,4 +131,7 @@ head -c 20000 "$TMP/tok.hs" >"$TMP/trunc.hs"
 check_fails "a truncated tokens stream" '^postag-join: ' "$PJ" -o "$TMP/out10.hs" "$TMP/trunc.hs"
 check_fails "a file that is not a stream (zstd-compressed text)" '^postag-join: ' \
   "$PJ" -o "$TMP/out11.hs" "$G/words.tsv.zst"
+check_fails "stdin closed (<&-)" '^postag-join: stdin is closed' sh -c "'$PJ' -o '$TMP/out14.hs' <&-"
+check_fails "stdin open for writing only" '^postag-join: stdin is not open for reading' \
+  sh -c "'$PJ' -o '$TMP/out15.hs' 0>'$TMP/wo'"
 check "no output file left behind by any failure" bash -c "! ls '$TMP'/out*.hs* 2>/dev/null | grep -q ."

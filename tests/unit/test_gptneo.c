@@ -428,9 +428,9 @@ static void check_reference(const char *jpath, const char *mdir, const char *tok
         char vp[2048], mp[2048];
         snprintf(vp, sizeof vp, "%s/vocab.json", tokdir);
         snprintf(mp, sizeof mp, "%s/merges.txt", tokdir);
-        char err[512];
-        bpe *b = bpe_load(vp, mp, err, sizeof err);
-        if (!b) die("%s", err);
+        herr he;
+        bpe *b = bpe_load(vp, mp, &he);
+        if (!b) die("%s", he.msg);
         char *text = xmalloc(65536);
         size_t n = 0;
         for (int i = 0; i < G; i++) {

@@ -72,11 +72,12 @@ static size_t load_stories(const char *path, char ***texts, size_t **lens)
 
 static bpe *load_bpe(void)
 {
-    char v[4096], m[4096], err[512];
+    char v[4096], m[4096];
+    herr err;
     snprintf(v, sizeof v, "%s/tokenizer/vocab.json", data_dir());
     snprintf(m, sizeof m, "%s/tokenizer/merges.txt", data_dir());
-    bpe *b = bpe_load(v, m, err, sizeof err);
-    if (!b) die("%s", err);
+    bpe *b = bpe_load(v, m, &err);
+    if (!b) die("%s", err.msg);
     return b;
 }
 
@@ -113,8 +114,8 @@ static int make_tokens(long limit)
     stream_writer *w = cli_open_stream(NULL, STREAM_TOKENS, &h);
     for (size_t i = 0; i < n && (limit < 0 || (long)i < limit); i++) {
         bpe_tokens t = {0};
-        const char *err;
-        if (bpe_encode(b, texts[i], lens[i], &t, &err) != 0) die("story %zu: %s", i, err);
+        herr err;
+        if (bpe_encode(b, texts[i], lens[i], &t, &err) != 0) die("story %zu: %s", i, err.msg);
         put_story(w, (uint32_t)i, texts[i], lens[i], &t);
         bpe_tokens_free(&t);
     }
@@ -197,7 +198,7 @@ static int self_check(void)
             gp = g;
         }
         bpe_tokens t = {0};
-        const char *err;
+        herr err;
         int ok = bpe_encode(b, texts[i], lens[i], &t, &err) == 0;
         uint32_t at = 0;
         for (size_t k = 0; ok && k < t.n; k++) {

@@ -63,7 +63,7 @@ static void test_docstrings(treebank *tb)
 {
     tb_words w;
     tb_words_init(&w);
-    const char *err = NULL;
+    herr err = {""};
     /* treebank.py, TreebankWordTokenizer.span_tokenize docstring */
     const char *s = "Good muffins cost $3.88\nin New (York).  Please (buy) me\ntwo of them.\n(Thanks).";
     static const uint32_t want[][2] = {{0, 4}, {5, 12}, {13, 17}, {18, 19}, {19, 23}, {24, 26},
@@ -92,7 +92,7 @@ static void test_docstrings(treebank *tb)
               strcmp(w.word[3], "''") == 0 && w.start[3] == 4 && w.end[3] == 5,
           "quotes become `` and '' with spans on the text's \" characters");
     rc = treebank_tokenize(tb, "a\xff", 2, &w, &err);
-    CHECK(rc == -1 && strstr(err, "UTF-8"), "invalid UTF-8 is refused");
+    CHECK(rc == -1 && strstr(err.msg, "UTF-8"), "invalid UTF-8 is refused");
     tb_words_free(&w);
 }
 
@@ -159,7 +159,7 @@ static void test_stories(treebank *tb, perceptron *pt, const char *stories_path,
     char line[4096];
     int shown = 0;
     while (pos < slen && (text = NULL, tlen = next_story(all, slen, &pos, &text), text)) {
-        const char *err = NULL;
+        herr err = {""};
         int bad = 0;
         /* the expected block of this story: up to the next "#story" line */
         const char *gstart = golden + gpos;
@@ -202,7 +202,7 @@ static void test_stories(treebank *tb, perceptron *pt, const char *stories_path,
                 while (k < got_n && gstart + k < gend && got[k] == gstart[k]) k++;
                 while (k > 0 && got[k - 1] != '\n') k--;
                 printf("    story %zu differs%s%s; got: %.80s | want: %.80s\n", n_stories,
-                       err ? ": " : "", err ? err : "", got + k, gstart + k);
+                       err.msg[0] ? ": " : "", err.msg, got + k, gstart + k);
             }
         }
         free(got);
@@ -250,7 +250,7 @@ static void test_hostile(treebank *tb, perceptron *pt, const char *golden_path)
             if (n_want == want_cap) want = realloc(want, (want_cap *= 2) * sizeof *want);
             want[n_want++] = line;
         }
-        const char *err = NULL;
+        herr err = {""};
         int rc = treebank_tokenize(tb, text, tlen, &w, &err);
         int ok;
         if (n_want == 1 && strcmp(want[0], "ERROR") == 0) {
@@ -290,7 +290,7 @@ static void test_hostile(treebank *tb, perceptron *pt, const char *golden_path)
 
 int main(void)
 {
-    const char *err = NULL;
+    herr err = {""};
     treebank *tb = treebank_new(&err);
     CHECK(tb != NULL, "Treebank regexes compile");
     if (!tb) TEST_END();
@@ -304,7 +304,7 @@ int main(void)
     snprintf(golden, sizeof golden, "%s/tests/golden/postag/words.tsv.zst", top ? top : ".");
     perceptron *pt = perceptron_load(dir, &err);
     if (!pt) {
-        printf("skip - tagger model not fetched (%s)\n", err);
+        printf("skip - tagger model not fetched (%s)\n", err.msg);
     } else {
         const char *sent[] = {"The", "dog", "runs", "."};
         int tags[4];
@@ -318,7 +318,7 @@ int main(void)
     }
     char bad[4200];
     snprintf(bad, sizeof bad, "%s/nonexistent-tagger-dir", data ? data : "data/cache");
-    CHECK(perceptron_load(bad, &err) == NULL && strstr(err, "nonexistent-tagger-dir"), "a missing tagger dir is reported");
+    CHECK(perceptron_load(bad, &err) == NULL && strstr(err.msg, "nonexistent-tagger-dir"), "a missing tagger dir is reported");
     perceptron_free(pt);
     treebank_free(tb);
     TEST_END();
