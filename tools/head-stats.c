@@ -67,6 +67,8 @@ static void parse_sel(const char *s, sel *out, const char *opt)
     for (;;) {
         const char *c = strchr(p, ',');
         size_t len = c ? (size_t)(c - p) : strlen(p);
+        /* an empty name ("tag=", "tag=NN,") would pick the untagged tokens */
+        if (!len) die("%s: '%s': an empty tag name", opt, s);
         if (out->n == MAX_TAGS || len > TAG_MAX) die("%s: bad tag list in '%s'", opt, s);
         memcpy(out->tags[out->n], p, len);
         out->tags[out->n++][len] = 0;
@@ -108,7 +110,7 @@ static void quote_flags(const story_rec *s, unsigned char *inside)
 typedef struct stat {
     int attention;   /* 0: activity, 1: attention */
     sel a, b;        /* activity: a; attention: queries a, keys b */
-    char name[128];
+    char *name;      /* "activity:SEL" or "attention:QSEL/KSEL", as given */
 } stat;
 
 /* Sums of one story: per (head, stat): group sum, rest sum, group n, rest n. */
@@ -206,15 +208,15 @@ int main(int argc, char **argv)
             if (ns == MAX_STATS) die("at most %d statistics", MAX_STATS);
             stat *s = &st[ns++];
             s->attention = c == O_ATTN;
-            snprintf(s->name, sizeof s->name, "%s:%s", s->attention ? "attention" : "activity", optarg);
+            s->name = xmalloc(strlen(optarg) + 16);
+            sprintf(s->name, "%s:%s", s->attention ? "attention" : "activity", optarg);
             if (!s->attention) { parse_sel(optarg, &s->a, "--activity"); break; }
-            char buf[256];
-            snprintf(buf, sizeof buf, "%s", optarg);
-            char *slash = strchr(buf, '/');
+            char *buf = xstrdup(optarg), *slash = strchr(buf, '/');
             if (!slash) die("--attention takes QSEL/KSEL, e.g. 'quote/tag=``'");
             *slash = 0;
             parse_sel(buf, &s->a, "--attention");
             parse_sel(slash + 1, &s->b, "--attention");
+            free(buf);
             break;
         }
         case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
@@ -234,12 +236,11 @@ int main(int argc, char **argv)
     openblas_set_num_threads(1);
     head_id heads[SELECT_MAX_HEADS];
     int nh = 0;
-    char err[512];
     if (!strcmp(heads_s, "all")) {
         for (int l = 0; l < m.cfg.n_layer; l++)
             for (int h = 0; h < m.cfg.n_head; h++) heads[nh++] = (head_id){l, h};
     } else if ((nh = head_list_parse(heads_s, heads, SELECT_MAX_HEADS, &he)) < 0) {
-        die("--heads: %s", err);
+        die("--heads: %s", he.msg);
     }
     for (int k = 0; k < nh; k++)
         if (heads[k].layer >= m.cfg.n_layer || heads[k].head >= m.cfg.n_head)
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
         free(j.inquote[w]);
     }
     free(j.acc); free(j.acts); free(j.inquote); free(tot);
+    for (int s = 0; s < ns; s++) free(st[s].name);
     hpool_free(pool);
     storyset_free(&ss);
     gptneo_free(&m);

@@ -32,6 +32,7 @@ static void b_reserve(bytes *b, size_t more)
 }
 static void b_put(bytes *b, const void *p, size_t n)
 {
+    if (n == 0) return; /* a 0-token story's arrays are NULL: memcpy(NULL) is undefined */
     b_reserve(b, n);
     if (b->oom) return;
     memcpy(b->p + b->len, p, n);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gen_heads_golden.sh: regenerate tests/golden/heads/ from the float64 NumPy
-# references of head-scores, logit-lens and ablate (tests/oracles/ref_heads.py,
-# on ref_gptneo.py's forward), written from docs/heads.md.
+# references of head-scores, logit-lens, ablate and head-stats
+# (tests/oracles/ref_heads.py, on ref_gptneo.py's forward), written from
+# docs/heads.md.
 #
 # Needs: bin/model-init, bin/tokenize, bin/postag-join, bin/forward-dump,
 # bin/stream-view (`make`), the pinned inputs (`make data MIRROR=...`: the
@@ -9,16 +10,21 @@
 # with python3-numpy, and zstd.  The C tools under test are not used.
 #
 #   tests/oracles/gen_heads_golden.sh          (about 2 minutes on 2 cores)
+#   tests/oracles/gen_heads_golden.sh st-      only the cases whose name starts with st-
+#       (the other goldens are left as they are; models.tsv, streams.tsv and
+#       cases.tsv are written whole, the same bytes for the cases left alone)
 #
 # What it writes (tests/sh/test_heads.sh reads it, without Python):
 #   models.tsv   name, model-init flags, sha256 of model.safetensors and config.json
 #   streams.tsv  name, how it is made, sha256 of its rows as `stream-view --no-header` prints them
+#   quotes-stream.tsv  (an input, not generated: the rows of the @QUOTES@ stream)
 #   cases.tsv    name, model, tool, arguments, the oracle's sub-command (= the same), golden
 #                file, how rows are compared (rows: in order; sorted: as a set keyed by
 #                layer, head, tag)
 #   NAME.tsv or NAME.tsv.zst (over 16 KB)   the table, in docs/heads.md's layout
-# Placeholders in arguments: @TOKENS@ @TAGGED@ (the streams below), @ACTS@ (forward-dump
-# --vectors z of the case's model on @TAGGED@), @TOKENIZER@ (the tokenizer directory).
+# Placeholders in arguments: @TOKENS@ @TAGGED@ @QUOTES@ (the streams below), @ACTS@
+# (forward-dump --vectors z of the case's model on @TAGGED@), @TOKENIZER@ (the tokenizer
+# directory).  Arguments are split on blanks, never unquoted: no shell quoting in them.
 #
 # Every case is also run through the same reference in float32 and compared with the
 # float64 golden by the test's rule (ref_heads.py compare): the table below shows how
@@ -31,10 +37,13 @@ BIN=$TOP/bin
 DATA=${DATA:-$TOP/data/cache}
 PY=/usr/bin/python3
 REF=$TOP/tests/oracles/ref_heads.py
+ONLY=${1:-}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 export LC_ALL=C
 mkdir -p "$OUT"
-rm -f "$OUT"/*.tsv "$OUT"/*.tsv.zst
+if [ -z "$ONLY" ]; then
+  find "$OUT" -maxdepth 1 \( -name '*.tsv' -o -name '*.tsv.zst' \) ! -name quotes-stream.tsv -delete
+fi
 
 # --- models (random, deterministic from the flags) ------------------------------
 # tiny: 2 layers of 2 heads, sharper attention (std 0.3), window larger than the stories.
@@ -59,11 +68,14 @@ TOK="--vocab $DATA/tokenizer/vocab.json --merges $DATA/tokenizer/merges.txt"
 for m in tiny local; do
   "$BIN/forward-dump" --model "$TMP/$m" --vectors z "$TMP/tagged.hs" -o "$TMP/$m.acts"
 done
+# ... and (head-stats' quote selector at its edges) a small tagged stream from committed rows
+"$BIN/stream-import" --kind tagged "$OUT/quotes-stream.tsv" -o "$TMP/quotes.hs"
 rows_sha() { "$BIN/stream-view" --no-header "$1" | sha256sum | cut -d' ' -f1; }
 {
   printf '# name\thow\trows-sha256 (stream-view --no-header)\n'
   printf 'tokens\ttokenize --split test --seed 1 --take 3 tinystories-train-first2316.txt\t%s\n' "$(rows_sha "$TMP/tokens.hs")"
   printf 'tagged\tpostag-join --align study (of tokens)\t%s\n' "$(rows_sha "$TMP/tagged.hs")"
+  printf 'quotes\tstream-import --kind tagged quotes-stream.tsv\t%s\n' "$(rows_sha "$TMP/quotes.hs")"
 } >"$OUT/streams.tsv"
 
 # --- cases: name | model | tool | arguments | oracle sub-command (= same) | compare ----
@@ -96,10 +108,21 @@ cases=(
   "ab-local-sweep-zero|local|ablate|--mode zero --sweep @TAGGED@|=|sorted"
   "ab-local-sweep-mean|local|ablate|--mode mean --sweep --threads 2 @TAGGED@|=|sorted"
   "ab-tiny-sweep-mean|tiny|ablate|--mode mean --sweep @TAGGED@|=|sorted"
+  # head-stats (single quotes: the selectors hold `` and $): every head; every selector
+  # kind as --activity SEL, as QSEL and as KSEL; tag=ZZZ picks nothing (group "-"),
+  # any leaves no rest ("-"), a KSEL that picks nothing leaves no query (all "-").
+  # Compared as sets: docs/heads.md fixes no row order.
+  'st-local-tagged|local|head-stats|--heads all --activity quote --activity next=VBD --activity tag=PRP$,DT --activity tag=ZZZ --activity any --attention quote/tag=`` --attention next=VBD/tag=VBD --attention tag=PRP$,DT/tag=NN,NNS,NNP,NNPS --attention any/tag=ZZZ --attention tag=``/any --attention any/next=DT --attention quote/quote @TAGGED@|=|sorted'
+  'st-tiny-tagged|tiny|head-stats|--heads all --activity quote --activity next=VBD,VBZ --activity tag=NN --attention quote/tag=`` --attention next=VBD/tag=VBD --attention tag=ZZZ/any --attention next=NN/quote @TAGGED@|=|sorted'
+  # the quote selector at its edges (quotes-stream.tsv), a one-token story
+  'st-local-quotes|local|head-stats|--heads all --activity quote --activity next=`` --activity tag='"''"' --activity next=VB --attention quote/tag=`` --attention tag=``/quote --attention any/quote --attention quote/any --attention next='"''"'/quote --attention tag=VB/any @QUOTES@|=|sorted'
+  'st-tiny-quotes|tiny|head-stats|--heads all --activity quote --attention quote/tag=`` --attention tag=``/quote --attention next=UH/tag=NNP,PRP @QUOTES@|=|sorted'
+  # an activations stream in, heads out of order, --threads 1
+  'st-tiny-acts|tiny|head-stats|--heads L1H1,L0H0 --threads 1 --activity next=VBD --attention quote/tag=`` @ACTS@|=|sorted'
 )
 subst() {  # subst MODEL ARGS
   local s=$2
-  s=${s//@TOKENS@/$TMP/tokens.hs}; s=${s//@TAGGED@/$TMP/tagged.hs}
+  s=${s//@TOKENS@/$TMP/tokens.hs}; s=${s//@TAGGED@/$TMP/tagged.hs}; s=${s//@QUOTES@/$TMP/quotes.hs}
   s=${s//@ACTS@/$TMP/$1.acts}; s=${s//@TOKENIZER@/$DATA/tokenizer}
   printf '%s' "$s"
 }
@@ -107,6 +130,13 @@ printf '# name\tmodel\ttool\targuments\toracle\tgolden\tcompare\n' >"$OUT/cases.
 printf '%-26s %6s %8s  %s\n' case rows bytes "float32 reference: worst error / tolerance"
 for c in "${cases[@]}"; do
   IFS='|' read -r name model tool args oracle cmp <<<"$c"
+  if [ -n "$ONLY" ] && [ "${name#"$ONLY"}" = "$name" ]; then  # left as it is
+    if [ -e "$OUT/$name.tsv" ]; then gold=$name.tsv; else gold=$name.tsv.zst; fi
+    [ -e "$OUT/$gold" ] || { echo "gen_heads_golden: $name: no golden to keep" >&2; exit 1; }
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$model" "$tool" "$args" "$oracle" "$gold" "$cmp" >>"$OUT/cases.tsv"
+    continue
+  fi
+  rm -f "$OUT/$name.tsv" "$OUT/$name.tsv.zst"
   if [ "$oracle" = "=" ]; then ocmd="$tool $args"; else ocmd=$oracle; fi
   # shellcheck disable=SC2046
   "$PY" "$REF" $(subst "$model" "$ocmd") --model "$TMP/$model" -o "$TMP/$name.tsv"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""ref_heads.py: float64 NumPy references for `head-scores`, `logit-lens` and
-`ablate`, written from docs/heads.md (not from the C tools), on top of the
+"""ref_heads.py: float64 NumPy references for `head-scores`, `logit-lens`,
+`ablate` and `head-stats`, written from docs/heads.md (not from the C tools), on top of the
 reference GPT-Neo forward of ref_gptneo.py (its loading, and its forward with
 the optional hook argument).
 
@@ -17,6 +17,8 @@ generator (gen_heads_golden.sh) runs one command line through both:
   ref_heads.py logit-lens --model DIR --final-ln none|scale --grid [--heads LIST] [INPUT]
   ref_heads.py ablate --model DIR --mode zero|mean --heads LIST|none [INPUT]
   ref_heads.py ablate --model DIR --mode zero|mean --sweep [INPUT]
+  ref_heads.py head-stats --model DIR --heads LIST [--activity SEL]...
+               [--attention QSEL/KSEL]... [INPUT] [-o FILE]
   ref_heads.py bias-ablate --model DIR --layer L [INPUT]
         ablate's --heads table for "every head of layer L zero-ablated",
         computed the other way: the whole attention block output of layer L
@@ -668,10 +670,146 @@ def cmd_bias_ablate(a, model):
 
 
 # ---------------------------------------------------------------------------
+# head-stats
+
+class Selector:
+    """docs/heads.md: tag=T1,T2 (the token's tag is one of these), next=T1,T2
+    (the next token's tag is), quote (inside a quotation), any."""
+
+    def __init__(self, spec, opt):
+        self.spec = spec
+        if spec in ("any", "quote"):
+            self.kind, self.tags = spec, None
+            return
+        kind, eq, rest = spec.partition("=")
+        if kind not in ("tag", "next") or not eq:
+            raise Refused("%s: '%s' is not a selector (tag=T,.. next=T,.. quote any)" % (opt, spec))
+        tags = rest.split(",")
+        # AMBIGUOUS: an empty tag name ("tag=", "tag=NN,") is refused: the
+        # document's tags are names, and the empty tag (untagged tokens,
+        # shown "(none)" elsewhere) would otherwise be picked by a stray comma.
+        if any(t == "" for t in tags):
+            raise Refused("%s: '%s': an empty tag name" % (opt, spec))
+        self.kind, self.tags = kind, set(tags)
+
+    def picks(self, st, inquote):
+        """-> [T] bools: the tokens of story st this selector picks."""
+        tags, T = st["tags"], len(st["ids"])
+        if self.kind == "any":
+            return [True] * T
+        if self.kind == "quote":
+            return list(inquote)
+        if self.kind == "tag":
+            return [tags[t] in self.tags for t in range(T)]
+        # next=: the last token has no next token, so it is not picked
+        return [t + 1 < T and tags[t + 1] in self.tags for t in range(T)]
+
+
+def inside_quote(tags):
+    """The document's words, literally: token t is inside a quotation when some
+    earlier token j < t is tagged `` and no token after it, j < k <= t, is
+    tagged ''.  (So the `` itself and the closing '' are outside.)"""
+    return [any(tags[j] == "``" and "''" not in tags[j + 1:t + 1] for j in range(t))
+            for t in range(len(tags))]
+
+
+def visible_keys(model, l, i):
+    """Keys query i sees in layer l: j <= i; on a local layer also i - j <
+    window_size (GPT-Neo's tril XOR tril(-window) mask)."""
+    lo = 0
+    if model.cfg["attention_layers"][l] == "local":
+        lo = max(0, i - model.cfg.get("window_size", 256) + 1)
+    return np.arange(lo, i + 1)
+
+
+def parse_stats(given):
+    """given: [(kind, spec)] in command-line order -> [(name, kind, sel, ksel)].
+    AMBIGUOUS: docs/heads.md names the column `statistic` but not its values;
+    these are "activity:SEL" and "attention:QSEL/KSEL" as given (the C tool's
+    choice).  Rows: heads in --heads order, then statistics in command-line
+    order (the document fixes no order; the test compares the tables as sets
+    keyed by layer, head, statistic)."""
+    out = []
+    for kind, s in given or []:
+        if kind == "activity":
+            out.append(("activity:" + s, "activity", Selector(s, "--activity"), None))
+            continue
+        if "/" not in s:
+            raise Refused("--attention takes QSEL/KSEL, e.g. 'quote/tag=``'")
+        q, k = s.split("/", 1)
+        out.append(("attention:" + s, "attention", Selector(q, "--attention"), Selector(k, "--attention")))
+    if not out:
+        raise Refused("nothing to measure (--activity SEL, --attention QSEL/KSEL)")
+    return out
+
+
+def head_stats(model, stories, heads, stats):
+    """-> {(l, h, name): (group sum, rest sum, n_group, n_rest)}.
+    activity: the sums of ||c|| (c = W_O[:, h dk:(h+1) dk] z_h[i]) over the
+    tokens the selector picks (group) and over the others (rest).
+    attention: over the queries QSEL picks that see >= 1 key KSEL picks,
+    the sums of A_i (mean probability per visible KSEL key) and B_i
+    (1 / visible keys); n_group = n_rest = those queries."""
+    acc = {(l, h, s[0]): [0.0, 0.0, 0, 0] for (l, h) in heads for s in stats}
+    want_attn = any(s[1] == "attention" for s in stats)
+    for st in stories:
+        T = len(st["ids"])
+        inq = inside_quote(st["tags"])
+        r = model.run(st["ids"], want_attn=want_attn, logits=False)
+        for (l, h) in heads:
+            act = np.linalg.norm(head_contrib(model, r["z"], l, h), axis=-1) if T else None
+            for name, kind, sel, ksel in stats:
+                e = acc[(l, h, name)]
+                g = sel.picks(st, inq)
+                if kind == "activity":
+                    for t in range(T):
+                        e[0 if g[t] else 1] += act[t]
+                        e[2 if g[t] else 3] += 1
+                    continue
+                kp = ksel.picks(st, inq)
+                P = r["attn"][l][h]  # [T][T]
+                for i in range(T):
+                    if not g[i]:
+                        continue
+                    vis = visible_keys(model, l, i)
+                    keys = [j for j in vis if kp[j]]
+                    if not keys:
+                        continue
+                    e[0] += P[i, keys].sum() / len(keys)
+                    e[1] += 1.0 / len(vis)
+                    e[2] += 1
+                    e[3] += 1
+    return acc
+
+
+def cmd_head_stats(a, model):
+    stats = parse_stats(a.stats)
+    heads = parse_heads(a.heads, model)
+    kind, _, stories = open_input(model, a.input)
+    for st in stories:
+        if not st["flags"] & HAS_TAGS:
+            raise Refused("story %d has no POS tags (head-stats needs a tagged stream)" % st["story"])
+    acc = head_stats(model, stories, heads, stats)
+    tab = Table(model, [("head-stats", "%d stories" % len(stories))],
+                ["layer", "head", "statistic", "group", "rest", "ratio", "n_group", "n_rest"])
+    for (l, h) in heads:
+        for name, _, _, _ in stats:
+            sg, sr, ng, nr = acc[(l, h, name)]
+            g = sg / ng if ng else None
+            r = sr / nr if nr else None
+            # '-' where a group is empty (and then no ratio).  AMBIGUOUS: a
+            # rest mean of exactly 0 (a head whose W_O slice is 0) has no
+            # ratio either: '-', never inf or NaN.
+            tab.row([l, h, name, fmt(g) if g is not None else "-", fmt(r) if r is not None else "-",
+                     fmt(g / r) if g is not None and r else "-", ng, nr])
+    return tab
+
+
+# ---------------------------------------------------------------------------
 # The comparison test_heads.sh makes (kept in step with its awk).
 
 NUMERIC = {"induction", "duplicate", "previous", "previous_text", "attribution", "mean",
-           "clean", "ablated", "delta"}
+           "clean", "ablated", "delta", "group", "rest", "ratio"}
 LOSS = {"clean", "ablated", "delta"}
 REL = 1e-4
 FLOOR = 1e-3
@@ -724,8 +862,15 @@ def compare_tables(got, want, sort_rows=False):
             continue
         for j, (x, y) in enumerate(zip(g, w)):
             name = names[j] if j < len(names) else "?"
-            if name in NUMERIC:
-                xv, yv = float(x), float(y)
+            if name in NUMERIC and y == b"-":  # head-stats: no mean (an empty group)
+                if x != y:
+                    bad.append("row %d %s: %r, want '-'" % (n + 1, name, x))
+            elif name in NUMERIC:
+                try:
+                    xv, yv = float(x), float(y)
+                except ValueError:
+                    bad.append("row %d %s: %r, want %r" % (n + 1, name, x, y))
+                    continue
                 if name in LOSS:
                     err = abs(xv - yv) / (REL_LOSS * max(abs(float(w[names.index("clean")])), FLOOR))
                 else:
@@ -865,6 +1010,43 @@ def self_check(model, stories, say):
     lt = losses(model.run(ids, z_set={t: mz[t[0]][t[1]]})["logits"], ids)
     expect(min(np.abs(lb - le).max(), np.abs(lb - lt).max(), np.abs(lb - clean).max()) > 1e-3,
            "two heads of two layers together differ from each alone and from clean")
+
+    # head-stats
+    tg = ["``", "NN", "''", "NN", "``", "``", "NN", "''", "''", "NN", "``", "NN", ""]
+    expect(inside_quote(tg) == [bool(c) for c in [0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1]],
+           "inside_quote: a hand-worked example (double ``, stray '', open at the end)")
+    ra = ref_gptneo.forward(model.m, ids)
+    act = np.stack([np.linalg.norm(head_contrib(model, r["z"], l, h), axis=-1)
+                    for l in range(model.L) for h in range(model.H)])
+    want = ra["activity"].transpose(0, 2, 1).reshape(model.L * model.H, -1)
+    expect(np.abs(act - want).max() <= 1e-12 * np.abs(want).max(),
+           "||W_O[:, h dk:(h+1) dk] z_h|| = ref_gptneo's own activity")
+    attn = model.run(ids, want_attn=True, logits=False)["attn"]
+    T, ok, nlocal = len(ids), True, 0
+    for l in range(model.L):
+        for i in range(T):
+            vis = visible_keys(model, l, i)
+            out = np.setdiff1d(np.arange(T), vis)
+            ok &= bool(np.all(attn[l][:, i, out] == 0)) and np.allclose(attn[l][:, i, vis].sum(-1), 1, atol=1e-12)
+            nlocal += len(vis) < i + 1
+    expect(ok, "visible keys: the attention rows are 0 outside them and sum to 1 on them"
+           " (%d rows cut by a window)" % nlocal)
+    heads = [(l, h) for l in range(model.L) for h in range(model.H)]
+    stats = parse_stats([("activity", "tag=NN"), ("activity", "any"), ("attention", "quote/any"),
+                         ("attention", "any/tag=NN")])
+    acc = head_stats(model, stories, heads, stats)
+    ok_part, ok_any = True, True
+    for (l, h) in heads:
+        gN, rN, nG, nR = acc[(l, h, "activity:tag=NN")]
+        gA, _, nA, _ = acc[(l, h, "activity:any")]
+        ok_part &= nG + nR == nA and abs((gN + rN) - gA) <= 1e-12 * gA
+        g, rr, n1, n2 = acc[(l, h, "attention:quote/any")]
+        ok_any &= n1 == n2 and abs(g - rr) <= 1e-12 * max(rr, 1e-300)
+    expect(ok_part, "activity: tag=NN's group + rest = any's group (sums and counts)")
+    expect(ok_any, "attention QSEL/any: group = rest (probabilities sum to 1 over the visible keys)")
+    n_q = sum(1 for st in stories for t in inside_quote(st["tags"]) if t)
+    expect(all(acc[(l, h, "attention:quote/any")][2] == n_q for (l, h) in heads) and n_q > 0,
+           "attention quote/any counts every quoted token as a query (%d)" % n_q)
     return fails
 
 
@@ -906,6 +1088,11 @@ def main():
     p.add_argument("--mode", choices=["zero", "mean"], required=True)
     p.add_argument("--heads")
     p.add_argument("--sweep", action="store_true")
+    p = sub.add_parser("head-stats")
+    common(p)
+    p.add_argument("--heads", required=True)
+    p.add_argument("--activity", dest="stats", action="append", type=lambda s: ("activity", s))
+    p.add_argument("--attention", dest="stats", action="append", type=lambda s: ("attention", s))
     p = sub.add_parser("bias-ablate")
     common(p)
     p.add_argument("--layer", type=int, required=True)
@@ -929,7 +1116,8 @@ def main():
             fails = self_check(model, stories, lambda s: print("self-check %s: %s" % (a.model, s)))
             sys.exit(1 if fails else 0)
         tab = {"head-scores": cmd_head_scores, "logit-lens": cmd_logit_lens,
-               "ablate": cmd_ablate, "bias-ablate": cmd_bias_ablate}[a.cmd](a, model)
+               "ablate": cmd_ablate, "bias-ablate": cmd_bias_ablate,
+               "head-stats": cmd_head_stats}[a.cmd](a, model)
         tab.write(a.output)
     except Refused as e:
         sys.stderr.write("ref_heads %s: %s\n" % (a.cmd, e))

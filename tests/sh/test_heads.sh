@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# test_heads.sh: head-scores, logit-lens and ablate (docs/heads.md) against
+# test_heads.sh: head-scores, logit-lens, ablate and head-stats (docs/heads.md) against
 # float64 NumPy references (tests/oracles/ref_heads.py; goldens written by
 # tests/oracles/gen_heads_golden.sh), the identities the document states, and
 # refusals of bad input.  Needs no Python: the goldens are committed.
 #
 # Numbers are compared with this rule (the same as ref_heads.py compare):
-#   scores, attributions, means:  |got - want| <= 1e-4 * max(|want|, 1e-3)
+#   scores, attributions, means (head-stats: group, rest, ratio):
+#                                 |got - want| <= 1e-4 * max(|want|, 1e-3)
 #     (float32 tools against a float64 reference; the floor keeps values near
 #     0, e.g. a grid mean of mixed signs, from asking for more than float32
 #     rounding of the terms gives);
@@ -14,12 +15,15 @@
 #     error is on the scale of the loss, not of the delta; 1e-5 of the loss
 #     still lets through no single-head ablation of the goldens as a no-op).
 # The generator measured what float32 rounding of the same reference uses of
-# these tolerances: at most 2% (losses) and 6% (grid means).
+# these tolerances: at most 2% (losses) and 6% (grid means); head-stats 0.23%
+# (bin/head-stats itself: 0.34%, relative errors up to 3.4e-7).
+# A "-" (head-stats: an empty group has no mean) must be "-" in both.
 # Every non-numeric field must be equal byte for byte; the identity lines
 # ("# model: ...", "# model-sha256: ...") and the column line too.  Rows are
 # compared in order, except the grid and sweep tables (compare "sorted"),
 # whose order within a head docs/heads.md does not fix: they are compared as
-# sets keyed by (layer, head, tag).  The "# key: value" settings lines are not
+# sets keyed by (layer, head, tag); head-stats' too, keyed by (layer, head,
+# statistic).  The "# key: value" settings lines are not
 # compared (docs/heads.md names no keys).
 . "$TOP/tests/sh/lib.sh"
 G=$TOP/tests/golden/heads
@@ -37,13 +41,14 @@ while IFS=$'\t' read -r name flags wsha csha; do
     "$(sha256sum "$M/$name/config.json" | cut -d' ' -f1)" "$csha"
 done <"$G/models.tsv"
 
-# --- the streams: 3 mirror stories, tagged as the study does ----------------------
+# --- the streams: 3 mirror stories, tagged as the study does; the quotes stream ----
 STORIES=$DATA/stories/tinystories-train-first2316.txt
 TOKZ="--vocab $DATA/tokenizer/vocab.json --merges $DATA/tokenizer/merges.txt"
 TAGGER=$DATA/nltk/averaged_perceptron_tagger_eng
 # shellcheck disable=SC2086
 "$BIN/tokenize" $TOKZ --split test --seed 1 --take 3 "$STORIES" >"$TMP/tokens.hs"
 "$BIN/postag-join" --tagger "$TAGGER" --align study "$TMP/tokens.hs" >"$TMP/tagged.hs"
+"$BIN/stream-import" --kind tagged "$G/quotes-stream.tsv" -o "$TMP/quotes.hs"
 while IFS=$'\t' read -r name how sha; do
   case $name in '#'*) continue;; esac
   check_eq "$name stream ($how) = the golden's" \
@@ -58,7 +63,7 @@ cat >"$TMP/cmp.awk" <<'EOF'
 # awk -v mode=rows|sorted -f cmp.awk WANT GOT: exit 0 when GOT matches WANT
 BEGIN {
   FS = "\t"; REL = 1e-4; FLOOR = 1e-3; REL_LOSS = 1e-5
-  n = split("induction duplicate previous previous_text attribution mean clean ablated delta", a, " ")
+  n = split("induction duplicate previous previous_text attribution mean clean ablated delta group rest ratio", a, " ")
   for (i = 1; i <= n; i++) num[a[i]] = 1
   loss["clean"] = 1; loss["ablated"] = 1; loss["delta"] = 1
 }
@@ -92,7 +97,9 @@ END {
     ng = split(row[2, gr], g, "\t")
     if (ng != nw) { bad("row " r ": " ng " fields, want " nw); continue }
     for (j = 1; j <= nw; j++) {
-      if (names[j] in num) {
+      if ((names[j] in num) && w[j] == "-") {
+        if (g[j] != "-") bad("row " r " " names[j] ": '" g[j] "', want '-'")
+      } else if (names[j] in num) {
         if (!isnum(g[j])) { bad("row " r " " names[j] ": '" g[j] "' is not a number"); continue }
         if (names[j] in loss) tol = REL_LOSS * (abs(w[cc]) > FLOOR ? abs(w[cc]) : FLOOR)
         else tol = REL * (abs(w[j]) > FLOOR ? abs(w[j]) : FLOOR)
@@ -109,7 +116,7 @@ unz() { case $1 in *.zst) zstd -qdc "$1";; *) cat "$1";; esac; }
 same_table() { awk -v mode="$3" -f "$TMP/cmp.awk" <(unz "$2") "$1"; }
 subst() {  # subst MODEL ARGS
   local s=$2
-  s=${s//@TOKENS@/$TMP/tokens.hs}; s=${s//@TAGGED@/$TMP/tagged.hs}
+  s=${s//@TOKENS@/$TMP/tokens.hs}; s=${s//@TAGGED@/$TMP/tagged.hs}; s=${s//@QUOTES@/$TMP/quotes.hs}
   s=${s//@ACTS@/$TMP/$1.acts}; s=${s//@TOKENIZER@/$DATA/tokenizer}
   printf '%s' "$s"
 }
@@ -154,6 +161,38 @@ check "the comparison rejects a changed tag" \
 sed 's/^# model-sha256: ./# model-sha256: x/' "$G/hs-local-bos.tsv" >"$TMP/hs.id"
 check "the comparison rejects another model's identity line" \
   bash -c '! awk -v mode=rows -f "$1" "$2" "$3" >/dev/null' _ "$TMP/cmp.awk" "$G/hs-local-bos.tsv" "$TMP/hs.id"
+
+# head-stats' "-" (an empty group) is a value of its own: a number for it, or it for a number, is caught
+ST=$G/st-local-tagged.tsv
+awk -F'\t' 'BEGIN { OFS = FS } /^#/ { print; next } !done && $4 == "-" { $4 = "0.1"; done = 1 } { print }' "$ST" >"$TMP/st.num"
+awk -F'\t' 'BEGIN { OFS = FS } /^#/ { print; next } !done && $6 != "-" { $6 = "-"; done = 1 } { print }' "$ST" >"$TMP/st.dash"
+awk -F'\t' 'BEGIN { OFS = FS } /^#/ { print; next } !done && $7 > 0 { $7 = $7 + 1; done = 1 } { print }' "$ST" >"$TMP/st.n"
+for v in num dash n; do
+  check "the comparison rejects head-stats' golden with one field changed ($v)" \
+    bash -c '! cmp -s "$3" "$4" && ! awk -v mode=sorted -f "$1" "$3" "$2" >/dev/null' _ "$TMP/cmp.awk" "$TMP/st.$v" "$ST"
+done
+check "the comparison accepts head-stats' golden with its rows reversed (compared as a set)" \
+  same_table <(grep '^#' "$ST"; grep -v '^#' "$ST" | tac) "$ST" sorted
+
+# --- head-stats: what docs/heads.md implies, on the C tool alone ---------------------
+# KSEL any: A_i = the row's mass on its visible keys / their number = B_i, so group = rest
+# (the local model's window decides "visible"); activity: tag=NN's group and rest are a
+# partition of any's tokens; the thread count changes nothing.
+if "$BIN/head-stats" --model "$M/local" --heads all --attention any/any --attention tag=NN/any \
+     --activity tag=NN --activity any "$TMP/tagged.hs" -o "$TMP/st-id.tsv" 2>"$TMP/st-id.err"; then
+  check_eq "head-stats --attention QSEL/any: group = rest within 1e-6, ratio 1 (24 rows, none off)" \
+    "$(awk -F'\t' '!/^#/ && $3 ~ /^attention:/ { n++; d = $4 - $5; if (d < 0) d = -d
+         if (d > 1e-6 * $5 || $6 - 1 > 1e-6 || 1 - $6 > 1e-6 || $7 != $8) b++ } END { print n + 0, b + 0 }' "$TMP/st-id.tsv")" "24 0"
+  check_eq "head-stats --activity: tag=NN's n_group + n_rest = any's, and its group/rest means average to any's (12 heads)" \
+    "$(awk -F'\t' '!/^#/ && $3 == "activity:tag=NN" { s[$1 FS $2] = $4 * $7 + $5 * $8; n[$1 FS $2] = $7 + $8 }
+         !/^#/ && $3 == "activity:any" { k = $1 FS $2; m++; d = s[k] - $4 * $7; if (d < 0) d = -d
+           if (n[k] != $7 || $8 != 0 || d > 1e-6 * $4 * $7) b++ } END { print m + 0, b + 0 }' "$TMP/st-id.tsv")" "12 0"
+  "$BIN/head-stats" --model "$M/local" --heads all --attention any/any --attention tag=NN/any \
+    --activity tag=NN --activity any --threads 1 "$TMP/tagged.hs" -o "$TMP/st-id1.tsv"
+  check "head-stats --threads 1 and 2 print the same bytes" cmp -s "$TMP/st-id.tsv" "$TMP/st-id1.tsv"
+else
+  fail "head-stats identities: exit status $?: $(head -c 300 "$TMP/st-id.err")"
+fi
 
 # --- --heads none: ablated == clean exactly -------------------------------------------
 for mode in zero mean; do
@@ -257,11 +296,25 @@ refuse "a story longer than the model's 64 positions (--text)" 'exceed|positions
 refuse "sequences longer than the model's 64 positions (--seq-len 40: 80 tokens)" 'exceed|positions|longer|seq-len' head-scores --model "$M/short" --seq-len 40 --batch 1
 refuse "a pool smaller than --seq-len (11 distinct ids, --seq-len 20)" 'pool|distinct|seq-len' head-scores --model "$LOC" --seq-len 20 --batch 1 --tokens-from "$TMP/zero.hs"
 refuse "--grid without tags (a tokens stream)" 'tag' logit-lens --model "$LOC" --final-ln none --grid "$TMP/tokens.hs"
+HSA=(head-stats --model "$LOC" --heads all)
+refuse "a selector that does not parse (--activity foo)" 'selector' "${HSA[@]}" --activity foo "$TMP/tagged.hs"
+refuse "a selector that does not parse (--attention quote/tags=NN)" 'selector' "${HSA[@]}" --attention quote/tags=NN "$TMP/tagged.hs"
+refuse "an empty tag name in a selector (--activity tag=NN,)" 'empty tag' "${HSA[@]}" --activity tag=NN, "$TMP/tagged.hs"
+refuse "--attention without '/' (--attention quote)" 'QSEL/KSEL' "${HSA[@]}" --attention quote "$TMP/tagged.hs"
+refuse "a head the model does not have (--heads L99H0)" 'L99H0|99' head-stats --model "$LOC" --heads L99H0 --activity any "$TMP/tagged.hs"
+refuse "a head the model does not have (--heads L1H4)" 'L1H4|head' head-stats --model "$LOC" --heads L0H0,L1H4 --activity any "$TMP/tagged.hs"
+refuse "a head list that does not parse (--heads L2X)" "'L2X' is not a head" head-stats --model "$LOC" --heads L2X --activity any "$TMP/tagged.hs"
+refuse "an untagged tokens stream" 'POS tags|tagged' "${HSA[@]}" --activity quote "$TMP/tokens.hs"
+refuse "nothing to measure" 'nothing to measure' "${HSA[@]}" "$TMP/tagged.hs"
+refuse "activations of another model" 'model|sha256' "${HSA[@]}" --activity any "$TMP/tiny.acts"
+refuse "a story longer than the model's 64 positions" 'exceed|positions|longer' head-stats --model "$M/short" --heads all --activity any "$TMP/tagged.hs"
+"$BIN/postag-join" --tagger "$TAGGER" --align study "$TMP/allzero.hs" >"$TMP/allzero.tagged"
+refuse "a stream of 0-token stories only" '0 tokens|no tokens|nothing' "${HSA[@]}" --activity any "$TMP/allzero.tagged"
 check_eq "the pool of that check really has 11 distinct ids" \
   "$("$BIN/stream-view" --no-header "$TMP/zero.hs" | cut -f3 | sort -u | wc -l)" 11
 
 # --- help and version -------------------------------------------------------------------
-for t in head-scores logit-lens ablate; do
+for t in head-scores logit-lens ablate head-stats; do
   check "$t --help shows an example and exits 0" grep -q 'example' <("$BIN/$t" --help 2>&1)
   check_eq "$t --version" "$("$BIN/$t" --version 2>&1)" "$t 0.1.0"
 done
