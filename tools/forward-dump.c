@@ -20,6 +20,7 @@
  * one story's activations per worker plus two batches of output records.
  */
 #include "text/bpe.h"
+#include "text/textin.h"
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
@@ -30,6 +31,7 @@
 #include "io/stream.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -325,9 +327,11 @@ static int input_next(story_input *in, story_rec *s)
     if (in->r) return cli_read_story(in->r, s);
     ssize_t len = getline(&in->line, &in->line_cap, in->f);
     if (len < 0) {
-        if (ferror(in->f)) die("%s: read error", in->name);
+        if (ferror(in->f)) die("%s: read error: %s", in->name, strerror(errno));
         return 0;
     }
+    herr e;
+    if (textin_check(in->line, (size_t)len, &e)) die("%s: line %u: %s", in->name, in->story + 1, e.msg);
     story_free(s);
     s->story = in->story++;
     s->flags = STORY_HAS_TOKENS;
@@ -407,9 +411,11 @@ static void open_input(const opts *o, story_input *in, stream_header *inh)
     memset(in, 0, sizeof *in);
     stream_header_init(inh);
     if (o->ids_text) {
+        herr e;
+        if ((!o->input || !strcmp(o->input, "-")) && textin_stdin_check(&e)) die("%s", e.msg);
         in->name = o->input ? o->input : "stdin";
         in->f = o->input && strcmp(o->input, "-") ? fopen(o->input, "r") : stdin;
-        if (!in->f) die("%s: cannot open", o->input);
+        if (!in->f) die("%s: cannot open: %s", o->input, strerror(errno));
         stream_header_add(inh, "source", "token ids from %s", in->name);
     } else {
         in->r = cli_open_input(o->input, (1u << STREAM_TOKENS) | (1u << STREAM_TAGGED));

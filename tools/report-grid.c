@@ -22,6 +22,7 @@
 #include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "text/textin.h"
 
 static void usage(void)
 {
@@ -133,6 +134,8 @@ int main(int argc, char **argv)
     /* the report */
     const char *src = input ? input : "stdin";
     json_error_t je;
+    herr he;
+    if ((!input || !strcmp(input, "-")) && textin_stdin_check(&he)) die("%s", he.msg);
     /* static: still reachable (not a leak) when die() exits mid-way */
     static json_t *root;
     root = (input && strcmp(input, "-")) ? json_load_file(input, 0, &je) : json_loadf(stdin, 0, &je);

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +24,16 @@ void cli_init(const char *argv0)
     const char *base = argv0 ? strrchr(argv0, '/') : NULL;
     base = base ? base + 1 : (argv0 ? argv0 : "heads");
     snprintf(tool_name, sizeof tool_name, "%s", base);
+    /* A closed fd 0, 1 or 2 (`tool <&-`) would be taken by the next file the
+     * tool opens: it would read its own model file as stdin, or write its
+     * output into it.  Hold each closed one with /dev/null opened the wrong
+     * way round (fd 0 write-only, fds 1-2 read-only), so that using it fails
+     * and is reported instead. */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+            if (got >= 0 && got != fd) close(got);
+        }
 }
 
 const char *cli_tool(void) { return tool_name; }

@@ -532,7 +532,9 @@ static int rd_need(stream_reader *r, size_t n, int eof_ok)
         }
         if (!rd_fill_input(r)) {
             if (r->in && ferror(r->in))
-                return rd_fail(r, "%s: read error: %s", r->name, strerror(errno));
+                return errno == EBADF && r->in == stdin
+                           ? rd_fail(r, "stdin is closed or not open for reading; give an input file, or a pipe or file on stdin")
+                           : rd_fail(r, "%s: read error: %s", r->name, strerror(errno));
             if (r->frame_open || r->buf_len > 0 || !eof_ok)
                 return rd_fail(r, "%s: truncated stream (ends before its end marker)", r->name);
             return 0;

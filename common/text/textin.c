@@ -12,7 +12,8 @@ int textin_stdin_check(herr *e)
     int fl = fcntl(0, F_GETFL);
     if (fl < 0)
         return herr_set(e, "stdin is closed (fd 0 is not open); give an input file, or a pipe or file on stdin");
-    if ((fl & O_ACCMODE) == O_WRONLY) return herr_set(e, "stdin is not open for reading (fd 0 is write-only)");
+    if ((fl & O_ACCMODE) == O_WRONLY) /* cli_init holds a closed fd 0 this way */
+        return herr_set(e, "stdin is closed or not open for reading; give an input file, or a pipe or file on stdin");
     return 0;
 }
 

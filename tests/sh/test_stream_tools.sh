@@ -62,3 +62,46 @@ fi
 check "text outputs (-o /dev/null) leave /dev/null a character device" test -c /dev/null
 "$BIN/tokenize" --ids --stories 0-2 -o "$TMP/ids.txt" "$S"
 check_eq "a text output to a file appears whole, with no temporary left" "$(ls "$TMP" | grep -c 'ids.txt')" 1
+
+# A closed stdin (`tool <&-`) or stdout (`tool >&-`) is one line and a
+# non-zero exit for every tool, never a read of the tool's own files
+# (issue 15, kind 4): cli_init holds a closed fd with /dev/null opened the
+# wrong way round, so the next file the tool opens cannot land on fd 0 or 1.
+"$BIN/model-init" --layers 1 --heads 2 --hidden 8 --vocab 50257 --positions 256 --seed 5 -o "$TMP/cm" >/dev/null
+"$BIN/tokenize" --stories 0-1 "$S" | "$BIN/postag-join" -o "$TMP/c.tagged"
+"$BIN/forward-dump" --model "$TMP/cm" --vectors q,k,z,a -o "$TMP/c.acts" "$TMP/c.tagged"
+"$BIN/probe-fit" -o "$TMP/c.probes" "$TMP/c.acts" 2>/dev/null
+while IFS='|' read -r tool args; do
+  # shellcheck disable=SC2086
+  check_fails "$tool, stdin closed" "^$tool: (.*: )?stdin is closed" "$BIN/$tool" $args <&- 2>/dev/null
+done <<LIST
+tokenize|
+postag-join|
+stream-import|
+stream-view|
+forward-dump|--model $TMP/cm
+forward-dump|--model $TMP/cm --ids-text
+probe-fit|
+probe-eval|--probes $TMP/c.probes
+activity|--heads all
+attn-slice|--heads L0H0
+report-grid|--list
+train|-o $TMP/never
+ablate|--model $TMP/cm --heads L0H0
+logit-lens|--model $TMP/cm --grid
+head-stats|--model $TMP/cm --heads L0H0 --activity any
+head-scores|--model $TMP/cm --text -
+LIST
+check_eq "... and train made no model" "$(ls "$TMP" | grep -c never)" 0
+closed_stdout() { "$@" >&-; }
+while IFS='|' read -r tool args; do
+  # shellcheck disable=SC2086
+  check_fails "$tool, stdout closed" "^$tool: .*(stdout|write)" closed_stdout "$BIN/$tool" $args </dev/null
+done <<LIST
+tokenize|--stories 0 $S
+stream-view|$TMP/c.tagged
+forward-dump|--model $TMP/cm $TMP/c.tagged
+activity|--heads all $TMP/c.acts
+attn-slice|--heads L0H0 $TMP/c.acts
+probe-eval|--probes $TMP/c.probes $TMP/c.acts
+LIST
