@@ -4,6 +4,7 @@
 #include "io/tensors.h"
 #include "io/tensorfile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,16 @@ int tensors_file_info(const tensor_set *ts, size_t i, tensor_info *out)
     out->shape = x->shape;
     out->numel = x->numel;
     return 0;
+}
+
+const char *tensors_shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
+{
+    size_t p = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ndim && p + 24 < n; i++)
+        p += (size_t)snprintf(buf + p, n - p, "%s%lld", i ? "x" : "", (long long)shape[i]);
+    if (!ndim) snprintf(buf, n, "scalar");
+    return buf;
 }
 
 size_t tensors_name_count(const tensor_set *ts)

@@ -111,6 +111,10 @@ int tensors_has(const tensor_set *ts, const char *name);
 const tensor *tensors_get(tensor_set *ts, const char *name, herr *e)
     __attribute__((warn_unused_result));
 
+/** A shape as messages show it: "64x4" ("scalar" for ndim 0), into buf
+ *  (cut short rather than overflow).  @return buf */
+const char *tensors_shape_str(int ndim, const int64_t *shape, char *buf, size_t n);
+
 /** The names the set holds, read or not: the file's index (file order)
  *  for a set backed by a file, else the tensors added, in order.
  *  @return the count; tensors_name(ts, i) for i below it (NULL beyond) */

@@ -83,16 +83,6 @@ int gpt2_is_gpt2_name(const char *name)
     return !strncmp(key, "h.", 2) && (strstr(key, ".attn.c_attn.") || strstr(key, ".attn.c_proj."));
 }
 
-/* "[64x4]" into buf. */
-static const char *shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
-{
-    size_t p = 0;
-    buf[0] = 0;
-    for (int i = 0; i < ndim && p + 24 < n; i++)
-        p += (size_t)snprintf(buf + p, n - p, "%s%lld", i ? "x" : "", (long long)shape[i]);
-    if (!ndim) snprintf(buf, n, "scalar");
-    return buf;
-}
 
 /* The tensor `key` (prefixed as the file is), shape-checked. */
 static const float *want(tensor_set *ts, int prefixed, const char *key, int ndim, int64_t d0,
@@ -105,7 +95,7 @@ static const float *want(tensor_set *ts, int prefixed, const char *key, int ndim
     int64_t ws[2] = {d0, d1};
     if (t->ndim != ndim || t->shape[0] != d0 || (ndim == 2 && t->shape[1] != d1)) {
         herr_set(e, "model: tensor %s has shape [%s], config says [%s]", full,
-                 shape_str(t->ndim, t->shape, got, sizeof got), shape_str(ndim, ws, exp, sizeof exp));
+                 tensors_shape_str(t->ndim, t->shape, got, sizeof got), tensors_shape_str(ndim, ws, exp, sizeof exp));
         return NULL;
     }
     return t->data;

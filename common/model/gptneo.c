@@ -38,16 +38,6 @@ static int has(const tensor_set *ts, const char *full)
     return tensors_has(ts, full) || (!strncmp(full, "transformer.", 12) && tensors_has(ts, full + 12));
 }
 
-/* "[64x4]" into buf. */
-static const char *shape_str(int ndim, const int64_t *shape, char *buf, size_t n)
-{
-    size_t p = 0;
-    buf[0] = 0;
-    for (int i = 0; i < ndim && p + 24 < n; i++)
-        p += (size_t)snprintf(buf + p, n - p, "%s%lld", i ? "x" : "", (long long)shape[i]);
-    if (!ndim) snprintf(buf, n, "scalar");
-    return buf;
-}
 
 /* Derived buffers: stacked q/k/v, the LM head. */
 static int derive(gptneo_model *m, herr *e)
@@ -141,8 +131,8 @@ int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, 
         if (t->ndim != ti[i].ndim || t->shape[0] != ti[i].shape[0] ||
             (ti[i].ndim == 2 && t->shape[1] != ti[i].shape[1])) {
             herr_set(e, "model: tensor %s has shape [%s], config says [%s]", t->name,
-                     shape_str(t->ndim, t->shape, got, sizeof got),
-                     shape_str(ti[i].ndim, ti[i].shape, want, sizeof want));
+                     tensors_shape_str(t->ndim, t->shape, got, sizeof got),
+                     tensors_shape_str(ti[i].ndim, ti[i].shape, want, sizeof want));
             goto fail;
         }
         memcpy(m->params + ti[i].offset, t->data, ti[i].numel * sizeof(float));
@@ -455,19 +445,7 @@ VM_KERNEL static void attention(const model_config *c, int l, int T, const float
                 p[j] = s;
                 mx = s > mx ? s : mx;
             }
-            /* p = exp(s - max), softmax denominator */
-            vm_f8 vsum = vm_splat(0.0f), vmxs = vm_splat(mx);
-            for (int j = 0; j < n8; j += 8) {
-                vm_f8 e = vm_exp(vm_load(p + j) - vmxs);
-                vm_store(p + j, e);
-                vsum += e;
-            }
-            float sum = vm_hsum(vsum);
-            for (int j = n8; j < n; j++) {
-                p[j] = vm_exp1(p[j] - mx);
-                sum += p[j];
-            }
-            const float inv = 1.0f / sum;
+            const float inv = 1.0f / vm_exp_shifted_sum(p, n, mx); /* p = exp(s - max) */
             /* z_h = sum_j p_j v_j / sum */
             for (int d = 0; d < dk; d++) {
                 const float *vd = vh + (size_t)d * T;
@@ -509,18 +487,7 @@ VM_KERNEL static void attention_gemm(const model_config *c, int l, int T, const 
             for (int j = 0; j < n8; j += 8) vmx = vm_max(vmx, vm_load(p + j));
             float mx = vm_hmax(vmx);
             for (int j = n8; j < n; j++) mx = p[j] > mx ? p[j] : mx;
-            vm_f8 vsum = vm_splat(0.0f), vmxs = vm_splat(mx);
-            for (int j = 0; j < n8; j += 8) {
-                vm_f8 e = vm_exp(vm_load(p + j) - vmxs);
-                vm_store(p + j, e);
-                vsum += e;
-            }
-            float sum = vm_hsum(vsum);
-            for (int j = n8; j < n; j++) {
-                p[j] = vm_exp1(p[j] - mx);
-                sum += p[j];
-            }
-            const float inv = 1.0f / sum;
+            const float inv = 1.0f / vm_exp_shifted_sum(p, n, mx);
             const vm_f8 vinv = vm_splat(inv);
             for (int j = 0; j < n8; j += 8) vm_store(p + j, vm_load(p + j) * vinv);
             for (int j = n8; j < n; j++) p[j] *= inv;

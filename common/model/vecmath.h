@@ -119,6 +119,25 @@ VM_INLINE float vm_exp1(float xin)
     return xin == xin ? p * scale : xin;
 }
 
+/** A softmax's numerators in place: p[j] = exp(p[j] - mx) for j < n, and
+ *  their sum (8 lanes, then the tail, in that fixed order). */
+VM_INLINE float vm_exp_shifted_sum(float *p, int n, float mx)
+{
+    const int n8 = n & ~7;
+    vm_f8 vsum = vm_splat(0.0f), vmx = vm_splat(mx);
+    for (int j = 0; j < n8; j += 8) {
+        vm_f8 e = vm_exp(vm_load(p + j) - vmx);
+        vm_store(p + j, e);
+        vsum += e;
+    }
+    float sum = vm_hsum(vsum);
+    for (int j = n8; j < n; j++) {
+        p[j] = vm_exp1(p[j] - mx);
+        sum += p[j];
+    }
+    return sum;
+}
+
 /** tanh(u) = 1 - 2 / (exp(2u) + 1). */
 VM_INLINE vm_f8 vm_tanh(vm_f8 u) { return vm_splat(1.0f) - vm_splat(2.0f) / (vm_exp(u + u) + vm_splat(1.0f)); }
 VM_INLINE float vm_tanh1(float u) { return 1.0f - 2.0f / (vm_exp1(u + u) + 1.0f); }
