@@ -335,7 +335,10 @@ int main(int argc, char **argv)
     int nh = cli_heads_from_options(o.heads_s, o.layer, o.head, NULL, hid); /* 0: all, expanded below */
     story_sel sel, qsel;
     if (story_sel_parse(&sel, o.story_s, &he)) die("--story: %s", he.msg);
-    if (story_sel_parse(&qsel, o.query_s, &he)) die("--query: %s", he.msg);
+    if (story_sel_parse(&qsel, o.query_s, &he)) { /* the list parser speaks of stories */
+        if (strstr(he.msg, "story list")) die("--query: '%s' is not a list of positions (want e.g. 57 or 40-49,52)", o.query_s);
+        die("--query: %s", he.msg);
+    }
     tok_window win = {0, -1, 0};
     if (o.window_s && tok_window_parse(&win, o.window_s, &he)) die("--window: %s", he.msg);
 
