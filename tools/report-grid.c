@@ -237,6 +237,8 @@ int main(int argc, char **argv)
         cli_close_output(tab);
         json_decref(root);
         free(tags);
+        free(model);
+        free(model_sha);
         return 0;
     }
     fprintf(f, "# model: %s\n", model);
