@@ -125,6 +125,15 @@ done
 mk "$TESTBIN/helpers/stream-set-float" "$ACTS" "$F/acts-nan" 1 3 0 nan
 mk "$TESTBIN/helpers/stream-set-float" "$ACTS" "$F/acts-inf" 2 0 5 -inf
 ACTSNAN=$F/acts-nan ACTSINF=$F/acts-inf
+# Headers that lie about the records (tests/helpers/stream-set-header): a
+# d-head that does not match the floats, no valid window, attention-layers
+# for one layer of two, no model named.
+SSH=$TESTBIN/helpers/stream-set-header
+mk "$SSH" "$ACTS" "$F/h-dhead" d-head 5
+mk "$SSH" "$ACTS" "$F/h-window" window-size 0
+mk "$SSH" "$ACTS" "$F/h-attn" attention-layers global
+mk "$SSH" "$ACTS" "$F/h-nomodel0" model
+mk "$SSH" "$F/h-nomodel0" "$F/h-nomodel" model-sha256
 cat "$TOK" "$ACTS" >"$F/mixed-kinds"
 cat "$ACTS" "$ACTS2" >"$F/mixed-models"
 "$BIN/stream-view" "$TAG" >"$F/tag.tsv" 2>/dev/null
@@ -444,6 +453,8 @@ stream-view   | -       | $F/probes-flip                                        
 stream-view   | -       | $F/tag-garbage                                           | refuse corrupt|not a heads stream|garbage
 stream-view   | -       | $F/mixed-kinds                                           | refuse different kinds
 stream-view   | -       | $F/mixed-models                                          | refuse (model|header).*(differ|disagree)|concatenated
+stream-view   | -       | $F/h-dhead                                               | refuse 52 floats.*64
+stream-view   | -       | $F/h-attn                                                | refuse attention-layers
 stream-view   | closed  |                                                          | refuse stdin is closed
 stream-view   | $ACTSNAN | --count                                                  | accept
 stream-view   | -       | $ACTSNAN                                                 | accept-nan
@@ -555,6 +566,10 @@ probe-fit     | -       | $F/mixed-models                                       
 probe-fit     | -       | $ACTSNAN                                                 | refuse story 1.*position 3|NaN|non-finite
 probe-fit     | -       | $ACTSINF                                                 | refuse story 2.*position 0|Inf|non-finite
 probe-fit     | -       | $ACTSZ                                                   | refuse (k|q|vectors)
+probe-fit     | -       | $F/h-dhead                                               | refuse 52 floats.*64
+probe-fit     | -       | $F/h-window                                              | refuse window-size
+# KNOWN: probe-fit fits probes on activations whose header names no model (its probes name none either)
+probe-fit     | -       | $F/h-nomodel                                             | refuse (names no|no) model
 probe-fit     | closed  |                                                          | refuse stdin is closed
 probe-fit     | -       | -o $O/missing/p $ACTS                                    | refuse missing
 probe-fit     | -       | -o $DIR $ACTS                                            | refuse dir.*(directory|not a regular)
@@ -573,6 +588,9 @@ probe-eval    | -       | --probes $F/probes-half $ACTS                         
 probe-eval    | -       | --probes $PRB2 $ACTS                                     | refuse model
 probe-eval    | -       | --probes $PRB $ACTS2                                     | refuse model
 probe-eval    | -       | --probes $PRB $ACTSL0                                    | refuse L1H0|layer 1
+probe-eval    | -       | --probes $PRB $F/h-dhead                                 | refuse dimension 4.*5|floats
+# KNOWN: probe-eval evaluates on activations that name no model (no model-sha256 to compare with the probes')
+probe-eval    | -       | --probes $PRB $F/h-nomodel                               | refuse (names no|no) model
 probe-eval    | -       | --probes $PRB $TAG                                       | refuse tagged
 probe-eval    | -       | --probes $PRB $GARB                                      | refuse not a heads stream
 probe-eval    | -       | --probes $PRB $F/acts-cut40                              | refuse truncated
@@ -634,6 +652,9 @@ activity      | -       | --heads all --model $NOENT $ACTS                      
 activity      | -       | --heads all --model $F/w-nan $ACTS                       | refuse wte.*NaN
 activity      | -       | --heads all -o '' $ACTS                                  | refuse empty
 activity      | -       | --heads all $ACTSQK                                      | refuse (z|a|activity)
+activity      | -       | --heads all $F/h-dhead                                   | refuse 52 floats.*64
+activity      | -       | --heads all $F/h-window                                  | refuse window-size
+activity      | -       | --heads all $F/h-nomodel                                 | refuse names no model
 activity      | -       | --heads all $TAG                                         | refuse tagged
 activity      | -       | --heads all $EMPTY                                       | refuse empty.*(empty|truncated|not a heads stream)
 activity      | -       | --heads all $GARB                                        | refuse not a heads stream
@@ -661,6 +682,9 @@ attn-slice    | -       | --heads all --query 99999 $ACTS                       
 attn-slice    | -       | --heads all --window 3:1 $ACTS                           | refuse --window
 attn-slice    | -       | --heads all --from-tag NN --to-tag NN $ACTS              | refuse --from-tag|--to-tag
 attn-slice    | -       | --heads all $ACTSZ                                       | refuse (q|k)
+attn-slice    | -       | --heads all $F/h-dhead                                   | refuse 52 floats.*64
+attn-slice    | -       | --heads all $F/h-attn                                    | refuse attention-layers
+attn-slice    | -       | --heads all $F/h-nomodel                                 | refuse names no model
 attn-slice    | -       | --heads all $TOK                                         | refuse tokens
 attn-slice    | -       | --heads all $GARB                                        | refuse not a heads stream
 attn-slice    | nobody  | --heads all $NOREAD                                      | refuse noread.*Permission denied
@@ -684,6 +708,7 @@ report-grid   | -       | --list --model-from $NOENT $KJ                        
 report-grid   | -       | --list --model-from $GARB $KJ                            | refuse not a heads stream
 report-grid   | -       | --list --model-from $TXT $KJ                             | refuse not a heads stream
 report-grid   | -       | --list --model-from $TAG $KJ                             | refuse names no model
+report-grid   | -       | --list --model-from $F/h-nomodel $KJ                     | refuse names no model
 report-grid   | -       | --list --model-label x $NOENT                            | refuse nonexistent: No such file
 report-grid   | -       | --list --model-label x $DIR                              | refuse dir.*directory
 report-grid   | nobody  | --list --model-label x $NOREADJ                          | refuse noread.json.*Permission denied
