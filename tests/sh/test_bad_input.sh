@@ -16,8 +16,15 @@
 #           else     a file (variables expand), e.g. $TOK
 #   ARGS    the arguments, as shell words (variables and quotes expand)
 #   EXPECT  refuse REGEX    exit != 0, exactly one stderr line, starting
-#                           "TOOL: " and matching REGEX (grep -E), the output
-#                           directory $O left empty (outputs go there)
+#                           "TOOL: " and matching REGEX (bash =~, ERE), the
+#                           output directory $O left empty (outputs go there)
+#                           and nothing on stdout
+#           refuse-late REGEX  the same, but stdout may hold what came before
+#                           the problem: a filter that streams (stream-view,
+#                           activity, attn-slice's rows) prints the stories
+#                           read before a bad one (a NaN in story 1, a
+#                           second shard of another model, a --story found
+#                           missing at the end); -o FILE is still removed
 #           accept          exit 0; no "nan"/"inf" field in stdout (a stream
 #                           on stdout is read back with stream-view first)
 #           accept-nan      exit 0; NaN allowed (report-grid's documented
@@ -105,6 +112,9 @@ cat "$F/tok-s0" "$F/tok-s1" >"$F/tok-cat"
 cat "$F/tag-s0" "$F/tag-s1" >"$F/tag-cat"
 cat "$F/acts-s0" "$F/acts-s1" >"$F/acts-cat"
 mk "$BIN/tokenize" -o "$F/tok-none" "$EMPTY"
+# A short story, then a long one: too long for MP's 16 positions, found late.
+{ printf 'Hi.\n<|endoftext|>\n'; head -c 1500 "$S"; } >"$F/short-long.txt"
+mk "$BIN/tokenize" -o "$F/tok-short-long" "$F/short-long.txt"
 TOK0=$F/tok0 TAG0=$F/tag0 ACTS0=$F/acts0 TOK1=$F/tok1 TAG1=$F/tag1 TAG1I=$F/tag1i ACTS1=$F/acts1
 TOKCAT=$F/tok-cat TAGCAT=$F/tag-cat ACTSCAT=$F/acts-cat TOKNONE=$F/tok-none
 
@@ -285,8 +295,8 @@ run_case() {
   elif [ $rc -gt 128 ]; then why="killed by signal $((rc - 128))"
   else
     case $expect in
-      refuse\ *)
-        local pat=${expect#refuse }
+      refuse\ *|refuse-late\ *)
+        local pat=${expect#refuse* }
         pat=${pat//'$EXTRA'/$EXTRA}
         left=("$O"/*)
         if [ $rc = 0 ]; then why="exit 0, want a refusal"
@@ -294,6 +304,7 @@ run_case() {
         elif [[ ${err[0]} != "$tool: "* ]]; then why="the line does not start with '$tool: '"
         elif ! [[ ${err[0]} =~ $pat ]]; then why="the line does not match /$pat/"
         elif [ ${#left[@]} -gt 0 ]; then why="left behind in the output directory: ${left[*]##*/}"
+        elif [ "${expect%% *}" = refuse ] && [ -s "$W/out" ]; then why="output on stdout before the refusal"
         fi ;;
       accept|accept-nan)
         if [ $rc != 0 ]; then why="exit $rc, want 0"
@@ -450,10 +461,10 @@ stream-view   | -       | $F/acts-cut40                                         
 stream-view   | -       | $F/acts-half                                             | refuse truncated|corrupt
 stream-view   | -       | $F/probes-less1                                          | refuse truncated|corrupt
 stream-view   | -       | $F/probes-flip                                           | refuse corrupt
-stream-view   | -       | $F/tag-garbage                                           | refuse corrupt|not a heads stream|garbage
-stream-view   | -       | $F/mixed-kinds                                           | refuse different kinds
-stream-view   | -       | $F/mixed-models                                          | refuse (model|header).*(differ|disagree)|concatenated
-stream-view   | -       | $F/h-dhead                                               | refuse 52 floats.*64
+stream-view   | -       | $F/tag-garbage                                           | refuse-late corrupt|not a heads stream|garbage
+stream-view   | -       | $F/mixed-kinds                                           | refuse-late different kinds
+stream-view   | -       | $F/mixed-models                                          | refuse-late (model|header).*(differ|disagree)|concatenated
+stream-view   | -       | $F/h-dhead                                               | refuse-late 52 floats.*64
 stream-view   | -       | $F/h-attn                                                | refuse attention-layers
 stream-view   | closed  |                                                          | refuse stdin is closed
 stream-view   | $ACTSNAN | --count                                                  | accept
@@ -489,6 +500,8 @@ forward-dump  | -       | --model $MP --generate 50 --prompt-ids 1,2            
 forward-dump  | -       | --model $M --generate 2 --prompt Hi --tokenizer $NOENT   | refuse nonexistent
 forward-dump  | -       | --model $MV $TAG                                         | refuse (vocab|300)
 forward-dump  | -       | --model $MP $TAG                                         | refuse (position|16|longer)
+forward-dump  | -       | --model $MP $F/tok-short-long                            | refuse-late story 1: .* exceed the model.s 16 positions
+forward-dump  | -       | --model $MP -o $O/a $F/tok-short-long                    | refuse story 1: .* exceed the model.s 16 positions
 forward-dump  | -       | --model $M $NOENT                                        | refuse nonexistent.*No such file
 forward-dump  | -       | --model $M $DIR                                          | refuse dir.*(directory|not a regular)
 forward-dump  | nobody  | --model $M $NOREAD                                       | refuse noread.*Permission denied
@@ -642,7 +655,7 @@ activity      | -       | --heads '' $ACTS                                      
 activity      | -       | --layer 0 $ACTS                                          | refuse --head
 activity      | -       | --layer -1 --head 0 $ACTS                                | refuse --layer
 activity      | -       | --heads all --layer 0 --head 0 $ACTS                     | refuse --heads
-activity      | -       | --heads all --story 7 $ACTS                              | refuse story 7|--story
+activity      | -       | --heads all --story 7 $ACTS                              | refuse-late story 7|--story
 activity      | -       | --heads all --story x $ACTS                              | refuse --story
 activity      | -       | --heads all --window 5:2 $ACTS                           | refuse --window
 activity      | -       | --heads all --window x $ACTS                             | refuse --window
@@ -661,9 +674,10 @@ activity      | -       | --heads all $GARB                                     
 activity      | nobody  | --heads all $NOREAD                                      | refuse noread.*Permission denied
 activity      | -       | --heads all $F/acts-half                                 | refuse truncated|corrupt
 activity      | -       | --heads all $F/acts-flip                                 | refuse corrupt
-activity      | -       | --heads all $F/mixed-models                              | refuse (model|header).*(differ|disagree)|concatenated
-activity      | -       | --heads all $ACTSNAN                                     | refuse story 1.*position 3
-activity      | -       | --heads all --model $M $ACTSINF                          | refuse story 2.*position 0
+activity      | -       | --heads all $F/mixed-models                              | refuse-late (model|header).*(differ|disagree)|concatenated
+activity      | -       | --heads all $ACTSNAN                                     | refuse-late story 1.*position 3
+activity      | -       | --heads all -o $O/a $ACTSNAN                             | refuse story 1, position 3
+activity      | -       | --heads all --model $M $ACTSINF                          | refuse-late story 2.*position 0
 activity      | closed  | --heads all                                              | refuse stdin is closed
 activity      | -       | --heads all -o $O/missing/a $ACTS                        | refuse missing
 activity      | -       | --heads all -o $DIR $ACTS                                | refuse dir.*(directory|not a regular)
@@ -676,7 +690,7 @@ attn-slice    | -       | $ACTS                                                 
 attn-slice    | -       | --bogus --heads all $ACTS                                | refuse unknown option.*--bogus
 attn-slice    | -       | --heads L5H0 $ACTS                                       | refuse L5H0
 attn-slice    | -       | --heads L1H0 $ACTSL0                                     | refuse L1H0
-attn-slice    | -       | --heads all --story 99 $ACTS                             | refuse story 99|--story
+attn-slice    | -       | --heads all --story 99 $ACTS                             | refuse-late story 99|--story
 attn-slice    | -       | --heads all --query x $ACTS                              | refuse --query.*positions
 attn-slice    | -       | --heads all --query 99999 $ACTS                          | refuse --query|99999
 attn-slice    | -       | --heads all --window 3:1 $ACTS                           | refuse --window
@@ -689,7 +703,8 @@ attn-slice    | -       | --heads all $TOK                                      
 attn-slice    | -       | --heads all $GARB                                        | refuse not a heads stream
 attn-slice    | nobody  | --heads all $NOREAD                                      | refuse noread.*Permission denied
 attn-slice    | -       | --heads all $F/acts-less1                                | refuse truncated|corrupt
-attn-slice    | -       | --heads all $ACTSNAN                                     | refuse story 1.*position 3
+attn-slice    | -       | --heads all $ACTSNAN                                     | refuse-late story 1.*position 3
+attn-slice    | -       | --heads all -o $O/a $ACTSNAN                             | refuse story 1, position 3
 attn-slice    | closed  | --heads all                                              | refuse stdin is closed
 attn-slice    | -       | --heads all -o $O/missing/a $ACTS                        | refuse missing
 attn-slice    | -       | --heads all -o $DIR $ACTS                                | refuse dir.*(directory|not a regular)
