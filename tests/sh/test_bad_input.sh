@@ -112,11 +112,21 @@ cat "$F/tok-s0" "$F/tok-s1" >"$F/tok-cat"
 cat "$F/tag-s0" "$F/tag-s1" >"$F/tag-cat"
 cat "$F/acts-s0" "$F/acts-s1" >"$F/acts-cat"
 mk "$BIN/tokenize" -o "$F/tok-none" "$EMPTY"
+mk "$BIN/postag-join" --tagger "$TAGGER" -o "$F/tag-none" "$F/tok-none"
+mk "$BIN/forward-dump" --model "$M" --vectors q,k,z,a -o "$F/acts-none" "$F/tag-none"
+# Only 0-token stories; text with CR LF line ends, with a byte-order mark.
+printf '<|endoftext|>\n<|endoftext|>\n' >"$F/separators.txt"
+mk "$BIN/tokenize" --keep-empty -o "$F/tok-zero" "$F/separators.txt"
+mk "$BIN/postag-join" --tagger "$TAGGER" -o "$F/tag-zero" "$F/tok-zero"
+mk "$BIN/forward-dump" --model "$M" --vectors q,k,z,a -o "$F/acts-zero" "$F/tag-zero"
+printf 'Hi there.\r\n<|endoftext|>\r\nBye.\r\n' >"$F/crlf.txt"
+printf '\xef\xbb\xbfHi there.\n' >"$F/bom.txt"
 # A short story, then a long one: too long for MP's 16 positions, found late.
 { printf 'Hi.\n<|endoftext|>\n'; head -c 1500 "$S"; } >"$F/short-long.txt"
 mk "$BIN/tokenize" -o "$F/tok-short-long" "$F/short-long.txt"
 TOK0=$F/tok0 TAG0=$F/tag0 ACTS0=$F/acts0 TOK1=$F/tok1 TAG1=$F/tag1 TAG1I=$F/tag1i ACTS1=$F/acts1
-TOKCAT=$F/tok-cat TAGCAT=$F/tag-cat ACTSCAT=$F/acts-cat TOKNONE=$F/tok-none
+TOKCAT=$F/tok-cat TAGCAT=$F/tag-cat ACTSCAT=$F/acts-cat TOKNONE=$F/tok-none TAGNONE=$F/tag-none
+ACTSNONE=$F/acts-none TAGZERO=$F/tag-zero ACTSZERO=$F/acts-zero
 
 # Broken streams: cut at various bytes, one byte flipped, NaN and -Inf
 # floats (well formed otherwise: tests/helpers/stream-set-float), shards of
@@ -389,6 +399,9 @@ tokenize      | -       | $EMPTY                                                
 tokenize      | -       | --keep-empty $F/empty-story.txt                          | accept
 tokenize      | -       | --keep-newlines $F/hi.txt                                | accept
 tokenize      | -       | --ids --keep-empty $F/empty-story.txt                    | accept
+tokenize      | -       | --keep-empty $F/separators.txt                           | accept
+tokenize      | -       | --ids $F/crlf.txt                                        | accept
+tokenize      | $F/bom.txt | --keep-newlines                                          | accept
 # --- postag-join: tokens -> tagged --------------------------------------------------
 postag-join   | -       | --bogus $TOK                                             | refuse unknown option.*--bogus
 postag-join   | -       | $TOK $TOK                                                | refuse $EXTRA
@@ -471,6 +484,7 @@ stream-view   | $ACTSNAN | --count                                              
 stream-view   | -       | $ACTSNAN                                                 | accept-nan
 stream-view   | -       | $TOK0                                                    | accept
 stream-view   | -       | $TOKNONE                                                 | accept
+stream-view   | -       | $ACTSZERO                                                | accept
 stream-view   | -       | --csv $ACTSCAT                                           | accept
 stream-view   | $ACTSG  | --head 1                                                 | accept
 # --- forward-dump: tokens/tagged + model -> activations ------------------------------
@@ -551,6 +565,7 @@ forward-dump  | -       | --model $M $TOK0                                      
 forward-dump  | -       | --model $M $TAG1I                                        | accept
 forward-dump  | -       | --model $M $TAGCAT                                       | accept
 forward-dump  | -       | --model $M $TOKNONE                                      | accept
+forward-dump  | -       | --model $M $TAGZERO                                      | accept
 forward-dump  | -       | --model $MG --vectors q,k,v,z,a $TAG1                    | accept
 forward-dump  | -       | --model $M --logits 3 $TAG0                              | accept
 forward-dump  | -       | --model $M --generate 3 --prompt-ids 50256               | accept
@@ -579,6 +594,7 @@ probe-fit     | -       | $F/mixed-models                                       
 probe-fit     | -       | $ACTSNAN                                                 | refuse story 1.*position 3|NaN|non-finite
 probe-fit     | -       | $ACTSINF                                                 | refuse story 2.*position 0|Inf|non-finite
 probe-fit     | -       | $ACTSZ                                                   | refuse (k|q|vectors)
+probe-fit     | -       | $ACTSNONE                                                | refuse no training tokens
 probe-fit     | -       | $F/h-dhead                                               | refuse 52 floats.*64
 probe-fit     | -       | $F/h-window                                              | refuse window-size
 # KNOWN: probe-fit fits probes on activations whose header names no model (its probes name none either)
@@ -600,6 +616,7 @@ probe-eval    | -       | --probes $TAG $ACTS                                   
 probe-eval    | -       | --probes $F/probes-half $ACTS                            | refuse truncated|corrupt
 probe-eval    | -       | --probes $PRB2 $ACTS                                     | refuse model
 probe-eval    | -       | --probes $PRB $ACTS2                                     | refuse model
+probe-eval    | -       | --probes $PRB $ACTSNONE                                  | refuse no test tokens
 probe-eval    | -       | --probes $PRB $ACTSL0                                    | refuse L1H0|layer 1
 probe-eval    | -       | --probes $PRB $F/h-dhead                                 | refuse dimension 4.*5|floats
 # KNOWN: probe-eval evaluates on activations that name no model (no model-sha256 to compare with the probes')
@@ -682,6 +699,8 @@ activity      | closed  | --heads all                                           
 activity      | -       | --heads all -o $O/missing/a $ACTS                        | refuse missing
 activity      | -       | --heads all -o $DIR $ACTS                                | refuse dir.*(directory|not a regular)
 activity      | -       | --heads all $ACTS0                                       | accept
+activity      | -       | --heads all $ACTSNONE                                    | accept
+activity      | -       | --heads all $ACTSZERO                                    | accept
 activity      | -       | --heads all --model $M $ACTS1                            | accept
 activity      | -       | --heads L1H1 $ACTSCAT                                    | accept
 activity      | -       | --heads all --model $MG $ACTSG                           | accept
@@ -709,6 +728,8 @@ attn-slice    | closed  | --heads all                                           
 attn-slice    | -       | --heads all -o $O/missing/a $ACTS                        | refuse missing
 attn-slice    | -       | --heads all -o $DIR $ACTS                                | refuse dir.*(directory|not a regular)
 attn-slice    | -       | --heads all $ACTS0                                       | accept
+attn-slice    | -       | --heads all $ACTSNONE                                    | accept
+attn-slice    | -       | --heads L1H0 $ACTSZERO                                   | accept
 attn-slice    | -       | --heads all $ACTS1                                       | accept
 attn-slice    | -       | --heads L0H1 --from-tag NN $ACTSCAT                      | accept
 attn-slice    | -       | --heads all --to-tag DT $ACTSG                           | accept
@@ -852,6 +873,7 @@ logit-lens    | -       | --model $M --top 3 --story 99 --tokenizer $TOKDIR $TAG
 logit-lens    | -       | --model $M --grid --heads L2H0 $TAG                      | refuse L2H0
 logit-lens    | -       | --model $M --grid --threads 0 $TAG                       | refuse --threads
 logit-lens    | -       | --model $M --grid $TOK                                   | refuse (tag|tokens)
+logit-lens    | -       | --model $M --grid $TAGNONE                               | refuse no story
 logit-lens    | -       | --model $M --top 3 --tokenizer $NOENT $TAG               | refuse nonexistent
 logit-lens    | -       | --model $MV --grid $TAG                                  | refuse (vocab|300)
 logit-lens    | -       | --model ${C}bad-kind --grid $TAG                         | refuse sparse|attention
@@ -887,6 +909,7 @@ ablate        | -       | --model $M --sweep $EMPTY                             
 ablate        | nobody  | --model $M --sweep $NOREAD                               | refuse noread.*Permission denied
 ablate        | -       | --model $M --sweep $F/tag-flip                           | refuse corrupt
 ablate        | -       | --model $M --sweep $TOKNONE                              | refuse (no|0) (stor|token)
+ablate        | -       | --model $M --sweep $TAGZERO                              | refuse have 0 tokens
 ablate        | closed  | --model $M --sweep                                       | refuse stdin is closed
 ablate        | -       | --model $M --sweep -o $O/missing/a $TAG                  | refuse missing
 ablate        | -       | --model $M --heads L0H0 $TAG0                            | accept
@@ -905,6 +928,8 @@ head-stats    | -       | --model $M --heads L0H0 --attention 'quote/' $TAG     
 head-stats    | -       | --model $M --heads L9H9 --activity any $TAG              | refuse L9H9
 head-stats    | -       | --model $M --heads L0H0 --activity any --threads 0 $TAG  | refuse --threads
 head-stats    | -       | --model $M --heads L0H0 --activity any $TOK              | refuse (tag|tokens)
+head-stats    | -       | --model $M --heads L0H0 --activity any $TAGNONE          | refuse no story
+head-stats    | -       | --model $M --heads L0H0 --activity any $TAGZERO          | refuse have 0 tokens
 head-stats    | -       | --model $M --heads L0H0 --activity any $GARB             | refuse not a heads stream
 head-stats    | nobody  | --model $M --heads L0H0 --activity any $NOREAD           | refuse noread.*Permission denied
 head-stats    | -       | --model $M --heads L0H0 --activity any $F/tag-cut40      | refuse truncated
