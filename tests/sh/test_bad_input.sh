@@ -232,6 +232,13 @@ cfg huge-number 's/"window_size": 8/"window_size": 1e400/'
 cfg array '1s/.*/[/; $s/.*/]/'
 mkdir "$F/cfg-gpt2-wide"; ln -s "$MG/model.safetensors" "$F/cfg-gpt2-wide/"
 sed 's/"n_embd": 8/"n_embd": 65536/' "$MG/config.json" >"$F/cfg-gpt2-wide/config.json"
+# cfgg NAME SED: the same from the GPT-2 model MG.
+cfgg() { mkdir "$F/cfg-$1"; ln -s "$MG/model.safetensors" "$F/cfg-$1/model.safetensors"; sed -e "$2" "$MG/config.json" >"$F/cfg-$1/config.json"; }
+cfgg g2-zero-heads 's/"n_head": 2/"n_head": 0/'
+cfgg g2-string-scale 's/"scale_attn_weights": true/"scale_attn_weights": "yes"/'
+cfgg g2-untied 's/"vocab_size": 50257/"vocab_size": 50257, "tie_word_embeddings": false/'
+cfgg g2-relu 's/"gelu_new"/"relu"/'
+cfgg g2-positions 's/"n_positions": 256/"n_positions": 4/'
 mkdir "$F/cfg-missing"; ln -s "$M/model.safetensors" "$F/cfg-missing/model.safetensors"
 mkdir "$F/cfg-garbage"; ln -s "$M/model.safetensors" "$F/cfg-garbage/model.safetensors"; cp "$GARB" "$F/cfg-garbage/config.json"
 mkdir "$F/cfg-deep"; ln -s "$M/model.safetensors" "$F/cfg-deep/model.safetensors"; cp "$J/deep.json" "$F/cfg-deep/config.json"
@@ -538,6 +545,11 @@ forward-dump  | -       | --model ${C}huge-hidden $TAG                          
 forward-dump  | -       | --model ${C}huge-vocab $TAG                              | refuse vocab|shape|wte
 forward-dump  | -       | --model ${C}huge-inner $TAG                              | refuse c_fc.*1000000|intermediate_size
 forward-dump  | -       | --model ${C}gpt2-wide $TAG                               | refuse (65536|n_embd|parameters)
+forward-dump  | -       | --model ${C}g2-zero-heads $TAG                           | refuse n_head
+forward-dump  | -       | --model ${C}g2-string-scale $TAG                         | refuse scale_attn_weights
+forward-dump  | -       | --model ${C}g2-untied $TAG                               | refuse lm_head
+forward-dump  | -       | --model ${C}g2-relu $TAG                                 | refuse relu
+forward-dump  | -       | --model ${C}g2-positions $TAG                            | refuse wpe.*256.*4
 forward-dump  | -       | --model ${C}huge-layers $TAG                             | refuse num_layers
 forward-dump  | -       | --model ${C}float-heads $TAG                             | refuse num_heads
 forward-dump  | -       | --model ${C}string-heads $TAG                            | refuse num_heads
