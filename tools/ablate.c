@@ -272,6 +272,7 @@ int main(int argc, char **argv)
         free(ss.ids[ss.n]);
     }
     j.ss = &ss;
+    outfile *of = cli_open_output(o.out); /* checked before the work */
     hpool *pool = hpool_new(o.threads, &e);
     if (!pool) die("%s", e.msg);
     const int NT = hpool_threads(pool);
@@ -319,7 +320,6 @@ int main(int argc, char **argv)
     }
     if (hpool_for(pool, ss.n, HPOOL_DYNAMIC, run_story, &j, &e)) die("%s", e.msg);
 
-    outfile *of = cli_open_output(o.out);
     char id[512];
     fprintf(of->f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);
     fprintf(of->f, "# ablate: %s, mode %s, %zu stories of %s\n", o.sweep ? "sweep (each head alone)" : o.heads,

@@ -139,15 +139,23 @@ int main(int argc, char **argv)
 
     outfile *tab = cli_open_output(out);
     FILE *f = tab->f;
-    cli_table_model(f, h);
+    /* The table's head, printed with the first row (or at the end): a
+     * refusal at the first story chosen (its floats, its --window) leaves
+     * the output empty.  Rows then stream as the stories are read. */
+    char *thead = NULL;
+    size_t head_len = 0;
+    FILE *hf = open_memstream(&thead, &head_len);
+    if (!hf) die("out of memory");
+    cli_table_model(hf, h);
     const char *mt = stream_header_get(h, "model-type");
     if (mt && !strcmp(mt, "gpt2"))
-        fprintf(f, "# activity = ||z_h @ c_proj.weight[h*dk:(h+1)*dk, :]||_2 (GPT-2; %s)\n",
+        fprintf(hf, "# activity = ||z_h @ c_proj.weight[h*dk:(h+1)*dk, :]||_2 (GPT-2; %s)\n",
                 have_model ? "computed from z and c_proj" : "dumped by forward-dump");
     else
-        fprintf(f, "# activity = ||out_proj.weight[:, h*dk:(h+1)*dk] @ z_h||_2 (%s)\n",
+        fprintf(hf, "# activity = ||out_proj.weight[:, h*dk:(h+1)*dk] @ z_h||_2 (%s)\n",
                 have_model ? "computed from z and W_O" : "dumped by forward-dump");
-    fprintf(f, "#story\tpos\ttoken\ttag\tlayer\thead\tactivity\tlabel\n");
+    fprintf(hf, "#story\tpos\ttoken\ttag\tlayer\thead\tactivity\tlabel\n");
+    if (fclose(hf) != 0) die("out of memory");
 
     const int D = L.n_head * L.d_head, dk = L.d_head;
     story_rec s;
@@ -159,6 +167,11 @@ int main(int argc, char **argv)
                 s.floats_per_token, L.floats_per_token);
         long lo, hi;
         if (tok_window_resolve(&win, &s, &lo, &hi, &he)) die("--window: %s", he.msg);
+        if (thead) {
+            fputs(thead, f);
+            free(thead);
+            thead = NULL;
+        }
         for (int i = 0; i < nh; i++) {
             const int l = heads[i].layer, hh = heads[i].head;
             for (long t = lo; t < hi; t++) {
@@ -186,6 +199,8 @@ int main(int argc, char **argv)
     }
     uint32_t miss;
     if (story_sel_missing(&sel, &miss)) die("story %u is not in the stream", miss);
+    if (thead) fputs(thead, f); /* no row: the head alone */
+    free(thead);
     cli_close_output(tab);
     story_free(&s);
     story_sel_free(&sel);

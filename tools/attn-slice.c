@@ -278,7 +278,6 @@ static void aggregate_story(const opts *o, const act_layout *L, const story_rec 
 /* The aggregate rows, per head and tag (sorted). */
 static void print_aggregates(FILE *f, const opts *o, const hsel *hs, int nh, aggsums *g)
 {
-    if (!g->n_agg_tokens) die("no token is tagged %s in the selected stories", story_tag_field(o->agg_tag));
     fprintf(f, "# tokens tagged %s: %llu\n", story_tag_field(o->agg_tag), g->n_agg_tokens);
     qsort(g->tokcount.v, g->tokcount.n, sizeof *g->tokcount.v, cmp_tag);
     for (int h = 0; h < nh; h++)
@@ -293,7 +292,8 @@ static void print_aggregates(FILE *f, const opts *o, const hsel *hs, int nh, agg
 /* Rows mode: the attention rows of the queries (--query, or the window's)
  * over the keys of the window, per head. */
 static void print_rows_story(FILE *f, const opts *o, const act_layout *L, const story_rec *s, const hsel *hs,
-                             int nh, const double *div, story_sel *qsel, const tok_window *win, double *p)
+                             int nh, const double *div, story_sel *qsel, const tok_window *win, double *p,
+                             char **head)
 {
     const long T = (long)s->n_tokens;
     herr he;
@@ -306,6 +306,11 @@ static void print_rows_story(FILE *f, const opts *o, const act_layout *L, const 
         if (tok_window_resolve(win, s, &lo, &hi, &he)) die("--window: %s", he.msg);
     } else {
         hi = o->query_s ? qmax + 1 : T;
+    }
+    if (*head) { /* the first story passed its checks: the table's head */
+        fputs(*head, f);
+        free(*head);
+        *head = NULL;
     }
     for (int h = 0; h < nh; h++)
         for (long i = 0; i < T; i++) {
@@ -335,7 +340,10 @@ int main(int argc, char **argv)
     int nh = cli_heads_from_options(o.heads_s, o.layer, o.head, NULL, hid); /* 0: all, expanded below */
     story_sel sel, qsel;
     if (story_sel_parse(&sel, o.story_s, &he)) die("--story: %s", he.msg);
-    if (story_sel_parse(&qsel, o.query_s, &he)) die("--query: %s", he.msg);
+    if (story_sel_parse(&qsel, o.query_s, &he)) { /* the list parser speaks of stories */
+        if (strstr(he.msg, "story list")) die("--query: '%s' is not a list of positions (want e.g. 57 or 40-49,52)", o.query_s);
+        die("--query: %s", he.msg);
+    }
     tok_window win = {0, -1, 0};
     if (o.window_s && tok_window_parse(&win, o.window_s, &he)) die("--window: %s", he.msg);
 
@@ -349,7 +357,16 @@ int main(int argc, char **argv)
     hsel *hs = select_heads(&L, hid, nh, stream_reader_name(r));
 
     outfile *tab = cli_open_output(o.out);
-    print_table_head(tab->f, hdr, &L, gpt2, &o);
+    /* the table's head is made (and its model checked) now and printed with
+     * the first rows: a refusal at the first story (its floats, --query,
+     * --window) leaves the output empty; the aggregates print it after
+     * every story is read (a tag not in the stream: nothing printed) */
+    char *head = NULL;
+    size_t head_len = 0;
+    FILE *hf = open_memstream(&head, &head_len);
+    if (!hf) die("out of memory");
+    print_table_head(hf, hdr, &L, gpt2, &o);
+    if (fclose(hf) != 0) die("out of memory");
     aggsums g = {.acc = xcalloc((size_t)nh, sizeof *g.acc)};
     double *p = NULL;
     size_t pcap = 0;
@@ -362,12 +379,15 @@ int main(int argc, char **argv)
                 s.floats_per_token, L.floats_per_token);
         if ((size_t)s.n_tokens > pcap) p = xrealloc(p, (pcap = s.n_tokens) * sizeof *p);
         if (o.agg_tag) aggregate_story(&o, &L, &s, hs, nh, div, p, &g);
-        else print_rows_story(tab->f, &o, &L, &s, hs, nh, div, &qsel, &win, p);
+        else print_rows_story(tab->f, &o, &L, &s, hs, nh, div, &qsel, &win, p, &head);
     }
     uint32_t miss;
     if (story_sel_missing(&sel, &miss)) die("story %u is not in the stream", miss);
+    if (o.agg_tag && !g.n_agg_tokens) die("no token is tagged %s in the selected stories", story_tag_field(o.agg_tag));
+    if (head) fputs(head, tab->f); /* the aggregates, or rows mode with no row */
     if (o.agg_tag) print_aggregates(tab->f, &o, hs, nh, &g);
     cli_close_output(tab);
+    free(head);
     for (int h = 0; h < nh; h++) free(g.acc[h].v);
     free(g.acc);
     free(g.tokcount.v);

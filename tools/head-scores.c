@@ -227,6 +227,7 @@ int main(int argc, char **argv)
         die("--seq-len %d needs at least %d distinct tokens to draw from; the pool has %zu", SL, SL, np);
     storyset text = {0};
     if (o.text && storyset_read(&text, o.text, &m, 0, &e)) die("--text: %s", e.msg);
+    outfile *of = cli_open_output(o.out); /* checked before the work */
 
     hpool *pool = hpool_new((int)o.threads, &e);
     if (!pool) die("%s", e.msg);
@@ -251,7 +252,6 @@ int main(int argc, char **argv)
         free(tl);
     }
 
-    outfile *of = cli_open_output(o.out);
     FILE *f = of->f;
     char id[512];
     fprintf(f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);

@@ -248,6 +248,7 @@ int main(int argc, char **argv)
                 m.cfg.n_layer, m.cfg.n_head);
     storyset ss;
     if (storyset_read(&ss, input, &m, STORYSET_TAGS, &e)) die("%s", e.msg);
+    outfile *of = cli_open_output(out); /* checked before the work */
     hpool *pool = hpool_new(threads, &e);
     if (!pool) die("%s", e.msg);
     uint32_t maxT = 0;
@@ -266,7 +267,6 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < (size_t)nh * ns * 4; i++) tot[i] += j.acc[s][i];
         free(j.acc[s]);
     }
-    outfile *of = cli_open_output(out);
     char id[512];
     fprintf(of->f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);
     fprintf(of->f, "# head-stats: %zu stories of %s\n", ss.n, ss.name);

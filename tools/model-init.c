@@ -76,7 +76,8 @@ int main(int argc, char **argv)
     int ts1m = 0, gpt2 = 0, gpt2_small = 0, invlayer = 0;
     long layers = -1, heads = -1, hidden = -1, inner = -1, vocab = -1, pos = -1, window = -1;
     unsigned long long seed = 1;
-    double std = -1; /* default: 0.1, GPT-2 0.04 */
+    double std = 0; /* default (not given): 0.1, GPT-2 0.04 */
+    int std_set = 0;
     int o;
     opterr = 0;
     while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
         case O_WINDOW: window = cli_parse_long("--window", optarg, 1, 1 << 20); break;
         case O_ATTN: attn = optarg; break;
         case O_SEED: seed = (unsigned long long)cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
-        case O_STD: std = cli_parse_double("--std", optarg); break;
+        case O_STD: std = cli_parse_double("--std", optarg); std_set = 1; break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: cli_bad_option(argv);
@@ -103,7 +104,9 @@ int main(int argc, char **argv)
     }
     if (optind < argc) die("unexpected argument '%s'", argv[optind]);
     if (!out) die("no output directory (-o DIR)");
-    if (std == -1) std = gpt2 ? 0.04 : 0.1;
+    herr e;
+    if (model_save_check(out, 1, &e)) die("-o %s", e.msg);
+    if (!std_set) std = gpt2 ? 0.04 : 0.1;
     if (!(std > 0 && std < 100)) die("--std must be in (0, 100)");
     if (ts1m && gpt2) die("--tinystories-1m-config is GPT-Neo; it does not go with --gpt2 / --gpt2-small-config");
     if (gpt2 && (window >= 0 || attn)) die("GPT-2 has no local attention: drop --window / --attention");
@@ -158,7 +161,6 @@ int main(int argc, char **argv)
     snprintf(c.name, sizeof c.name, "random-test-model%s seed %llu", gpt2 ? " gpt2" : "", seed);
 
     /* Round-trip the config through the parser: what we write must load. */
-    herr e;
     if (model_config_check(&c, &e)) die("%s", e.msg);
     char *json = model_config_to_json(&c, MODEL_ORIGIN_RANDOM_TEST, 0, &e);
     model_config back;

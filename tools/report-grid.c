@@ -54,6 +54,37 @@ static int is_summary(const char *k)
     return !strcmp(k, "accuracy") || !strcmp(k, "macro avg") || !strcmp(k, "weighted avg");
 }
 
+static const char *json_kind(const json_t *x)
+{
+    if (!x) return "missing";
+    if (json_is_null(x)) return "null";
+    if (json_is_string(x)) return "a string";
+    if (json_is_boolean(x)) return "a boolean";
+    if (json_is_array(x)) return "an array";
+    if (json_is_object(x)) return "an object";
+    return "a number";
+}
+
+/* One tag's (or average's) metrics as classification_report writes them:
+ * precision, recall and f1-score numbers in [0, 1], support a count. */
+static void check_metrics(const char *src, size_t l, size_t h, const char *k, const json_t *v)
+{
+    static const char *const names[] = {"precision", "recall", "f1-score", "support"};
+    if (!json_is_object(v))
+        die("%s: L%zuH%zu tag '%s' is not an object of metrics", src, l, h, story_tag_field(k));
+    for (int i = 0; i < 4; i++) {
+        const json_t *x = json_object_get(v, names[i]);
+        if (!json_is_number(x))
+            die("%s: L%zuH%zu tag '%s': '%s' is %s, not a number", src, l, h, story_tag_field(k),
+                names[i], json_kind(x));
+        const double d = json_number_value(x);
+        if (i == 3 && !(d >= 0 && d == floor(d) && d < 9e15))
+            die("%s: L%zuH%zu tag '%s': support %g is not a count", src, l, h, story_tag_field(k), d);
+        if (i < 3 && !(d >= 0 && d <= 1))
+            die("%s: L%zuH%zu tag '%s': %s %g is outside [0, 1]", src, l, h, story_tag_field(k), names[i], d);
+    }
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -138,30 +169,47 @@ int main(int argc, char **argv)
     if ((!input || !strcmp(input, "-")) && textin_stdin_check(&he)) die("%s", he.msg);
     /* static: still reachable (not a leak) when die() exits mid-way */
     static json_t *root;
-    root = (input && strcmp(input, "-")) ? json_load_file(input, 0, &je) : json_loadf(stdin, 0, &je);
+    if (input && strcmp(input, "-")) { /* read here: a missing file or a directory is named as such */
+        size_t len;
+        char *text = cli_read_file(input, &len);
+        root = json_loadb(text, len, 0, &je);
+        free(text);
+    } else {
+        root = json_loadf(stdin, 0, &je);
+    }
     if (!root) die("%s:%d: not JSON: %s", src, je.line, je.text);
     if (!json_is_array(root) || json_array_size(root) == 0)
         die("%s: not a probe report (want a [layer][head] array of classification reports)", src);
     const size_t NL = json_array_size(root);
     size_t NH = 0;
     static const char **tags;
-    size_t ntags = 0, tcap = 0;
-    for (size_t l = 0; l < NL; l++) {
+    size_t ntags = 0, tcap = 0, probed = 0;
+    for (size_t l = 0; l < NL; l++) { /* the shape first, then what the heads hold */
         json_t *row = json_array_get(root, l);
         if (!json_is_array(row) || json_array_size(row) == 0)
             die("%s: layer %zu is not an array of head reports", src, l);
         if (l == 0) NH = json_array_size(row);
         else if (json_array_size(row) != NH)
             die("%s: layer %zu has %zu heads, layer 0 has %zu", src, l, json_array_size(row), NH);
+    }
+    for (size_t l = 0; l < NL; l++) {
+        json_t *row = json_array_get(root, l);
         for (size_t h = 0; h < NH; h++) {
             json_t *rep = json_array_get(row, h);
             if (json_is_null(rep)) continue; /* a head probe-eval had no probe for */
             if (!json_is_object(rep)) die("%s: L%zuH%zu is not a classification report", src, l, h);
+            probed++;
             const char *k;
             json_t *v;
             json_object_foreach(rep, k, v) {
+                if (!strcmp(k, "accuracy")) {
+                    if (!json_is_number(v)) die("%s: L%zuH%zu: accuracy is %s, not a number", src, l, h, json_kind(v));
+                    if (!(json_number_value(v) >= 0 && json_number_value(v) <= 1))
+                        die("%s: L%zuH%zu: accuracy %g is outside [0, 1]", src, l, h, json_number_value(v));
+                    continue;
+                }
+                check_metrics(src, l, h, k, v);
                 if (is_summary(k)) continue;
-                if (!json_is_object(v)) die("%s: L%zuH%zu tag '%s' is not an object of metrics", src, l, h, k);
                 size_t i;
                 for (i = 0; i < ntags; i++)
                     if (!strcmp(tags[i], k)) break;
@@ -172,8 +220,16 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (!probed) die("%s: every head's report is null (no head was probed)", src);
     qsort(tags, ntags, sizeof *tags, cmp_str);
+    if (tag) {
+        size_t i;
+        for (i = 0; i < ntags; i++)
+            if (!strcmp(tags[i], tag)) break;
+        if (i == ntags) die("%s: no head's report has the tag '%s'", src, story_tag_field(tag));
+    }
 
+    /* everything checked: the output */
     outfile *tab = cli_open_output(out);
     FILE *f = tab->f;
     if (list) {
@@ -181,6 +237,8 @@ int main(int argc, char **argv)
         cli_close_output(tab);
         json_decref(root);
         free(tags);
+        free(model);
+        free(model_sha);
         return 0;
     }
     fprintf(f, "# model: %s\n", model);
@@ -188,10 +246,6 @@ int main(int argc, char **argv)
     fprintf(f, "# report: %s  metric: %s  rows: layers 0..%zu  columns: heads 0..%zu\n", src, metric,
             NL - 1, NH - 1);
     if (tag) {
-        size_t i;
-        for (i = 0; i < ntags; i++)
-            if (!strcmp(tags[i], tag)) break;
-        if (i == ntags) die("%s: no head's report has the tag '%s'", src, story_tag_field(tag));
         fprintf(f, "# tag: %s\n", story_tag_field(tag));
         print_matrix(f, root, NL, NH, tag, metric, src);
     } else {

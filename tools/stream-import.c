@@ -174,8 +174,10 @@ int main(int argc, char **argv)
         for (int i = 0; i < 5; i++) {
             char *e;
             v[i] = strtol(f[i], &e, 10);
-            if (!*f[i] || *e || v[i] < 0 || v[i] > 0x7fffffffL)
+            if (!*f[i] || *e || v[i] < 0)
                 die("%s:%ld: field %d ('%s') is not a non-negative integer", name, lineno, i + 1, f[i]);
+            if (v[i] > 0x7fffffffL)
+                die("%s:%ld: field %d ('%s') is above 2147483647", name, lineno, i + 1, f[i]);
         }
         long tl = unescape(f[5]);
         if (tl < 0) die("%s:%ld: bad escape in the text field", name, lineno);
@@ -212,7 +214,7 @@ int main(int argc, char **argv)
         memcpy(p.texts[s->n_tokens], f[5], (size_t)tl + 1);
         s->n_tokens++;
     }
-    if (ferror(in)) die("%s: read error", name);
+    if (ferror(in)) die("%s: read error: %s", name, strerror(errno));
     if (!w) die("%s: no token rows", name);
     if (p.open) flush_story(&p, w, tagged);
     cli_close_stream(w);

@@ -111,6 +111,7 @@ static void parse_ranges(options *o, const char *s)
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         range r;
         char *dash = strchr(item, '-');
+        if (dash == item) die("--stories: '%s' is not an index or a range (want e.g. 0-199,300,500-)", item);
         if (dash) {
             *dash = 0;
             r.lo = cli_parse_long("--stories", item, 0, 1L << 40);

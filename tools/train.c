@@ -45,6 +45,8 @@ typedef struct opts {
     model_config cfg;
     const char *input, *tokdir, *out, *log, *ckpt, *resume, *prompt;
     long eval_every, log_every, ckpt_every, gen_tokens, stop_after;
+    bpe *tok;              /* --prompt: the tokenizer and the prompt's tokens, */
+    bpe_tokens prompt_ids; /* loaded before the training */
 } opts;
 
 static void usage(void)
@@ -123,7 +125,7 @@ static void parse_args(int argc, char **argv, opts *o)
     while ((ch = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
         switch (ch) {
         case 'o': o->out = optarg; break;
-        case O_STEPS: t->steps = cli_parse_long("--steps", optarg, 0, 100000000); break;
+        case O_STEPS: t->steps = cli_parse_long("--steps", optarg, 1, 100000000); break;
         case O_BATCH: t->batch = cli_parse_long("--batch", optarg, 1, 1000000); break;
         case O_SEQ: t->seq_len = cli_parse_long("--seq-len", optarg, 2, 65536); break;
         case O_LR: t->lr = cli_parse_double("--lr", optarg); break;
@@ -177,6 +179,14 @@ static void parse_args(int argc, char **argv, opts *o)
     if (!(t->dropout >= 0 && t->dropout < 0.9)) die("--dropout must be in [0, 0.9)");
     if (!(t->lr > 0) || !(t->clip >= 0) || !(t->weight_decay >= 0))
         die("--lr must be > 0, --clip and --weight-decay >= 0");
+    if (!(t->beta1 >= 0 && t->beta1 < 1) || !(t->beta2 >= 0 && t->beta2 < 1))
+        die("--beta1 and --beta2 must be in [0, 1)");
+    if (!(t->adam_eps > 0)) die("--adam-eps must be > 0");
+    if (!(t->min_lr_frac >= 0 && t->min_lr_frac <= 1)) die("--min-lr-frac must be in [0, 1]");
+    /* the outputs, before hours of training (written only at the end) */
+    if (model_save_check(o->out, 1, &e)) die("-o %s", e.msg);
+    if (o->ckpt && model_save_check(o->ckpt, 0, &e)) die("--checkpoint %s", e.msg);
+    if (o->log && model_save_check(o->log, 0, &e)) die("--log %s", e.msg);
 }
 
 /* The corpus: every story of the input stream, its token ids. */
@@ -207,18 +217,27 @@ static double now_s(int clock)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The greedy continuation of --prompt by the model being saved ('\n' -> ' '). */
-static char *sample(const opts *o, const model_config *c, const float *params)
+/* --prompt: its tokenizer and tokens, checked before the training. */
+static void load_prompt(opts *o)
 {
     char vp[4200], mp[4200];
     snprintf(vp, sizeof vp, "%s/vocab.json", o->tokdir);
     snprintf(mp, sizeof mp, "%s/merges.txt", o->tokdir);
     herr he;
-    bpe *b = bpe_load(vp, mp, &he);
-    if (!b) die("%s", he.msg);
-    bpe_tokens toks = {0};
-    if (bpe_encode(b, o->prompt, strlen(o->prompt), &toks, &he) != 0) die("--prompt: %s", he.msg);
-    if (toks.n == 0) die("--prompt is empty");
+    if (!(o->tok = bpe_load(vp, mp, &he))) die("%s", he.msg);
+    if (bpe_encode(o->tok, o->prompt, strlen(o->prompt), &o->prompt_ids, &he) != 0) die("--prompt: %s", he.msg);
+    if (o->prompt_ids.n == 0) die("--prompt is empty");
+    for (size_t i = 0; i < o->prompt_ids.n; i++)
+        if (o->prompt_ids.v[i].id >= (uint32_t)o->cfg.vocab_size)
+            die("--prompt: token id %u is outside the model's vocabulary of %d", o->prompt_ids.v[i].id,
+                o->cfg.vocab_size);
+}
+
+/* The greedy continuation of --prompt by the model being saved ('\n' -> ' '). */
+static char *sample(opts *o, const model_config *c, const float *params)
+{
+    bpe *b = o->tok;
+    bpe_tokens toks = o->prompt_ids;
     const int T = (int)o->t.seq_len, n = (int)toks.n < T ? (int)toks.n : T;
     uint32_t *ids = xcalloc((size_t)T, sizeof *ids);
     for (int i = 0; i < n; i++) ids[i] = toks.v[i].id;
@@ -242,8 +261,9 @@ static char *sample(const opts *o, const model_config *c, const float *params)
     for (size_t i = 0; i < len; i++) if (out[i] == '\n') out[i] = ' ';
     gptneo_free(&m);
     free(ids);
-    bpe_tokens_free(&toks);
-    bpe_free(b);
+    bpe_tokens_free(&o->prompt_ids);
+    bpe_free(o->tok);
+    o->tok = NULL;
     return out;
 }
 
@@ -296,7 +316,7 @@ static void write_training_json(const opts *o, const trainer *t, const trainer_i
 
 /* After the last step: the saved model's held-out loss, throughput, the
  * greedy continuation, the model files, training.json. */
-static void finish(const opts *o, trainer *t, const trainer_info *inf, long tok_run,
+static void finish(opts *o, trainer *t, const trainer_info *inf, long tok_run,
                    double t_train, double cpu, double last_train, double last_held, int argc,
                    char **argv)
 {
@@ -342,6 +362,7 @@ int main(int argc, char **argv)
     trainer_opts_default(&o.t);
     model_config_tinystories_1m(&o.cfg);
     parse_args(argc, argv, &o);
+    if (o.prompt) load_prompt(&o);
 
     train_corpus c;
     train_corpus_init(&c);
@@ -351,6 +372,11 @@ int main(int argc, char **argv)
     trainer *t = trainer_new(&o.cfg, &o.t, &c, &inf, &e);
     if (!t) die("%s", e.msg);
     if (o.resume && trainer_resume(t, o.resume, &e)) die("%s", e.msg);
+    FILE *logf = NULL; /* a log that grows as the run goes (appended to on --resume) */
+    if (o.log) {
+        if (!(logf = fopen(o.log, o.resume ? "a" : "w"))) die("%s: %s", o.log, strerror(errno));
+        if (!o.resume) fprintf(logf, "step\ttokens\tlr\ttrain_loss\theldout_loss\tgrad_norm\tseconds\n");
+    }
     /* all checks passed: from here on, stderr is the training log */
     fprintf(stderr, "train: %d stories (%zu tokens): %d for training (%ld tokens), %d held out; "
             "%ld cut to %ld tokens\n", inf.n_stories, c.ntok, inf.n_train, inf.train_tokens,
@@ -365,11 +391,6 @@ int main(int argc, char **argv)
                 "the other %ld share one (%zu parameters trained)\n", inf.train_vocab - 1,
                 inf.n_unseen, inf.n_trained);
 
-    FILE *logf = NULL; /* a log that grows as the run goes (appended to on --resume) */
-    if (o.log) {
-        if (!(logf = fopen(o.log, o.resume ? "a" : "w"))) die("%s: %s", o.log, strerror(errno));
-        if (!o.resume) fprintf(logf, "step\ttokens\tlr\ttrain_loss\theldout_loss\tgrad_norm\tseconds\n");
-    }
     double cpu_start = now_s(CLOCK_PROCESS_CPUTIME_ID), t_start = now_s(CLOCK_MONOTONIC);
     double t_train = 0, run_loss = 0, last_held = NAN, last_train = NAN;
     long run_tok = 0, tok_run = 0;

@@ -65,6 +65,11 @@ outfile *outfile_open(const char *path, herr *e)
         return NULL;
     }
     struct stat st;
+    if (path && !*path) { /* else found only at the rename, after the work */
+        herr_set(e, "an empty output file name");
+        release(o);
+        return NULL;
+    }
     if (!path || strcmp(path, "-") == 0) {
         o->f = stdout;
         o->path = strdup("stdout");

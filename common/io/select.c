@@ -171,16 +171,17 @@ int select_index_list(const char *s, uint8_t *mask, int n, herr *e)
     const char *p = s;
     while (*p) {
         char *end;
+        const char *num = p; /* the text of the last number, for the message */
         long a = strtol(p, &end, 10), b = a;
         if (end == p || a < 0) return herr_set(e, "bad list '%s' (want e.g. 0-3,5 or all)", s);
         p = end;
         if (*p == '-') {
-            p++;
+            num = ++p;
             b = strtol(p, &end, 10);
             if (end == p || b < a) return herr_set(e, "bad range in '%s'", s);
             p = end;
         }
-        if (b >= n) return herr_set(e, "index %ld out of range 0-%d", b, n - 1);
+        if (b >= n) return herr_set(e, "index %.*s out of range 0-%d", (int)(p - num), num, n - 1);
         for (long i = a; i <= b; i++) mask[i] = 1;
         if (*p == ',') p++;
         else if (*p) return herr_set(e, "bad list '%s' (want e.g. 0-3,5 or all)", s);

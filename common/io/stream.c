@@ -597,7 +597,8 @@ static int rd_part_header(stream_reader *r)
                        stream_kind_name(r->kind), stream_kind_name(kind));
     if (r->kind_mask && !(r->kind_mask & (1u << kind))) {
         char want[256];
-        return rd_fail(r, "%s is a %s stream; expected %s", r->name, stream_kind_name(kind),
+        const char *kn = stream_kind_name(kind);
+        return rd_fail(r, "%s is a%s %s stream; expected %s", r->name, strchr("aeiou", kn[0]) ? "n" : "", kn,
                        kind_list(r->kind_mask, want, sizeof want));
     }
     if (hlen >= STREAM_MAX_HEADER) return rd_fail(r, "%s: corrupt stream (header length %u)", r->name, hlen);

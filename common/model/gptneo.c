@@ -63,6 +63,55 @@ static int derive(gptneo_model *m, herr *e)
     return 0;
 }
 
+/* What the set says about a tensor (with or without "transformer."),
+ * without reading it: 1 with *out filled, 0 when the set has no such name. */
+static int info_of(const tensor_set *ts, const char *full, tensor_info *out)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        const char *name = pass ? full + 12 : full;
+        if (pass && strncmp(full, "transformer.", 12)) break;
+        const tensor *t = tensors_find(ts, name);
+        if (t) {
+            *out = (tensor_info){.name = t->name, .ndim = t->ndim, .shape = t->shape, .numel = t->numel};
+            return 1;
+        }
+        for (size_t i = 0; i < tensors_file_count(ts); i++)
+            if (!tensors_file_info(ts, i, out) && !strcmp(out->name, name)) return 1;
+    }
+    return 0;
+}
+
+/* Before the parameters are allocated: a config.json whose sizes the
+ * weights file does not hold (e.g. hidden_size 65536 next to a 1.6 MB file)
+ * is refused for what it is, not as "out of memory" after asking for it.
+ * GPT-Neo: every tensor the config names that the file holds must have the
+ * config's shape (a missing one or one of a dtype not read is named by the
+ * reading below).  Both layouts: the parameters cannot much outnumber the
+ * floats the file holds (the slack leaves a few missing tensors to be named
+ * by the reading too). */
+static int check_sizes(const model_config *c, const tensor_set *ts, const model_tensor_info *ti, int nt,
+                       herr *e)
+{
+    char got[96], want[96];
+    tensor_info in;
+    for (int i = 0; ti && i < nt; i++)
+        if (info_of(ts, ti[i].name, &in) &&
+            (in.ndim != ti[i].ndim || in.shape[0] != ti[i].shape[0] ||
+             (ti[i].ndim == 2 && in.shape[1] != ti[i].shape[1])))
+            return herr_set(e, "model: tensor %s has shape [%s], config says [%s]", ti[i].name,
+                            shape_str(in.ndim, in.shape, got, sizeof got),
+                            shape_str(ti[i].ndim, ti[i].shape, want, sizeof want));
+    uint64_t held = 0;
+    for (size_t i = 0; i < ts->n; i++) held += (uint64_t)ts->t[i].numel;
+    for (size_t i = 0; i < tensors_file_count(ts); i++)
+        if (!tensors_file_info(ts, i, &in)) held += (uint64_t)in.numel;
+    const size_t need = model_param_count(c);
+    if (need > 2 * held + (1u << 20))
+        return herr_set(e, "model: config.json describes %zu parameters; the weights hold only %llu",
+                        need, (unsigned long long)held);
+    return 0;
+}
+
 static int alloc_params(gptneo_model *m, const model_config *c, herr *e)
 {
     memset(m, 0, sizeof *m);
@@ -79,6 +128,10 @@ static int alloc_params(gptneo_model *m, const model_config *c, herr *e)
 static int from_gpt2_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, herr *e)
 {
     const float *lm = NULL;
+    if (check_sizes(c, ts, NULL, 0, e)) {
+        memset(m, 0, sizeof *m);
+        goto fail;
+    }
     if (alloc_params(m, c, e) || gpt2_bind(c, ts, &m->w, &lm, e)) goto fail;
     if (lm) {
         const size_t n = (size_t)c->vocab_size * (size_t)c->n_embd;
@@ -116,14 +169,14 @@ int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, 
         }
     int nt = model_tensor_count(c);
     model_tensor_info *ti = malloc(sizeof *ti * (size_t)nt);
-    if (!ti || alloc_params(m, c, e)) {
+    if (ti) model_tensor_list(c, ti);
+    if (!ti || check_sizes(c, ts, ti, nt, e) || alloc_params(m, c, e)) {
         if (!ti) herr_set(e, "model: out of memory");
         free(ti);
         tensors_free(ts);
         gptneo_free(m);
         return -1;
     }
-    model_tensor_list(c, ti);
     char got[96], want[96];
     for (int i = 0; i < nt; i++) {
         const tensor *t = get(ts, ti[i].name, e);
@@ -259,11 +312,11 @@ int gptneo_load(const char *dir, gptneo_model *m, herr *e)
         len += got;
         if (got < 4096) break;
     }
-    int bad = ferror(f);
+    const int bad = ferror(f), err = errno;
     fclose(f);
     if (bad) {
         free(text);
-        return herr_set(e, "%s: read error", cpath);
+        return herr_set(e, "%s: read error: %s", cpath, strerror(err));
     }
     text[len] = 0;
     model_config cfg;

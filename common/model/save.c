@@ -6,15 +6,44 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/outfile.h"
 #include "model/gpt2.h"
 #include "model/weights.h"
 
+int model_save_check(const char *path, int dir, herr *e)
+{
+    struct stat st;
+    if (!*path) return herr_set(e, "an empty path");
+    if (stat(path, &st) == 0) {
+        if (dir && !S_ISDIR(st.st_mode)) return herr_set(e, "%s: exists and is not a directory", path);
+        if (!dir && S_ISDIR(st.st_mode)) return herr_set(e, "%s: is a directory", path);
+        if (access(path, W_OK) != 0) return herr_set(e, "%s: %s", path, strerror(errno));
+        return 0;
+    }
+    if (errno != ENOENT) return herr_set(e, "%s: %s", path, strerror(errno));
+    char *parent = strdup(path);
+    if (!parent) return herr_set(e, "out of memory");
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') parent[--n] = 0; /* "a/b/" is "a/b" */
+    char *slash = strrchr(parent, '/');
+    if (!slash) strcpy(parent, ".");
+    else if (slash == parent) parent[1] = 0;
+    else *slash = 0;
+    int rc = 0;
+    if (stat(parent, &st) != 0) rc = herr_set(e, "%s: %s: %s", path, parent, strerror(errno));
+    else if (!S_ISDIR(st.st_mode)) rc = herr_set(e, "%s: %s is not a directory", path, parent);
+    else if (access(parent, W_OK | X_OK) != 0) rc = herr_set(e, "%s: %s: %s", path, parent, strerror(errno));
+    free(parent);
+    return rc;
+}
+
 int model_save_dir(const char *dir, const model_config *c, model_origin origin, int eos,
                    const tensor_set *ts, herr *e)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return herr_set(e, "%s: %s", dir, strerror(errno));
+    int made = mkdir(dir, 0777) == 0;
+    if (!made && errno != EEXIST) return herr_set(e, "%s: %s", dir, strerror(errno));
     char *json = model_config_to_json(c, origin, eos, e);
     if (!json) return -1;
     size_t n = strlen(dir) + 32;
@@ -35,6 +64,7 @@ int model_save_dir(const char *dir, const model_config *c, model_origin origin, 
     }
     free(path);
     free(json);
+    if (rc && made) rmdir(dir); /* nothing half-written: a directory made here goes (when empty) */
     return rc;
 }
 

@@ -17,6 +17,14 @@
 int model_save_dir(const char *dir, const model_config *c, model_origin origin, int eos,
                    const tensor_set *ts, herr *e) __attribute__((warn_unused_result));
 
+/** Can an output be written at PATH?  Checked before long work (train) so a
+ *  bad -o is refused before it, not after: PATH must be an existing
+ *  directory (dir = 1) or regular file (dir = 0), or not exist in an
+ *  existing, writable directory.  Writes nothing.
+ *  @return 0, or -1 with e set ("PATH: exists and is not a directory",
+ *  "PATH: PARENT: No such file or directory", ...) */
+int model_save_check(const char *path, int dir, herr *e) __attribute__((warn_unused_result));
+
 /** The tensors of parameters in the layout of weights.h, in layout order,
  *  plus "lm_head.weight" = wte (tied, as GPTNeoForCausalLM saves it).  For a
  *  GPT-2 config: GPT2LMHeadModel's state dict instead (gpt2_state_dict).

@@ -172,9 +172,9 @@ static char *read_whole(const char *path, size_t *len, herr *e)
         if (!nb) free(buf);
         buf = nb;
     }
-    int bad = ferror(f);
+    const int bad = ferror(f), err = errno;
     fclose(f);
-    if (bad) { free(buf); herr_set(e, "%s: read error", path); return NULL; }
+    if (bad) { free(buf); herr_set(e, "%s: read error: %s", path, strerror(err)); return NULL; }
     buf[n] = 0;
     *len = n;
     return buf;
@@ -183,12 +183,13 @@ static char *read_whole(const char *path, size_t *len, herr *e)
 static int load_vocab(bpe *b, const int16_t *u2b, const char *path, herr *e)
 {
     json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    size_t tlen;
+    char *text = read_whole(path, &tlen, e); /* names a directory or a read error as such */
+    if (!text) return herr_prefix(e, "cannot read: ");
+    json_t *root = json_loadb(text, tlen, JSON_REJECT_DUPLICATES, &je);
+    free(text);
     if (!root) {
-        if (je.line < 0 || strstr(je.text, "unable to open"))
-            herr_set(e, "%s: cannot read: %s", path, je.text);
-        else
-            herr_set(e, "%s:%d: malformed JSON: %s", path, je.line, je.text);
+        herr_set(e, "%s:%d: malformed JSON: %s", path, je.line, je.text);
         return -1;
     }
     if (!json_is_object(root) || json_object_size(root) == 0) {

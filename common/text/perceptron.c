@@ -262,11 +262,11 @@ static json_t *load_json(const char *dir, int which, json_type want, sha256_hex_
             buf = nb;
         }
     }
-    int read_error = ferror(f);
+    const int read_error = ferror(f), err = errno;
     fclose(f);
     if (!buf || read_error) {
         free(buf);
-        herr_set(e, "%s: cannot read tagger file%s", path, read_error ? "" : " (out of memory)");
+        herr_set(e, "%s: cannot read tagger file: %s", path, read_error ? strerror(err) : "out of memory");
         return NULL;
     }
     sha256_hex_add(id, buf, len);
