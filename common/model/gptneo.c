@@ -99,8 +99,8 @@ static int check_sizes(const model_config *c, const tensor_set *ts, const model_
             (in.ndim != ti[i].ndim || in.shape[0] != ti[i].shape[0] ||
              (ti[i].ndim == 2 && in.shape[1] != ti[i].shape[1])))
             return herr_set(e, "model: tensor %s has shape [%s], config says [%s]", ti[i].name,
-                            shape_str(in.ndim, in.shape, got, sizeof got),
-                            shape_str(ti[i].ndim, ti[i].shape, want, sizeof want));
+                            tensors_shape_str(in.ndim, in.shape, got, sizeof got),
+                            tensors_shape_str(ti[i].ndim, ti[i].shape, want, sizeof want));
     uint64_t held = 0;
     for (size_t i = 0; i < ts->n; i++) held += (uint64_t)ts->t[i].numel;
     for (size_t i = 0; i < tensors_file_count(ts); i++)
