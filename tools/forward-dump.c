@@ -468,15 +468,22 @@ static void run_dump(const opts *o, const gptneo_model *m, story_input *in, stre
         j.ws[i].a.want_activity = memchr(L.vecs, 'a', (size_t)L.n_vecs) != NULL;
     }
     story_rec *bufs[2] = {xcalloc((size_t)B, sizeof(story_rec)), xcalloc((size_t)B, sizeof(story_rec))};
-    uint64_t done = 0;
+    uint64_t done = 0, tokens = 0;
     int cur = 0, pending = 0; /* stories of bufs[1 - cur] computed, not yet written */
     for (;;) {
         int n = read_batch(in, m, bufs[cur], B);
         j.batch = bufs[cur];
         hpool_start(pool, (size_t)n, HPOOL_DYNAMIC, run_story, &j);
-        for (int i = 0; i < pending; i++) story_write(w, &bufs[1 - cur][i]);
+        for (int i = 0; i < pending; i++) {
+            story_write(w, &bufs[1 - cur][i]);
+            tokens += bufs[1 - cur][i].n_tokens;
+        }
         done += (uint64_t)pending;
-        if (pending) cli_progress("stories", done, 0);
+        if (pending) {
+            char extra[48];
+            snprintf(extra, sizeof extra, "%llu tokens", (unsigned long long)tokens);
+            cli_progress_x("stories", done, 0, extra);
+        }
         if (hpool_wait(pool, &e)) die("%s", e.msg);
         pending = n;
         cur = 1 - cur;
