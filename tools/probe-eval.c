@@ -60,7 +60,8 @@ static void usage(void)
         "                     not depend on it\n"
         "  --help, --version\n"
         "Without --csv, -o or --json the CSV goes to stdout.  Probes fitted on one model\n"
-        "are refused on activations of another (model-sha256 in the two headers).\n"
+        "are refused on activations of another (model-sha256 in the two headers), and\n"
+        "probes of a control task (control-task) on other tags than that task's.\n"
         "\n"
         "example:\n"
         "  probe-fit < train.acts > probes.hs\n"
@@ -275,6 +276,14 @@ int main(int argc, char **argv)
         if (pm && am && strcmp(pm, am))
             die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
                 reader_name(r), am);
+        /* probes of the control task (control-task's output) score only on
+         * the same control task's tags, and real-tag probes only on real tags */
+        const char *pc = header_get(&probes_h, "control-task"), *ac = header_get(reader_header(r), "control-task");
+        const char *pd = header_get(&probes_h, "control-task-dist"), *ad = header_get(reader_header(r), "control-task-dist");
+        if ((pc || ac) && (!pc || !ac || strcmp(pc, ac) || !pd || !ad || strcmp(pd, ad)))
+            die("the probes were fitted on %s, %s has %s (control-task header lines)",
+                pc ? "control-task tags" : "real tags", reader_name(r),
+                ac ? (pc ? "another control task's tags" : "control-task tags") : "real tags");
     }
     stream_header acts_h;
     header_init(&acts_h);
