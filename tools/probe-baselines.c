@@ -207,9 +207,10 @@ int main(int argc, char **argv)
 
     FILE *f = tsv->f;
     fprintf(f, "# model: none (the baselines read token ids and tags only)\n");
-    fprintf(f, "# train: %s: %u stories, %zu tokens; %s\n", train_path, tr.stories, tr.n, tr.header);
-    fprintf(f, "# test: %s: %u stories, %zu tokens; %s\n", test_path ? test_path : "stdin", te.stories, te.n,
-            te.header);
+    fprintf(f, "# train: %s: %u stories, %zu tokens%s%s\n", train_path, tr.stories, tr.n, *tr.header ? "; " : "",
+            tr.header);
+    fprintf(f, "# test: %s: %u stories, %zu tokens%s%s\n", test_path ? test_path : "stdin", te.stories, te.n,
+            *te.header ? "; " : "", te.header);
     fprintf(f, "# majority tag: '%s'; token-id lookup: %zu distinct training ids; %zu test tokens (%.2f%%) have "
             "an id the training split lacks and get the majority tag\n",
             sorted[b.majority], b.n_ids, unseen, 100.0 * (double)unseen / (double)te.n);

@@ -54,8 +54,10 @@ static void usage(void)
         "                     the probes, the test data and the bootstrap, then\n"
         "                     vector, tag, rank, head, F1, lo, hi, best_share (the\n"
         "                     share of replicates in which this head's F1 is the\n"
-        "                     highest of its list; ties shared), support; the empty\n"
-        "                     tag is an empty field\n"
+        "                     highest of its list; ties shared), support, replicates\n"
+        "                     (those whose stories hold the tag: the others have no\n"
+        "                     F1 for it and are left out; '-' for lo, hi, best_share\n"
+        "                     when none is left); the empty tag is an empty field\n"
         "  --help, --version\n"
         "\n"
         "example:\n"
@@ -273,7 +275,7 @@ int main(int argc, char **argv)
     }
     fprintf(f, "# bootstrap: %ld replicates of %u stories drawn with replacement, seed %lld; 95%% percentile "
             "interval (numpy.percentile, linear)\n", B, S, seed);
-    fprintf(f, "#vector\ttag\trank\thead\tf1\tlo\thi\tbest_share\tsupport\n");
+    fprintf(f, "#vector\ttag\trank\thead\tf1\tlo\thi\tbest_share\tsupport\treplicates\n");
     int *cand = xmalloc((size_t)n_probes * sizeof *cand);
     double *f1 = xmalloc((size_t)top * B * sizeof *f1), *tmp = xmalloc((size_t)B * sizeof *tmp);
     double *share = xmalloc((size_t)top * sizeof *share);
@@ -304,7 +306,14 @@ int main(int argc, char **argv)
                 boot_f1(cs, S, draws, (int)B, f1 + (size_t)a * B);
                 share[a] = 0;
             }
+            /* replicates whose stories hold the tag (the same for every head) */
+            long nb = 0;
             for (long b = 0; b < B; b++) {
+                if (isnan(f1[b])) continue;
+                for (int a = 0; a < n_top; a++) f1[(size_t)a * B + nb] = f1[(size_t)a * B + b];
+                nb++;
+            }
+            for (long b = 0; b < nb; b++) {
                 double best = -1;
                 int n_best = 0;
                 for (int a = 0; a < n_top; a++) {
@@ -318,13 +327,15 @@ int main(int argc, char **argv)
             for (int a = 0; a < n_top; a++) {
                 const probe_rec *p = &probes[cand[a]];
                 const uint64_t *t = tot + ((size_t)cand[a] * L + k) * 3;
-                memcpy(tmp, f1 + (size_t)a * B, (size_t)B * sizeof *tmp);
-                double lo = boot_percentile(tmp, (int)B, 2.5), hi = boot_percentile(tmp, (int)B, 97.5);
-                char b1[32], b2[32], b3[32], b4[32];
-                fprintf(f, "%s\t%s\t%d\tL%uH%u\t%s\t%s\t%s\t%s\t%llu\n", p->vec, nm.name[k], a + 1, p->layer, p->head,
-                        py_repr_double(cls_f1(t[0], t[1], t[2]), b1), py_repr_double(lo, b2),
-                        py_repr_double(hi, b3), py_repr_double(share[a] / (double)B, b4),
-                        (unsigned long long)t[2]);
+                char b1[32], b2[32] = "-", b3[32] = "-", b4[32] = "-";
+                if (nb) {
+                    memcpy(tmp, f1 + (size_t)a * B, (size_t)nb * sizeof *tmp);
+                    py_repr_double(boot_percentile(tmp, (int)nb, 2.5), b2);
+                    py_repr_double(boot_percentile(tmp, (int)nb, 97.5), b3);
+                    py_repr_double(share[a] / (double)nb, b4);
+                }
+                fprintf(f, "%s\t%s\t%d\tL%uH%u\t%s\t%s\t%s\t%s\t%llu\t%ld\n", p->vec, nm.name[k], a + 1, p->layer,
+                        p->head, py_repr_double(cls_f1(t[0], t[1], t[2]), b1), b2, b3, b4, (unsigned long long)t[2], nb);
             }
         }
     }

@@ -34,7 +34,7 @@ void boot_f1(const boot_counts *c, size_t n, const uint32_t *draws, int B, doubl
             pred += c[d[i]].pred;
             sup += c[d[i]].support;
         }
-        f1[b] = cls_f1(tp, pred, sup);
+        f1[b] = sup ? cls_f1(tp, pred, sup) : NAN;
     }
 }
 

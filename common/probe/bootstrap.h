@@ -6,13 +6,16 @@
  * stories are the independent units.  Replicate b draws n stories with
  * replacement from the n test stories; a (probe, tag)'s F1 in it is
  * classification_report's F1 (zero_division=1, clsreport.h) of the summed
- * counts of the drawn stories.  The draws, exactly (for a reference to
+ * counts of the drawn stories.  A replicate whose stories hold no token of
+ * the tag has no F1 for it (classification_report would not list the tag;
+ * zero_division would make it 1): it is left out of that tag's interval.
+ * The draws, exactly (for a reference to
  * repeat them): a splitmix64 state s = seed (base/rng.h); for b = 0..B-1,
  * for i = 0..n-1: s += 0x9E3779B97F4A7C15, z = mix64(s), story
  * floor(z * n / 2^64).  Every (probe, tag) is scored on the same draws, so
  * comparisons between heads are paired.
  *
- * The 95% interval is the 2.5th and 97.5th percentiles of the B replicate
+ * The 95% interval is the 2.5th and 97.5th percentiles of the replicate
  * F1s, as numpy.percentile(v, [2.5, 97.5]) computes them (method 'linear',
  * numpy 1.24 lib/function_base.py: h = (B - 1) * (q / 100), the sorted
  * values at floor(h) and floor(h) + 1, _lerp's two-sided form).
@@ -41,7 +44,7 @@ uint32_t *boot_draws(uint64_t seed, int B, size_t n, herr *e) __attribute__((war
 /** F1 of one (probe, tag) in every replicate.
  *  @param c [n] per-story counts @param n stories
  *  @param draws [B][n] from boot_draws @param B replicates
- *  @param f1 out [B] */
+ *  @param f1 out [B]; NaN where the drawn stories hold no token of the tag */
 void boot_f1(const boot_counts *c, size_t n, const uint32_t *draws, int B, double *f1);
 
 /** A percentile as numpy.percentile(v, q) (method 'linear').
