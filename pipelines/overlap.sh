@@ -22,7 +22,7 @@ export LC_ALL=C
 view() { "$BIN/stream-view" "$@"; }
 hget() { sed -n "s/^$1: //p" | tail -n 1; }
 # story index and text (the token texts joined, as stream-view escapes them)
-stories() { view --no-header "$1" | awk -F'\t' '{ if ($1 != s) { if (n++) print s "\t" t; s = $1; t = "" } t = t $6 } END { if (n) print s "\t" t }'; }
+stories() { view --no-header "$1" | awk -F'\t' 'BEGIN { s = "-" } { if ($1 != s) { if (n++) print s "\t" t; s = $1; t = "" } t = t $6 } END { if (n) print s "\t" t }'; }
 
 study_header=$(view --header "$test")
 study_sha=$(hget stories-sha256 <<<"$study_header")
