@@ -80,8 +80,9 @@ int main(int argc, char **argv)
     stream_reader *dr = reader_open_or_die(dist_path, STORY_KINDS);
     if (header_get(reader_header(dr), "control-task"))
         die("%s holds control-task tags already; the distribution must come from the real tags", reader_name(dr));
-    char (*tag)[TAG_MAX + 1] = NULL;
-    uint64_t *count = NULL;
+    /* static: still reachable (not a leak) when die() exits mid-way */
+    static char (*tag)[TAG_MAX + 1];
+    static uint64_t *count, *cum;
     int K = 0;
     story_rec s;
     story_init(&s);
@@ -117,7 +118,8 @@ int main(int argc, char **argv)
         tag = st;
         count = sc;
     }
-    uint64_t *cum = xmalloc((size_t)K * sizeof *cum), total = 0;
+    uint64_t total = 0;
+    cum = xmalloc((size_t)K * sizeof *cum);
     /* the distribution's identity: sha256 of "TAG\tCOUNT\n" lines in order */
     cli_sha256 ctx;
     cli_sha256_init(&ctx);
