@@ -38,7 +38,10 @@ CT_OUT = $(OUT)/control-task
 OTHER_SEEDS = $(filter-out $(SPLIT_SEED),$(STABILITY_SEEDS))
 # A sub-make runs the study's DAG for another model or split: make -j shares
 # its job slots with it; the tagged shards and tools it needs are made here
-# first, so no two makes ever build the same file.
+# first, so no two makes ever build the same file.  It runs every time
+# (submake-always) and decides itself what is out of date in its DAG (a
+# changed tool, tagger, pool, ...); when nothing is, its reports keep their
+# times and nothing after them is redone.
 SUBMAKE = $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) PLAN=no
 SUB_TOOLS = $(addprefix $(T)/,tokenize postag-join forward-dump probe-fit probe-eval stream-view)
 MAIN_TAGGED_SHARDS = $(foreach s,$(SPLITS),$(foreach i,$(SHARD_IDS),$(OUT)/shards/$(s)-$(i).tagged))
@@ -49,7 +52,7 @@ $(CONTROL_MODEL)/config.json $(CONTROL_MODEL)/model.safetensors &: $(MODEL_DIR)/
 	BIN=$(T) pipelines/control-model.sh $(MODEL_DIR)/config.json $(CONTROL_SEED) $(CONTROL_STD) $(CONTROL_MODEL)
 # the test activations need only q and k here (no figures are drawn from them)
 $(CONTROL_OUT)/results_keys.json $(CONTROL_OUT)/results_queries.json &: $(CONTROL_MODEL)/config.json \
-    $(CONTROL_MODEL)/model.safetensors $(MAIN_TAGGED_SHARDS) $(SUB_TOOLS)
+    $(CONTROL_MODEL)/model.safetensors $(MAIN_TAGGED_SHARDS) $(SUB_TOOLS) submake-always
 	+$(SUBMAKE) results MODEL=$(CONTROL_MODEL) OUT=$(CONTROL_OUT) TAGGED_DIR=$(OUT) VECTORS_test=q,k
 
 # --- the control task ----------------------------------------------------------------
@@ -73,7 +76,7 @@ $(OUT)/bootstrap.tsv: $(OUT)/probes.probes $(OUT)/test.acts $(T)/probe-bootstrap
 	  --threads $(PROBE_THREADS) -o $@ $(OUT)/test.acts
 
 # --- other split seeds: the study's DAG once per seed, the model reused -----------------
-$(OUT)/seeds/seed-%/results_keys.json: $(MODEL_FILES) $(SUB_TOOLS)
+$(OUT)/seeds/seed-%/results_keys.json: $(MODEL_FILES) $(SUB_TOOLS) submake-always
 	+$(SUBMAKE) results MODEL=$(MODEL_RESOLVED) OUT=$(OUT)/seeds/seed-$* SPLIT_SEED=$* TAGGED_DIR=$(OUT)/seeds/seed-$* \
 	  VECTORS_test=q,k
 $(OUT)/seeds/seed-%/results_queries.json: $(OUT)/seeds/seed-%/results_keys.json ;
@@ -118,7 +121,8 @@ endif
 plan:
 	@$(PLAN_ENV) MAKE_PID=$$PPID pipelines/plan.sh
 
-.PHONY: control baselines stability controls
+.PHONY: control baselines stability controls submake-always
+submake-always:
 control: $(CONTROL_RESULTS) $(CT_OUT)/results_keys.json $(CT_OUT)/results_queries.json
 baselines: $(OUT)/baselines.tsv
 stability: $(OUT)/stability.tsv $(OUT)/bootstrap.tsv
