@@ -51,9 +51,11 @@ $(CONTROL_MODEL)/config.json $(CONTROL_MODEL)/model.safetensors &: $(MODEL_DIR)/
 	@mkdir -p $(CONTROL_OUT)
 	BIN=$(T) pipelines/control-model.sh $(MODEL_DIR)/config.json $(CONTROL_SEED) $(CONTROL_STD) $(CONTROL_MODEL)
 # the test activations need only q and k here (no figures are drawn from them)
-$(CONTROL_OUT)/results_keys.json $(CONTROL_OUT)/results_queries.json &: $(CONTROL_MODEL)/config.json \
+$(CONTROL_OUT)/results_keys.json: $(CONTROL_MODEL)/config.json \
     $(CONTROL_MODEL)/model.safetensors $(MAIN_TAGGED_SHARDS) $(SUB_TOOLS) submake-always
 	+$(SUBMAKE) results MODEL=$(CONTROL_MODEL) OUT=$(CONTROL_OUT) TAGGED_DIR=$(OUT) VECTORS_test=q,k
+# (one target per sub-make: a grouped target would count as changed each time)
+$(CONTROL_OUT)/results_queries.json: $(CONTROL_OUT)/results_keys.json ;
 
 # --- the control task ----------------------------------------------------------------
 $(CT_OUT)/%.acts: $(OUT)/%.acts $(OUT)/train.tagged $(T)/control-task
