@@ -24,6 +24,8 @@ hget() { sed -n "s/^$1: //p" | tail -n 1; }
 # story index and text (the token texts joined, as stream-view escapes them)
 stories() { view --no-header "$1" | awk -F'\t' 'BEGIN { s = "-" } { if ($1 != s) { if (n++) print s "\t" t; s = $1; t = "" } t = t $6 } END { if (n) print s "\t" t }'; }
 
+# the model, as its config names it (the streams name it by weights sha256 too)
+echo "model: $(sed -n 's/^ *"_name_or_path": *"\(.*\)",*$/\1/p' "$model_dir/config.json" 2>/dev/null | head -n 1) ($model_dir)"
 study_header=$(view --header "$test")
 study_sha=$(hget stories-sha256 <<<"$study_header")
 stories "$train" >"$train.overlap.tmp"
