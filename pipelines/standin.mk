@@ -5,12 +5,14 @@
 #                                             MODEL=standin` trains it again)
 #
 # TinyStories-1M's exact architecture and tokenizer, trained by bin/train on
-# the mirror's first 1,916 stories (STANDIN_SELECT; the last 5% of them, 96,
-# held out for the held-out loss) with a fixed seed, step count and thread
-# count, so the weights are a deterministic function of these settings (same
-# machine arithmetic: OpenBLAS kernels can differ between CPUs).  The study
-# draws its stories from the other 400 (STUDY_POOL in study.mk), so the
-# stand-in never saw them; $(STANDIN_DIR)/stories.tokens is exactly what
+# 1,916 of the mirror's stories (STANDIN_SELECT: the first 1,820, trained on,
+# and the last 96, 2220-2315, which train holds out -- the last 5% of its
+# input -- for the held-out loss, nearly the held-out set of the stand-in
+# before, 2200-2315, so the two losses compare) with a fixed seed, step
+# count and thread count, so the weights are a deterministic function of
+# these settings (same machine arithmetic: OpenBLAS kernels can differ
+# between CPUs).  The study draws its stories from the 400 in between
+# (1820-2219, STUDY_POOL in study.mk), so the stand-in never saw them; $(STANDIN_DIR)/stories.tokens is exactly what
 # train read, and pipelines/overlap.sh checks it against the study's stories
 # before any probe is fitted.  config.json names it
 # "heads-standin-tinystories-1m-arch": never TinyStories-1M.  The stand-in is
@@ -20,7 +22,7 @@
 # retrained by the next run.
 STANDIN_DIR ?= models/standin
 STANDIN_STORIES ?= $(DATA_CACHE)/stories/tinystories-train-first2316.txt
-STANDIN_SELECT ?= 0-1915
+STANDIN_SELECT ?= 0-1819,2220-2315
 TRAIN_HELDOUT ?= 0.05
 STANDIN_TOKENIZER := $(DATA_CACHE)/tokenizer/vocab.json $(DATA_CACHE)/tokenizer/merges.txt
 TRAIN_STEPS ?= 8000

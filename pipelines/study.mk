@@ -10,10 +10,11 @@
 # Variables (all optional):
 #   MODEL=auto|tinystories-1m|standin|DIR   which model (see pipelines/model.mk)
 #   MIRROR=DIR          offline mirror of the inputs (e.g. ../shared/mirror)
-#   STUDY_POOL=1916-2315   the stories the study draws from (tokenize --stories;
-#                       `all` for every story): the mirror's last 400, which the
-#                       stand-in never trains on (pipelines/standin.mk trains on
-#                       0-1915); on another STORIES file, all of it
+#   STUDY_POOL=1820-2219   the stories the study draws from (tokenize --stories;
+#                       `all` for every story): 400 of the mirror's stories the
+#                       stand-in never sees (pipelines/standin.mk trains on
+#                       0-1819 and holds out 2220-2315); on another STORIES
+#                       file, all of it
 #   SPLIT_SEED=1 TRAIN_FRACTION=0.5   the seeded split of the pool into train
 #                       and test stories (about 200 + 200)
 #   N_TRAIN= N_TEST=    at most this many train / test stories (default: all of
@@ -30,7 +31,7 @@
 DEFAULT_STORIES := $(DATA_CACHE)/stories/tinystories-train-first2316.txt
 STORIES ?= $(DEFAULT_STORIES)
 TOKENIZER_FILES := $(DATA_CACHE)/tokenizer/vocab.json $(DATA_CACHE)/tokenizer/merges.txt
-STUDY_POOL ?= $(if $(filter $(DEFAULT_STORIES),$(STORIES)),1916-2315,all)
+STUDY_POOL ?= $(if $(filter $(DEFAULT_STORIES),$(STORIES)),1820-2219,all)
 N_TRAIN ?=
 N_TEST ?=
 SPLIT_SEED ?= 1
