@@ -73,6 +73,8 @@ case_rows() { # the study's kind per tag: key probes, query probes for PRP$
 }
 case_rows
 echo
+echo "What these heads do (activity, attention, direct logit attribution, ablation; the study's claims as checks): heads.md, whose rows name the same heads (on TinyStories-1M, the study's)."
+echo
 
 # table KIND OURS STUDY
 table() {
