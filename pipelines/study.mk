@@ -10,7 +10,15 @@
 # Variables (all optional):
 #   MODEL=auto|tinystories-1m|standin|DIR   which model (see pipelines/model.mk)
 #   MIRROR=DIR          offline mirror of the inputs (e.g. ../shared/mirror)
-#   N_TRAIN=200 N_TEST=200 SPLIT_SEED=1 TRAIN_FRACTION=0.8   the seeded split
+#   STUDY_POOL=1820-2219   the stories the study draws from (tokenize --stories;
+#                       `all` for every story): 400 of the mirror's stories the
+#                       stand-in never sees (pipelines/standin.mk trains on
+#                       0-1819 and holds out 2220-2315); on another STORIES
+#                       file, all of it
+#   SPLIT_SEED=1 TRAIN_FRACTION=0.5   the seeded split of the pool into train
+#                       and test stories (about 200 + 200)
+#   N_TRAIN= N_TEST=    at most this many train / test stories (default: all of
+#                       each side; fewer than asked is an error)
 #   ALIGN=study|overlap  token tag rule (study = the study's, quirks included)
 #   SHARDS=4            story shards per split (parallel with make -j)
 #   PROBE_LAYERS=1      layers per probe-fit job (PROBE_THREADS=1 threads each)
@@ -20,17 +28,22 @@
 .SHELLFLAGS := -o pipefail -c
 .SECONDEXPANSION:
 
-STORIES ?= $(DATA_CACHE)/stories/tinystories-train-first2316.txt
+DEFAULT_STORIES := $(DATA_CACHE)/stories/tinystories-train-first2316.txt
+STORIES ?= $(DEFAULT_STORIES)
 TOKENIZER_FILES := $(DATA_CACHE)/tokenizer/vocab.json $(DATA_CACHE)/tokenizer/merges.txt
-N_TRAIN ?= 200
-N_TEST ?= 200
+STUDY_POOL ?= $(if $(filter $(DEFAULT_STORIES),$(STORIES)),1820-2219,all)
+N_TRAIN ?=
+N_TEST ?=
 SPLIT_SEED ?= 1
-TRAIN_FRACTION ?= 0.8
+TRAIN_FRACTION ?= 0.5
 ALIGN ?= study
 SHARDS ?= 4
 LAUNCH ?=
 PROBE_THREADS ?= 1
 OUT ?= out/$(MODEL_NAME)
+# Where the tagged shards live (the model-free half of the DAG): the control
+# model's run (pipelines/controls.mk) reads the main run's.
+TAGGED_DIR ?= $(OUT)
 
 SHARD_IDS := $(shell seq 0 $$(($(SHARDS) - 1)))
 LAYER_IDS = $(shell seq 0 $$(($(MODEL_LAYERS) - 1)))
@@ -50,13 +63,15 @@ T = $(BIN)
 # The tokenize | postag-join pipe runs whole under $(LAUNCH) (one job step),
 # not only its first command.
 define shard_rules
-$(OUT)/shards/$(1)-$(2).tagged: $(STORIES) $(TOKENIZER_FILES) $(TAGGER_JSON) $(T)/tokenize $(T)/postag-join
+$(TAGGED_DIR)/shards/$(1)-$(2).tagged: $(STORIES) $(TOKENIZER_FILES) $(TAGGER_JSON) $(T)/tokenize $(T)/postag-join
 	@mkdir -p $$(dir $$@)
 	$$(LAUNCH) $$(SHELL) $$(.SHELLFLAGS) '$(T)/tokenize --vocab $(DATA_CACHE)/tokenizer/vocab.json --merges $(DATA_CACHE)/tokenizer/merges.txt \
-	  --split $(1) --seed $(SPLIT_SEED) --train-fraction $(TRAIN_FRACTION) --take $(N_$(1)) \
+	  $(if $(filter-out all,$(STUDY_POOL)),--stories $(STUDY_POOL)) \
+	  --split $(1) --seed $(SPLIT_SEED) --train-fraction $(TRAIN_FRACTION) $(if $(N_$(1)),--take $(N_$(1))) \
 	  --shard $(2)/$(SHARDS) $(STORIES) | \
 	  $(T)/postag-join --tagger $(TAGGER_DIR) --align $(ALIGN) -o $$@'
-$(OUT)/shards/$(1)-$(2).acts: $(OUT)/shards/$(1)-$(2).tagged $(MODEL_FILES) $(T)/forward-dump
+$(OUT)/shards/$(1)-$(2).acts: $(TAGGED_DIR)/shards/$(1)-$(2).tagged $(MODEL_FILES) $(T)/forward-dump
+	@mkdir -p $$(dir $$@)
 	$$(LAUNCH) $(T)/forward-dump --model $(MODEL_DIR) --vectors $(VECTORS_$(1)) --threads 1 -o $$@ $$<
 endef
 $(foreach s,$(SPLITS),$(foreach i,$(SHARD_IDS),$(eval $(call shard_rules,$(s),$(i)))))
@@ -66,7 +81,7 @@ $(foreach s,$(SPLITS),$(foreach i,$(SHARD_IDS),$(eval $(call shard_rules,$(s),$(
 define join_streams
 	tmp=$$(mktemp $(1).tmp.XXXXXX) && cat $(2) > $$tmp && $(T)/stream-view --count $$tmp > /dev/null && mv $$tmp $(1) || { rm -f $$tmp; exit 1; }
 endef
-$(OUT)/%.tagged: $$(foreach i,$$(SHARD_IDS),$(OUT)/shards/$$*-$$(i).tagged) $(T)/stream-view
+$(OUT)/%.tagged: $$(foreach i,$$(SHARD_IDS),$(TAGGED_DIR)/shards/$$*-$$(i).tagged) $(T)/stream-view
 	$(call join_streams,$@,$(filter %.tagged,$^))
 $(OUT)/%.acts: $$(foreach i,$$(SHARD_IDS),$(OUT)/shards/$$*-$$(i).acts) $(T)/stream-view
 	$(call join_streams,$@,$(filter %.acts,$^))
@@ -76,7 +91,11 @@ $(OUT)/%.acts: $$(foreach i,$$(SHARD_IDS),$(OUT)/shards/$$*-$$(i).acts) $(T)/str
 PROBE_LAYERS ?= 1
 PROBE_PARTS = $(shell awk -v n=$(MODEL_LAYERS) -v k=$(PROBE_LAYERS) 'BEGIN { for (i = 0; i < n; i += k) { \
   j = i + k - 1; if (j > n - 1) j = n - 1; printf "%s ", (i == j ? i : i "-" j) } }')
-$(OUT)/probes/layer-%.probes: $(OUT)/train.acts $(T)/probe-fit
+# The data check (pipelines/overlap.sh) runs before any probe is fitted: a
+# model trained on the study's stories stops the run here.
+$(OUT)/overlap.txt: $(OUT)/train.tagged $(OUT)/test.tagged $(MODEL_FILES) pipelines/overlap.sh $(T)/stream-view
+	BIN=$(T) IS_REAL=$(MODEL_IS_REAL) pipelines/overlap.sh $(MODEL_DIR) $(OUT)/train.tagged $(OUT)/test.tagged > $@.tmp && mv $@.tmp $@
+$(OUT)/probes/layer-%.probes: $(OUT)/train.acts $(T)/probe-fit | $(OUT)/overlap.txt
 	@mkdir -p $(dir $@)
 	$(LAUNCH) $(T)/probe-fit --layers $* --vectors k,q --threads $(PROBE_THREADS) -o $@ $<
 $(OUT)/probes.probes: $$(foreach l,$$(PROBE_PARTS),$(OUT)/probes/layer-$$(l).probes) $(T)/stream-view
@@ -87,12 +106,15 @@ $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/report.csv &: $(OUT)
 	  --csv $(OUT)/report.csv --threads $(PROBE_THREADS) $(OUT)/test.acts
 
 STUDY_RESULTS := $(DATA_CACHE)/study/results_keys.json $(DATA_CACHE)/study/results_queries.json
-$(OUT)/summary.md: $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/train.tagged $(OUT)/test.tagged $(STUDY_RESULTS) pipelines/summary.sh $(T)/probe-compare
-	BIN=$(T) MODEL_DIR=$(MODEL_DIR) MODEL_NAME=$(MODEL_NAME) IS_REAL=$(MODEL_IS_REAL) \
-	  pipelines/summary.sh $(OUT) $(STUDY_RESULTS) > $@.tmp && mv $@.tmp $@
+# The summary reports the controls (pipelines/controls.mk) beside the results.
+$(OUT)/summary.md: $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/train.tagged $(OUT)/test.tagged \
+    $(OUT)/overlap.txt $(OUT)/controls.tsv $(STUDY_RESULTS) pipelines/summary.sh $(T)/probe-compare
+	BIN=$(T) MODEL_DIR=$(MODEL_DIR) MODEL_NAME=$(MODEL_NAME) IS_REAL=$(MODEL_IS_REAL) CONTROL=$(CONTROL) \
+	  CONTROL_SEED=$(CONTROL_SEED) pipelines/summary.sh $(OUT) $(STUDY_RESULTS) > $@.tmp && mv $@.tmp $@
 
 .PHONY: all study results
 results: $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/report.csv
+	@:
 study: results $(OUT)/summary.md
-all: model-check study figures heads
+all: model-check study figures heads controls
 	@echo "make all: done; the summary is $(OUT)/summary.md, figures in $(OUT)/figures/"

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # summary.sh OUT STUDY_KEYS STUDY_QUERIES: the Markdown summary of a study
 # run: which model (by identity, never mistaken for TinyStories-1M), which
-# data, and for the case-study tags (``, '', VBD, PRP$, CC) and then every
-# other tag, the best heads of the key and query probes; beside them the
-# study's published values when the model is the real TinyStories-1M.
-# Env: BIN (tools), MODEL_NAME, IS_REAL (yes|no).
+# data and whether the model was trained on it (overlap.txt), the
+# case-study tags (``, '', VBD, PRP$, CC) with their controls (controls.tsv:
+# interval, baselines, control model, selectivity, stability; see
+# docs/controls.md), then every tag's best heads of the key and query probes
+# with the same controls; beside them the study's published values when the
+# model is the real TinyStories-1M.
+# Env: BIN (tools), MODEL_NAME, IS_REAL (yes|no), CONTROL (yes|no).
 set -euo pipefail
 out=$1 study_keys=$2 study_queries=$3
 export LC_ALL=C
@@ -30,6 +33,47 @@ for key in stories-sha256 tokenizer-sha256 tagger-sha256 split-seed train-fracti
   [ -n "$v" ] && echo "- $key: \`$v\`"
 done
 echo "- train tokens: $("$BIN/stream-view" --no-header "$out/train.tagged" | wc -l), test tokens: $("$BIN/stream-view" --no-header "$out/test.tagged" | wc -l)"
+# were the study's stories part of the model's training data? (overlap.sh)
+ov() { sed -n "s/^$1: //p" "$out/overlap.txt"; }
+echo "- **overlap of the model's training stories with the study's: $(ov overlap)**"
+echo "  - study stories: $(ov study-stories)"
+echo "  - model's training stories: $(ov model-training-stories)"
+[ -n "$(ov shared-story-indices)" ] && echo "  - shared story indices: $(ov shared-story-indices); shared story texts: $(ov shared-story-texts)"
+echo
+
+# --- the controls of the case-study tags (controls.tsv) ---------------------
+ct=$out/controls.tsv
+echo "## Controls and uncertainty: the case-study tags"
+echo
+echo "Each tag in the vector kind the study probed it with (docs/controls.md)."
+echo "F1 [95% interval]: bootstrap over test stories ($(sed -n 's/^# bootstrap: \([0-9]*\) replicates.*/\1/p' "$ct") replicates)."
+echo "Majority / token id: F1 of the majority tag and of the most frequent tag of each token id (no vector at all)."
+if [ "${CONTROL:-yes}" = yes ]; then
+  echo "Control: the same probe on a model with the same architecture and random weights (model-init seed ${CONTROL_SEED:-1}), same head."
+else
+  echo "Control: not run (CONTROL=no)."
+fi
+echo "Selectivity: accuracy minus the control task's accuracy, same head (Hewitt & Liang 2019)."
+echo "Best in seeds: split seeds ($(sed -n 's/^# split seeds: \([0-9 ]*\) (.*/\1/p' "$ct")) in which this head is the best one."
+echo "Stable: best in at least 4/5 of the seeds and its interval above the runner-up's."
+echo
+echo "| tag | probe | support | best head | F1 [95% interval] | runner-up | F1 [95% interval] | majority F1 | token-id F1 | control F1 | F1 - control | selectivity | best in seeds | stable |"
+echo "|---|---|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|"
+f3() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.3f", x }'; }
+esc() { local t=$1; [ -z "$t" ] && t="(empty)"; t=${t//|/\\|}; t=${t//\`/\\\`}; printf '%s' "$t"; }
+case_rows() { # the study's kind per tag: key probes, query probes for PRP$
+  for tk in '``:k' "'':k" 'VBD:k' 'PRP$:q' 'CC:k'; do
+    t=${tk%:*} v=${tk##*:}
+    row=$(awk -F'\t' -v v="$v" -v t="$t" '!/^#/ && $1 == v && $2 == t' "$ct")
+    kind=key; [ "$v" = q ] && kind=query
+    if [ -z "$row" ]; then echo "| $(esc "$t") | $kind | 0 | - | - | - | - | - | - | - | - | - | - | - |"; continue; fi
+    IFS=$'\t' read -r _ _ sup best f1 lo hi share ru ruf1 rulo ruhi maj tok cf dcf cbest cbf1 sel wins seeds stable <<<"$row"
+    echo "| $(esc "$t") | $kind | $sup | $best | $(f3 "$f1") [$(f3 "$lo"), $(f3 "$hi")] | $ru | $(f3 "$ruf1") [$(f3 "$rulo"), $(f3 "$ruhi")] | $(f3 "$maj") | $(f3 "$tok") | $(f3 "$cf") | $(f3 "$dcf") | $(f3 "$sel") | $wins of $seeds | $stable |"
+  done
+}
+case_rows
+echo
+echo "What these heads do (activity, attention, direct logit attribution, ablation; the study's claims as checks): heads.md, whose rows name the same heads (on TinyStories-1M, the study's)."
 echo
 
 # table KIND OURS STUDY
@@ -63,6 +107,19 @@ table() {
 }
 table Key "$out/results_keys.json" "$study_keys"
 table Query "$out/results_queries.json" "$study_queries"
+
+# --- every tag with its controls ------------------------------------------------
+for v in k q; do
+  kind=Key; [ "$v" = q ] && kind=Query
+  echo "## $kind probes: every tag with its controls"
+  echo
+  echo "| tag | support | best head | F1 [95% interval] | runner-up F1 | token-id F1 | control F1 | selectivity | best in seeds | stable |"
+  echo "|---|---:|---|---|---:|---:|---:|---:|---:|---|"
+  awk -F'\t' -v v="$v" '!/^#/ && $1 == v' "$ct" | while IFS=$'\t' read -r _ t sup best f1 lo hi share ru ruf1 rulo ruhi maj tok cf dcf cbest cbf1 sel wins seeds stable; do
+    echo "| $(esc "$t") | $sup | $best | $(f3 "$f1") [$(f3 "$lo"), $(f3 "$hi")] | $(f3 "$ruf1") | $(f3 "$tok") | $(f3 "$cf") | $(f3 "$sel") | $wins of $seeds | $stable |"
+  done
+  echo
+done
 
 if [ "$IS_REAL" != yes ]; then
   echo "## The study's published best heads (TinyStories-1M, for reference)"

@@ -553,16 +553,23 @@ static void run_dump(const opts *o, const gptneo_model *m, const act_layout *Lp,
         j.ws[i].a.want_activity = memchr(L.vecs, 'a', (size_t)L.n_vecs) != NULL;
     }
     batch bufs[2] = {{0}, {0}};
-    uint64_t done = 0;
+    uint64_t done = 0, tokens = 0;
     int cur = 0;
     size_t pending = 0; /* stories of bufs[1 - cur] computed, not yet written */
     for (;;) {
         int more = read_batch(in, m, &bufs[cur], K, G);
         j.b = &bufs[cur];
         hpool_start(pool, bufs[cur].ng, HPOOL_DYNAMIC, run_group, &j);
-        for (size_t i = 0; i < pending; i++) cli_write_story(w, &bufs[1 - cur].s[i]);
+        for (size_t i = 0; i < pending; i++) {
+            cli_write_story(w, &bufs[1 - cur].s[i]);
+            tokens += bufs[1 - cur].s[i].n_tokens;
+        }
         done += (uint64_t)pending;
-        if (pending) cli_progress("stories", done, 0);
+        if (pending) {
+            char extra[48];
+            snprintf(extra, sizeof extra, "%llu tokens", (unsigned long long)tokens);
+            cli_progress_x("stories", done, 0, extra);
+        }
         if (hpool_wait(pool, &e)) die("%s", e.msg);
         pending = bufs[cur].n;
         cur = 1 - cur;

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/toolio.h"
 #include "io/outfile.h"
+#include "io/stream.h"
 #include "probe/pyfmt.h"
 
 static void usage(void)
@@ -33,12 +35,22 @@ static void usage(void)
         "  --tags LIST        only these tags, comma-separated (e.g. VBD,CC,PRP$)\n"
         "  --min-support N    only tags with support >= N on both sides (default 1)\n"
         "  --tsv              tab-separated with a header line, full precision\n"
+        "  --grid             instead: per tag (then accuracy, macro avg, weighted avg)\n"
+        "                     the layer x head matrix of F1(A) - F1(B) (accuracy: A's\n"
+        "                     minus B's), NaN where a side lacks the head or the tag,\n"
+        "                     in report-grid --all's layout (for gnuplot; e.g. F1 minus\n"
+        "                     a control model's F1, or selectivity: accuracy minus the\n"
+        "                     control task's); needs --model-from or --model-label;\n"
+        "                     --tags picks the average rows too (--tags accuracy)\n"
+        "  --model-from FILE  (--grid) a stream whose header names A's model\n"
+        "  --model-label TEXT (--grid) A's model in words\n"
         "  -o, --output FILE  output (default stdout)\n"
         "  --help, --version\n"
         "\n"
         "example:\n"
         "  probe-eval --probes probes.hs --json k=keys.json < test.acts\n"
-        "  probe-compare keys.json data/cache/study/results_keys.json\n");
+        "  probe-compare keys.json data/cache/study/results_keys.json\n"
+        "  probe-compare --grid --model-from probes.hs keys.json control/keys.json > minus-control.txt\n");
     exit(0);
 }
 
@@ -169,14 +181,16 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 int main(int argc, char **argv)
 {
     cli_init(argv[0]);
-    enum { O_TAGS = 256, O_MINSUP, O_TSV, O_HELP, O_VERSION };
+    enum { O_TAGS = 256, O_MINSUP, O_TSV, O_GRID, O_MFROM, O_MLABEL, O_HELP, O_VERSION };
     static const struct option opts[] = {
         {"tags", required_argument, 0, O_TAGS}, {"min-support", required_argument, 0, O_MINSUP},
         {"tsv", no_argument, 0, O_TSV}, {"output", required_argument, 0, 'o'},
+        {"grid", no_argument, 0, O_GRID}, {"model-from", required_argument, 0, O_MFROM},
+        {"model-label", required_argument, 0, O_MLABEL},
         {"help", no_argument, 0, O_HELP}, {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
-    const char *tags = NULL, *out = NULL;
+    const char *tags = NULL, *out = NULL, *mfrom = NULL, *mlabel = NULL;
     long min_sup = 1;
-    int tsv = 0;
+    int tsv = 0, grid_mode = 0;
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -184,6 +198,9 @@ int main(int argc, char **argv)
         case O_TAGS: tags = optarg; break;
         case O_MINSUP: min_sup = cli_parse_long("--min-support", optarg, 0, 1L << 40); break;
         case O_TSV: tsv = 1; break;
+        case O_GRID: grid_mode = 1; break;
+        case O_MFROM: mfrom = optarg; break;
+        case O_MLABEL: mlabel = optarg; break;
         case 'o': out = optarg; break;
         case 'h': case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
@@ -191,6 +208,21 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind != 2) die("want two reports: A.json B.json (see --help)");
+    if (grid_mode && tsv) die("give one of --grid, --tsv");
+    if (grid_mode && !mfrom == !mlabel) die("--grid: name A's model with one of --model-from FILE, --model-label TEXT");
+    if (!grid_mode && (mfrom || mlabel)) die("--model-from / --model-label go with --grid");
+    /* the model identity (for --grid's figure) */
+    char *model = NULL, *model_sha = NULL;
+    if (mfrom) {
+        stream_reader *mr = cli_open_input(mfrom, 0);
+        const char *m = stream_header_get(stream_reader_header(mr), "model"), *sh = stream_header_get(stream_reader_header(mr), "model-sha256");
+        if (!m || !sh) die("%s: its header names no model (no model / model-sha256 lines)", mfrom);
+        model = xstrdup(m);
+        model_sha = xstrdup(sh);
+        stream_reader_close(mr);
+    } else if (mlabel) {
+        model = xstrdup(mlabel);
+    }
     grid A, B;
     grid_load(&A, argv[optind]);
     grid_load(&B, argv[optind + 1]);
@@ -274,7 +306,30 @@ int main(int argc, char **argv)
 
     outfile *of = cli_open_output(out);
     FILE *f = of->f;
-    if (tsv) {
+    if (grid_mode) {
+        fprintf(f, "# model: %s\n", model);
+        if (model_sha) fprintf(f, "# model-sha256: %s\n", model_sha);
+        fprintf(f, "# report: %s minus %s  metric: f1-score difference (accuracy: difference of accuracies)  "
+                   "rows: layers 0..%d  columns: heads 0..%d\n", A.path, B.path, NL - 1, NH - 1);
+        /* --tags picks the average rows too here (accuracy: selectivity) */
+        int n_shown = 0;
+        for (int i = 0; i < n_rows; i++) n_shown += in_list(tags, rows[i].tag);
+        fprintf(f, "# tags: %d\n", n_shown);
+        for (int i = 0, shown = 0; i < n_rows; i++) {
+            if (!in_list(tags, rows[i].tag)) continue;
+            if (shown++) fputs("\n\n", f);
+            fprintf(f, "# tag: %s\n", rows[i].tag[0] ? rows[i].tag : "(none)");
+            for (int l = 0; l < NL; l++) {
+                for (int h = 0; h < NH; h++) {
+                    const json_t *xa = A.cell[l * A.n_head + h], *xb = B.cell[l * B.n_head + h];
+                    double d = cell_f1(xa, rows[i].tag) - cell_f1(xb, rows[i].tag);
+                    if (isnan(d)) fprintf(f, "%sNaN", h ? " " : "");
+                    else fprintf(f, "%s%.17g", h ? " " : "", d);
+                }
+                fputc('\n', f);
+            }
+        }
+    } else if (tsv) {
         fprintf(f, "tag\tsupport_a\tsupport_b\tbest_a\tf1_best_a\tbest_b\tf1_best_b\tsame_best\trank_of_best_b_in_a\t"
                    "mean_abs_df1\tmax_abs_df1\tat_max\tspearman\theads\n");
         for (int i = 0; i < n_rows; i++) {
@@ -310,6 +365,7 @@ int main(int argc, char **argv)
     cli_close_output(of);
     for (size_t i = 0; i < n_keys; i++) free(keys[i]);
     free(keys); free(rows); free(fa); free(fb); free(at); free(ca); free(A.cell); free(B.cell);
+    free(model); free(model_sha);
     json_decref(A.root);
     json_decref(B.root);
     return 0;

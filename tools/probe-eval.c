@@ -61,7 +61,8 @@ static void usage(void)
         "                     not depend on it\n"
         "  --help, --version\n"
         "Without --csv, -o or --json the CSV goes to stdout.  Probes fitted on one model\n"
-        "are refused on activations of another (model-sha256 in the two headers).\n"
+        "are refused on activations of another (model-sha256 in the two headers), and\n"
+        "probes of a control task (control-task) on other tags than that task's.\n"
         "\n"
         "example:\n"
         "  probe-fit < train.acts > probes.hs\n"
@@ -280,6 +281,14 @@ static probe_data read_test(const char *input, const probe_rec *probes, int n, c
     if (pm && am && strcmp(pm, am))
         die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
             stream_reader_name(r), am);
+    /* probes of the control task (control-task's output) score only on
+     * the same control task's tags, and real-tag probes only on real tags */
+    const char *pcta = stream_header_get(probes_h, "control-task"), *acta = stream_header_get(stream_reader_header(r), "control-task");
+    const char *pdist = stream_header_get(probes_h, "control-task-dist"),
+               *adist = stream_header_get(stream_reader_header(r), "control-task-dist");
+    if ((pcta || acta) && (!pcta || !acta || strcmp(pcta, acta) || !pdist || !adist || strcmp(pdist, adist)))
+        die("the probes were fitted on %s, %s has %s (control-task header lines)", pcta ? "control-task tags" : "real tags",
+            stream_reader_name(r), acta ? (pcta ? "another control task's tags" : "control-task tags") : "real tags");
     stream_header_init(acts_h);
     stream_header_copy(acts_h, stream_reader_header(r));
     probe_input *in = xmalloc((size_t)n * sizeof *in);

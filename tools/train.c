@@ -75,7 +75,7 @@ static void usage(void)
 "  --eos N (50256)      end-of-story token id\n"
 "logging / state:\n"
 "  --eval-every N (100) held-out loss every N steps (and at the end)\n"
-"  --log-every N (10)   train loss line every N steps\n"
+"  --log-every N (10)   a --log line every N steps\n"
 "  --log FILE           TSV log: step tokens lr train_loss heldout_loss grad_norm seconds\n"
 "  --checkpoint FILE    write weights + optimizer state here (every --checkpoint-every\n"
 "                       N steps, default 100, and at the end)\n"
@@ -85,7 +85,10 @@ static void usage(void)
 "  --tokenizer DIR      vocab.json + merges.txt for --prompt (default data/cache/tokenizer)\n"
 "  --gen-tokens N (40)  tokens to generate\n"
 "  -o, --output DIR     model directory (created)\n"
-"  --help, --version\n\n"
+"  --help, --version\n"
+"stderr: the run's setup, then one progress line (step, loss, held-out loss,\n"
+"tokens/s, time left) on a terminal, or a line at 1/4, 1/2 and 3/4 of the steps\n"
+"in a log; then the held-out loss, the speed and the greedy continuation.\n\n"
 "example:\n"
 "  tokenize < data/cache/stories/tinystories-train-first2316.txt | \\\n"
 "    train --prompt 'Once upon a time' -o models/standin\n");
@@ -369,6 +372,7 @@ int main(int argc, char **argv)
     read_corpus(o.input, o.cfg.vocab_size, &c);
     herr e;
     trainer_info inf;
+    const size_t corpus_tokens = c.ntok;  /* trainer_new takes the corpus over */
     trainer *t = trainer_new(&o.cfg, &o.t, &c, &inf, &e);
     if (!t) die("%s", e.msg);
     if (o.resume && trainer_resume(t, o.resume, &e)) die("%s", e.msg);
@@ -379,7 +383,7 @@ int main(int argc, char **argv)
     }
     /* all checks passed: from here on, stderr is the training log */
     fprintf(stderr, "train: %d stories (%zu tokens): %d for training (%ld tokens), %d held out; "
-            "%ld cut to %ld tokens\n", inf.n_stories, c.ntok, inf.n_train, inf.train_tokens,
+            "%ld cut to %ld tokens\n", inf.n_stories, corpus_tokens, inf.n_train, inf.train_tokens,
             inf.n_heldout, inf.n_cut, o.t.seq_len);
     if (o.resume) fprintf(stderr, "train: resumed from %s at step %ld\n", o.resume, trainer_step_count(t));
     fprintf(stderr, "train: %zu parameters (hidden %d, %d heads, %d layers, inner %d, vocab %d), "
@@ -395,6 +399,10 @@ int main(int argc, char **argv)
     double t_train = 0, run_loss = 0, last_held = NAN, last_train = NAN;
     long run_tok = 0, tok_run = 0;
     int stopped = 0;
+    /* stderr: one progress line on a terminal, a few lines in a log
+     * (cli_progress); every logged step goes to --log */
+    const long step0 = trainer_step_count(t);
+    char status[160] = "";
     while (trainer_step_count(t) < o.t.steps) {
         double t0 = now_s(CLOCK_MONOTONIC);
         trainer_step_info si;
@@ -408,16 +416,20 @@ int main(int argc, char **argv)
         int do_log = step % o.log_every == 0 || step == o.t.steps || do_eval;
         if (do_log) {
             last_train = run_loss / (double)run_tok;
-            fprintf(stderr, "train: step %ld/%ld  loss %.4f  lr %.2e  grad-norm %.3f  %.0f tokens/s\n",
-                    step, o.t.steps, last_train, si.lr, si.grad_norm, tok_run / t_train);
             run_loss = 0;
             run_tok = 0;
         }
         if (do_eval) {
             long ht;
             last_held = trainer_heldout_loss(t, &ht);
-            fprintf(stderr, "train: step %ld  held-out loss %.4f nats/token (%ld tokens)\n", step, last_held, ht);
         }
+        if (do_log) {
+            int k = snprintf(status, sizeof status, "loss %.3f", last_train);
+            if (!isnan(last_held)) k += snprintf(status + k, sizeof status - (size_t)k, ", held-out %.3f", last_held);
+            k += snprintf(status + k, sizeof status - (size_t)k, ", %.0f tokens/s", tok_run / t_train);
+            if (step0) snprintf(status + k, sizeof status - (size_t)k, " (resumed at step %ld)", step0);
+        }
+        cli_progress_x("steps", (uint64_t)(step - step0), (uint64_t)(o.t.steps - step0), status);
         if (logf && do_log) {
             fprintf(logf, "%ld\t%ld\t%.6g\t%.6f\t", step, trainer_tokens_seen(t), si.lr, last_train);
             if (do_eval) fprintf(logf, "%.6f", last_held); else fprintf(logf, "NA");
@@ -429,12 +441,17 @@ int main(int argc, char **argv)
             trainer_checkpoint(t, o.ckpt, &e))
             die("%s", e.msg);
         if (stop) {
+            cli_progress_end();
             fprintf(stderr, "train: stopped after step %ld as asked (--stop-after)%s\n", step,
                     o.ckpt ? "; resume with --resume" : "");
             stopped = 1;
             break;
         }
     }
+    cli_progress_end();
+    if (!isnan(last_held) && !stopped)
+        fprintf(stderr, "train: step %ld: train loss %.4f (since the last log step), held-out loss %.4f nats/token\n",
+                trainer_step_count(t), last_train, last_held);
     if (logf && fclose(logf) != 0) die("%s: write error", o.log);
     if (!stopped)
         finish(&o, t, &inf, tok_run, t_train, now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu_start, last_train,

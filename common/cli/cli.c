@@ -17,7 +17,7 @@
 static char tool_name[64] = "heads";
 static void (*die_hooks[8])(void);
 static int n_die_hooks;
-static int progress_drawn;
+static void (*before_message)(void);   /* e.g. erase a progress line */
 
 void cli_init(const char *argv0)
 {
@@ -43,6 +43,8 @@ void cli_on_die(void (*fn)(void))
     if (n_die_hooks < 8) die_hooks[n_die_hooks++] = fn;
 }
 
+void cli_before_message(void (*fn)(void)) { before_message = fn; }
+
 static void vmessage(const char *fmt, va_list ap)
 {
     char buf[2048];
@@ -50,7 +52,7 @@ static void vmessage(const char *fmt, va_list ap)
     /* One line, always: fold any newline a message picked up. */
     for (char *p = buf; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
-    if (progress_drawn) { fputc('\n', stderr); progress_drawn = 0; }
+    if (before_message) before_message();
     fprintf(stderr, "%s: %s\n", tool_name, buf);
 }
 
@@ -99,22 +101,6 @@ char *cli_join_args(int argc, char **argv)
         *p = 0;
     }
     return s;
-}
-
-void cli_progress(const char *what, uint64_t done, uint64_t total)
-{
-    if (!isatty(2)) return;
-    if (total)
-        fprintf(stderr, "\r%s: %llu/%llu %s", tool_name, (unsigned long long)done,
-                (unsigned long long)total, what);
-    else
-        fprintf(stderr, "\r%s: %llu %s", tool_name, (unsigned long long)done, what);
-    progress_drawn = 1;
-}
-
-void cli_progress_end(void)
-{
-    if (progress_drawn) { fputc('\n', stderr); progress_drawn = 0; }
 }
 
 long cli_parse_long(const char *opt, const char *s, long min, long max)

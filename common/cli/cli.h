@@ -44,13 +44,47 @@ void cli_on_die(void (*fn)(void));
  *  when out of memory. */
 char *cli_join_args(int argc, char **argv);
 
-/** Progress on stderr, only when stderr is a terminal (quiet in make logs).
+/** Progress of long work on stderr (common/cli/progress.c).  A task starts
+ *  with the first call for a label and ends at cli_progress_end (or when
+ *  another label starts).  On a terminal: one line redrawn in place, at
+ *  most 10 times a second: "tool: 120/256 probes, 31.2/s, 4.4 s left",
+ *  then a summary line "tool: 256 probes in 8.2 s (31.2/s)".  Not on a
+ *  terminal (make logs, files): nothing while the task is younger than 10
+ *  s; after that a line as the count passes 1/4, 1/2 and 3/4 of a known
+ *  total (every 60 s when the total is unknown), and the summary line at
+ *  the end.  Env HEADS_PROGRESS=bar|lines|off forces a mode;
+ *  HEADS_PROGRESS_MIN=S sets the 10 s (and the 60 s to 6 S).
+ *  Calls from several threads must be serialised by the caller.
  *  @param what label, e.g. "stories"; @param done count so far;
  *  @param total count expected or 0 when unknown */
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 
-/** Finish a progress line (newline) if any was drawn. */
+/** cli_progress with a short text appended to the line (e.g. "loss 3.41").
+ *  @param extra text or NULL */
+void cli_progress_x(const char *what, uint64_t done, uint64_t total, const char *extra);
+
+/** End the current task: its summary line (on a terminal when a line was
+ *  drawn; elsewhere when it lasted 10 s or more). */
 void cli_progress_end(void);
+
+/** Erase a progress line drawn on the terminal (die and warn call it
+ *  first, through cli_before_message). */
+void cli_progress_clear(void);
+
+/** Register the function die() and warn() call before their message (the
+ *  progress display erases its line with it). @param fn function or NULL */
+void cli_before_message(void (*fn)(void));
+
+/** The text of a progress line, without the tool name (for tests).
+ *  @param buf,n output buffer @param elapsed seconds since the start
+ *  @param extra appended text or NULL @param final the summary form
+ *  ("N what in T (R/s)")  @return the length snprintf reports */
+size_t cli_progress_format(char *buf, size_t n, const char *what, uint64_t done, uint64_t total,
+                           double elapsed, const char *extra, int final);
+
+/** A duration as "4.2 s" (under 10 s), "42 s", "3:07" or "1:02:03".
+ *  @param s seconds @param buf output @return buf */
+char *cli_format_duration(double s, char buf[32]);
 
 /** Parse a non-negative integer fully, or die naming the option.
  *  @return the value */

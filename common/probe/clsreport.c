@@ -12,6 +12,17 @@ static int cmp_idx(const void *a, const void *b, void *ctx)
     return strcmp(names[*(const int *)a], names[*(const int *)b]);
 }
 
+cls_metrics cls_prf(uint64_t tp, uint64_t pred, uint64_t support)
+{
+    double p = pred ? (double)tp / (double)pred : 1.0;
+    double rc = support ? (double)tp / (double)support : 1.0;
+    double den = 1.0 * p + rc;
+    if (den == 0.0) den = 1.0;
+    return (cls_metrics){p, rc, (2.0 * p) * rc / den, (double)support};
+}
+
+double cls_f1(uint64_t tp, uint64_t pred, uint64_t support) { return cls_prf(tp, pred, support).f1; }
+
 int cls_report_compute(cls_report *r, const char (*names)[TAG_MAX + 1], int n_names,
                        const int *y_true, const int *y_pred, size_t n, herr *e)
 {
@@ -51,13 +62,8 @@ int cls_report_compute(cls_report *r, const char (*names)[TAG_MAX + 1], int n_na
     for (int j = 0; j < m; j++) {
         int k = idx[j];
         memcpy(r->labels[j], names[k], TAG_MAX + 1);
-        double p = pred[k] ? (double)tp[k] / (double)pred[k] : 1.0;
-        double rc = tru[k] ? (double)tp[k] / (double)tru[k] : 1.0;
-        double den = 1.0 * p + rc;
-        if (den == 0.0) den = 1.0;
-        double f = (2.0 * p) * rc / den;
-        r->rows[j] = (cls_metrics){p, rc, f, (double)tru[k]};
-        pv[j] = p; rv[j] = rc; fv[j] = f; w[j] = (double)tru[k];
+        r->rows[j] = cls_prf(tp[k], pred[k], tru[k]);
+        pv[j] = r->rows[j].precision; rv[j] = r->rows[j].recall; fv[j] = r->rows[j].f1; w[j] = (double)tru[k];
     }
     r->n = (double)n;
     r->accuracy = (double)correct / (double)n;

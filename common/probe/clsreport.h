@@ -13,6 +13,7 @@
 #define HEADS_CLSREPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/err.h"
@@ -44,6 +45,14 @@ typedef struct cls_report {
 int cls_report_compute(cls_report *r, const char (*names)[TAG_MAX + 1], int n_names,
                        const int *y_true, const int *y_pred, size_t n, herr *e)
     __attribute__((warn_unused_result));
+
+/** One label's precision, recall and F1 from its counts, as
+ *  cls_report_compute computes them (zero_division=1).
+ *  @param tp,pred,support counts @return the three (support as a double) */
+cls_metrics cls_prf(uint64_t tp, uint64_t pred, uint64_t support);
+
+/** @return cls_prf(tp, pred, support).f1 */
+double cls_f1(uint64_t tp, uint64_t pred, uint64_t support);
 
 /** Free the arrays of a report. @param r report */
 void cls_report_free(cls_report *r);

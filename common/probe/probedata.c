@@ -10,6 +10,7 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
     size_t n = 0, cap = 0;
     int *labels = NULL;
     float *feats = NULL;
+    uint32_t *story_of = NULL, *token_id = NULL;
     story_rec s;
     story_init(&s);
     uint64_t stories = 0;
@@ -42,6 +43,16 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
                     goto fail;
                 }
                 feats = nf;
+                if (out->want_tokens) {
+                    uint32_t *ns = realloc(story_of, nc * sizeof *story_of);
+                    if (ns) story_of = ns;
+                    uint32_t *ni = ns ? realloc(token_id, nc * sizeof *token_id) : NULL;
+                    if (!ni) {
+                        herr_set(e, "out of memory for %zu tokens", nc);
+                        goto fail;
+                    }
+                    token_id = ni;
+                }
                 cap = nc;
             }
             const float *src = s.floats + (size_t)t * s.floats_per_token;
@@ -57,6 +68,10 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
                     }
                     dst[in[p].dst + a] = v;
                 }
+            if (out->want_tokens) {
+                story_of[n] = (uint32_t)(stories - 1);
+                token_id[n] = s.tokens[t].id;
+            }
             if ((labels[n] = tagset_index(tags, tag, e)) < 0) goto fail;
             n++;
         }
@@ -65,17 +80,24 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
     out->feats = feats;
     out->labels = labels;
     out->n = n;
+    out->story_of = story_of;
+    out->token_id = token_id;
+    out->n_stories = (uint32_t)stories;
     feats = NULL;
     labels = NULL;
+    story_of = token_id = NULL;
     rc = 0;
 fail:
     if (rc) {
         out->feats = NULL;
         out->labels = NULL;
         out->n = 0;
+        out->story_of = out->token_id = NULL;
     }
     story_free(&s);
     free(feats);
     free(labels);
+    free(story_of);
+    free(token_id);
     return rc;
 }

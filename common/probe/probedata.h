@@ -25,6 +25,11 @@ typedef struct probe_data {
     float *feats;   /**< [n][per] the probes' floats of every kept token (free) */
     int *labels;    /**< [n] index of each token's mapped tag in the tagset (free) */
     size_t n;       /**< tokens kept */
+    /** when want_tokens is set: [n] each kept token's story (0-based
+     *  ordinal of its record in the stream) and token id (free both) */
+    int want_tokens;
+    uint32_t *story_of, *token_id;
+    uint32_t n_stories;  /**< story records read */
     /** called after every story with the stories read so far (may be
      *  NULL: the tools draw progress with it) */
     void (*on_story)(uint64_t stories);

@@ -165,7 +165,7 @@ if [ "${TEST_SLURM_FULL:-1}" = 0 ]; then skip "slurm: make all (TEST_SLURM_FULL=
 FM=$TMP/tsmodel
 "$BIN/model-init" --tinystories-1m-config --seed 5 -o "$FM" >/dev/null
 # the same tools the rest of `make check` tests (SANITIZE=1: build/san/bin)
-ALL_ARGS=(MODEL="$FM" N_TRAIN=16 N_TEST=8 SHARDS=2 PROBE_THREADS=1 ABLATE_TAKE=1 SANITIZE="${SANITIZE:-}")
+ALL_ARGS=(MODEL="$FM" N_TRAIN=16 N_TEST=8 SHARDS=2 PROBE_THREADS=1 ABLATE_TAKE=1 STABILITY_SEEDS="1 2" BOOTSTRAP_B=200 SANITIZE="${SANITIZE:-}")
 # Every tool of every launched recipe runs inside a job step (a pipe runs
 # whole under LAUNCH, not just its first command): tools wrapped to log
 # $SLURM_STEP_ID, which srun sets in a step and salloc's shell lacks.

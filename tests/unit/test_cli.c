@@ -55,5 +55,22 @@ int main(void)
     char *j = cli_join_args(4, argv);
     CHECK(strcmp(j, "-o 'a b' 'it'\\''s'") == 0, "arguments joined with shell quoting: %s", j);
     free(j);
+
+    /* the progress line's text (common/cli/progress.c) */
+    char d[32], line[256];
+    CHECK(!strcmp(cli_format_duration(4.25, d), "4.2 s") && !strcmp(cli_format_duration(42.4, d), "42 s") &&
+              !strcmp(cli_format_duration(187, d), "3:07") && !strcmp(cli_format_duration(3723, d), "1:02:03"),
+          "durations: 4.2 s, 42 s, 3:07, 1:02:03");
+    cli_progress_format(line, sizeof line, "probes", 64, 256, 2.0, NULL, 0);
+    CHECK(!strcmp(line, "64/256 probes, 32.0/s, 6.0 s left"), "known total: count, rate, time left: '%s'", line);
+    cli_progress_format(line, sizeof line, "steps", 2000, 8000, 200.0, "loss 3.550, held-out 3.435", 0);
+    CHECK(!strcmp(line, "2000/8000 steps, 10.0/s, 10:00 left, loss 3.550, held-out 3.435"),
+          "known total with extra text: '%s'", line);
+    cli_progress_format(line, sizeof line, "stories", 1234, 0, 4.0, "50000 tokens", 0);
+    CHECK(!strcmp(line, "1234 stories, 308/s, 50000 tokens"), "unknown total: count and rate: '%s'", line);
+    cli_progress_format(line, sizeof line, "probes", 256, 256, 8.2, NULL, 1);
+    CHECK(!strcmp(line, "256 probes in 8.2 s (31.2/s)"), "summary line: '%s'", line);
+    cli_progress_format(line, sizeof line, "stories", 0, 0, 0.0, NULL, 0);
+    CHECK(!strcmp(line, "0 stories"), "nothing done yet: no rate: '%s'", line);
     TEST_END();
 }
