@@ -94,7 +94,7 @@ int main(int argc, char **argv)
     stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     const stream_header *h = stream_reader_header(r);
     act_layout L;
-    if (act_layout_parse(&L, h, &he)) die("%s: %s", stream_reader_name(r), he.msg);
+    cli_act_layout(r, &L, 1);
     if (nh == 0) nh = cli_heads_from_options(heads_s, layer, head, &L, heads);
 
     /* the model, when given, must be the stream's */

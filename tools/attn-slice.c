@@ -350,7 +350,7 @@ int main(int argc, char **argv)
     stream_reader *r = cli_open_input(o.input, 1u << STREAM_ACTIVATIONS);
     const stream_header *hdr = stream_reader_header(r);
     act_layout L;
-    if (act_layout_parse(&L, hdr, &he)) die("%s: %s", stream_reader_name(r), he.msg);
+    cli_act_layout(r, &L, 1);
     if (nh == 0) nh = cli_heads_from_options(o.heads_s, o.layer, o.head, &L, hid);
     double div[ACT_MAX_LAYERS];
     const int gpt2 = attn_divisors(hdr, &L, stream_reader_name(r), div);

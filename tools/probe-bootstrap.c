@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     /* the test split */
     stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     act_layout AL;
-    if (act_layout_parse(&AL, stream_reader_header(r), &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
+    cli_act_layout(r, &AL, 1);
     {
         const char *pm = stream_header_get(&ph, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
         if (pm && am && strcmp(pm, am))

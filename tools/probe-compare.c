@@ -16,6 +16,7 @@
 #include "io/outfile.h"
 #include "io/stream.h"
 #include "probe/pyfmt.h"
+#include "probe/report.h"
 
 static void usage(void)
 {
@@ -32,7 +33,8 @@ static void usage(void)
         "  correlation of the two F1 grids (average ranks for ties; '-' when a grid\n"
         "  is constant).\n"
         "\n"
-        "  --tags LIST        only these tags, comma-separated (e.g. VBD,CC,PRP$)\n"
+        "  --tags LIST        only these tags, comma-separated (e.g. VBD,CC,PRP$; the\n"
+        "                     empty tag is (none))\n"
         "  --min-support N    only tags with support >= N on both sides (default 1)\n"
         "  --tsv              tab-separated with a header line, full precision\n"
         "  --grid             instead: per tag (then accuracy, macro avg, weighted avg)\n"
@@ -54,56 +56,15 @@ static void usage(void)
     exit(0);
 }
 
-typedef struct grid {
-    const char *path;
-    json_t *root;
-    int n_layer, n_head;  /* bounding box */
-    json_t **cell;        /* [n_layer][n_head], NULL where missing */
-} grid;
-
-static void grid_load(grid *g, const char *path)
+/* F1 of key at a head ("accuracy" is a bare number); NAN when absent. */
+static double cell_f1(const probe_report *r, int l, int h, const char *key)
 {
-    json_error_t e;
-    g->path = path;
-    g->root = json_load_file(path, 0, &e);
-    if (!g->root) die("%s: %s (line %d)", path, e.text, e.line);
-    if (!json_is_array(g->root) || json_array_size(g->root) == 0)
-        die("%s: not a report grid (want a [layer][head] list of lists)", path);
-    g->n_layer = (int)json_array_size(g->root);
-    g->n_head = 0;
-    for (int l = 0; l < g->n_layer; l++) {
-        json_t *row = json_array_get(g->root, (size_t)l);
-        if (!json_is_array(row)) die("%s: layer %d is not a list of heads", path, l);
-        if ((int)json_array_size(row) > g->n_head) g->n_head = (int)json_array_size(row);
-    }
-    g->cell = xcalloc((size_t)g->n_layer * (g->n_head ? g->n_head : 1), sizeof *g->cell);
-    for (int l = 0; l < g->n_layer; l++) {
-        json_t *row = json_array_get(g->root, (size_t)l);
-        for (int h = 0; h < (int)json_array_size(row); h++) {
-            json_t *c = json_array_get(row, (size_t)h);
-            if (json_is_null(c)) continue;
-            if (!json_is_object(c)) die("%s: layer %d head %d is not a report object", path, l, h);
-            g->cell[l * g->n_head + h] = c;
-        }
-    }
+    return probe_report_metric(r, (size_t)l, (size_t)h, key, "f1-score");
 }
 
-/* F1 of key in a cell ("accuracy" is a bare number); NAN when absent. */
-static double cell_f1(const json_t *c, const char *key)
+static double cell_support(const probe_report *r, int l, int h, const char *key)
 {
-    if (!c) return NAN;
-    const json_t *v = json_object_get(c, key);
-    if (!v) return NAN;
-    if (json_is_number(v)) return json_number_value(v);
-    const json_t *f = json_object_get(v, "f1-score");
-    return f && json_is_number(f) ? json_number_value(f) : NAN;
-}
-
-static double cell_support(const json_t *c, const char *key)
-{
-    const json_t *v = c ? json_object_get(c, key) : NULL;
-    const json_t *s = v ? json_object_get(v, "support") : NULL;
-    return s && json_is_number(s) ? json_number_value(s) : NAN;
+    return probe_report_metric(r, (size_t)l, (size_t)h, key, "support");
 }
 
 /* Average ranks (1-based) of v[0..n-1]. */
@@ -164,7 +125,7 @@ static int in_list(const char *list, const char *tag)
     for (const char *p = list; *p;) {
         const char *e = strchr(p, ',');
         size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == tl && !strncmp(p, tag, l)) return 1;
+        if ((l == tl && !strncmp(p, tag, l)) || (!tl && l == 6 && !strncmp(p, "(none)", 6))) return 1;
         if (!e) break;
         p = e + 1;
     }
@@ -195,7 +156,11 @@ int main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (o) {
-        case O_TAGS: tags = optarg; break;
+        case O_TAGS:
+            tags = optarg;
+            if (!*tags || strstr(tags, ",,") || *tags == ',' || tags[strlen(tags) - 1] == ',')
+                die("--tags: '%s' has an empty item (the empty tag is written (none))", tags);
+            break;
         case O_MINSUP: min_sup = cli_parse_long("--min-support", optarg, 0, 1L << 40); break;
         case O_TSV: tsv = 1; break;
         case O_GRID: grid_mode = 1; break;
@@ -213,26 +178,21 @@ int main(int argc, char **argv)
     if (!grid_mode && (mfrom || mlabel)) die("--model-from / --model-label go with --grid");
     /* the model identity (for --grid's figure) */
     char *model = NULL, *model_sha = NULL;
-    if (mfrom) {
-        stream_reader *mr = cli_open_input(mfrom, 0);
-        const char *m = stream_header_get(stream_reader_header(mr), "model"), *sh = stream_header_get(stream_reader_header(mr), "model-sha256");
-        if (!m || !sh) die("%s: its header names no model (no model / model-sha256 lines)", mfrom);
-        model = xstrdup(m);
-        model_sha = xstrdup(sh);
-        stream_reader_close(mr);
-    } else if (mlabel) {
-        model = xstrdup(mlabel);
-    }
-    grid A, B;
-    grid_load(&A, argv[optind]);
-    grid_load(&B, argv[optind + 1]);
-    int NL = A.n_layer < B.n_layer ? A.n_layer : B.n_layer, NH = A.n_head < B.n_head ? A.n_head : B.n_head;
+    if (mfrom || mlabel) cli_model_identity(mfrom, mlabel, &model, &model_sha);
+    /* both reports checked whole (shape, types) before any output */
+    static probe_report A, B; /* static: reachable when die() exits */
+    const char *pa = argv[optind], *pb = argv[optind + 1];
+    herr he;
+    if (probe_report_load(&A, pa, &he) || probe_report_load(&B, pb, &he)) die("%s", he.msg);
+    const int NL = (int)(A.n_layer < B.n_layer ? A.n_layer : B.n_layer);
+    const int NH = (int)(A.n_head < B.n_head ? A.n_head : B.n_head);
     /* common cells */
     int *ca = xmalloc((size_t)(NL * NH + 1) * sizeof *ca), n_common = 0;
     for (int l = 0; l < NL; l++)
         for (int h = 0; h < NH; h++)
-            if (A.cell[l * A.n_head + h] && B.cell[l * B.n_head + h]) ca[n_common++] = l * NH + h;
-    if (!n_common) die("%s and %s have no head in common", A.path, B.path);
+            if (probe_report_head(&A, (size_t)l, (size_t)h) && probe_report_head(&B, (size_t)l, (size_t)h))
+                ca[n_common++] = l * NH + h;
+    if (!n_common) die("%s and %s have no probed head in common", pa, pb);
 
     /* the tags: keys of the first common cell of either side, sorted, plus
      * keys of any other common cell */
@@ -240,7 +200,7 @@ int main(int argc, char **argv)
     size_t n_keys = 0;
     for (int i = 0; i < n_common; i++) {
         int l = ca[i] / NH, h = ca[i] % NH;
-        const json_t *cells[2] = {A.cell[l * A.n_head + h], B.cell[l * B.n_head + h]};
+        const json_t *cells[2] = {probe_report_head(&A, (size_t)l, (size_t)h), probe_report_head(&B, (size_t)l, (size_t)h)};
         for (int s = 0; s < 2; s++) {
             const char *k;
             json_t *v;
@@ -272,10 +232,9 @@ int main(int argc, char **argv)
         int n = 0;
         for (int i = 0; i < n_common; i++) {
             int l = ca[i] / NH, h = ca[i] % NH;
-            const json_t *xa = A.cell[l * A.n_head + h], *xb = B.cell[l * B.n_head + h];
-            double a = cell_f1(xa, key), b = cell_f1(xb, key);
-            if (isnan(r->sup_a)) r->sup_a = avg ? cell_support(xa, "macro avg") : cell_support(xa, key);
-            if (isnan(r->sup_b)) r->sup_b = avg ? cell_support(xb, "macro avg") : cell_support(xb, key);
+            double a = cell_f1(&A, l, h, key), b = cell_f1(&B, l, h, key);
+            if (isnan(r->sup_a)) r->sup_a = cell_support(&A, l, h, avg ? "macro avg" : key);
+            if (isnan(r->sup_b)) r->sup_b = cell_support(&B, l, h, avg ? "macro avg" : key);
             if (isnan(a) || isnan(b)) continue;
             fa[n] = a; fb[n] = b; at[n] = ca[i];
             n++;
@@ -310,7 +269,7 @@ int main(int argc, char **argv)
         fprintf(f, "# model: %s\n", model);
         if (model_sha) fprintf(f, "# model-sha256: %s\n", model_sha);
         fprintf(f, "# report: %s minus %s  metric: f1-score difference (accuracy: difference of accuracies)  "
-                   "rows: layers 0..%d  columns: heads 0..%d\n", A.path, B.path, NL - 1, NH - 1);
+                   "rows: layers 0..%d  columns: heads 0..%d\n", pa, pb, NL - 1, NH - 1);
         /* --tags picks the average rows too here (accuracy: selectivity) */
         int n_shown = 0;
         for (int i = 0; i < n_rows; i++) n_shown += in_list(tags, rows[i].tag);
@@ -321,8 +280,7 @@ int main(int argc, char **argv)
             fprintf(f, "# tag: %s\n", rows[i].tag[0] ? rows[i].tag : "(none)");
             for (int l = 0; l < NL; l++) {
                 for (int h = 0; h < NH; h++) {
-                    const json_t *xa = A.cell[l * A.n_head + h], *xb = B.cell[l * B.n_head + h];
-                    double d = cell_f1(xa, rows[i].tag) - cell_f1(xb, rows[i].tag);
+                    double d = cell_f1(&A, l, h, rows[i].tag) - cell_f1(&B, l, h, rows[i].tag);
                     if (isnan(d)) fprintf(f, "%sNaN", h ? " " : "");
                     else fprintf(f, "%s%.17g", h ? " " : "", d);
                 }
@@ -345,7 +303,7 @@ int main(int argc, char **argv)
             else fprintf(f, "%s\t%d\n", py_repr_double(r->rho, b[0]), r->n);
         }
     } else {
-        fprintf(f, "A: %s (%dx%d)\nB: %s (%dx%d)\n%d heads in common\n\n", A.path, A.n_layer, A.n_head, B.path,
+        fprintf(f, "A: %s (%zux%zu)\nB: %s (%zux%zu)\n%d heads in common\n\n", pa, A.n_layer, A.n_head, pb,
                 B.n_layer, B.n_head, n_common);
         fprintf(f, "%-13s %8s %8s  %-13s %-13s %-4s %6s  %8s  %-15s %7s\n", "tag", "sup A", "sup B", "best A (F1)",
                 "best B (F1)", "same", "rankA", "mean|dF1|", "max|dF1| (at)", "rho");
@@ -364,9 +322,9 @@ int main(int argc, char **argv)
     }
     cli_close_output(of);
     for (size_t i = 0; i < n_keys; i++) free(keys[i]);
-    free(keys); free(rows); free(fa); free(fb); free(at); free(ca); free(A.cell); free(B.cell);
+    free(keys); free(rows); free(fa); free(fb); free(at); free(ca);
     free(model); free(model_sha);
-    json_decref(A.root);
-    json_decref(B.root);
+    probe_report_free(&A);
+    probe_report_free(&B);
     return 0;
 }

@@ -276,7 +276,7 @@ static probe_data read_test(const char *input, const probe_rec *probes, int n, c
     stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     act_layout L;
     herr e;
-    if (act_layout_parse(&L, stream_reader_header(r), &e) != 0) die("%s: %s", stream_reader_name(r), e.msg);
+    cli_act_layout(r, &L, 1);
     const char *pm = stream_header_get(probes_h, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
     if (pm && am && strcmp(pm, am))
         die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,

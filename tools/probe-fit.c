@@ -305,7 +305,7 @@ int main(int argc, char **argv)
     const stream_header *ih = stream_reader_header(r);
     act_layout L;
     herr e;
-    if (act_layout_parse(&L, ih, &e) != 0) die("%s: %s", stream_reader_name(r), e.msg);
+    cli_act_layout(r, &L, 1);
     int n_probes, dim;
     act_item *jobs = select_probes(&o, &L, stream_reader_name(r), &n_probes, &dim);
 

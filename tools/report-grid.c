@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "probe/report.h"
 #include "io/outfile.h"
 #include "cli/toolio.h"
 #include "io/records.h"
@@ -47,47 +48,6 @@ static void usage(void)
         "    report-grid --tag VBD --model-from probes.hs keys.json > vbd.txt && \\\n"
         "    gnuplot -e \"data='vbd.txt'; tag='VBD'; out='vbd'\" pipelines/figures/f1-heatmap.gp\n");
     exit(0);
-}
-
-static int is_summary(const char *k)
-{
-    return !strcmp(k, "accuracy") || !strcmp(k, "macro avg") || !strcmp(k, "weighted avg");
-}
-
-static const char *json_kind(const json_t *x)
-{
-    if (!x) return "missing";
-    if (json_is_null(x)) return "null";
-    if (json_is_string(x)) return "a string";
-    if (json_is_boolean(x)) return "a boolean";
-    if (json_is_array(x)) return "an array";
-    if (json_is_object(x)) return "an object";
-    return "a number";
-}
-
-/* One tag's (or average's) metrics as classification_report writes them:
- * precision, recall and f1-score numbers in [0, 1], support a count. */
-static void check_metrics(const char *src, size_t l, size_t h, const char *k, const json_t *v)
-{
-    static const char *const names[] = {"precision", "recall", "f1-score", "support"};
-    if (!json_is_object(v))
-        die("%s: L%zuH%zu tag '%s' is not an object of metrics", src, l, h, story_tag_field(k));
-    for (int i = 0; i < 4; i++) {
-        const json_t *x = json_object_get(v, names[i]);
-        if (!json_is_number(x))
-            die("%s: L%zuH%zu tag '%s': '%s' is %s, not a number", src, l, h, story_tag_field(k),
-                names[i], json_kind(x));
-        const double d = json_number_value(x);
-        if (i == 3 && !(d >= 0 && d == floor(d) && d < 9e15))
-            die("%s: L%zuH%zu tag '%s': support %g is not a count", src, l, h, story_tag_field(k), d);
-        if (i < 3 && !(d >= 0 && d <= 1))
-            die("%s: L%zuH%zu tag '%s': %s %g is outside [0, 1]", src, l, h, story_tag_field(k), names[i], d);
-    }
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static void print_matrix(FILE *f, json_t *root, size_t NL, size_t NH, const char *tag,
@@ -150,78 +110,17 @@ int main(int argc, char **argv)
 
     /* the model identity */
     char *model = NULL, *model_sha = NULL;
-    if (mfrom) {
-        stream_reader *r = cli_open_input(mfrom, 0);
-        const stream_header *h = stream_reader_header(r);
-        const char *m = stream_header_get(h, "model"), *s = stream_header_get(h, "model-sha256");
-        if (!m || !s) die("%s: its header names no model (no model / model-sha256 lines)", mfrom);
-        model = xstrdup(m);
-        model_sha = xstrdup(s);
-        stream_reader_close(r);
-    } else if (mlabel) {
-        model = xstrdup(mlabel);
-    }
+    if (mfrom || mlabel) cli_model_identity(mfrom, mlabel, &model, &model_sha);
 
-    /* the report */
-    const char *src = input ? input : "stdin";
-    json_error_t je;
+    /* the report, checked whole before any output */
     herr he;
     if ((!input || !strcmp(input, "-")) && textin_stdin_check(&he)) die("%s", he.msg);
-    /* static: still reachable (not a leak) when die() exits mid-way */
-    static json_t *root;
-    if (input && strcmp(input, "-")) { /* read here: a missing file or a directory is named as such */
-        size_t len;
-        char *text = cli_read_file(input, &len);
-        root = json_loadb(text, len, 0, &je);
-        free(text);
-    } else {
-        root = json_loadf(stdin, 0, &je);
-    }
-    if (!root) die("%s:%d: not JSON: %s", src, je.line, je.text);
-    if (!json_is_array(root) || json_array_size(root) == 0)
-        die("%s: not a probe report (want a [layer][head] array of classification reports)", src);
-    const size_t NL = json_array_size(root);
-    size_t NH = 0;
-    static const char **tags;
-    size_t ntags = 0, tcap = 0, probed = 0;
-    for (size_t l = 0; l < NL; l++) { /* the shape first, then what the heads hold */
-        json_t *row = json_array_get(root, l);
-        if (!json_is_array(row) || json_array_size(row) == 0)
-            die("%s: layer %zu is not an array of head reports", src, l);
-        if (l == 0) NH = json_array_size(row);
-        else if (json_array_size(row) != NH)
-            die("%s: layer %zu has %zu heads, layer 0 has %zu", src, l, json_array_size(row), NH);
-    }
-    for (size_t l = 0; l < NL; l++) {
-        json_t *row = json_array_get(root, l);
-        for (size_t h = 0; h < NH; h++) {
-            json_t *rep = json_array_get(row, h);
-            if (json_is_null(rep)) continue; /* a head probe-eval had no probe for */
-            if (!json_is_object(rep)) die("%s: L%zuH%zu is not a classification report", src, l, h);
-            probed++;
-            const char *k;
-            json_t *v;
-            json_object_foreach(rep, k, v) {
-                if (!strcmp(k, "accuracy")) {
-                    if (!json_is_number(v)) die("%s: L%zuH%zu: accuracy is %s, not a number", src, l, h, json_kind(v));
-                    if (!(json_number_value(v) >= 0 && json_number_value(v) <= 1))
-                        die("%s: L%zuH%zu: accuracy %g is outside [0, 1]", src, l, h, json_number_value(v));
-                    continue;
-                }
-                check_metrics(src, l, h, k, v);
-                if (is_summary(k)) continue;
-                size_t i;
-                for (i = 0; i < ntags; i++)
-                    if (!strcmp(tags[i], k)) break;
-                if (i == ntags) {
-                    if (ntags == tcap) tags = xrealloc(tags, (tcap = tcap ? 2 * tcap : 64) * sizeof *tags);
-                    tags[ntags++] = k;
-                }
-            }
-        }
-    }
-    if (!probed) die("%s: every head's report is null (no head was probed)", src);
-    qsort(tags, ntags, sizeof *tags, cmp_str);
+    static probe_report rep; /* static: still reachable (not a leak) when die() exits mid-way */
+    if (probe_report_load(&rep, input, &he)) die("%s", he.msg);
+    const char *src = input ? input : "stdin";
+    json_t *root = rep.root;
+    const size_t NL = rep.n_layer, NH = rep.n_head, ntags = rep.n_tags;
+    const char *const *tags = rep.tags;
     if (tag) {
         size_t i;
         for (i = 0; i < ntags; i++)
@@ -235,8 +134,7 @@ int main(int argc, char **argv)
     if (list) {
         for (size_t i = 0; i < ntags; i++) fprintf(f, "%s\n", story_tag_field(tags[i]));
         cli_close_output(tab);
-        json_decref(root);
-        free(tags);
+        probe_report_free(&rep);
         free(model);
         free(model_sha);
         return 0;
@@ -257,8 +155,7 @@ int main(int argc, char **argv)
         }
     }
     cli_close_output(tab);
-    json_decref(root);
-    free(tags);
+    probe_report_free(&rep);
     free(model);
     free(model_sha);
     return 0;

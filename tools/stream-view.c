@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     act_layout L;
     memset(&L, 0, sizeof L);
     if (kind == STREAM_ACTIVATIONS) {
-        if (act_layout_parse(&L, stream_reader_header(r), &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
+        cli_act_layout(r, &L, 0);
     }
     if (only_header) {
         printf("kind: %s\n", stream_kind_name(kind));

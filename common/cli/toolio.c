@@ -88,6 +88,31 @@ void cli_table_model(FILE *f, const stream_header *h)
     fprintf(f, "# model: %s\n# model-sha256: %s\n", m, sha);
 }
 
+void cli_act_layout(stream_reader *r, act_layout *L, int need_model)
+{
+    herr e;
+    const stream_header *h = stream_reader_header(r);
+    if (act_layout_parse(L, h, &e)) die("%s: %s", stream_reader_name(r), e.msg);
+    if (need_model && (!stream_header_get(h, "model") || !stream_header_get(h, "model-sha256")))
+        die("%s: the activations header names no model (no model / model-sha256 lines)", stream_reader_name(r));
+}
+
+void cli_model_identity(const char *path, const char *label, char **model, char **sha)
+{
+    *model = *sha = NULL;
+    if (!path) {
+        *model = xstrdup(label);
+        return;
+    }
+    stream_reader *r = cli_open_input(path, 0);
+    const stream_header *h = stream_reader_header(r);
+    const char *m = stream_header_get(h, "model"), *s = stream_header_get(h, "model-sha256");
+    if (!m || !s) die("%s: its header names no model (no model / model-sha256 lines)", path);
+    *model = xstrdup(m);
+    *sha = xstrdup(s);
+    stream_reader_close(r);
+}
+
 int cli_heads_from_options(const char *heads_s, long layer, long head, const act_layout *L, head_id *out)
 {
     herr e;

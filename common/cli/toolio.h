@@ -44,6 +44,19 @@ void cli_close_stream(stream_writer *w);
  *  came from). */
 void cli_table_model(FILE *f, const stream_header *h);
 
+/** The activation layout of an activations stream r (act_layout_parse),
+ *  or die naming the stream; need_model: also die when the header names no
+ *  model (model / model-sha256), which every tool that fits, evaluates or
+ *  tables activations needs to say where its output came from. */
+void cli_act_layout(stream_reader *r, act_layout *L, int need_model);
+
+/** The model a table made from a JSON report names (the JSON carries none):
+ *  from the header of the stream at path (probes or activations of that
+ *  model: model and model-sha256 lines) or, path NULL, the label in words
+ *  (*sha then NULL).  Dies when the stream names no model.  Both strings
+ *  are the caller's to free. */
+void cli_model_identity(const char *path, const char *label, char **model, char **sha);
+
 /** The heads a tool was asked for: --heads LIST (or "all"), or --layer N
  *  --head N (negative = not given).  Dies with one line on a bad list, on
  *  both forms at once, or on neither.  "all" is expanded against the

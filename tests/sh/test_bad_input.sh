@@ -209,7 +209,7 @@ perl -e '
              "macro avg": {"precision": 1, "recall": 1, "f1-score": 0.5, "support": 3},
              "weighted avg": {"precision": 1, "recall": 1, "f1-score": 0.5, "support": 3}});
   print "[[", join(",", ($r) x 2), "],[", join(",", ($r) x 3), "]]"' >"$J/ragged-reports.json"
-sed 's/"f1-score": 0.5/"f1-score": "0.5"/' "$J/ragged-reports.json" | perl -pe 's/\],\[.*\]\]/]]/s' >"$J/string-reports.json"
+sed 's/"f1-score": 0.5/"f1-score": "0.5"/' "$J/ragged-reports.json" | perl -0777 -pe 's/\],\[.*\]\]/]]/s' >"$J/string-reports.json"
 
 # Hostile model directories: config.json edited, weights cut or garbage.
 # cfg NAME SED: a copy of M whose config.json is run through sed.
@@ -609,7 +609,6 @@ probe-fit     | -       | $ACTSZ                                                
 probe-fit     | -       | $ACTSNONE                                                | refuse no training tokens
 probe-fit     | -       | $F/h-dhead                                               | refuse 52 floats.*64
 probe-fit     | -       | $F/h-window                                              | refuse window-size
-# KNOWN: probe-fit fits probes on activations whose header names no model (its probes name none either)
 probe-fit     | -       | $F/h-nomodel                                             | refuse (names no|no) model
 probe-fit     | closed  |                                                          | refuse stdin is closed
 probe-fit     | -       | -o $O/missing/p $ACTS                                    | refuse missing
@@ -631,7 +630,6 @@ probe-eval    | -       | --probes $PRB $ACTS2                                  
 probe-eval    | -       | --probes $PRB $ACTSNONE                                  | refuse no test tokens
 probe-eval    | -       | --probes $PRB $ACTSL0                                    | refuse L1H0|layer 1
 probe-eval    | -       | --probes $PRB $F/h-dhead                                 | refuse dimension 4.*5|floats
-# KNOWN: probe-eval evaluates on activations that name no model (no model-sha256 to compare with the probes')
 probe-eval    | -       | --probes $PRB $F/h-nomodel                               | refuse (names no|no) model
 probe-eval    | -       | --probes $PRB $TAG                                       | refuse tagged
 probe-eval    | -       | --probes $PRB $GARB                                      | refuse not a heads stream
@@ -650,19 +648,15 @@ probe-compare | -       | $KJ $KJ $KJ                                           
 probe-compare | -       | --bogus $KJ $KJ                                          | refuse unknown option.*--bogus
 probe-compare | -       | --min-support -1 $KJ $KJ                                 | refuse --min-support
 probe-compare | -       | --min-support x $KJ $KJ                                  | refuse --min-support
-# KNOWN: probe-compare: an empty --tags list selects nothing and prints an empty table with exit 0
 probe-compare | -       | --tags '' $KJ $KJ                                        | refuse --tags
 probe-compare | -       | $KJ $NOENT                                               | refuse nonexistent
-# KNOWN: probe-compare: a directory given as a report is called malformed JSON, not a directory
 probe-compare | -       | $KJ $DIR                                                 | refuse dir.*directory
 probe-compare | nobody  | $KJ $NOREADJ                                             | refuse noread.json.*Permission denied
 probe-compare | -       | $KJ $EMPTY                                               | refuse empty
 probe-compare | -       | $KJ $GARB                                                | refuse garbage
 probe-compare | -       | $KJ $J/object.json                                       | refuse object.json
 probe-compare | -       | $KJ $J/all-null.json                                     | refuse all-null.json
-# KNOWN: probe-compare: a study-layout JSON whose layer 1 has 3 heads is accepted (issue 15, kind 6)
 probe-compare | -       | $J/ragged-reports.json $J/ragged-reports.json            | refuse layer 1.*3 heads
-# KNOWN: probe-compare: rows whose f1-score is a string are silently dropped (issue 15, kind 6)
 probe-compare | -       | $J/string-reports.json $J/string-reports.json            | refuse f1-score
 probe-compare | -       | $KJ $J/deep.json                                         | refuse deep.json
 probe-compare | -       | $KJ $J/huge-f1.json                                      | refuse huge-f1.json

@@ -134,6 +134,9 @@ static void write_acts(const char *path, size_t n, const char *const *tags, cons
     stream_header h;
     stream_header_init(&h);
     stream_header_add(&h, "source", "test_probes synthetic");
+    /* every activations stream names its model (the probe tools refuse one that does not) */
+    stream_header_add(&h, "model", "synthetic features (test_probes)");
+    stream_header_add(&h, "model-sha256", "%064d", 0);
     act_layout_to_header(&L, &h);
     stream_writer *w = cli_open_stream(path, STREAM_ACTIVATIONS, &h);
     const int per = n_head * 2 * d;
