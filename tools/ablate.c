@@ -15,6 +15,7 @@
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
+#include "cli/toolmodel.h"
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "model/storyset.h"
@@ -258,8 +259,7 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &o);
     gptneo_model m;
     herr e;
-    if (gptneo_load(o.model, &m, &e)) die("%s", e.msg);
-    openblas_set_num_threads(1);
+    cli_load_model(o.model, &m);
     const int L = m.cfg.n_layer, H = m.cfg.n_head, D = m.cfg.n_embd;
     job j = {.m = &m, .sweep = o.sweep, .mask = xcalloc((size_t)L * H, 1),
              .z_value = xcalloc((size_t)L * D, sizeof(float))};
@@ -320,8 +320,7 @@ int main(int argc, char **argv)
     }
     if (hpool_for(pool, ss.n, HPOOL_DYNAMIC, run_story, &j, &e)) die("%s", e.msg);
 
-    char id[512];
-    fprintf(of->f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);
+    cli_table_model_of(of->f, &m);
     fprintf(of->f, "# ablate: %s, mode %s, %zu stories of %s\n", o.sweep ? "sweep (each head alone)" : o.heads,
             o.mean ? "mean" : "zero", ss.n, ss.name);
     if (o.sweep) write_sweep(&j, of->f);

@@ -24,6 +24,7 @@
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "cli/toolio.h"
+#include "cli/toolmodel.h"
 #include "io/records.h"
 #include "io/stream.h"
 
@@ -101,8 +102,7 @@ int main(int argc, char **argv)
     gptneo_model m;
     int have_model = 0;
     if (model_dir) {
-        herr me;
-        if (gptneo_load(model_dir, &m, &me)) die("%s", me.msg);
+        cli_load_model(model_dir, &m);
         have_model = 1;
         const char *sha = stream_header_get(h, "model-sha256");
         if (!sha) die("%s: the activations name no model (no model-sha256 line)", stream_reader_name(r));

@@ -24,6 +24,7 @@
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
+#include "cli/toolmodel.h"
 #include "io/outfile.h"
 #include "model/generate.h"
 #include "model/gptneo.h"
@@ -40,7 +41,6 @@
 #include <string.h>
 #include <unistd.h>
 
-void openblas_set_num_threads(int num_threads);
 
 static void usage(void)
 {
@@ -600,9 +600,7 @@ int main(int argc, char **argv)
     opts o;
     parse_args(argc, argv, &o);
     gptneo_model m;
-    herr e;
-    if (gptneo_load(o.model_dir, &m, &e)) die("%s", e.msg);
-    openblas_set_num_threads(1);
+    cli_load_model(o.model_dir, &m);
     if (o.gen >= 0) {
         outfile *of = cli_open_output(o.out);
         generate(&m, o.prompt, o.prompt_ids, o.tokdir ? o.tokdir : o.model_dir, o.gen, of->f);

@@ -14,6 +14,7 @@
 #include "base/pool.h"
 #include "base/rng.h"
 #include "cli/cli.h"
+#include "cli/toolmodel.h"
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "model/storyset.h"
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void openblas_set_num_threads(int num_threads);
 
 static void usage(void)
 {
@@ -214,8 +214,7 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &o);
     gptneo_model m;
     herr e;
-    if (gptneo_load(o.model, &m, &e)) die("%s", e.msg);
-    openblas_set_num_threads(1);
+    cli_load_model(o.model, &m);
     const int L = m.cfg.n_layer, H = m.cfg.n_head, SL = (int)o.seq_len, off = o.bos >= 0;
     const int T = 2 * SL + off;
     if (o.bos >= m.cfg.vocab_size) die("--bos %ld is outside the vocabulary (%d)", o.bos, m.cfg.vocab_size);
@@ -253,8 +252,7 @@ int main(int argc, char **argv)
     }
 
     FILE *f = of->f;
-    char id[512];
-    fprintf(f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);
+    cli_table_model_of(f, &m);
     fprintf(f, "# head-scores: seq-len %d batch %ld seed %llu tokens %s (%zu ids)", SL, o.batch,
             (unsigned long long)o.seed, o.pool_from ? o.pool_from : "uniform", np);
     if (off) fprintf(f, " bos %ld\n", o.bos);

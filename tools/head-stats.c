@@ -14,6 +14,7 @@
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
+#include "cli/toolmodel.h"
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "model/storyset.h"
@@ -232,8 +233,7 @@ int main(int argc, char **argv)
     if (!ns) die("nothing to measure (--activity SEL, --attention QSEL/KSEL)");
     gptneo_model m;
     herr e;
-    if (gptneo_load(model, &m, &e)) die("%s", e.msg);
-    openblas_set_num_threads(1);
+    cli_load_model(model, &m);
     head_id heads[SELECT_MAX_HEADS];
     int nh = 0;
     if (!strcmp(heads_s, "all")) {
@@ -267,8 +267,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < (size_t)nh * ns * 4; i++) tot[i] += j.acc[s][i];
         free(j.acc[s]);
     }
-    char id[512];
-    fprintf(of->f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);
+    cli_table_model_of(of->f, &m);
     fprintf(of->f, "# head-stats: %zu stories of %s\n", ss.n, ss.name);
     fprintf(of->f, "#layer\thead\tstatistic\tgroup\trest\tratio\tn_group\tn_rest\n");
     for (int k = 0; k < nh; k++)

@@ -13,6 +13,7 @@
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
+#include "cli/toolmodel.h"
 #include "io/outfile.h"
 #include "model/gptneo.h"
 #include "model/storyset.h"
@@ -421,8 +422,7 @@ int main(int argc, char **argv)
         die("--heads: %s", err);
     gptneo_model m;
     herr e;
-    if (gptneo_load(o.model, &m, &e)) die("%s", e.msg);
-    openblas_set_num_threads(1);
+    cli_load_model(o.model, &m);
     for (int k = 0; k < nh; k++)
         if (heads[k].layer >= m.cfg.n_layer || heads[k].head >= m.cfg.n_head)
             die("--heads: L%dH%d is not in the model (%d layers, %d heads)", heads[k].layer, heads[k].head,
@@ -434,8 +434,7 @@ int main(int argc, char **argv)
     if (storyset_read(&ss, o.input, &m, o.grid ? STORYSET_TAGS : 0, &e)) die("%s", e.msg);
     bpe *b = o.grid ? NULL : top_prepare(&o, &ss);
     outfile *of = cli_open_output(o.out);
-    char id[512];
-    fprintf(of->f, "# model: %s\n# model-sha256: %s\n", gptneo_identity(&m, id, sizeof id), m.weights_sha256);
+    cli_table_model_of(of->f, &m);
     fprintf(of->f, "# logit-lens: %s, final-ln %s, %zu stories of %s\n", o.grid ? "grid" : "top",
             o.scale ? "scale" : "none", ss.n, ss.name);
     if (o.grid) {
