@@ -70,9 +70,7 @@ static void parse_args(int argc, char **argv, opts *o)
         switch (c) {
         case O_MODEL: o->model = optarg; break;
         case O_MODE:
-            if (!strcmp(optarg, "zero")) o->mean = 0;
-            else if (!strcmp(optarg, "mean")) o->mean = 1;
-            else die("--mode takes zero or mean, not '%s'", optarg);
+            o->mean = cli_parse_choice("--mode", optarg, (const char *const[]){"zero", "mean", NULL});
             break;
         case O_HEADS: o->heads = optarg; break;
         case O_SWEEP: o->sweep = 1; break;

@@ -76,9 +76,7 @@ static void parse_args(int argc, char **argv, opts *o)
         switch (c) {
         case O_MODEL: o->model = optarg; break;
         case O_FLN:
-            if (!strcmp(optarg, "none")) o->scale = 0;
-            else if (!strcmp(optarg, "scale")) o->scale = 1;
-            else die("--final-ln takes none or scale, not '%s'", optarg);
+            o->scale = cli_parse_choice("--final-ln", optarg, (const char *const[]){"none", "scale", NULL});
             break;
         case O_TOP: o->top = (int)cli_parse_long("--top", optarg, 1, 100000); break;
         case O_POS: o->positions = optarg; break;

@@ -138,9 +138,7 @@ int main(int argc, char **argv)
             char *s = xstrdup(attn), *save = NULL;
             for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 if (nk >= MODEL_MAX_LAYERS) die("--attention: too many entries");
-                if (!strcmp(t, "global")) kinds[nk++] = 0;
-                else if (!strcmp(t, "local")) kinds[nk++] = 1;
-                else die("--attention: '%s' is not global or local", t);
+                kinds[nk++] = cli_parse_choice("--attention", t, (const char *const[]){"global", "local", NULL});
             }
             free(s);
             if (!nk) die("--attention: empty list");

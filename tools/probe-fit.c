@@ -178,10 +178,8 @@ static void parse_args(int argc, char **argv, opts *o)
             break;
         case O_THREADS: o->threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
         case O_SOLVER:
-            if (!strcmp(optarg, "auto")) o->lo.solver = LOGREG_AUTO;
-            else if (!strcmp(optarg, "newton")) o->lo.solver = LOGREG_NEWTON;
-            else if (!strcmp(optarg, "newton-cg")) o->lo.solver = LOGREG_NEWTON_CG;
-            else die("--solver: '%s' is not auto, newton or newton-cg", optarg);
+            o->lo.solver = (logreg_solver)cli_parse_choice("--solver", optarg,
+                                                           (const char *const[]){"auto", "newton", "newton-cg", NULL});
             break;
         case 'h': case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;

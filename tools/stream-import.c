@@ -106,9 +106,8 @@ int main(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (o) {
         case O_KIND:
-            if (!strcmp(optarg, "tokens")) kind = STREAM_TOKENS;
-            else if (!strcmp(optarg, "tagged")) kind = STREAM_TAGGED;
-            else die("--kind: '%s' is not tokens or tagged", optarg);
+            kind = cli_parse_choice("--kind", optarg, (const char *const[]){"tokens", "tagged", NULL}) ? STREAM_TAGGED
+                                                                                                       : STREAM_TOKENS;
             break;
         case 'o': out = optarg; break;
         case O_HELP: usage(); break;

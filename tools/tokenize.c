@@ -485,9 +485,7 @@ int main(int argc, char **argv)
         case O_KEEP_NL: o.keep_newlines = 1; break;
         case O_STORIES: parse_ranges(&o, optarg); break;
         case O_SPLIT:
-            if (strcmp(optarg, "train") == 0) o.split = 1;
-            else if (strcmp(optarg, "test") == 0) o.split = 2;
-            else die("--split: expected train or test, got '%s'", optarg);
+            o.split = 1 + cli_parse_choice("--split", optarg, (const char *const[]){"train", "test", NULL});
             break;
         case O_SEED: o.seed = (uint64_t)cli_parse_long("--seed", optarg, 0, INT64_MAX); break;
         case O_FRACTION:

@@ -103,6 +103,18 @@ char *cli_join_args(int argc, char **argv)
     return s;
 }
 
+int cli_parse_choice(const char *opt, const char *s, const char *const *choices)
+{
+    int n = 0;
+    for (; choices[n]; n++)
+        if (!strcmp(s, choices[n])) return n;
+    char list[256] = "";
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", choices[i]);
+    die("%s: '%s' is not %s", opt, s, list);
+}
+
 long cli_parse_long(const char *opt, const char *s, long min, long max)
 {
     char *end;

@@ -90,6 +90,11 @@ char *cli_format_duration(double s, char buf[32]);
  *  @return the value */
 long cli_parse_long(const char *opt, const char *s, long min, long max);
 
+/** One of a fixed set of words, or die naming the option and the choices
+ *  ("--mode: 'x' is not zero or mean").  @param choices NULL-terminated
+ *  @return the index of s in choices */
+int cli_parse_choice(const char *opt, const char *s, const char *const *choices);
+
 /** Parse a float fully, or die naming the option. */
 double cli_parse_double(const char *opt, const char *s);
 
