@@ -13,6 +13,10 @@
  * It is computed from the dumped z vectors and the model's W_O (--model,
  * which must be the model the activations came from), or read from dumped
  * "a" floats (forward-dump --vectors a) when no model is given.
+ *
+ * Reads: an activations stream with z (or a) vectors; optionally the model
+ * directory.  Writes: a TSV table, one row per token and head.
+ * Links: io/records (act_layout), model/gptneo (W_O), cli/toolio.
  */
 #include <getopt.h>
 #include <math.h>

@@ -15,6 +15,9 @@
  * attention FROM every token tagged TAG to each key tag; --to-tag TAG the
  * attention TO every token tagged TAG from each query tag; over all the
  * selected stories, with counts.
+ *
+ * Reads: an activations stream with q and k vectors.  Writes: a TSV table
+ * (rows, or the tag averages).  Links: io/records, io/select, cli/toolio.
  */
 #include <getopt.h>
 #include <math.h>

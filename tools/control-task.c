@@ -9,6 +9,9 @@
  * same labels for the same types.  Everything but the tags is copied as it
  * is.  The header says so (control-task, control-task-dist lines), so
  * probe-eval refuses to score such probes on real tags and the reverse.
+ *
+ * Reads: a tagged or activations stream and --dist-from's tagged stream.
+ * Writes: the same stream kind.  Links: probe/controls, io/records.
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -12,6 +12,9 @@
  *                      character at (start+stop)//2 for an even length,
  *                      min((start+stop)//2 + 1, len(text)-1) for an odd one;
  *                      a character outside any word has the empty tag.
+ *
+ * Reads: a tokens stream and the NLTK tagger's weights.  Writes: a tagged
+ * stream.  Links: text/treebank, text/perceptron, text/tagmap, io/records.
  */
 #include <fnmatch.h>
 #include <getopt.h>

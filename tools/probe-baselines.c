@@ -8,6 +8,9 @@
  * How much of a head's F1 the token alone explains: a head whose F1 for a
  * tag is no better than the token-id lookup's has shown nothing the
  * token's identity does not already give.
+ *
+ * Reads: the train and test tagged streams.  Writes: TSV (and JSON) per
+ * tag.  Links: probe/controls, probe/clsreport, text/tagmap.
  */
 #include <getopt.h>
 #include <stdio.h>

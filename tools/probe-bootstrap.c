@@ -10,6 +10,10 @@
  * then head, as probe-compare picks its best head); the --top best of each
  * are resampled, all on the same draws, so "best_share" (how often a head
  * beats the others of its list) compares them paired.
+ *
+ * Reads: a probes stream and an activations stream (test split).  Writes:
+ * a TSV table.  Links: probe/bootstrap, probe/logreg, probe/probedata,
+ * probe/clsreport, base/pool.
  */
 #include <getopt.h>
 #include <math.h>

@@ -3,6 +3,10 @@
  * study's results_keys.json / results_queries.json), tag by tag: the best
  * head on each side, F1 differences over the grid and the Spearman rank
  * correlation of the two F1 grids.
+ *
+ * Reads: two reports in the study's JSON layout.  Writes: a text table, TSV
+ * (--tsv) or layer x head matrices (--grid).  Links: probe/report (the
+ * checked reader shared with report-grid), probe/pyfmt, cli/toolio.
  */
 #include <getopt.h>
 #include <jansson.h>

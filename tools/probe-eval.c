@@ -12,6 +12,10 @@
  * claimed (its temporary file created) before the test set is read, so a
  * bad path is refused before the work; the reports are computed on the
  * worker pool, one probe per item, the same bytes for any --threads.
+ *
+ * Reads: a probes stream and an activations stream.  Writes: CSV and JSON
+ * reports.  Links: probe/logreg, probe/probedata, probe/clsreport,
+ * text/tagmap, base/pool.
  */
 #include <csv.h>
 #include <errno.h>

@@ -10,6 +10,9 @@
  * worker pool (one probe per worker at a time, each fit single-threaded,
  * so the output is the same bytes for any --threads) and writes them in
  * (layer, head, vector) order.
+ *
+ * Reads: an activations stream (train split).  Writes: a probes stream.
+ * Links: probe/logreg, probe/probedata, text/tagmap, base/pool.
  */
 #include <getopt.h>
 #include <math.h>

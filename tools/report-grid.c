@@ -9,6 +9,10 @@
  * The JSON carries no model identity, so one is required: --model-from FILE
  * (any heads stream whose header has model / model-sha256 lines: the probes
  * or activations the report was made from) or --model-label TEXT.
+ *
+ * Reads: a report in the study's JSON layout and (--model-from) a stream
+ * header.  Writes: gnuplot matrices as text.  Links: probe/report,
+ * cli/toolio, text/textin.
  */
 #include <getopt.h>
 #include <jansson.h>

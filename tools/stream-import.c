@@ -9,6 +9,9 @@
  * are comments.  Rows of one story are consecutive with pos 0, 1, 2, ...;
  * the story text is rebuilt by placing each token's text at its byte span
  * [start, end); bytes no token covers become spaces.
+ *
+ * Reads: TSV rows (text).  Writes: a tokens or tagged stream.
+ * Links: io/records, io/stream, text/textin.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -3,7 +3,11 @@
  * Header lines come first, prefixed "## ", then a "#"-prefixed line of
  * column names, then one row per token (story kinds) or per probe class
  * (probes), tab-separated.  Lines starting with '#' are comments to gnuplot
- * and awk scripts can skip them with /^#/. */
+ * and awk scripts can skip them with /^#/.
+ *
+ * Reads: any heads stream.  Writes: text (header, TSV/CSV rows).
+ * Links: io/records, io/stream, cli/toolio.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>

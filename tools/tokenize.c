@@ -7,6 +7,9 @@
  * one record: its index in the input, its text, and per token the id and the
  * byte span in that text.  See docs/tokenize.md for the joining of lines,
  * the seeded split, the selection rules and the invalid-UTF-8 policy.
+ *
+ * Reads: stories text and the tokenizer's vocab.json / merges.txt.  Writes:
+ * a tokens stream.  Links: text/bpe, text/textin, base/sha256, io/records.
  */
 #include <errno.h>
 #include <getopt.h>
