@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# heads-report.sh DIR TSV_OUT: the report card (docs/heads.md): reads the
+# heads-report.sh DIR TSV_OUT [CONTROLS_TSV]: the report card (docs/heads.md): reads the
 # tables made in DIR (select.tsv, scores.tsv, logit-grid.tsv,
 # ablate-sweep.tsv, stats.tsv, top-tokens.tsv), writes the per-head table as
 # TSV to TSV_OUT and the Markdown card (heads.md) to stdout, each claim of
-# the study as a measured check with its numbers and a verdict.
+# the study as a measured check with its numbers and a verdict; with
+# CONTROLS_TSV (controls-table.sh's), then the controls of the case-study
+# tags (pipelines/controls-case.sh).
 set -euo pipefail
-dir=$1 tsv_out=$2
+dir=$1 tsv_out=$2 controls=${3:-}
 export LC_ALL=C
 for f in select scores logit-grid ablate-sweep stats top-tokens; do
   [ -s "$dir/$f.tsv" ] || { echo "heads-report.sh: $dir/$f.tsv is missing or empty" >&2; exit 1; }
@@ -123,3 +125,9 @@ if [ -s "$dir/.missing" ]; then
   echo "Without a head (no probe for the tag): $(cut -f1,2 "$dir/.missing" | tr '\t\n' ' ;')"
 fi
 rm -f "$dir/.card.md" "$dir/.missing"
+if [ -n "$controls" ]; then
+  echo
+  echo "## Do the probe results hold up? The case-study tags' controls"
+  echo
+  "$(dirname "$0")/controls-case.sh" "$controls"
+fi

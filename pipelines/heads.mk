@@ -46,8 +46,10 @@ $(OUT)/heads/top-tokens.tsv: $(OUT)/heads/select.tsv $$(HEADS_TAGGED) $$(HEADS_M
 	  --tokenizer $(DATA_CACHE)/tokenizer -o $@ $(HEADS_TAGGED)
 
 HEADS_TABLES = $(addprefix $(OUT)/heads/,scores.tsv logit-grid.tsv ablate-sweep.tsv select.tsv stats.tsv top-tokens.tsv)
-$(OUT)/heads.md $(OUT)/heads.tsv &: $$(HEADS_TABLES) pipelines/heads-report.sh
-	pipelines/heads-report.sh $(OUT)/heads $(OUT)/heads.tsv > $(OUT)/heads.md.tmp && mv $(OUT)/heads.md.tmp $(OUT)/heads.md
+# The card ends with the controls of the case-study tags (pipelines/controls.mk).
+$(OUT)/heads.md $(OUT)/heads.tsv &: $$(HEADS_TABLES) $(OUT)/controls.tsv pipelines/heads-report.sh pipelines/controls-case.sh
+	CONTROL=$(CONTROL) CONTROL_SEED=$(CONTROL_SEED) pipelines/heads-report.sh $(OUT)/heads $(OUT)/heads.tsv \
+	  $(OUT)/controls.tsv > $(OUT)/heads.md.tmp && mv $(OUT)/heads.md.tmp $(OUT)/heads.md
 
 # Figures: a layer x head grid per score, and per case-study tag the
 # attribution grid and the loss-change grid (pipelines/figures/heads-figures.sh).
