@@ -150,16 +150,20 @@ int main(int argc, char **argv)
     }
     const char *input = cli_single_input(argc, argv);
     if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
+    if (!strcmp(probes_path, "-") && (!input || !strcmp(input, "-")))
+        die("--probes and the test activations both read stdin; give one of them as a file");
 
     /* probes */
-    stream_reader *pr = cli_open_input(probes_path, 1u << STREAM_PROBES);
+    /* static: still reachable (not a leak) when die() exits mid-way */
+    static stream_reader *pr, *r;
+    pr = cli_open_input(probes_path, 1u << STREAM_PROBES);
     tagmap tm;
     herr he;
     if (tagmap_from_header(&tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
     stream_header ph;
     stream_header_init(&ph);
     stream_header_copy(&ph, stream_reader_header(pr));
-    probe_rec *probes = NULL;
+    static probe_rec *probes; /* static: reachable when die() exits */
     int n_probes = 0;
     for (;;) {
         probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
@@ -172,26 +176,43 @@ int main(int argc, char **argv)
             if (!isfinite(p->weights[j]))
                 die("%s: probe %d (layer %u head %u %s): non-finite weight", stream_reader_name(pr), n_probes, p->layer,
                     p->head, p->vec);
+        /* one probe per (layer, head, vector): a shard joined twice would
+         * rank a head against itself */
+        for (int q = 0; q < n_probes; q++)
+            if (probes[q].layer == p->layer && probes[q].head == p->head && !strcmp(probes[q].vec, p->vec))
+                die("%s: probes %d and %d are both of layer %u head %u %s (a shard joined twice?)",
+                    stream_reader_name(pr), q, n_probes, p->layer, p->head, p->vec);
         n_probes++;
     }
     stream_reader_close(pr);
     if (!n_probes) die("%s: no probes in the stream", probes_path);
+    if (!stream_header_get(&ph, "model") || !stream_header_get(&ph, "model-sha256"))
+        die("%s names no model (no model / model-sha256 lines): which model's heads would the table rank?", probes_path);
     outfile *of = cli_open_output(out);
 
     /* the test split */
-    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
+    r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     act_layout AL;
     if (act_layout_parse(&AL, stream_reader_header(r), &he) != 0) die("%s: %s", stream_reader_name(r), he.msg);
     {
         const char *pm = stream_header_get(&ph, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
-        if (pm && am && strcmp(pm, am))
+        if (!am)
+            die("%s names no model (no model-sha256 line): it cannot be matched with the probes' model %.12s...",
+                stream_reader_name(r), pm);
+        if (strcmp(pm, am))
             die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
                 stream_reader_name(r), am);
         const char *pc = stream_header_get(&ph, "control-task"), *ac = stream_header_get(stream_reader_header(r), "control-task");
         const char *pd = stream_header_get(&ph, "control-task-dist"), *ad = stream_header_get(stream_reader_header(r), "control-task-dist");
-        if ((pc || ac) && (!pc || !ac || strcmp(pc, ac) || !pd || !ad || strcmp(pd, ad)))
+        if (!pc != !ac)
             die("the probes were fitted on %s, %s has %s (control-task header lines)",
                 pc ? "control-task tags" : "real tags", stream_reader_name(r), ac ? "control-task tags" : "real tags");
+        if (pc && strcmp(pc, ac))
+            die("the probes were fitted on another control task than %s's: '%s' vs '%s' (control-task header lines)",
+                stream_reader_name(r), pc, ac);
+        if (pc && (!pd || !ad || strcmp(pd, ad)))
+            die("the probes' control-task tags were drawn from another distribution than %s's: '%s' vs '%s' "
+                "(control-task-dist header lines)", stream_reader_name(r), pd ? pd : "none", ad ? ad : "none");
     }
     stream_header th;
     stream_header_init(&th);
@@ -221,7 +242,7 @@ int main(int argc, char **argv)
     cli_progress_end();
     stream_reader_close(r);
     free(in);
-    if (pd.n == 0) die("%s: no test tokens", input ? input : "stdin");
+    if (pd.n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
 
     int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
     for (int p = 0; p < n_probes; p++) {
