@@ -47,7 +47,8 @@ static void usage(void)
         "  --seed N           seed of the draws (default 1)\n"
         "  --top N            heads per kind and tag (default 2: the best and the\n"
         "                     runner-up)\n"
-        "  --tags LIST        only these tags, comma-separated\n"
+        "  --tags LIST        only these tags, comma-separated (an empty name is the\n"
+        "                     empty tag); a tag no test token has is refused\n"
         "  --threads N        probes scored in parallel (default 2; the output does\n"
         "                     not depend on it)\n"
         "  -o, --output FILE  TSV (default stdout): comment lines naming the model,\n"
@@ -252,6 +253,26 @@ int main(int argc, char **argv)
     }
     const int L = nm.n;
     const uint32_t S = pd.n_stories;
+    if (tags_list) { /* every tag asked for is a tag of the test split */
+        uint64_t *n_of = xcalloc((size_t)L, sizeof *n_of);
+        for (size_t i = 0; i < pd.n; i++) n_of[pd.labels[i]]++;
+        for (const char *p = tags_list;;) {
+            const char *c = strchr(p, ',');
+            const int l = (int)(c ? (size_t)(c - p) : strlen(p));
+            int k;
+            for (k = 0; k < L; k++)
+                if ((int)strlen(nm.name[k]) == l && !strncmp(nm.name[k], p, (size_t)l)) break;
+            if (k == L || !n_of[k]) {
+                if (l)
+                    die("--tags: no test token is tagged '%.*s'%s", l, p,
+                        tm.n_merge || tm.n_drop ? " (after the probes' merges and drops)" : "");
+                die("--tags: no test token has the empty tag (an empty name in the list is the empty tag)");
+            }
+            if (!c) break;
+            p = c + 1;
+        }
+        free(n_of);
+    }
 
     /* per probe, story and label: tp, predicted, support */
     shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = pd.feats, .n = pd.n,
