@@ -320,6 +320,7 @@ int main(int argc, char **argv)
             "interval (numpy.percentile, linear)\n", B, S, seed);
     fprintf(f, "#vector\ttag\trank\thead\tf1\tlo\thi\tbest_share\tsupport\treplicates\n");
     int *cand = xmalloc((size_t)n_probes * sizeof *cand);
+    if (top > n_probes) top = n_probes; /* a list never holds more: --top 64 -B 1000000 needs no 512 MB */
     double *f1 = xmalloc((size_t)top * B * sizeof *f1), *tmp = xmalloc((size_t)B * sizeof *tmp);
     double *share = xmalloc((size_t)top * sizeof *share);
     boot_counts *cs = xmalloc((size_t)S * sizeof *cs);
