@@ -158,6 +158,30 @@ cat "$TOK" "$ACTS" >"$F/mixed-kinds"
 cat "$ACTS" "$ACTS2" >"$F/mixed-models"
 "$BIN/stream-view" "$TAG" >"$F/tag.tsv" 2>/dev/null
 cat "$TAG" "$GARB" >"$F/tag-garbage"
+cat "$TAG" "$ACTS" >"$F/mixed-tag-acts"
+
+# The controls (control-task, probe-baselines, probe-bootstrap): activations
+# with no tags (forward-dump on tokens) and of a one-token story; control-task
+# streams (seed 1; seed 2; another distribution) and probes fitted on them;
+# probe shards joined with cat, and a stream joined twice; probes with tag
+# rules; probes whose header names no model or holds a bad rule.
+mk "$BIN/forward-dump" --model "$M" --vectors q,k,z,a -o "$F/acts-untagged" "$TOK"
+mk "$BIN/forward-dump" --model "$M" --vectors q,k,z,a -o "$F/acts-one" "$TAG1"
+mk "$BIN/control-task" --seed 1 --dist-from "$TAG" -o "$F/ct-tag" "$TAG"
+mk "$BIN/control-task" --seed 1 --dist-from "$TAG" -o "$F/ct-acts" "$ACTS"
+mk "$BIN/control-task" --seed 2 --dist-from "$TAG" -o "$F/ct2-acts" "$ACTS"
+mk "$BIN/control-task" --seed 1 --dist-from "$TAG0" -o "$F/ctd-acts" "$ACTS"
+mk "$BIN/probe-fit" -o "$F/ct-probes" "$F/ct-acts"
+mk "$BIN/probe-fit" --layers 0 -o "$F/probes-l0" "$ACTS"
+mk "$BIN/probe-fit" --layers 1 -o "$F/probes-l1" "$ACTS"
+cat "$F/probes-l0" "$F/probes-l1" >"$F/probes-cat"
+cat "$PRB" "$PRB" >"$F/probes-twice"
+mk "$BIN/probe-fit" --drop-empty --merge 'VB*=VB' --drop DT -o "$F/probes-rules" "$ACTS"
+mk "$SSH" "$PRB" "$F/probes-nomodel" model-sha256
+mk "$SSH" "$F/probes-rules" "$F/probes-badrule" probe-merge nonsense
+ACTSUNTAG=$F/acts-untagged ACTSONE=$F/acts-one CTTAG=$F/ct-tag CTACTS=$F/ct-acts CT2ACTS=$F/ct2-acts
+CTDACTS=$F/ctd-acts CTPRB=$F/ct-probes PRBCAT=$F/probes-cat PRBTWICE=$F/probes-twice PRBRULES=$F/probes-rules
+PRBNOMODEL=$F/probes-nomodel PRBBADRULE=$F/probes-badrule
 
 # Hostile TSV rows (stream-import) and id lines (forward-dump --ids-text).
 printf 'x\t0\t17250\t0\t2\tHi\tUH\n' >"$F/bad-story.tsv"
@@ -953,6 +977,68 @@ head-stats    | -       | --model $M --heads L0H0 --activity any -o $O/missing/h
 head-stats    | -       | --model $M --heads all --activity tag=NN --attention any/quote $TAG0 | accept
 head-stats    | -       | --model $M --heads L1H1 --activity any $TAGCAT           | accept
 head-stats    | -       | --model $M --heads L0H0 --activity quote $TAG1I          | accept
+# --- control-task: tagged / activations -> the same with control-task tags ----------
+control-task  | -       | --dist-from $TAG $TAG                                    | refuse no --seed
+control-task  | -       | --seed 1 $TAG                                            | refuse no --dist-from
+control-task  | -       | --bogus --seed 1 --dist-from $TAG $TAG                   | refuse unknown option.*--bogus
+control-task  | -       | --seed 1 --dist-from                                     | refuse --dist-from.*needs a value
+control-task  | -       | --seed 1 --dist-from $TAG $TAG $TAG                      | refuse $EXTRA
+control-task  | -       | --seed -1 --dist-from $TAG $TAG                          | refuse --seed.*'-1'
+control-task  | -       | --seed x --dist-from $TAG $TAG                           | refuse --seed.*'x'
+control-task  | -       | --seed '' --dist-from $TAG $TAG                          | refuse --seed
+control-task  | -       | --seed 99999999999999999999 --dist-from $TAG $TAG        | refuse --seed.*99999999999999999999
+control-task  | $TAG    | --seed 1 --dist-from -                                   | refuse --dist-from.*not stdin
+control-task  | -       | --seed 1 --dist-from '' $TAG                             | refuse empty input file name
+control-task  | -       | --seed 1 --dist-from $NOENT $TAG                         | refuse nonexistent.*No such file
+control-task  | -       | --seed 1 --dist-from $DIR $TAG                           | refuse dir.*(directory|not a regular)
+control-task  | nobody  | --seed 1 --dist-from $NOREAD $TAG                        | refuse noread.*Permission denied
+control-task  | -       | --seed 1 --dist-from $EMPTY $TAG                         | refuse empty.*(empty|truncated|not a heads stream)
+control-task  | -       | --seed 1 --dist-from $GARB $TAG                          | refuse garbage.*not a heads stream
+control-task  | -       | --seed 1 --dist-from $TXT $TAG                           | refuse text.txt.*not a heads stream
+control-task  | -       | --seed 1 --dist-from $TOK $TAG                           | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $PRB $TAG                           | refuse probes is a probes stream
+control-task  | -       | --seed 1 --dist-from $F/tag-half $TAG                    | refuse tag-half.*(truncated|corrupt)
+control-task  | -       | --seed 1 --dist-from $F/tag-flip $TAG                    | refuse tag-flip.*corrupt
+control-task  | -       | --seed 1 --dist-from $ACTSUNTAG $TAG                     | refuse acts-untagged: story 0 has no POS tags
+control-task  | -       | --seed 1 --dist-from $CTTAG $TAG                         | refuse ct-tag holds control-task tags already
+control-task  | -       | --seed 1 --dist-from $TAGNONE $TAG                       | refuse tag-none: no tagged tokens
+control-task  | -       | --seed 1 --dist-from $TAGZERO $TAG                       | refuse tag-zero: no tagged tokens
+control-task  | -       | --seed 1 --dist-from $ACTSNAN $TAG                       | refuse acts-nan: story 1, position 3.*NaN
+control-task  | -       | --seed 1 --dist-from $TAG $TOK                           | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $TAG $PRB                           | refuse probes is a probes stream
+control-task  | -       | --seed 1 --dist-from $TAG $NOENT                         | refuse nonexistent.*No such file
+control-task  | -       | --seed 1 --dist-from $TAG $DIR                           | refuse dir.*(directory|not a regular)
+control-task  | nobody  | --seed 1 --dist-from $TAG $NOREAD                        | refuse noread.*Permission denied
+control-task  | -       | --seed 1 --dist-from $TAG $EMPTY                         | refuse empty.*(empty|truncated|not a heads stream)
+control-task  | -       | --seed 1 --dist-from $TAG $GARB                          | refuse garbage.*not a heads stream
+control-task  | -       | --seed 1 --dist-from $TAG $F/tag-cut3                    | refuse tag-cut3.*(truncated|not a heads stream)
+control-task  | -       | --seed 1 --dist-from $TAG $F/tag-less1                   | refuse-late tag-less1.*(truncated|corrupt)
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $F/acts-half           | refuse acts-half.*(truncated|corrupt)
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $F/acts-flip           | refuse acts-flip.*corrupt
+control-task  | -       | --seed 1 --dist-from $TAG $F/mixed-tag-acts              | refuse-late different kinds
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $F/mixed-models        | refuse (model|header).*(differ|disagree)|concatenated
+control-task  | -       | --seed 1 --dist-from $TAG $F/tag-garbage                 | refuse-late corrupt|not a heads stream|garbage
+control-task  | -       | --seed 1 --dist-from $TAG $ACTSUNTAG                     | refuse-late acts-untagged: story 0 has no POS tags
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $ACTSUNTAG             | refuse acts-untagged: story 0 has no POS tags
+control-task  | -       | --seed 1 --dist-from $TAG $ACTSNAN                       | refuse-late story 1, position 3.*NaN
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $ACTSINF               | refuse story 2, position 0.*Inf
+control-task  | -       | --seed 1 --dist-from $TAG $CTACTS                        | refuse ct-acts holds control-task tags already
+control-task  | closed  | --seed 1 --dist-from $TAG                                | refuse stdin is closed
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/missing/c $TAG           | refuse missing
+control-task  | -       | --seed 1 --dist-from $TAG -o $DIR $TAG                   | refuse dir.*(directory|not a regular)
+control-task  | -       | --seed 1 --dist-from $TAG -o '' $TAG                     | refuse empty
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/missing/c $TOK           | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $ACTSNAN $TOK                       | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $ACTSUNTAG -o $O/missing/c $TAG     | refuse missing
+control-task  | -       | --seed 1 --dist-from $TAG $TAG0                          | accept
+control-task  | -       | --seed 1 --dist-from $TAG0 $ACTS0                        | accept
+control-task  | -       | --seed 1 --dist-from $TAG $TAG1I                         | accept
+control-task  | -       | --seed 1 --dist-from $TAG1 $ACTSONE                      | accept
+control-task  | $ACTSCAT | --seed 0 --dist-from $TAGCAT                            | accept
+control-task  | -       | --seed 9223372036854775807 --dist-from $ACTS $TAG        | accept
+control-task  | -       | --seed 1 --dist-from $TAG $TAGNONE                       | accept
+control-task  | -       | --seed 1 --dist-from $TAG $TAGZERO                       | accept
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $ACTS                  | accept
 CASES
 
 mkdir "$TMP/res"
