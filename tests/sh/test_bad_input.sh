@@ -1039,6 +1039,62 @@ control-task  | -       | --seed 9223372036854775807 --dist-from $ACTS $TAG     
 control-task  | -       | --seed 1 --dist-from $TAG $TAGNONE                       | accept
 control-task  | -       | --seed 1 --dist-from $TAG $TAGZERO                       | accept
 control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $ACTS                  | accept
+# --- probe-baselines: train + test tagged -> majority / token-id baselines ----------
+probe-baselines | -     | $TAG                                                     | refuse no --train
+probe-baselines | -     | --bogus --train $TAG $TAG                                | refuse unknown option.*--bogus
+probe-baselines | -     | $TAG --train                                             | refuse --train.*needs a value
+probe-baselines | -     | --train $TAG $TAG $TAG                                   | refuse $EXTRA
+probe-baselines | $TAG  | --train -                                                | refuse --train and the test split both read stdin
+probe-baselines | $TAG  | --train $TAG --rules-from -                              | refuse --rules-from and the test split both read stdin
+probe-baselines | -     | --train '' $TAG                                          | refuse empty input file name
+probe-baselines | -     | --train $NOENT $TAG                                      | refuse nonexistent.*No such file
+probe-baselines | -     | --train $TAG $NOENT                                      | refuse nonexistent.*No such file
+probe-baselines | -     | --train $DIR $TAG                                        | refuse dir.*(directory|not a regular)
+probe-baselines | -     | --train $TAG $DIR                                        | refuse dir.*(directory|not a regular)
+probe-baselines | nobody | --train $NOREAD $TAG                                    | refuse noread.*Permission denied
+probe-baselines | nobody | --train $TAG $NOREAD                                    | refuse noread.*Permission denied
+probe-baselines | -     | --train $EMPTY $TAG                                      | refuse empty.*(empty|truncated|not a heads stream)
+probe-baselines | -     | --train $TAG $EMPTY                                      | refuse empty.*(empty|truncated|not a heads stream)
+probe-baselines | -     | --train $GARB $TAG                                       | refuse garbage.*not a heads stream
+probe-baselines | -     | --train $TAG $TXT                                        | refuse text.txt.*not a heads stream
+probe-baselines | -     | --train $TOK $TAG                                        | refuse tok is a tokens stream
+probe-baselines | -     | --train $TAG $TOK                                        | refuse tok is a tokens stream
+probe-baselines | -     | --train $TAG $PRB                                        | refuse probes is a probes stream
+probe-baselines | -     | --train $F/tag-cut40 $TAG                                | refuse tag-cut40.*truncated
+probe-baselines | -     | --train $TAG $F/tag-less1                                | refuse tag-less1.*(truncated|corrupt)
+probe-baselines | -     | --train $TAG $F/tag-flip                                 | refuse tag-flip.*corrupt
+probe-baselines | -     | --train $TAG $F/acts-half                                | refuse acts-half.*(truncated|corrupt)
+probe-baselines | -     | --train $TAG $F/mixed-tag-acts                           | refuse different kinds
+probe-baselines | -     | --train $F/mixed-models $TAG                             | refuse (model|header).*(differ|disagree)|concatenated
+probe-baselines | -     | --train $F/tag-garbage $TAG                              | refuse corrupt|not a heads stream|garbage
+probe-baselines | -     | --train $ACTSUNTAG $TAG                                  | refuse acts-untagged: story 0 has no POS tags
+probe-baselines | -     | --train $TAG $ACTSUNTAG                                  | refuse acts-untagged: story 0 has no POS tags
+probe-baselines | -     | --train $TAG $ACTSNAN                                    | refuse acts-nan: story 1, position 3.*NaN
+probe-baselines | -     | --train $ACTSINF $TAG                                    | refuse acts-inf: story 2, position 0.*Inf
+probe-baselines | -     | --train $CTTAG $TAG                                      | refuse ct-tag holds control-task tags
+probe-baselines | -     | --train $TAG $CTACTS                                     | refuse ct-acts holds control-task tags
+probe-baselines | -     | --train $TAGNONE $TAG                                    | refuse tag-none: no training tokens
+probe-baselines | -     | --train $TAG $TAGZERO                                    | refuse tag-zero: no test tokens
+probe-baselines | -     | --train $TAG --rules-from $TAG $TAG                      | refuse tag is a tagged stream; expected probes
+probe-baselines | -     | --train $TAG --rules-from $NOENT $TAG                    | refuse nonexistent.*No such file
+probe-baselines | -     | --train $TAG --rules-from $F/probes-half $TAG            | refuse probes-half.*(truncated|corrupt)
+probe-baselines | -     | --train $TAG --rules-from $PRBBADRULE $TAG               | refuse probes-badrule.*probe-merge.*nonsense
+probe-baselines | closed | --train $TAG                                            | refuse stdin is closed
+probe-baselines | -     | --train $TAG -o $O/missing/b $TAG                        | refuse missing
+probe-baselines | -     | --train $TAG -o $DIR $TAG                                | refuse dir.*(directory|not a regular)
+probe-baselines | -     | --train $TAG -o '' $TAG                                  | refuse empty
+probe-baselines | -     | --train $TAG -o $O/b --json $O/missing/b.json $TAG       | refuse missing
+probe-baselines | -     | --train $TAG --json $DIR $TAG                            | refuse dir.*(directory|not a regular)
+probe-baselines | -     | --train $TAG -o $O/b --json $O/b.json $TOK               | refuse tok is a tokens stream
+probe-baselines | -     | --train $ACTSNAN $TOK                                    | refuse tok is a tokens stream
+probe-baselines | -     | --train $TAG0 $TAG                                       | accept
+probe-baselines | -     | --train $TAG $TAG0                                       | accept
+probe-baselines | -     | --train $TAG1I $TAG1I                                    | accept
+probe-baselines | -     | --train $TAG1 $TAG                                       | accept
+probe-baselines | -     | --train $TAG $ACTSONE                                    | accept
+probe-baselines | $ACTSCAT | --train $TAGCAT                                       | accept
+probe-baselines | $TAG  | --train - $ACTS0                                         | accept
+probe-baselines | -     | --train $TAG --rules-from $PRBRULES --json $O/b.json $ACTS | accept
 CASES
 
 mkdir "$TMP/res"
