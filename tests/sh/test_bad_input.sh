@@ -666,6 +666,11 @@ probe-eval    | -       | --probes $PRB --json k=$O/missing/j.json $ACTS        
 probe-eval    | -       | --probes $PRB --csv $DIR $ACTS                           | refuse dir.*(directory|not a regular)
 probe-eval    | -       | --probes $PRB --threads -1 $ACTS                         | refuse --threads
 probe-eval    | closed  | --probes $PRB                                            | refuse stdin is closed
+probe-eval    | -       | --probes $CTPRB $ACTS                                    | refuse fitted on control-task tags.*acts has real tags
+probe-eval    | -       | --probes $PRB $CTACTS                                    | refuse fitted on real tags.*ct-acts has control-task tags
+probe-eval    | -       | --probes $CTPRB $CT2ACTS                                 | refuse ct2-acts has another control task
+probe-eval    | -       | --probes $CTPRB $CTDACTS                                 | refuse ctd-acts has another control task
+probe-eval    | -       | --probes $CTPRB $CTACTS                                  | accept
 probe-eval    | -       | --probes $PRB $ACTS0                                     | accept
 probe-eval    | -       | --probes $PRBSUB --json $O/sub.json $ACTSCAT             | accept
 # --- probe-compare: two reports -> comparison ----------------------------------------
@@ -1095,6 +1100,81 @@ probe-baselines | -     | --train $TAG $ACTSONE                                 
 probe-baselines | $ACTSCAT | --train $TAGCAT                                       | accept
 probe-baselines | $TAG  | --train - $ACTS0                                         | accept
 probe-baselines | -     | --train $TAG --rules-from $PRBRULES --json $O/b.json $ACTS | accept
+# --- probe-bootstrap: probes + activations -> best heads with bootstrap intervals --
+probe-bootstrap | -     | $ACTS                                                    | refuse --probes
+probe-bootstrap | -     | --bogus --probes $PRB $ACTS                              | refuse unknown option.*--bogus
+probe-bootstrap | -     | --probes $PRB $ACTS $ACTS                                | refuse $EXTRA
+probe-bootstrap | -     | --probes $PRB $ACTS -B                                   | refuse -B.*needs a value
+probe-bootstrap | -     | --probes $PRB -B 0 $ACTS                                 | refuse --replicates.*'0'
+probe-bootstrap | -     | --probes $PRB --replicates -5 $ACTS                      | refuse --replicates.*'-5'
+probe-bootstrap | -     | --probes $PRB -B x $ACTS                                 | refuse --replicates.*'x'
+probe-bootstrap | -     | --probes $PRB -B 99999999999999999999 $ACTS              | refuse --replicates
+probe-bootstrap | -     | --probes $PRB --seed -1 $ACTS                            | refuse --seed
+probe-bootstrap | -     | --probes $PRB --seed 1.5 $ACTS                           | refuse --seed
+probe-bootstrap | -     | --probes $PRB --seed '' $ACTS                            | refuse --seed
+probe-bootstrap | -     | --probes $PRB --top 0 $ACTS                              | refuse --top
+probe-bootstrap | -     | --probes $PRB --top 65 $ACTS                             | refuse --top
+probe-bootstrap | -     | --probes $PRB --threads 0 $ACTS                          | refuse --threads
+probe-bootstrap | -     | --probes $PRB --tags ZZ $ACTS                            | refuse --tags.*'ZZ'
+probe-bootstrap | -     | --probes $PRB --tags NN,ZZ $ACTS                         | refuse --tags.*'ZZ'
+probe-bootstrap | -     | --probes $PRBRULES --tags VBD $ACTS                      | refuse --tags.*'VBD'.*merges
+probe-bootstrap | -     | --probes $PRBRULES --tags '' $ACTS                       | refuse --tags.*empty tag
+probe-bootstrap | -     | --probes $PRB --tags NN $ACTS1                           | refuse --tags.*'NN'
+probe-bootstrap | -     | --probes '' $ACTS                                        | refuse empty input file name
+probe-bootstrap | -     | --probes $NOENT $ACTS                                    | refuse nonexistent.*No such file
+probe-bootstrap | -     | --probes $DIR $ACTS                                      | refuse dir.*(directory|not a regular)
+probe-bootstrap | nobody | --probes $NOREAD $ACTS                                  | refuse noread.*Permission denied
+probe-bootstrap | -     | --probes $EMPTY $ACTS                                    | refuse empty.*(empty|truncated|not a heads stream)
+probe-bootstrap | -     | --probes $GARB $ACTS                                     | refuse garbage.*not a heads stream
+probe-bootstrap | -     | --probes $ACTS $ACTS                                     | refuse acts is an activations stream; expected probes
+probe-bootstrap | -     | --probes $F/probes-cut3 $ACTS                            | refuse probes-cut3.*(truncated|not a heads stream)
+probe-bootstrap | -     | --probes $F/probes-half $ACTS                            | refuse probes-half.*(truncated|corrupt)
+probe-bootstrap | -     | --probes $F/probes-flip $ACTS                            | refuse probes-flip.*corrupt
+probe-bootstrap | -     | --probes $PRBTWICE $ACTS                                 | refuse probes-twice.*both of layer 0 head 0 k
+probe-bootstrap | -     | --probes $PRBNOMODEL $ACTS                               | refuse probes-nomodel names no model
+probe-bootstrap | -     | --probes $PRBBADRULE $ACTS                               | refuse probes-badrule.*probe-merge.*nonsense
+probe-bootstrap | $ACTS | --probes -                                               | refuse --probes and the test activations both read stdin
+probe-bootstrap | -     | --probes $PRB $NOENT                                     | refuse nonexistent.*No such file
+probe-bootstrap | -     | --probes $PRB $DIR                                       | refuse dir.*(directory|not a regular)
+probe-bootstrap | nobody | --probes $PRB $NOREAD                                   | refuse noread.*Permission denied
+probe-bootstrap | -     | --probes $PRB $TXT                                       | refuse text.txt.*not a heads stream
+probe-bootstrap | -     | --probes $PRB $TAG                                       | refuse tag is a tagged stream
+probe-bootstrap | -     | --probes $PRB $PRB                                       | refuse probes is a probes stream; expected activations
+probe-bootstrap | -     | --probes $PRB $F/acts-cut40                              | refuse acts-cut40.*truncated
+probe-bootstrap | -     | --probes $PRB $F/acts-less1                              | refuse acts-less1.*(truncated|corrupt)
+probe-bootstrap | -     | --probes $PRB $F/acts-flip                               | refuse acts-flip.*corrupt
+probe-bootstrap | -     | --probes $PRB $F/mixed-models                            | refuse (model|header).*(differ|disagree)|concatenated
+probe-bootstrap | -     | --probes $PRB $F/mixed-kinds                             | refuse mixed-kinds is a tokens stream
+probe-bootstrap | -     | --probes $PRB $ACTSNAN                                   | refuse story 1, token 3.*NaN
+probe-bootstrap | -     | --probes $PRB $ACTSINF                                   | refuse story 2, token 0.*Inf
+probe-bootstrap | -     | --probes $PRB2 $ACTS                                     | refuse probes were fitted on model
+probe-bootstrap | -     | --probes $PRB $ACTSG                                     | refuse actsg comes from model
+probe-bootstrap | -     | --probes $PRB $ACTSL0                                    | refuse acts-l0 has no vector k of layer 1
+probe-bootstrap | -     | --probes $PRB $ACTSZ                                     | refuse acts-z has no vector k
+probe-bootstrap | -     | --probes $PRB $F/h-dhead                                 | refuse dimension 4.*5 floats
+probe-bootstrap | -     | --probes $PRB $F/h-window                                | refuse window-size
+probe-bootstrap | -     | --probes $PRB $F/h-nomodel                               | refuse h-nomodel names no model
+probe-bootstrap | -     | --probes $PRB $ACTSNONE                                  | refuse acts-none: no test tokens
+probe-bootstrap | -     | --probes $PRB $ACTSZERO                                  | refuse acts-zero: no test tokens
+probe-bootstrap | -     | --probes $PRB $ACTSUNTAG                                 | refuse acts-untagged: story 0 has no POS tags
+probe-bootstrap | -     | --probes $CTPRB $ACTS                                    | refuse fitted on control-task tags.*acts has real tags
+probe-bootstrap | -     | --probes $PRB $CTACTS                                    | refuse fitted on real tags.*ct-acts has control-task tags
+probe-bootstrap | -     | --probes $CTPRB $CT2ACTS                                 | refuse another control task.*seed 1.*seed 2
+probe-bootstrap | -     | --probes $CTPRB $CTDACTS                                 | refuse another distribution.*control-task-dist
+probe-bootstrap | closed | --probes $PRB                                           | refuse stdin is closed
+probe-bootstrap | -     | --probes $PRB -o $O/missing/b $ACTS                      | refuse missing
+probe-bootstrap | -     | --probes $PRB -o $DIR $ACTS                              | refuse dir.*(directory|not a regular)
+probe-bootstrap | -     | --probes $PRB -o '' $ACTS                                | refuse empty
+probe-bootstrap | -     | --probes $PRB -o $O/b $ACTSNAN                           | refuse story 1, token 3.*NaN
+probe-bootstrap | -     | --probes $PRB -B 50 $ACTS0                               | accept
+probe-bootstrap | -     | --probes $PRB -B 50 $ACTS1                               | accept
+probe-bootstrap | -     | --probes $PRB -B 50 $ACTSONE                             | accept
+probe-bootstrap | $ACTSCAT | --probes $PRBCAT -B 50                                | accept
+probe-bootstrap | -     | --probes $PRBSUB --top 64 -B 1 $ACTSCAT                  | accept
+probe-bootstrap | -     | --probes $PRB -B 20 $ACTSQK                              | accept
+probe-bootstrap | -     | --probes $PRBRULES --tags VB,NN -B 20 $ACTS              | accept
+probe-bootstrap | -     | --probes $CTPRB --seed 0 -B 20 $CTACTS                   | accept
+probe-bootstrap | -     | --probes $PRB --tags '' --threads 256 -B 20 $ACTS        | accept
 CASES
 
 mkdir "$TMP/res"
