@@ -81,11 +81,19 @@ int main(int argc, char **argv)
     if (!dist_path) die("no --dist-from (the training split's stream, whose tags are the distribution)");
     if (!strcmp(dist_path, "-")) die("--dist-from: a file, not stdin (the input may come from stdin)");
 
-    /* the distribution: tag counts of the training split */
-    stream_reader *dr = cli_open_input(dist_path, STORY_KINDS);
+    /* both inputs and the output checked before any story is read: a wrong
+     * input or output is refused before the distribution's pass */
+    /* static: still reachable (not a leak) when die() exits mid-way */
+    static stream_reader *dr, *r;
+    dr = cli_open_input(dist_path, STORY_KINDS);
     if (stream_header_get(stream_reader_header(dr), "control-task"))
         die("%s holds control-task tags already; the distribution must come from the real tags", stream_reader_name(dr));
-    /* static: still reachable (not a leak) when die() exits mid-way */
+    r = cli_open_input(input, STORY_KINDS);
+    const stream_header *ih = stream_reader_header(r);
+    if (stream_header_get(ih, "control-task")) die("%s holds control-task tags already", stream_reader_name(r));
+    struct outfile *claimed = cli_claim_stream(out);
+
+    /* the distribution: tag counts of the training split */
     static char (*tag)[TAG_MAX + 1];
     static uint64_t *count, *cum;
     int K = 0;
@@ -107,8 +115,8 @@ int main(int argc, char **argv)
             count[k]++;
         }
     }
+    if (!K) die("%s: no tagged tokens, so no tag distribution", stream_reader_name(dr));
     stream_reader_close(dr);
-    if (!K) die("%s: no tagged tokens, so no tag distribution", dist_path);
     /* sorted tag order (strcmp, as the probes number their classes) */
     {
         char (*st)[TAG_MAX + 1] = xmalloc((size_t)K * sizeof *st);
@@ -139,16 +147,13 @@ int main(int argc, char **argv)
     sha256_hex_done(&ctx, dist_sha);
 
     /* the stream, tags replaced */
-    stream_reader *r = cli_open_input(input, STORY_KINDS);
-    const stream_header *ih = stream_reader_header(r);
-    if (stream_header_get(ih, "control-task")) die("%s holds control-task tags already", stream_reader_name(r));
     stream_header h;
     stream_header_init(&h);
     stream_header_copy(&h, ih);
     stream_header_add(&h, "control-task", "hewitt-liang-2019 type token-id seed %lld", seed);
     stream_header_add(&h, "control-task-dist", "%d tags %llu tokens sha256 %s", K, (unsigned long long)total, dist_sha);
     stream_header_add_provenance(&h, argc, argv);
-    stream_writer *w = cli_open_stream(out, stream_reader_kind(r), &h);
+    stream_writer *w = cli_stream_on(claimed, stream_reader_kind(r), &h);
     stream_header_free(&h);
     while (cli_read_story(r, &s)) {
         if (s.n_tokens && !(s.flags & STORY_HAS_TAGS))

@@ -261,7 +261,8 @@ static void generate(const gptneo_model *m, const char *prompt, const char *prom
                      const char *tokdir, int N, FILE *out)
 {
     bpe *b = NULL;
-    uint32_t *ids;
+    /* static: still reachable (not a leak) when die() refuses the prompt */
+    static uint32_t *ids;
     int n;
     if (prompt) {
         char vp[2100], mp[2100];

@@ -72,12 +72,21 @@ typedef struct split {
     char *header;    /* identity lines for the TSV */
 } split;
 
-static void read_split(const char *path, const tagmap *tm, tagset *names, split *sp)
+/* A split's stream, opened and checked before any split is read (kept in a
+ * static so that it is still reachable, not a leak, when die() exits). */
+static stream_reader *open_split(const char *path)
 {
-    stream_reader *r = cli_open_input(path, STORY_KINDS);
-    const stream_header *h = stream_reader_header(r);
-    if (stream_header_get(h, "control-task"))
+    static stream_reader *opened[2];
+    static int n_opened;
+    stream_reader *r = opened[n_opened++ % 2] = cli_open_input(path, STORY_KINDS);
+    if (stream_header_get(stream_reader_header(r), "control-task"))
         die("%s holds control-task tags, not real ones (control-task's output)", stream_reader_name(r));
+    return r;
+}
+
+static void read_split(stream_reader *r, const tagmap *tm, tagset *names, split *sp)
+{
+    const stream_header *h = stream_reader_header(r);
     /* what the TSV says about this split */
     static const char *keys[] = {"stories-sha256", "stories-select", "split", "split-seed", "train-fraction",
                                  "take", "postag-align", "tagger-sha256"};
@@ -159,24 +168,34 @@ int main(int argc, char **argv)
     }
     const char *test_path = cli_single_input(argc, argv);
     if (!train_path) die("no --train (the training split's tagged stream)");
+    /* stdin holds one stream: it cannot be two of the inputs */
+    {
+        const int train_in = !strcmp(train_path, "-"), rules_in = rules && !strcmp(rules, "-"),
+                  test_in = !test_path || !strcmp(test_path, "-");
+        if (train_in + rules_in + test_in > 1)
+            die("%s and %s both read stdin; give one of them as a file",
+                train_in ? "--train" : "--rules-from", test_in ? "the test split" : "--rules-from");
+    }
 
     tagmap tm;
     tagmap_init(&tm);
     if (rules) {
-        stream_reader *pr = cli_open_input(rules, 1u << STREAM_PROBES);
+        static stream_reader *pr; /* static: reachable when die() exits */
+        pr = cli_open_input(rules, 1u << STREAM_PROBES);
         herr he;
         if (tagmap_from_header(&tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
         stream_reader_close(pr);
     }
-    /* outputs before the work */
+    /* both splits opened and the outputs claimed before the work */
+    stream_reader *trr = open_split(train_path), *ter = open_split(test_path);
     outfile *tsv = cli_open_output(out);
     outfile *js = json ? cli_open_output(json) : NULL;
 
     tagset names = {0, 0, NULL};
     split tr = {0}, te = {0};
-    read_split(train_path, &tm, &names, &tr);
-    read_split(test_path ? test_path : "-", &tm, &names, &te);
+    read_split(trr, &tm, &names, &tr);
     if (!tr.n) die("%s: no training tokens%s", train_path, tm.n_drop ? " left after the drops" : "");
+    read_split(ter, &tm, &names, &te);
     if (!te.n) die("%s: no test tokens%s", test_path ? test_path : "stdin", tm.n_drop ? " left after the drops" : "");
 
     /* classes in sorted tag order, so ties go to the tag that sorts first */

@@ -51,7 +51,8 @@ static void usage(void)
         "  --seed N           seed of the draws (default 1)\n"
         "  --top N            heads per kind and tag (default 2: the best and the\n"
         "                     runner-up)\n"
-        "  --tags LIST        only these tags, comma-separated\n"
+        "  --tags LIST        only these tags, comma-separated (an empty name is the\n"
+        "                     empty tag); a tag no test token has is refused\n"
         "  --threads N        probes scored in parallel (default 2; the output does\n"
         "                     not depend on it)\n"
         "  -o, --output FILE  TSV (default stdout): comment lines naming the model,\n"
@@ -154,16 +155,20 @@ int main(int argc, char **argv)
     }
     const char *input = cli_single_input(argc, argv);
     if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
+    if (!strcmp(probes_path, "-") && (!input || !strcmp(input, "-")))
+        die("--probes and the test activations both read stdin; give one of them as a file");
 
     /* probes */
-    stream_reader *pr = cli_open_input(probes_path, 1u << STREAM_PROBES);
+    /* static: still reachable (not a leak) when die() exits mid-way */
+    static stream_reader *pr, *r;
+    pr = cli_open_input(probes_path, 1u << STREAM_PROBES);
     tagmap tm;
     herr he;
     if (tagmap_from_header(&tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
     stream_header ph;
     stream_header_init(&ph);
     stream_header_copy(&ph, stream_reader_header(pr));
-    probe_rec *probes = NULL;
+    static probe_rec *probes; /* static: reachable when die() exits */
     int n_probes = 0;
     for (;;) {
         probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
@@ -176,26 +181,43 @@ int main(int argc, char **argv)
             if (!isfinite(p->weights[j]))
                 die("%s: probe %d (layer %u head %u %s): non-finite weight", stream_reader_name(pr), n_probes, p->layer,
                     p->head, p->vec);
+        /* one probe per (layer, head, vector): a shard joined twice would
+         * rank a head against itself */
+        for (int q = 0; q < n_probes; q++)
+            if (probes[q].layer == p->layer && probes[q].head == p->head && !strcmp(probes[q].vec, p->vec))
+                die("%s: probes %d and %d are both of layer %u head %u %s (a shard joined twice?)",
+                    stream_reader_name(pr), q, n_probes, p->layer, p->head, p->vec);
         n_probes++;
     }
     stream_reader_close(pr);
     if (!n_probes) die("%s: no probes in the stream", probes_path);
+    if (!stream_header_get(&ph, "model") || !stream_header_get(&ph, "model-sha256"))
+        die("%s names no model (no model / model-sha256 lines): which model's heads would the table rank?", probes_path);
     outfile *of = cli_open_output(out);
 
     /* the test split */
-    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
+    r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     act_layout AL;
     cli_act_layout(r, &AL, 1);
     {
         const char *pm = stream_header_get(&ph, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
-        if (pm && am && strcmp(pm, am))
+        if (!am)
+            die("%s names no model (no model-sha256 line): it cannot be matched with the probes' model %.12s...",
+                stream_reader_name(r), pm);
+        if (strcmp(pm, am))
             die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
                 stream_reader_name(r), am);
         const char *pc = stream_header_get(&ph, "control-task"), *ac = stream_header_get(stream_reader_header(r), "control-task");
         const char *pd = stream_header_get(&ph, "control-task-dist"), *ad = stream_header_get(stream_reader_header(r), "control-task-dist");
-        if ((pc || ac) && (!pc || !ac || strcmp(pc, ac) || !pd || !ad || strcmp(pd, ad)))
+        if (!pc != !ac)
             die("the probes were fitted on %s, %s has %s (control-task header lines)",
                 pc ? "control-task tags" : "real tags", stream_reader_name(r), ac ? "control-task tags" : "real tags");
+        if (pc && strcmp(pc, ac))
+            die("the probes were fitted on another control task than %s's: '%s' vs '%s' (control-task header lines)",
+                stream_reader_name(r), pc, ac);
+        if (pc && (!pd || !ad || strcmp(pd, ad)))
+            die("the probes' control-task tags were drawn from another distribution than %s's: '%s' vs '%s' "
+                "(control-task-dist header lines)", stream_reader_name(r), pd ? pd : "none", ad ? ad : "none");
     }
     stream_header th;
     stream_header_init(&th);
@@ -225,7 +247,7 @@ int main(int argc, char **argv)
     cli_progress_end();
     stream_reader_close(r);
     free(in);
-    if (pd.n == 0) die("%s: no test tokens", input ? input : "stdin");
+    if (pd.n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
 
     int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
     for (int p = 0; p < n_probes; p++) {
@@ -235,6 +257,26 @@ int main(int argc, char **argv)
     }
     const int L = nm.n;
     const uint32_t S = pd.n_stories;
+    if (tags_list) { /* every tag asked for is a tag of the test split */
+        uint64_t *n_of = xcalloc((size_t)L, sizeof *n_of);
+        for (size_t i = 0; i < pd.n; i++) n_of[pd.labels[i]]++;
+        for (const char *p = tags_list;;) {
+            const char *c = strchr(p, ',');
+            const int l = (int)(c ? (size_t)(c - p) : strlen(p));
+            int k;
+            for (k = 0; k < L; k++)
+                if ((int)strlen(nm.name[k]) == l && !strncmp(nm.name[k], p, (size_t)l)) break;
+            if (k == L || !n_of[k]) {
+                if (l)
+                    die("--tags: no test token is tagged '%.*s'%s", l, p,
+                        tm.n_merge || tm.n_drop ? " (after the probes' merges and drops)" : "");
+                die("--tags: no test token has the empty tag (an empty name in the list is the empty tag)");
+            }
+            if (!c) break;
+            p = c + 1;
+        }
+        free(n_of);
+    }
 
     /* per probe, story and label: tp, predicted, support */
     shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = pd.feats, .n = pd.n,
@@ -282,6 +324,7 @@ int main(int argc, char **argv)
             "interval (numpy.percentile, linear)\n", B, S, seed);
     fprintf(f, "#vector\ttag\trank\thead\tf1\tlo\thi\tbest_share\tsupport\treplicates\n");
     int *cand = xmalloc((size_t)n_probes * sizeof *cand);
+    if (top > n_probes) top = n_probes; /* a list never holds more: --top 64 -B 1000000 needs no 512 MB */
     double *f1 = xmalloc((size_t)top * B * sizeof *f1), *tmp = xmalloc((size_t)B * sizeof *tmp);
     double *share = xmalloc((size_t)top * sizeof *share);
     boot_counts *cs = xmalloc((size_t)S * sizeof *cs);

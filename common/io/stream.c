@@ -679,6 +679,10 @@ static stream_reader *reader_start(stream_reader *r, herr *e)
 stream_reader *stream_reader_open(const char *path, uint32_t kind_mask, herr *e)
 {
     int use_stdin = !path || strcmp(path, "-") == 0;
+    if (!use_stdin && !*path) {
+        herr_set(e, "an empty input file name");
+        return NULL;
+    }
     stream_reader *r = reader_new(use_stdin ? "stdin" : path, kind_mask, e);
     if (!r) return NULL;
     if (use_stdin) {

@@ -155,7 +155,8 @@ enum { SR_RECORD = 1, SR_END = 0, SR_ERROR = -1 };
 /** Open a stream from a file (NULL / "-" = stdin) or from memory.
  *  @param kind_mask bit (1u << kind) for each accepted kind; 0 = any
  *  @return the reader, or NULL with e set, e.g. "stdin is a tokens stream;
- *          expected activations from forward-dump" */
+ *          expected activations from forward-dump" ("" is refused as an
+ *          empty input file name, not looked up) */
 stream_reader *stream_reader_open(const char *path, uint32_t kind_mask, herr *e)
     __attribute__((warn_unused_result));
 stream_reader *stream_reader_open_mem(const void *data, size_t len, uint32_t kind_mask, herr *e)

@@ -158,6 +158,30 @@ cat "$TOK" "$ACTS" >"$F/mixed-kinds"
 cat "$ACTS" "$ACTS2" >"$F/mixed-models"
 "$BIN/stream-view" "$TAG" >"$F/tag.tsv" 2>/dev/null
 cat "$TAG" "$GARB" >"$F/tag-garbage"
+cat "$TAG" "$ACTS" >"$F/mixed-tag-acts"
+
+# The controls (control-task, probe-baselines, probe-bootstrap): activations
+# with no tags (forward-dump on tokens) and of a one-token story; control-task
+# streams (seed 1; seed 2; another distribution) and probes fitted on them;
+# probe shards joined with cat, and a stream joined twice; probes with tag
+# rules; probes whose header names no model or holds a bad rule.
+mk "$BIN/forward-dump" --model "$M" --vectors q,k,z,a -o "$F/acts-untagged" "$TOK"
+mk "$BIN/forward-dump" --model "$M" --vectors q,k,z,a -o "$F/acts-one" "$TAG1"
+mk "$BIN/control-task" --seed 1 --dist-from "$TAG" -o "$F/ct-tag" "$TAG"
+mk "$BIN/control-task" --seed 1 --dist-from "$TAG" -o "$F/ct-acts" "$ACTS"
+mk "$BIN/control-task" --seed 2 --dist-from "$TAG" -o "$F/ct2-acts" "$ACTS"
+mk "$BIN/control-task" --seed 1 --dist-from "$TAG0" -o "$F/ctd-acts" "$ACTS"
+mk "$BIN/probe-fit" -o "$F/ct-probes" "$F/ct-acts"
+mk "$BIN/probe-fit" --layers 0 -o "$F/probes-l0" "$ACTS"
+mk "$BIN/probe-fit" --layers 1 -o "$F/probes-l1" "$ACTS"
+cat "$F/probes-l0" "$F/probes-l1" >"$F/probes-cat"
+cat "$PRB" "$PRB" >"$F/probes-twice"
+mk "$BIN/probe-fit" --drop-empty --merge 'VB*=VB' --drop DT -o "$F/probes-rules" "$ACTS"
+mk "$SSH" "$PRB" "$F/probes-nomodel" model-sha256
+mk "$SSH" "$F/probes-rules" "$F/probes-badrule" probe-merge nonsense
+ACTSUNTAG=$F/acts-untagged ACTSONE=$F/acts-one CTTAG=$F/ct-tag CTACTS=$F/ct-acts CT2ACTS=$F/ct2-acts
+CTDACTS=$F/ctd-acts CTPRB=$F/ct-probes PRBCAT=$F/probes-cat PRBTWICE=$F/probes-twice PRBRULES=$F/probes-rules
+PRBNOMODEL=$F/probes-nomodel PRBBADRULE=$F/probes-badrule
 
 # Hostile TSV rows (stream-import) and id lines (forward-dump --ids-text).
 printf 'x\t0\t17250\t0\t2\tHi\tUH\n' >"$F/bad-story.tsv"
@@ -640,6 +664,11 @@ probe-eval    | -       | --probes $PRB --json k=$O/missing/j.json $ACTS        
 probe-eval    | -       | --probes $PRB --csv $DIR $ACTS                           | refuse dir.*(directory|not a regular)
 probe-eval    | -       | --probes $PRB --threads -1 $ACTS                         | refuse --threads
 probe-eval    | closed  | --probes $PRB                                            | refuse stdin is closed
+probe-eval    | -       | --probes $CTPRB $ACTS                                    | refuse fitted on control-task tags.*acts has real tags
+probe-eval    | -       | --probes $PRB $CTACTS                                    | refuse fitted on real tags.*ct-acts has control-task tags
+probe-eval    | -       | --probes $CTPRB $CT2ACTS                                 | refuse ct2-acts has another control task
+probe-eval    | -       | --probes $CTPRB $CTDACTS                                 | refuse ctd-acts has another control task
+probe-eval    | -       | --probes $CTPRB $CTACTS                                  | accept
 probe-eval    | -       | --probes $PRB $ACTS0                                     | accept
 probe-eval    | -       | --probes $PRBSUB --json $O/sub.json $ACTSCAT             | accept
 # --- probe-compare: two reports -> comparison ----------------------------------------
@@ -947,6 +976,199 @@ head-stats    | -       | --model $M --heads L0H0 --activity any -o $O/missing/h
 head-stats    | -       | --model $M --heads all --activity tag=NN --attention any/quote $TAG0 | accept
 head-stats    | -       | --model $M --heads L1H1 --activity any $TAGCAT           | accept
 head-stats    | -       | --model $M --heads L0H0 --activity quote $TAG1I          | accept
+# --- control-task: tagged / activations -> the same with control-task tags ----------
+control-task  | -       | --dist-from $TAG $TAG                                    | refuse no --seed
+control-task  | -       | --seed 1 $TAG                                            | refuse no --dist-from
+control-task  | -       | --bogus --seed 1 --dist-from $TAG $TAG                   | refuse unknown option.*--bogus
+control-task  | -       | --seed 1 --dist-from                                     | refuse --dist-from.*needs a value
+control-task  | -       | --seed 1 --dist-from $TAG $TAG $TAG                      | refuse $EXTRA
+control-task  | -       | --seed -1 --dist-from $TAG $TAG                          | refuse --seed.*'-1'
+control-task  | -       | --seed x --dist-from $TAG $TAG                           | refuse --seed.*'x'
+control-task  | -       | --seed '' --dist-from $TAG $TAG                          | refuse --seed
+control-task  | -       | --seed 99999999999999999999 --dist-from $TAG $TAG        | refuse --seed.*99999999999999999999
+control-task  | $TAG    | --seed 1 --dist-from -                                   | refuse --dist-from.*not stdin
+control-task  | -       | --seed 1 --dist-from '' $TAG                             | refuse empty input file name
+control-task  | -       | --seed 1 --dist-from $NOENT $TAG                         | refuse nonexistent.*No such file
+control-task  | -       | --seed 1 --dist-from $DIR $TAG                           | refuse dir.*(directory|not a regular)
+control-task  | nobody  | --seed 1 --dist-from $NOREAD $TAG                        | refuse noread.*Permission denied
+control-task  | -       | --seed 1 --dist-from $EMPTY $TAG                         | refuse empty.*(empty|truncated|not a heads stream)
+control-task  | -       | --seed 1 --dist-from $GARB $TAG                          | refuse garbage.*not a heads stream
+control-task  | -       | --seed 1 --dist-from $TXT $TAG                           | refuse text.txt.*not a heads stream
+control-task  | -       | --seed 1 --dist-from $TOK $TAG                           | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $PRB $TAG                           | refuse probes is a probes stream
+control-task  | -       | --seed 1 --dist-from $F/tag-half $TAG                    | refuse tag-half.*(truncated|corrupt)
+control-task  | -       | --seed 1 --dist-from $F/tag-flip $TAG                    | refuse tag-flip.*corrupt
+control-task  | -       | --seed 1 --dist-from $ACTSUNTAG $TAG                     | refuse acts-untagged: story 0 has no POS tags
+control-task  | -       | --seed 1 --dist-from $CTTAG $TAG                         | refuse ct-tag holds control-task tags already
+control-task  | -       | --seed 1 --dist-from $TAGNONE $TAG                       | refuse tag-none: no tagged tokens
+control-task  | -       | --seed 1 --dist-from $TAGZERO $TAG                       | refuse tag-zero: no tagged tokens
+control-task  | -       | --seed 1 --dist-from $ACTSNAN $TAG                       | refuse acts-nan: story 1, position 3.*NaN
+control-task  | -       | --seed 1 --dist-from $TAG $TOK                           | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $TAG $PRB                           | refuse probes is a probes stream
+control-task  | -       | --seed 1 --dist-from $TAG $NOENT                         | refuse nonexistent.*No such file
+control-task  | -       | --seed 1 --dist-from $TAG $DIR                           | refuse dir.*(directory|not a regular)
+control-task  | nobody  | --seed 1 --dist-from $TAG $NOREAD                        | refuse noread.*Permission denied
+control-task  | -       | --seed 1 --dist-from $TAG $EMPTY                         | refuse empty.*(empty|truncated|not a heads stream)
+control-task  | -       | --seed 1 --dist-from $TAG $GARB                          | refuse garbage.*not a heads stream
+control-task  | -       | --seed 1 --dist-from $TAG $F/tag-cut3                    | refuse tag-cut3.*(truncated|not a heads stream)
+control-task  | -       | --seed 1 --dist-from $TAG $F/tag-less1                   | refuse-late tag-less1.*(truncated|corrupt)
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $F/acts-half           | refuse acts-half.*(truncated|corrupt)
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $F/acts-flip           | refuse acts-flip.*corrupt
+control-task  | -       | --seed 1 --dist-from $TAG $F/mixed-tag-acts              | refuse-late different kinds
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $F/mixed-models        | refuse (model|header).*(differ|disagree)|concatenated
+control-task  | -       | --seed 1 --dist-from $TAG $F/tag-garbage                 | refuse-late corrupt|not a heads stream|garbage
+control-task  | -       | --seed 1 --dist-from $TAG $ACTSUNTAG                     | refuse-late acts-untagged: story 0 has no POS tags
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $ACTSUNTAG             | refuse acts-untagged: story 0 has no POS tags
+control-task  | -       | --seed 1 --dist-from $TAG $ACTSNAN                       | refuse-late story 1, position 3.*NaN
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $ACTSINF               | refuse story 2, position 0.*Inf
+control-task  | -       | --seed 1 --dist-from $TAG $CTACTS                        | refuse ct-acts holds control-task tags already
+control-task  | closed  | --seed 1 --dist-from $TAG                                | refuse stdin is closed
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/missing/c $TAG           | refuse missing
+control-task  | -       | --seed 1 --dist-from $TAG -o $DIR $TAG                   | refuse dir.*(directory|not a regular)
+control-task  | -       | --seed 1 --dist-from $TAG -o '' $TAG                     | refuse empty
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/missing/c $TOK           | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $ACTSNAN $TOK                       | refuse tok is a tokens stream
+control-task  | -       | --seed 1 --dist-from $ACTSUNTAG -o $O/missing/c $TAG     | refuse missing
+control-task  | -       | --seed 1 --dist-from $TAG $TAG0                          | accept
+control-task  | -       | --seed 1 --dist-from $TAG0 $ACTS0                        | accept
+control-task  | -       | --seed 1 --dist-from $TAG $TAG1I                         | accept
+control-task  | -       | --seed 1 --dist-from $TAG1 $ACTSONE                      | accept
+control-task  | $ACTSCAT | --seed 0 --dist-from $TAGCAT                            | accept
+control-task  | -       | --seed 9223372036854775807 --dist-from $ACTS $TAG        | accept
+control-task  | -       | --seed 1 --dist-from $TAG $TAGNONE                       | accept
+control-task  | -       | --seed 1 --dist-from $TAG $TAGZERO                       | accept
+control-task  | -       | --seed 1 --dist-from $TAG -o $O/c $ACTS                  | accept
+# --- probe-baselines: train + test tagged -> majority / token-id baselines ----------
+probe-baselines | -     | $TAG                                                     | refuse no --train
+probe-baselines | -     | --bogus --train $TAG $TAG                                | refuse unknown option.*--bogus
+probe-baselines | -     | $TAG --train                                             | refuse --train.*needs a value
+probe-baselines | -     | --train $TAG $TAG $TAG                                   | refuse $EXTRA
+probe-baselines | $TAG  | --train -                                                | refuse --train and the test split both read stdin
+probe-baselines | $TAG  | --train $TAG --rules-from -                              | refuse --rules-from and the test split both read stdin
+probe-baselines | -     | --train '' $TAG                                          | refuse empty input file name
+probe-baselines | -     | --train $NOENT $TAG                                      | refuse nonexistent.*No such file
+probe-baselines | -     | --train $TAG $NOENT                                      | refuse nonexistent.*No such file
+probe-baselines | -     | --train $DIR $TAG                                        | refuse dir.*(directory|not a regular)
+probe-baselines | -     | --train $TAG $DIR                                        | refuse dir.*(directory|not a regular)
+probe-baselines | nobody | --train $NOREAD $TAG                                    | refuse noread.*Permission denied
+probe-baselines | nobody | --train $TAG $NOREAD                                    | refuse noread.*Permission denied
+probe-baselines | -     | --train $EMPTY $TAG                                      | refuse empty.*(empty|truncated|not a heads stream)
+probe-baselines | -     | --train $TAG $EMPTY                                      | refuse empty.*(empty|truncated|not a heads stream)
+probe-baselines | -     | --train $GARB $TAG                                       | refuse garbage.*not a heads stream
+probe-baselines | -     | --train $TAG $TXT                                        | refuse text.txt.*not a heads stream
+probe-baselines | -     | --train $TOK $TAG                                        | refuse tok is a tokens stream
+probe-baselines | -     | --train $TAG $TOK                                        | refuse tok is a tokens stream
+probe-baselines | -     | --train $TAG $PRB                                        | refuse probes is a probes stream
+probe-baselines | -     | --train $F/tag-cut40 $TAG                                | refuse tag-cut40.*truncated
+probe-baselines | -     | --train $TAG $F/tag-less1                                | refuse tag-less1.*(truncated|corrupt)
+probe-baselines | -     | --train $TAG $F/tag-flip                                 | refuse tag-flip.*corrupt
+probe-baselines | -     | --train $TAG $F/acts-half                                | refuse acts-half.*(truncated|corrupt)
+probe-baselines | -     | --train $TAG $F/mixed-tag-acts                           | refuse different kinds
+probe-baselines | -     | --train $F/mixed-models $TAG                             | refuse (model|header).*(differ|disagree)|concatenated
+probe-baselines | -     | --train $F/tag-garbage $TAG                              | refuse corrupt|not a heads stream|garbage
+probe-baselines | -     | --train $ACTSUNTAG $TAG                                  | refuse acts-untagged: story 0 has no POS tags
+probe-baselines | -     | --train $TAG $ACTSUNTAG                                  | refuse acts-untagged: story 0 has no POS tags
+probe-baselines | -     | --train $TAG $ACTSNAN                                    | refuse acts-nan: story 1, position 3.*NaN
+probe-baselines | -     | --train $ACTSINF $TAG                                    | refuse acts-inf: story 2, position 0.*Inf
+probe-baselines | -     | --train $CTTAG $TAG                                      | refuse ct-tag holds control-task tags
+probe-baselines | -     | --train $TAG $CTACTS                                     | refuse ct-acts holds control-task tags
+probe-baselines | -     | --train $TAGNONE $TAG                                    | refuse tag-none: no training tokens
+probe-baselines | -     | --train $TAG $TAGZERO                                    | refuse tag-zero: no test tokens
+probe-baselines | -     | --train $TAG --rules-from $TAG $TAG                      | refuse tag is a tagged stream; expected probes
+probe-baselines | -     | --train $TAG --rules-from $NOENT $TAG                    | refuse nonexistent.*No such file
+probe-baselines | -     | --train $TAG --rules-from $F/probes-half $TAG            | refuse probes-half.*(truncated|corrupt)
+probe-baselines | -     | --train $TAG --rules-from $PRBBADRULE $TAG               | refuse probes-badrule.*probe-merge.*nonsense
+probe-baselines | closed | --train $TAG                                            | refuse stdin is closed
+probe-baselines | -     | --train $TAG -o $O/missing/b $TAG                        | refuse missing
+probe-baselines | -     | --train $TAG -o $DIR $TAG                                | refuse dir.*(directory|not a regular)
+probe-baselines | -     | --train $TAG -o '' $TAG                                  | refuse empty
+probe-baselines | -     | --train $TAG -o $O/b --json $O/missing/b.json $TAG       | refuse missing
+probe-baselines | -     | --train $TAG --json $DIR $TAG                            | refuse dir.*(directory|not a regular)
+probe-baselines | -     | --train $TAG -o $O/b --json $O/b.json $TOK               | refuse tok is a tokens stream
+probe-baselines | -     | --train $ACTSNAN $TOK                                    | refuse tok is a tokens stream
+probe-baselines | -     | --train $TAG0 $TAG                                       | accept
+probe-baselines | -     | --train $TAG $TAG0                                       | accept
+probe-baselines | -     | --train $TAG1I $TAG1I                                    | accept
+probe-baselines | -     | --train $TAG1 $TAG                                       | accept
+probe-baselines | -     | --train $TAG $ACTSONE                                    | accept
+probe-baselines | $ACTSCAT | --train $TAGCAT                                       | accept
+probe-baselines | $TAG  | --train - $ACTS0                                         | accept
+probe-baselines | -     | --train $TAG --rules-from $PRBRULES --json $O/b.json $ACTS | accept
+# --- probe-bootstrap: probes + activations -> best heads with bootstrap intervals --
+probe-bootstrap | -     | $ACTS                                                    | refuse --probes
+probe-bootstrap | -     | --bogus --probes $PRB $ACTS                              | refuse unknown option.*--bogus
+probe-bootstrap | -     | --probes $PRB $ACTS $ACTS                                | refuse $EXTRA
+probe-bootstrap | -     | --probes $PRB $ACTS -B                                   | refuse -B.*needs a value
+probe-bootstrap | -     | --probes $PRB -B 0 $ACTS                                 | refuse --replicates.*'0'
+probe-bootstrap | -     | --probes $PRB --replicates -5 $ACTS                      | refuse --replicates.*'-5'
+probe-bootstrap | -     | --probes $PRB -B x $ACTS                                 | refuse --replicates.*'x'
+probe-bootstrap | -     | --probes $PRB -B 99999999999999999999 $ACTS              | refuse --replicates
+probe-bootstrap | -     | --probes $PRB --seed -1 $ACTS                            | refuse --seed
+probe-bootstrap | -     | --probes $PRB --seed 1.5 $ACTS                           | refuse --seed
+probe-bootstrap | -     | --probes $PRB --seed '' $ACTS                            | refuse --seed
+probe-bootstrap | -     | --probes $PRB --top 0 $ACTS                              | refuse --top
+probe-bootstrap | -     | --probes $PRB --top 65 $ACTS                             | refuse --top
+probe-bootstrap | -     | --probes $PRB --threads 0 $ACTS                          | refuse --threads
+probe-bootstrap | -     | --probes $PRB --tags ZZ $ACTS                            | refuse --tags.*'ZZ'
+probe-bootstrap | -     | --probes $PRB --tags NN,ZZ $ACTS                         | refuse --tags.*'ZZ'
+probe-bootstrap | -     | --probes $PRBRULES --tags VBD $ACTS                      | refuse --tags.*'VBD'.*merges
+probe-bootstrap | -     | --probes $PRBRULES --tags '' $ACTS                       | refuse --tags.*empty tag
+probe-bootstrap | -     | --probes $PRB --tags NN $ACTS1                           | refuse --tags.*'NN'
+probe-bootstrap | -     | --probes '' $ACTS                                        | refuse empty input file name
+probe-bootstrap | -     | --probes $NOENT $ACTS                                    | refuse nonexistent.*No such file
+probe-bootstrap | -     | --probes $DIR $ACTS                                      | refuse dir.*(directory|not a regular)
+probe-bootstrap | nobody | --probes $NOREAD $ACTS                                  | refuse noread.*Permission denied
+probe-bootstrap | -     | --probes $EMPTY $ACTS                                    | refuse empty.*(empty|truncated|not a heads stream)
+probe-bootstrap | -     | --probes $GARB $ACTS                                     | refuse garbage.*not a heads stream
+probe-bootstrap | -     | --probes $ACTS $ACTS                                     | refuse acts is an activations stream; expected probes
+probe-bootstrap | -     | --probes $F/probes-cut3 $ACTS                            | refuse probes-cut3.*(truncated|not a heads stream)
+probe-bootstrap | -     | --probes $F/probes-half $ACTS                            | refuse probes-half.*(truncated|corrupt)
+probe-bootstrap | -     | --probes $F/probes-flip $ACTS                            | refuse probes-flip.*corrupt
+probe-bootstrap | -     | --probes $PRBTWICE $ACTS                                 | refuse probes-twice.*both of layer 0 head 0 k
+probe-bootstrap | -     | --probes $PRBNOMODEL $ACTS                               | refuse probes-nomodel names no model
+probe-bootstrap | -     | --probes $PRBBADRULE $ACTS                               | refuse probes-badrule.*probe-merge.*nonsense
+probe-bootstrap | $ACTS | --probes -                                               | refuse --probes and the test activations both read stdin
+probe-bootstrap | -     | --probes $PRB $NOENT                                     | refuse nonexistent.*No such file
+probe-bootstrap | -     | --probes $PRB $DIR                                       | refuse dir.*(directory|not a regular)
+probe-bootstrap | nobody | --probes $PRB $NOREAD                                   | refuse noread.*Permission denied
+probe-bootstrap | -     | --probes $PRB $TXT                                       | refuse text.txt.*not a heads stream
+probe-bootstrap | -     | --probes $PRB $TAG                                       | refuse tag is a tagged stream
+probe-bootstrap | -     | --probes $PRB $PRB                                       | refuse probes is a probes stream; expected activations
+probe-bootstrap | -     | --probes $PRB $F/acts-cut40                              | refuse acts-cut40.*truncated
+probe-bootstrap | -     | --probes $PRB $F/acts-less1                              | refuse acts-less1.*(truncated|corrupt)
+probe-bootstrap | -     | --probes $PRB $F/acts-flip                               | refuse acts-flip.*corrupt
+probe-bootstrap | -     | --probes $PRB $F/mixed-models                            | refuse (model|header).*(differ|disagree)|concatenated
+probe-bootstrap | -     | --probes $PRB $F/mixed-kinds                             | refuse mixed-kinds is a tokens stream
+probe-bootstrap | -     | --probes $PRB $ACTSNAN                                   | refuse story 1, token 3.*NaN
+probe-bootstrap | -     | --probes $PRB $ACTSINF                                   | refuse story 2, token 0.*Inf
+probe-bootstrap | -     | --probes $PRB2 $ACTS                                     | refuse probes were fitted on model
+probe-bootstrap | -     | --probes $PRB $ACTSG                                     | refuse actsg comes from model
+probe-bootstrap | -     | --probes $PRB $ACTSL0                                    | refuse acts-l0 has no vector k of layer 1
+probe-bootstrap | -     | --probes $PRB $ACTSZ                                     | refuse acts-z has no vector k
+probe-bootstrap | -     | --probes $PRB $F/h-dhead                                 | refuse dimension 4.*5 floats
+probe-bootstrap | -     | --probes $PRB $F/h-window                                | refuse window-size
+probe-bootstrap | -     | --probes $PRB $F/h-nomodel                               | refuse h-nomodel names no model
+probe-bootstrap | -     | --probes $PRB $ACTSNONE                                  | refuse acts-none: no test tokens
+probe-bootstrap | -     | --probes $PRB $ACTSZERO                                  | refuse acts-zero: no test tokens
+probe-bootstrap | -     | --probes $PRB $ACTSUNTAG                                 | refuse acts-untagged: story 0 has no POS tags
+probe-bootstrap | -     | --probes $CTPRB $ACTS                                    | refuse fitted on control-task tags.*acts has real tags
+probe-bootstrap | -     | --probes $PRB $CTACTS                                    | refuse fitted on real tags.*ct-acts has control-task tags
+probe-bootstrap | -     | --probes $CTPRB $CT2ACTS                                 | refuse another control task.*seed 1.*seed 2
+probe-bootstrap | -     | --probes $CTPRB $CTDACTS                                 | refuse another distribution.*control-task-dist
+probe-bootstrap | closed | --probes $PRB                                           | refuse stdin is closed
+probe-bootstrap | -     | --probes $PRB -o $O/missing/b $ACTS                      | refuse missing
+probe-bootstrap | -     | --probes $PRB -o $DIR $ACTS                              | refuse dir.*(directory|not a regular)
+probe-bootstrap | -     | --probes $PRB -o '' $ACTS                                | refuse empty
+probe-bootstrap | -     | --probes $PRB -o $O/b $ACTSNAN                           | refuse story 1, token 3.*NaN
+probe-bootstrap | -     | --probes $PRB -B 50 $ACTS0                               | accept
+probe-bootstrap | -     | --probes $PRB -B 50 $ACTS1                               | accept
+probe-bootstrap | -     | --probes $PRB -B 50 $ACTSONE                             | accept
+probe-bootstrap | $ACTSCAT | --probes $PRBCAT -B 50                                | accept
+probe-bootstrap | -     | --probes $PRBSUB --top 64 -B 1 $ACTSCAT                  | accept
+probe-bootstrap | -     | --probes $PRB -B 20 $ACTSQK                              | accept
+probe-bootstrap | -     | --probes $PRBRULES --tags VB,NN -B 20 $ACTS              | accept
+probe-bootstrap | -     | --probes $CTPRB --seed 0 -B 20 $CTACTS                   | accept
+probe-bootstrap | -     | --probes $PRB --tags '' --threads 256 -B 20 $ACTS        | accept
 CASES
 
 mkdir "$TMP/res"
