@@ -169,28 +169,9 @@ int main(int argc, char **argv)
     stream_header_init(&ph);
     stream_header_copy(&ph, stream_reader_header(pr));
     static probe_rec *probes; /* static: reachable when die() exits */
-    int n_probes = 0;
-    for (;;) {
-        probes = xrealloc(probes, (size_t)(n_probes + 1) * sizeof *probes);
-        probe_rec_init(&probes[n_probes]);
-        if (!cli_read_probe(pr, &probes[n_probes])) break;
-        const probe_rec *p = &probes[n_probes];
-        if (p->n_classes < 2 || p->dim < 1 || p->dim > 4096)
-            die("%s: probe %d has %u classes and dimension %u", stream_reader_name(pr), n_probes, p->n_classes, p->dim);
-        for (size_t j = 0; j < (size_t)p->n_classes * (p->dim + 1); j++)
-            if (!isfinite(p->weights[j]))
-                die("%s: probe %d (layer %u head %u %s): non-finite weight", stream_reader_name(pr), n_probes, p->layer,
-                    p->head, p->vec);
-        /* one probe per (layer, head, vector): a shard joined twice would
-         * rank a head against itself */
-        for (int q = 0; q < n_probes; q++)
-            if (probes[q].layer == p->layer && probes[q].head == p->head && !strcmp(probes[q].vec, p->vec))
-                die("%s: probes %d and %d are both of layer %u head %u %s (a shard joined twice?)",
-                    stream_reader_name(pr), q, n_probes, p->layer, p->head, p->vec);
-        n_probes++;
-    }
+    const int n_probes = probe_read_all(pr, &probes, &he);
+    if (n_probes < 0) die("%s", he.msg);
     stream_reader_close(pr);
-    if (!n_probes) die("%s: no probes in the stream", probes_path);
     if (!stream_header_get(&ph, "model") || !stream_header_get(&ph, "model-sha256"))
         die("%s names no model (no model / model-sha256 lines): which model's heads would the table rank?", probes_path);
     outfile *of = cli_open_output(out);
@@ -201,9 +182,6 @@ int main(int argc, char **argv)
     cli_act_layout(r, &AL, 1);
     {
         const char *pm = stream_header_get(&ph, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
-        if (!am)
-            die("%s names no model (no model-sha256 line): it cannot be matched with the probes' model %.12s...",
-                stream_reader_name(r), pm);
         if (strcmp(pm, am))
             die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
                 stream_reader_name(r), am);

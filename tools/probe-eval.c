@@ -78,7 +78,6 @@ static void usage(void)
 /* At most this many outputs (--json specs plus CSV and meta). */
 #define MAX_OUT 16
 /* Largest probe dimension accepted (GPT-2 small's heads: 64). */
-#define MAX_DIM 4096
 
 /* Label names (a tagset): the test tags plus every probe class. */
 
@@ -111,27 +110,6 @@ static int eval_one(void *ctx, size_t item, int w, herr *e)
     if (cls_report_compute(&s->reports[p], (const char (*)[TAG_MAX + 1])s->nm->name, s->nm->n, s->y_true, pred, s->n,
                            e) != 0)
         return herr_prefix(e, "layer %u head %u %s: ", pr->layer, pr->head, pr->vec);
-    return 0;
-}
-
-/* A probe record's numbers before any use: at least 2 classes, a dimension
- * in 1..MAX_DIM, finite weights.  @return 0, or -1 with e naming the probe */
-static int probe_check(const probe_rec *p, int i, const char *stream, herr *e)
-{
-    if (p->n_classes < 2) return herr_set(e, "%s: probe %d has %u classes", stream, i, p->n_classes);
-    if (p->dim < 1 || p->dim > MAX_DIM)
-        return herr_set(e, "%s: probe %d (layer %u head %u %s) has dimension %u (want 1..%d)", stream, i, p->layer,
-                        p->head, p->vec, p->dim, MAX_DIM);
-    const size_t D = (size_t)p->dim + 1;
-    for (size_t j = 0; j < (size_t)p->n_classes * D; j++)
-        if (!isfinite(p->weights[j])) {
-            char where[32];
-            if (j % D == p->dim) snprintf(where, sizeof where, "intercept");
-            else snprintf(where, sizeof where, "dimension %zu", j % D);
-            return herr_set(e, "%s: probe %d (layer %u head %u %s): non-finite weight (%s) of class '%s', %s", stream,
-                            i, p->layer, p->head, p->vec, isnan(p->weights[j]) ? "NaN" : "Inf", p->classes[j / D],
-                            where);
-        }
     return 0;
 }
 
@@ -204,24 +182,13 @@ static probe_rec *read_probes(const char *path, tagmap *tm, stream_header *h, in
     if (tagmap_from_header(tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
     stream_header_init(h);
     stream_header_copy(h, stream_reader_header(pr));
+    if (!stream_header_get(h, "model") || !stream_header_get(h, "model-sha256"))
+        die("%s names no model (no model / model-sha256 lines): its probes cannot be matched with the activations' model",
+            stream_reader_name(pr));
     probe_rec *probes = NULL;
-    int n = 0;
-    herr bad = {""};
-    for (;;) {
-        probes = xrealloc(probes, (size_t)(n + 1) * sizeof *probes);
-        probe_rec_init(&probes[n]);
-        if (!cli_read_probe(pr, &probes[n])) break;
-        if (probe_check(&probes[n], n, stream_reader_name(pr), &bad) != 0) break;
-        n++;
-    }
+    const int n = probe_read_all(pr, &probes, &he);
+    if (n < 0) die("%s", he.msg);
     stream_reader_close(pr);
-    if (bad.msg[0]) {
-        /* free first, then die: nothing live is lost to the leak checker */
-        for (int p = 0; p <= n; p++) probe_rec_free(&probes[p]);
-        free(probes);
-        die("%s", bad.msg);
-    }
-    if (!n) die("%s: no probes in the stream", path);
     *n_out = n;
     return probes;
 }

@@ -2,7 +2,9 @@
 #include "probe/probedata.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const probe_input *in, int n_in,
                  size_t per, tagset *tags, probe_data *out, herr *e)
@@ -100,4 +102,59 @@ fail:
     free(story_of);
     free(token_id);
     return rc;
+}
+
+/* A probe record's numbers before any use. */
+static int probe_check(const probe_rec *p, int i, const char *stream, herr *e)
+{
+    if (p->n_classes < 2) return herr_set(e, "%s: probe %d has %u classes", stream, i, p->n_classes);
+    if (p->dim < 1 || p->dim > PROBE_MAX_DIM)
+        return herr_set(e, "%s: probe %d (layer %u head %u %s) has dimension %u (want 1..%d)", stream, i, p->layer,
+                        p->head, p->vec, p->dim, PROBE_MAX_DIM);
+    const size_t D = (size_t)p->dim + 1;
+    for (size_t j = 0; j < (size_t)p->n_classes * D; j++)
+        if (!isfinite(p->weights[j])) {
+            char where[32];
+            if (j % D == p->dim) snprintf(where, sizeof where, "intercept");
+            else snprintf(where, sizeof where, "dimension %zu", j % D);
+            return herr_set(e, "%s: probe %d (layer %u head %u %s): non-finite weight (%s) of class '%s', %s", stream,
+                            i, p->layer, p->head, p->vec, isnan(p->weights[j]) ? "NaN" : "Inf", p->classes[j / D],
+                            where);
+        }
+    return 0;
+}
+
+int probe_read_all(stream_reader *r, probe_rec **out, herr *e)
+{
+    probe_rec *probes = NULL;
+    int n = 0, rc = 0;
+    for (;;) {
+        probe_rec *np = realloc(probes, (size_t)(n + 1) * sizeof *probes);
+        if (!np) {
+            rc = herr_set(e, "%s: out of memory reading probe %d", stream_reader_name(r), n);
+            break;
+        }
+        probes = np;
+        probe_rec_init(&probes[n]);
+        int got = probe_rec_read(r, &probes[n], e);
+        if (got == SR_ERROR) { rc = -1; break; }
+        if (got != SR_RECORD) break;
+        const probe_rec *p = &probes[n];
+        if (probe_check(p, n, stream_reader_name(r), e)) { rc = -1; break; }
+        for (int q = 0; q < n && !rc; q++)
+            if (probes[q].layer == p->layer && probes[q].head == p->head && !strcmp(probes[q].vec, p->vec))
+                rc = herr_set(e, "%s: probes %d and %d are both of layer %u head %u %s (a shard joined twice?)",
+                              stream_reader_name(r), q, n, p->layer, p->head, p->vec);
+        if (rc) break;
+        n++;
+    }
+    if (!rc && !n) rc = herr_set(e, "%s: no probes in the stream", stream_reader_name(r));
+    if (rc) {
+        if (probes)
+            for (int p = 0; p <= n; p++) probe_rec_free(&probes[p]);
+        free(probes);
+        return -1;
+    }
+    *out = probes;
+    return n;
 }

@@ -50,4 +50,19 @@ typedef struct probe_data {
 int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const probe_input *in, int n_in,
                  size_t per, tagset *tags, probe_data *out, herr *e) __attribute__((warn_unused_result));
 
+/** Largest probe dimension the tools accept (GPT-2 XL's d_head is 64; a
+ *  residual-stream probe of a wide model is still far below this). */
+#define PROBE_MAX_DIM 4096
+
+/** Read every probe of a probes stream (probe-fit's output, shards joined
+ *  with cat): each checked before any use (at least 2 classes, dimension
+ *  1..PROBE_MAX_DIM, finite weights, naming the class and the weight), and
+ *  one probe per (layer, head, vector): a shard joined twice would score or
+ *  rank a head against itself.
+ *  @param r reader (read to its end) @param out receives the probes
+ *  (free each with probe_rec_free, then the array) @param e error
+ *  @return the count (>= 1), or -1 with e set (an empty stream is an error;
+ *  nothing is left allocated) */
+int probe_read_all(stream_reader *r, probe_rec **out, herr *e) __attribute__((warn_unused_result));
+
 #endif

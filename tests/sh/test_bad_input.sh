@@ -655,6 +655,8 @@ probe-eval    | -       | --probes $PRB $ACTSNONE                               
 probe-eval    | -       | --probes $PRB $ACTSL0                                    | refuse L1H0|layer 1
 probe-eval    | -       | --probes $PRB $F/h-dhead                                 | refuse dimension 4.*5|floats
 probe-eval    | -       | --probes $PRB $F/h-nomodel                               | refuse (names no|no) model
+probe-eval    | -       | --probes $PRBTWICE $ACTS                                 | refuse probes-twice.*both of layer 0 head 0 k
+probe-eval    | -       | --probes $PRBNOMODEL $ACTS                               | refuse probes-nomodel names no model
 probe-eval    | -       | --probes $PRB $TAG                                       | refuse tagged
 probe-eval    | -       | --probes $PRB $GARB                                      | refuse not a heads stream
 probe-eval    | -       | --probes $PRB $F/acts-cut40                              | refuse truncated
@@ -1147,7 +1149,7 @@ probe-bootstrap | -     | --probes $PRB $ACTSL0                                 
 probe-bootstrap | -     | --probes $PRB $ACTSZ                                     | refuse acts-z has no vector k
 probe-bootstrap | -     | --probes $PRB $F/h-dhead                                 | refuse dimension 4.*5 floats
 probe-bootstrap | -     | --probes $PRB $F/h-window                                | refuse window-size
-probe-bootstrap | -     | --probes $PRB $F/h-nomodel                               | refuse h-nomodel names no model
+probe-bootstrap | -     | --probes $PRB $F/h-nomodel                               | refuse h-nomodel.* names no model
 probe-bootstrap | -     | --probes $PRB $ACTSNONE                                  | refuse acts-none: no test tokens
 probe-bootstrap | -     | --probes $PRB $ACTSZERO                                  | refuse acts-zero: no test tokens
 probe-bootstrap | -     | --probes $PRB $ACTSUNTAG                                 | refuse acts-untagged: story 0 has no POS tags
