@@ -180,44 +180,16 @@ int main(int argc, char **argv)
     r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
     act_layout AL;
     cli_act_layout(r, &AL, 1);
-    {
-        const char *pm = stream_header_get(&ph, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
-        if (strcmp(pm, am))
-            die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
-                stream_reader_name(r), am);
-        const char *pc = stream_header_get(&ph, "control-task"), *ac = stream_header_get(stream_reader_header(r), "control-task");
-        const char *pd = stream_header_get(&ph, "control-task-dist"), *ad = stream_header_get(stream_reader_header(r), "control-task-dist");
-        if (!pc != !ac)
-            die("the probes were fitted on %s, %s has %s (control-task header lines)",
-                pc ? "control-task tags" : "real tags", stream_reader_name(r), ac ? "control-task tags" : "real tags");
-        if (pc && strcmp(pc, ac))
-            die("the probes were fitted on another control task than %s's: '%s' vs '%s' (control-task header lines)",
-                stream_reader_name(r), pc, ac);
-        if (pc && (!pd || !ad || strcmp(pd, ad)))
-            die("the probes' control-task tags were drawn from another distribution than %s's: '%s' vs '%s' "
-                "(control-task-dist header lines)", stream_reader_name(r), pd ? pd : "none", ad ? ad : "none");
-    }
+    if (probe_match_acts(&ph, stream_reader_header(r), stream_reader_name(r), &he)) die("%s", he.msg);
     stream_header th;
     stream_header_init(&th);
     stream_header_copy(&th, stream_reader_header(r));
     int *offset = xmalloc((size_t)n_probes * sizeof *offset);
     probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
     size_t per = 0;
+    if (probe_inputs(&AL, probes, n_probes, stream_reader_name(r), in, offset, &per, &he)) die("%s", he.msg);
     int max_dim = 1;
-    for (int p = 0; p < n_probes; p++) {
-        int src = act_offset(&AL, (int)probes[p].layer, (int)probes[p].head, probes[p].vec[0]);
-        if (src < 0)
-            die("%s has no vector %s of layer %u head %u, which probe %d needs", stream_reader_name(r), probes[p].vec,
-                probes[p].layer, probes[p].head, p);
-        int w = probes[p].vec[0] == 'a' ? 1 : AL.d_head;
-        if ((int)probes[p].dim != w)
-            die("probe of layer %u head %u %s has dimension %u; %s has %d floats per vector", probes[p].layer,
-                probes[p].head, probes[p].vec, probes[p].dim, stream_reader_name(r), w);
-        offset[p] = (int)per;
-        in[p] = (probe_input){(int)probes[p].layer, (int)probes[p].head, probes[p].vec[0], src, (int)per, w};
-        per += (size_t)w;
-        if (w > max_dim) max_dim = w;
-    }
+    for (int p = 0; p < n_probes; p++) max_dim = (int)probes[p].dim > max_dim ? (int)probes[p].dim : max_dim;
     tagset nm = {0, 0, NULL};
     probe_data pd = {.on_story = gather_progress, .want_tokens = 1};
     herr e;

@@ -248,36 +248,11 @@ static probe_data read_test(const char *input, const probe_rec *probes, int n, c
     act_layout L;
     herr e;
     cli_act_layout(r, &L, 1);
-    const char *pm = stream_header_get(probes_h, "model-sha256"), *am = stream_header_get(stream_reader_header(r), "model-sha256");
-    if (pm && am && strcmp(pm, am))
-        die("the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
-            stream_reader_name(r), am);
-    /* probes of the control task (control-task's output) score only on
-     * the same control task's tags, and real-tag probes only on real tags */
-    const char *pcta = stream_header_get(probes_h, "control-task"), *acta = stream_header_get(stream_reader_header(r), "control-task");
-    const char *pdist = stream_header_get(probes_h, "control-task-dist"),
-               *adist = stream_header_get(stream_reader_header(r), "control-task-dist");
-    if ((pcta || acta) && (!pcta || !acta || strcmp(pcta, acta) || !pdist || !adist || strcmp(pdist, adist)))
-        die("the probes were fitted on %s, %s has %s (control-task header lines)", pcta ? "control-task tags" : "real tags",
-            stream_reader_name(r), acta ? (pcta ? "another control task's tags" : "control-task tags") : "real tags");
+    if (probe_match_acts(probes_h, stream_reader_header(r), stream_reader_name(r), &e)) die("%s", e.msg);
     stream_header_init(acts_h);
     stream_header_copy(acts_h, stream_reader_header(r));
     probe_input *in = xmalloc((size_t)n * sizeof *in);
-    *per = 0;
-    for (int p = 0; p < n; p++) {
-        int src = act_offset(&L, (int)probes[p].layer, (int)probes[p].head, probes[p].vec[0]);
-        if (src < 0)
-            die("%s has no vector %s of layer %u head %u, which probe %d needs", stream_reader_name(r), probes[p].vec,
-                probes[p].layer, probes[p].head, p);
-        int w = probes[p].vec[0] == 'a' ? 1 : L.d_head;
-        if ((int)probes[p].dim != w)
-            die("probe of layer %u head %u %s has dimension %u; %s has %d floats per vector", probes[p].layer,
-                probes[p].head, probes[p].vec, probes[p].dim, stream_reader_name(r), w);
-        offset[p] = (int)*per;
-        in[p] = (probe_input){(int)probes[p].layer, (int)probes[p].head, probes[p].vec[0], src, offset[p],
-                              (int)probes[p].dim};
-        *per += probes[p].dim;
-    }
+    if (probe_inputs(&L, probes, n, stream_reader_name(r), in, offset, per, &e)) die("%s", e.msg);
     probe_data pd = {.on_story = gather_progress};
     if (probe_gather(r, &L, tm, in, n, *per, names, &pd, &e) != 0) die("%s", e.msg);
     cli_progress_end();

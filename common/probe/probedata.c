@@ -158,3 +158,44 @@ int probe_read_all(stream_reader *r, probe_rec **out, herr *e)
     *out = probes;
     return n;
 }
+
+int probe_match_acts(const stream_header *probes_h, const stream_header *acts_h, const char *acts_name, herr *e)
+{
+    const char *pm = stream_header_get(probes_h, "model-sha256"), *am = stream_header_get(acts_h, "model-sha256");
+    if (pm && am && strcmp(pm, am))
+        return herr_set(e, "the probes were fitted on model %.12s..., %s comes from model %.12s... (model-sha256)", pm,
+                        acts_name, am);
+    const char *pc = stream_header_get(probes_h, "control-task"), *ac = stream_header_get(acts_h, "control-task");
+    const char *pd = stream_header_get(probes_h, "control-task-dist"), *ad = stream_header_get(acts_h, "control-task-dist");
+    if (!pc != !ac)
+        return herr_set(e, "the probes were fitted on %s, %s has %s (control-task header lines)",
+                        pc ? "control-task tags" : "real tags", acts_name, ac ? "control-task tags" : "real tags");
+    if (pc && strcmp(pc, ac))
+        return herr_set(e, "the probes were fitted on another control task than %s's: '%s' vs '%s' (control-task "
+                        "header lines)", acts_name, pc, ac);
+    if (pc && (!pd || !ad || strcmp(pd, ad)))
+        return herr_set(e, "the probes' control-task tags were drawn from another distribution than %s's: '%s' vs "
+                        "'%s' (control-task-dist header lines)", acts_name, pd ? pd : "none", ad ? ad : "none");
+    return 0;
+}
+
+int probe_inputs(const act_layout *L, const probe_rec *probes, int n, const char *acts_name, probe_input *in,
+                 int *offset, size_t *per, herr *e)
+{
+    *per = 0;
+    for (int p = 0; p < n; p++) {
+        const probe_rec *pr = &probes[p];
+        const int src = act_offset(L, (int)pr->layer, (int)pr->head, pr->vec[0]);
+        if (src < 0)
+            return herr_set(e, "%s has no vector %s of layer %u head %u, which probe %d needs", acts_name, pr->vec,
+                            pr->layer, pr->head, p);
+        const int w = pr->vec[0] == 'a' ? 1 : L->d_head;
+        if ((int)pr->dim != w)
+            return herr_set(e, "probe of layer %u head %u %s has dimension %u; %s has %d floats per vector", pr->layer,
+                            pr->head, pr->vec, pr->dim, acts_name, w);
+        offset[p] = (int)*per;
+        in[p] = (probe_input){(int)pr->layer, (int)pr->head, pr->vec[0], src, offset[p], w};
+        *per += (size_t)w;
+    }
+    return 0;
+}

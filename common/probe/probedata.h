@@ -65,4 +65,20 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
  *  nothing is left allocated) */
 int probe_read_all(stream_reader *r, probe_rec **out, herr *e) __attribute__((warn_unused_result));
 
+/** Whether probes (their stream's header probes_h) may be scored on the
+ *  activations whose header is acts_h (named acts_name): the same model
+ *  (model-sha256), and the same tags: control-task probes (control-task's
+ *  output, Hewitt & Liang 2019) only on the same control task's tags (seed
+ *  and distribution: control-task and control-task-dist lines), real-tag
+ *  probes only on real tags.  @return 0, or -1 with e saying what differs */
+int probe_match_acts(const stream_header *probes_h, const stream_header *acts_h, const char *acts_name, herr *e);
+
+/** Where each probe's floats are: in[p] (for probe_gather) with the probe's
+ *  vector in the activations of layout L and its place offset[p] in a
+ *  gathered row; *per = floats per row.  Refuses a probe whose vector the
+ *  stream lacks or whose dimension is not the stream's.
+ *  @return 0, or -1 with e naming the probe and acts_name */
+int probe_inputs(const act_layout *L, const probe_rec *probes, int n, const char *acts_name, probe_input *in,
+                 int *offset, size_t *per, herr *e);
+
 #endif

@@ -668,8 +668,8 @@ probe-eval    | -       | --probes $PRB --threads -1 $ACTS                      
 probe-eval    | closed  | --probes $PRB                                            | refuse stdin is closed
 probe-eval    | -       | --probes $CTPRB $ACTS                                    | refuse fitted on control-task tags.*acts has real tags
 probe-eval    | -       | --probes $PRB $CTACTS                                    | refuse fitted on real tags.*ct-acts has control-task tags
-probe-eval    | -       | --probes $CTPRB $CT2ACTS                                 | refuse ct2-acts has another control task
-probe-eval    | -       | --probes $CTPRB $CTDACTS                                 | refuse ctd-acts has another control task
+probe-eval    | -       | --probes $CTPRB $CT2ACTS                                 | refuse another control task.*seed 1.*seed 2
+probe-eval    | -       | --probes $CTPRB $CTDACTS                                 | refuse another distribution than .*ctd-acts
 probe-eval    | -       | --probes $CTPRB $CTACTS                                  | accept
 probe-eval    | -       | --probes $PRB $ACTS0                                     | accept
 probe-eval    | -       | --probes $PRBSUB --json $O/sub.json $ACTSCAT             | accept
