@@ -9,7 +9,8 @@
 set -euo pipefail
 keys=$1 queries=$2 is_real=$3
 export LC_ALL=C
-best() { # best REPORT TAG -> "head f1"
+best() { # best REPORT TAG -> "head f1", nothing when no head has the tag
+  "$BIN/report-grid" --list --model-label x "$1" | grep -qxF -- "$2" || return 0
   "$BIN/probe-compare" --tsv --tags "$2" "$1" "$1" | awk -F'\t' 'NR == 2 {print $4 "\t" $5}'
 }
 f1_of() { # f1_of REPORT TAG HEAD -> f1 of that head (the same report's row)

@@ -47,7 +47,7 @@ echo "## Controls and uncertainty: the case-study tags"
 echo
 "$(dirname "$0")/controls-case.sh" "$ct"
 f3() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.3f", x }'; }
-esc() { local t=$1; [ -z "$t" ] && t="(empty)"; t=${t//|/\\|}; t=${t//\`/\\\`}; printf '%s' "$t"; }
+esc() { local t=$1; [ -z "$t" ] && t="(none)"; t=${t//|/\\|}; t=${t//\`/\\\`}; printf '%s' "$t"; }
 echo
 echo "What these heads do (activity, attention, direct logit attribution, ablation; the study's claims as checks): heads.md, whose rows name the same heads (on TinyStories-1M, the study's)."
 echo
@@ -73,7 +73,7 @@ table() {
   { for t in '``' "''" VBD 'PRP$' CC; do awk -F'\t' -v t="$t" 'NR > 1 && $1 == t' <<<"$tsv"; done
     awk -F'\t' 'NR > 1 && $1 != "``" && $1 != "'"''"'" && $1 != "VBD" && $1 != "PRP$" && $1 != "CC"' <<<"$tsv"; } |
   awk -F'\t' -v real="$IS_REAL" '{
-      tag = ($1 == "") ? "(empty)" : $1; gsub(/\|/, "\\|", tag); gsub(/`/, "\\`", tag)
+      tag = ($1 == "") ? "(none)" : $1; gsub(/\|/, "\\|", tag); gsub(/`/, "\\`", tag)
       if (real == "yes")
         printf "| %s | %d | %s | %.3f | %s | %.3f | %s | %s |\n", tag, $2, $4, $5, $6, $7, $8, ($13 == "-" ? "-" : sprintf("%.3f", $13))
       else

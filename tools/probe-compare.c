@@ -220,6 +220,17 @@ int main(int argc, char **argv)
         }
     }
     qsort(keys, n_keys, sizeof *keys, cmp_str);
+    /* every tag asked for is one the reports have (a typo selects nothing) */
+    for (const char *p = tags; p;) {
+        const char *c = strchr(p, ',');
+        char item[64];
+        snprintf(item, sizeof item, "%.*s", (int)(c ? (size_t)(c - p) : strlen(p)), p);
+        const char *want = strcmp(item, "(none)") ? item : "";
+        size_t j = 0;
+        while (j < n_keys && strcmp(keys[j], want)) j++;
+        if (j == n_keys && !is_avg_key(want)) die("--tags: no probed head of %s or %s has the tag '%s'", pa, pb, item);
+        p = c ? c + 1 : NULL;
+    }
     static const char *avg_keys[3] = {"accuracy", "macro avg", "weighted avg"};
     row *rows = xcalloc(n_keys + 3, sizeof *rows);
     int n_rows = 0;
@@ -314,7 +325,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < n_rows; i++) {
             row *r = &rows[i];
             char ba[32], bb[32], mx[32], rho[16], tg[80];
-            snprintf(tg, sizeof tg, "%s", r->tag[0] ? r->tag : "(empty)");
+            snprintf(tg, sizeof tg, "%s", r->tag[0] ? r->tag : "(none)");
             snprintf(ba, sizeof ba, "L%dH%d %.3f", r->best_a / NH, r->best_a % NH, r->f1_best_a);
             snprintf(bb, sizeof bb, "L%dH%d %.3f", r->best_b / NH, r->best_b % NH, r->f1_best_b);
             snprintf(mx, sizeof mx, "%.4f L%dH%d", r->max_abs, r->at_max / NH, r->at_max % NH);

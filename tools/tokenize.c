@@ -512,7 +512,7 @@ int main(int argc, char **argv)
         case 'o': o.out = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         case O_VERSION: cli_print_version();
-        default: die("unknown option or missing value: '%s' (see --help)", argv[optind - 1]);
+        default: cli_bad_option(argv);
         }
     }
 

@@ -680,6 +680,8 @@ probe-compare | -       | --bogus $KJ $KJ                                       
 probe-compare | -       | --min-support -1 $KJ $KJ                                 | refuse --min-support
 probe-compare | -       | --min-support x $KJ $KJ                                  | refuse --min-support
 probe-compare | -       | --tags '' $KJ $KJ                                        | refuse --tags
+probe-compare | -       | --tags VBD,NOTATAG $KJ $KJ                              | refuse no probed head .* has the tag 'NOTATAG'
+probe-compare | -       | --tags 'VBD,,NN' $KJ $KJ                               | refuse --tags: 'VBD,,NN' has an empty item
 probe-compare | -       | $KJ $NOENT                                               | refuse nonexistent
 probe-compare | -       | $KJ $DIR                                                 | refuse dir.*directory
 probe-compare | nobody  | $KJ $NOREADJ                                             | refuse noread.json.*Permission denied
@@ -928,6 +930,8 @@ logit-lens    | -       | --model $M --top 2 --tokenizer $TOKDIR --mean $TAG1I  
 ablate        | -       | --heads L0H0 $TAG                                        | refuse --model
 ablate        | -       | --model $M $TAG                                          | refuse --heads|--sweep
 ablate        | -       | --bogus --model $M --sweep $TAG                          | refuse unknown option.*--bogus
+ablate        | -       | --sweep=3 --model $M $TAG                                | refuse option .--sweep. takes no value
+ablate        | -       | --model                                                  | refuse option .--model. needs a value
 ablate        | -       | --model $M --sweep $TAG $TAG                             | refuse $EXTRA
 ablate        | -       | --model $M --sweep --mode half $TAG                      | refuse --mode
 ablate        | -       | --model $M --heads L2H0 $TAG                             | refuse L2H0
