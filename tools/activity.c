@@ -128,8 +128,8 @@ int main(int argc, char **argv)
         if (have_model) {
             off[i] = act_offset(&L, l, hh, 'z');
             if (off[i] < 0)
-                die("%s: the activations have no z vector for L%dH%d (dump it with forward-dump --vectors z)",
-                    stream_reader_name(r), l, hh);
+                die("%s: the activations have no z vector for L%dH%d (forward-dump dumps it with --vectors z and "
+                    "layer %d in --layers; the header lists what was dumped)", stream_reader_name(r), l, hh, l);
         } else {
             off[i] = act_offset(&L, l, hh, 'a');
             if (off[i] < 0) {

@@ -206,8 +206,8 @@ static hsel *select_heads(const act_layout *L, const head_id *hid, int nh, const
         if (h >= L->n_head) die("L%dH%d: head %d is out of range (the model has %d heads)", l, h, h, L->n_head);
         hs[i] = (hsel){.layer = l, .head = h, .qoff = act_offset(L, l, h, 'q'), .koff = act_offset(L, l, h, 'k')};
         if (hs[i].qoff < 0 || hs[i].koff < 0)
-            die("%s: the activations have no %s vector for L%dH%d (dump it with forward-dump --vectors q,k)",
-                name, hs[i].qoff < 0 ? "q" : "k", l, h);
+            die("%s: the activations have no %s vector for L%dH%d (forward-dump dumps it with --vectors q,k and "
+                "layer %d in --layers; the header lists what was dumped)", name, hs[i].qoff < 0 ? "q" : "k", l, h, l);
     }
     return hs;
 }

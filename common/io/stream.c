@@ -446,6 +446,7 @@ struct stream_reader {
     uint8_t *zin;              /* compressed input buffer */
     size_t zin_cap, zin_len, zin_pos;
     int input_eof;
+    uint64_t bytes_in;         /* compressed bytes read so far */
     int frame_open;            /* inside a zstd frame (not yet complete) */
     frame_hash hash;           /* of the current frame's compressed bytes */
     uint8_t *buf;              /* decompressed bytes */
@@ -483,6 +484,7 @@ static size_t rd_fill_input(stream_reader *r)
         r->zin_len = fread(r->zin, 1, r->zin_cap, r->in);
     }
     r->zin_pos = 0;
+    r->bytes_in += r->zin_len;
     if (r->zin_len == 0) r->input_eof = 1;
     return r->zin_len;
 }
@@ -535,6 +537,8 @@ static int rd_need(stream_reader *r, size_t n, int eof_ok)
                 return errno == EBADF && r->in == stdin
                            ? rd_fail(r, "stdin is closed or not open for reading; give an input file, or a pipe or file on stdin")
                            : rd_fail(r, "%s: read error: %s", r->name, strerror(errno));
+            if (!r->bytes_in && !eof_ok)
+                return rd_fail(r, "%s: empty input (0 bytes), not a heads stream", r->name);
             if (r->frame_open || r->buf_len > 0 || !eof_ok)
                 return rd_fail(r, "%s: truncated stream (ends before its end marker)", r->name);
             return 0;

@@ -162,15 +162,17 @@ int main(void)
     uint8_t *full = (uint8_t *)cli_read_file(path, &full_len);
     const char *err = NULL;
     CHECK(read_all(full, full_len, 0, &err) == 12, "the whole stream reads as 12 records");
+    CHECK(read_all(full, 0, 0, &err) == -1 && strstr(err, "empty input (0 bytes)"),
+          "a stream cut to 0 bytes is reported as empty input: %s", err);
     int all_truncated = 1;
-    for (size_t cut = 0; cut < full_len; cut++) {
+    for (size_t cut = 1; cut < full_len; cut++) {
         long got = read_all(full, cut, 0, &err);
         if (got != -1 || !strstr(err, "truncated")) {
             if (all_truncated) printf("    cut at %zu: got %ld (%s)\n", cut, got, got == -1 ? err : "");
             all_truncated = 0;
         }
     }
-    CHECK(all_truncated, "a stream cut at each of its %zu byte offsets is reported as truncated", full_len);
+    CHECK(all_truncated, "a stream cut at each of its %zu byte offsets after 0 is reported as truncated", full_len - 1);
     int all_corrupt = 1;
     for (size_t at = 0; at < full_len; at++) {
         for (int bit = 0; bit < 8; bit += 3) {
