@@ -26,7 +26,8 @@ static const char USAGE[] =
     "  --count       print only the number of records (stories or probes)\n"
     "  --head N      print only the first N records\n"
     "  --no-header   omit the header and the column-name line\n"
-    "  --csv         comma-separated values (RFC 4180 quoting), no header lines\n"
+    "  --csv         comma-separated values (RFC 4180 quoting): no \"## \" header\n"
+    "                lines, one row of column names first\n"
     "  -h, --help    this help;  --version  the version\n"
     "\n"
     "Rows: tokens:      story pos id start end text\n"
@@ -69,8 +70,8 @@ static void print_columns(uint32_t kind, const act_layout *L)
 {
     static const char *const base[] = {"story", "pos", "id", "start", "end", "text"};
     if (kind == STREAM_PROBES) {
-        printf("%slayer%chead%cvector%cclass%cn_train%citerations%cconverged%closs%cweights...\n",
-               csv_mode ? "" : "#", sep(), sep(), sep(), sep(), sep(), sep(), sep(), sep());
+        printf("%slayer%chead%cvector%cclass%cn_train%citerations%cconverged%closs%cw0..w(d-1)%cintercept\n",
+               csv_mode ? "" : "#", sep(), sep(), sep(), sep(), sep(), sep(), sep(), sep(), sep());
         return;
     }
     fputs(csv_mode ? "" : "#", stdout);
