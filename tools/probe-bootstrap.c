@@ -171,6 +171,11 @@ int main(int argc, char **argv)
     static probe_rec *probes; /* static: reachable when die() exits */
     const int n_probes = probe_read_all(pr, &probes, &he);
     if (n_probes < 0) die("%s", he.msg);
+    int unconverged = 0;
+    for (int p = 0; p < n_probes; p++) unconverged += !probes[p].converged;
+    if (unconverged)
+        warn("%s: %d of %d probes did not converge (converged=0; probe-fit --max-iter)", stream_reader_name(pr),
+             unconverged, n_probes);
     stream_reader_close(pr);
     if (!stream_header_get(&ph, "model") || !stream_header_get(&ph, "model-sha256"))
         die("%s names no model (no model / model-sha256 lines): which model's heads would the table rank?", probes_path);

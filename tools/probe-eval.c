@@ -188,6 +188,11 @@ static probe_rec *read_probes(const char *path, tagmap *tm, stream_header *h, in
     probe_rec *probes = NULL;
     const int n = probe_read_all(pr, &probes, &he);
     if (n < 0) die("%s", he.msg);
+    int unconverged = 0;
+    for (int p = 0; p < n; p++) unconverged += !probes[p].converged;
+    if (unconverged) /* their reports are still made: the flag travels only in the probes */
+        warn("%s: %d of %d probes did not converge (converged=0; probe-fit --max-iter)", stream_reader_name(pr),
+             unconverged, n);
     stream_reader_close(pr);
     *n_out = n;
     return probes;

@@ -131,3 +131,11 @@ check "--solver newton-cg and dense Newton (auto here: 455 parameters) reach the
 $E --probes "$TMP/p64.probes" --csv "$TMP/p64.csv" "$TMP/acts64"
 check "probe-eval reads 64-dim probes" grep -q '^k,0,1,"NN"' "$TMP/p64.csv"
 check_fails "probe-fit: --solver with a bad name" "^probe-fit: --solver: 'lbfgs' is not" $F --solver lbfgs "$TMP/acts64"
+
+# Unconverged probes: probe-fit flags them, probe-eval still reports them
+# and says so on stderr (one line), rather than passing them on silently.
+$F --max-iter 1 --layers 0 -o "$TMP/unconv.probes" "$TMP/acts" 2>/dev/null
+$E --probes "$TMP/unconv.probes" --json "k=$TMP/unconv-k.json" "$TMP/acts" > /dev/null 2> "$TMP/unconv.err"
+check_eq "probe-eval warns once about unconverged probes" \
+  "$(grep -c 'did not converge' "$TMP/unconv.err")" 1
+check "probe-eval still writes their report" test -s "$TMP/unconv-k.json"
