@@ -71,6 +71,7 @@ static void parse_sel(const char *s, sel *out, const char *opt)
         /* an empty name ("tag=", "tag=NN,") would pick the untagged tokens */
         if (!len) die("%s: '%s': an empty tag name", opt, s);
         if (out->n == MAX_TAGS || len > TAG_MAX) die("%s: bad tag list in '%s'", opt, s);
+        if (len == 6 && !strncmp(p, "(none)", 6)) len = 0; /* the empty tag, named as every tool names it */
         memcpy(out->tags[out->n], p, len);
         out->tags[out->n++][len] = 0;
         if (!c) break;

@@ -982,6 +982,7 @@ head-stats    | -       | --model $M --heads L0H0 --activity any -o $O/missing/h
 head-stats    | -       | --model $M --heads all --activity tag=NN --attention any/quote $TAG0 | accept
 head-stats    | -       | --model $M --heads L1H1 --activity any $TAGCAT           | accept
 head-stats    | -       | --model $M --heads L0H0 --activity quote $TAG1I          | accept
+head-stats    | -       | --model $M --heads L0H0 --activity 'tag=(none)' $TAG          | accept
 # --- control-task: tagged / activations -> the same with control-task tags ----------
 control-task  | -       | --dist-from $TAG $TAG                                    | refuse no --seed
 control-task  | -       | --seed 1 $TAG                                            | refuse no --dist-from
