@@ -124,138 +124,184 @@ static int cmp_name(const void *a, const void *b, void *ctx)
     return strcmp(t->name[*(const int *)a], t->name[*(const int *)b]);
 }
 
-int main(int argc, char **argv)
+typedef struct opts {
+    const char *probes_path, *out, *tags_list, *input;
+    long B, top;
+    long long seed;
+    int threads;
+} opts;
+
+static void parse_args(int argc, char **argv, opts *o)
 {
-    cli_init(argv[0]);
     enum { O_PROBES = 256, O_SEED, O_TOP, O_TAGS, O_THREADS, O_HELP, O_VERSION };
-    static const struct option opts[] = {
+    static const struct option lo[] = {
         {"probes", required_argument, 0, O_PROBES}, {"replicates", required_argument, 0, 'B'},
         {"seed", required_argument, 0, O_SEED},     {"top", required_argument, 0, O_TOP},
         {"tags", required_argument, 0, O_TAGS},     {"threads", required_argument, 0, O_THREADS},
         {"output", required_argument, 0, 'o'},      {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION},     {0, 0, 0, 0}};
-    const char *probes_path = NULL, *out = NULL, *tags_list = NULL;
-    long B = 1000, top = 2;
-    long long seed = 1;
-    int threads = 2, o;
+    *o = (opts){.B = 1000, .top = 2, .seed = 1, .threads = 2};
+    int c;
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "o:B:h", opts, NULL)) != -1) {
-        switch (o) {
-        case O_PROBES: probes_path = optarg; break;
-        case 'B': B = cli_parse_long("--replicates", optarg, 1, 1000000); break;
-        case O_SEED: seed = cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
-        case O_TOP: top = cli_parse_long("--top", optarg, 1, 64); break;
-        case O_TAGS: tags_list = optarg; break;
-        case O_THREADS: threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
-        case 'o': out = optarg; break;
+    while ((c = getopt_long(argc, argv, "o:B:h", lo, NULL)) != -1) {
+        switch (c) {
+        case O_PROBES: o->probes_path = optarg; break;
+        case 'B': o->B = cli_parse_long("--replicates", optarg, 1, 1000000); break;
+        case O_SEED: o->seed = cli_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
+        case O_TOP: o->top = cli_parse_long("--top", optarg, 1, 64); break;
+        case O_TAGS: o->tags_list = optarg; break;
+        case O_THREADS: o->threads = (int)cli_parse_long("--threads", optarg, 1, HPOOL_MAX_THREADS); break;
+        case 'o': o->out = optarg; break;
         case 'h': case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
         default: cli_bad_option(argv);
         }
     }
-    const char *input = cli_single_input(argc, argv);
-    if (!probes_path) die("no probes (--probes FILE, written by probe-fit)");
-    if (!strcmp(probes_path, "-") && (!input || !strcmp(input, "-")))
+    o->input = cli_single_input(argc, argv);
+    if (!o->probes_path) die("no probes (--probes FILE, written by probe-fit)");
+    if (!strcmp(o->probes_path, "-") && (!o->input || !strcmp(o->input, "-")))
         die("--probes and the test activations both read stdin; give one of them as a file");
+}
 
-    /* probes */
-    /* static: still reachable (not a leak) when die() exits mid-way */
-    static stream_reader *pr, *r;
-    pr = cli_open_input(probes_path, 1u << STREAM_PROBES);
+/* The probes and the test split (load_probes, load_test), read and matched. */
+typedef struct run {
+    probe_rec *probes;
+    int n_probes, max_dim;
     tagmap tm;
+    stream_header ph, th;    /* the probes' and the test split's headers */
+    int *offset;             /* [n_probes] in a gathered row */
+    size_t per;              /* floats per gathered row */
+    tagset nm;               /* the test split's (mapped) tags */
+    probe_data pd;
+    int **cmap;              /* [n_probes][K_p] class -> index in nm */
+} run;
+
+static void load_probes(const opts *o, run *R)
+{
+    /* static: still reachable (not a leak) when die() exits mid-way */
+    static stream_reader *pr;
     herr he;
-    if (tagmap_from_header(&tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
-    stream_header ph;
-    stream_header_init(&ph);
-    stream_header_copy(&ph, stream_reader_header(pr));
+    pr = cli_open_input(o->probes_path, 1u << STREAM_PROBES);
+    if (tagmap_from_header(&R->tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
+    stream_header_init(&R->ph);
+    stream_header_copy(&R->ph, stream_reader_header(pr));
     static probe_rec *probes; /* static: reachable when die() exits */
     const int n_probes = probe_read_all(pr, &probes, &he);
     if (n_probes < 0) die("%s", he.msg);
+    stream_reader_close(pr);
     int unconverged = 0;
     for (int p = 0; p < n_probes; p++) unconverged += !probes[p].converged;
     if (unconverged)
-        warn("%s: %d of %d probes did not converge (converged=0; probe-fit --max-iter)", stream_reader_name(pr),
-             unconverged, n_probes);
-    stream_reader_close(pr);
-    if (!stream_header_get(&ph, "model") || !stream_header_get(&ph, "model-sha256"))
-        die("%s names no model (no model / model-sha256 lines): which model's heads would the table rank?", probes_path);
-    outfile *of = cli_open_output(out);
+        warn("%s: %d of %d probes did not converge (converged=0; probe-fit --max-iter)", o->probes_path, unconverged,
+             n_probes);
+    if (!stream_header_get(&R->ph, "model") || !stream_header_get(&R->ph, "model-sha256"))
+        die("%s names no model (no model / model-sha256 lines): which model's heads would the table rank?",
+            o->probes_path);
+    R->probes = probes;
+    R->n_probes = n_probes;
+}
 
-    /* the test split */
-    r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
+static void load_test(const opts *o, run *R)
+{
+    static stream_reader *r; /* reachable when die() exits */
+    herr he;
+    const probe_rec *probes = R->probes;
+    const int n_probes = R->n_probes;
+    r = cli_open_input(o->input, 1u << STREAM_ACTIVATIONS);
     act_layout AL;
     cli_act_layout(r, &AL, 1);
-    if (probe_match_acts(&ph, stream_reader_header(r), stream_reader_name(r), &he)) die("%s", he.msg);
-    stream_header th;
-    stream_header_init(&th);
-    stream_header_copy(&th, stream_reader_header(r));
-    int *offset = xmalloc((size_t)n_probes * sizeof *offset);
+    if (probe_match_acts(&R->ph, stream_reader_header(r), stream_reader_name(r), &he)) die("%s", he.msg);
+    stream_header_init(&R->th);
+    stream_header_copy(&R->th, stream_reader_header(r));
+    R->offset = xmalloc((size_t)n_probes * sizeof *R->offset);
     probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
-    size_t per = 0;
-    if (probe_inputs(&AL, probes, n_probes, stream_reader_name(r), in, offset, &per, &he)) die("%s", he.msg);
-    int max_dim = 1;
-    for (int p = 0; p < n_probes; p++) max_dim = (int)probes[p].dim > max_dim ? (int)probes[p].dim : max_dim;
-    tagset nm = {0, 0, NULL};
-    probe_data pd = {.on_story = gather_progress, .want_tokens = 1};
-    herr e;
-    if (probe_gather(r, &AL, &tm, in, n_probes, per, &nm, &pd, &e) != 0) die("%s", e.msg);
+    if (probe_inputs(&AL, probes, n_probes, stream_reader_name(r), in, R->offset, &R->per, &he)) die("%s", he.msg);
+    R->max_dim = 1;
+    for (int p = 0; p < n_probes; p++) R->max_dim = (int)probes[p].dim > R->max_dim ? (int)probes[p].dim : R->max_dim;
+    R->nm = (tagset){0, 0, NULL};
+    R->pd = (probe_data){.on_story = gather_progress, .want_tokens = 1};
+    if (probe_gather(r, &AL, &R->tm, in, n_probes, R->per, &R->nm, &R->pd, &he) != 0) die("%s", he.msg);
     cli_progress_end();
     stream_reader_close(r);
     free(in);
-    if (pd.n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm.n_drop ? " left after the probes' drops" : "");
-
-    int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
+    if (R->pd.n == 0)
+        die("%s: no test tokens%s", o->input ? o->input : "stdin", R->tm.n_drop ? " left after the probes' drops" : "");
+    R->cmap = xmalloc((size_t)n_probes * sizeof *R->cmap);
     for (int p = 0; p < n_probes; p++) {
-        cmap[p] = xmalloc(probes[p].n_classes * sizeof **cmap);
-        for (uint32_t k = 0; k < probes[p].n_classes; k++) 
-            if ((cmap[p][k] = tagset_index(&nm, probes[p].classes[k], &he)) < 0) die("%s", he.msg);
+        R->cmap[p] = xmalloc(probes[p].n_classes * sizeof **R->cmap);
+        for (uint32_t k = 0; k < probes[p].n_classes; k++)
+            if ((R->cmap[p][k] = tagset_index(&R->nm, probes[p].classes[k], &he)) < 0) die("%s", he.msg);
     }
-    const int L = nm.n;
-    const uint32_t S = pd.n_stories;
-    if (tags_list) { /* every tag asked for is a tag of the test split */
-        uint64_t *n_of = xcalloc((size_t)L, sizeof *n_of);
-        for (size_t i = 0; i < pd.n; i++) n_of[pd.labels[i]]++;
-        for (const char *p = tags_list;;) {
-            const char *c = strchr(p, ',');
-            const int l = (int)(c ? (size_t)(c - p) : strlen(p));
-            int k;
-            for (k = 0; k < L; k++)
-                if ((int)strlen(nm.name[k]) == l && !strncmp(nm.name[k], p, (size_t)l)) break;
-            if (k == L || !n_of[k]) {
-                if (l)
-                    die("--tags: no test token is tagged '%.*s'%s", l, p,
-                        tm.n_merge || tm.n_drop ? " (after the probes' merges and drops)" : "");
-                die("--tags: no test token has the empty tag (an empty name in the list is the empty tag)");
-            }
-            if (!c) break;
-            p = c + 1;
-        }
-        free(n_of);
-    }
+}
 
-    /* per probe, story and label: tp, predicted, support */
-    shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = pd.feats, .n = pd.n,
-                 .per = per, .y = pd.labels, .story = pd.story_of, .n_stories = S, .L = L};
-    sh.counts = xcalloc((size_t)n_probes * S * L, sizeof *sh.counts);
-    if (threads > n_probes) threads = n_probes;
+/* Every tag --tags asks for is a tag of the test split. */
+static void check_tags(const opts *o, const run *R)
+{
+    if (!o->tags_list) return;
+    const int L = R->nm.n;
+    uint64_t *n_of = xcalloc((size_t)L, sizeof *n_of);
+    for (size_t i = 0; i < R->pd.n; i++) n_of[R->pd.labels[i]]++;
+    for (const char *p = o->tags_list;;) {
+        const char *c = strchr(p, ',');
+        const int l = (int)(c ? (size_t)(c - p) : strlen(p));
+        int k;
+        for (k = 0; k < L; k++)
+            if ((int)strlen(R->nm.name[k]) == l && !strncmp(R->nm.name[k], p, (size_t)l)) break;
+        if (k == L || !n_of[k]) {
+            if (l)
+                die("--tags: no test token is tagged '%.*s'%s", l, p,
+                    R->tm.n_merge || R->tm.n_drop ? " (after the probes' merges and drops)" : "");
+            die("--tags: no test token has the empty tag (an empty name in the list is the empty tag)");
+        }
+        if (!c) break;
+        p = c + 1;
+    }
+    free(n_of);
+}
+
+/* Per probe, story and label: tp, predicted, support, on the pool. */
+static boot_counts *count(const opts *o, const run *R)
+{
+    const int L = R->nm.n;
+    const uint32_t S = R->pd.n_stories;
+    shared sh = {.probes = R->probes, .offset = R->offset, .cmap = (const int **)R->cmap, .feats = R->pd.feats,
+                 .n = R->pd.n, .per = R->per, .y = R->pd.labels, .story = R->pd.story_of, .n_stories = S, .L = L};
+    sh.counts = xcalloc((size_t)R->n_probes * S * L, sizeof *sh.counts);
+    const int threads = o->threads > R->n_probes ? R->n_probes : o->threads;
     sh.x = xmalloc((size_t)threads * sizeof *sh.x);
-    for (int t = 0; t < threads; t++) sh.x[t] = xmalloc((size_t)max_dim * sizeof **sh.x);
+    for (int t = 0; t < threads; t++) sh.x[t] = xmalloc((size_t)R->max_dim * sizeof **sh.x);
+    herr e;
     hpool *pool = hpool_new(threads, &e);
     if (!pool) die("%s", e.msg);
-    if (hpool_for(pool, (size_t)n_probes, HPOOL_DYNAMIC, count_one, &sh, &e) != 0) die("%s", e.msg);
+    if (hpool_for(pool, (size_t)R->n_probes, HPOOL_DYNAMIC, count_one, &sh, &e) != 0) die("%s", e.msg);
     hpool_free(pool);
+    for (int t = 0; t < threads; t++) free(sh.x[t]);
+    free(sh.x);
+    return sh.counts;
+}
 
+/* The table: per vector kind and tag, its --top best heads with their
+ * intervals over the same bootstrap draws. */
+static void print_table(FILE *f, const opts *o, const run *R, const boot_counts *counts)
+{
+    const probe_rec *probes = R->probes;
+    const int n_probes = R->n_probes, L = R->nm.n;
+    const uint32_t S = R->pd.n_stories;
+    const long B = o->B;
+    long top = o->top;
+    const tagset nm = R->nm;
+    herr e;
     /* whole-split totals: F1 per (probe, label) */
     uint64_t *tot = xcalloc((size_t)n_probes * L * 3, sizeof *tot);
     for (int p = 0; p < n_probes; p++)
         for (uint32_t st = 0; st < S; st++)
             for (int k = 0; k < L; k++) {
-                const boot_counts *c = &sh.counts[((size_t)p * S + st) * L + k];
+                const boot_counts *c = &counts[((size_t)p * S + st) * L + k];
                 uint64_t *t = tot + ((size_t)p * L + k) * 3;
                 t[0] += c->tp; t[1] += c->pred; t[2] += c->support;
             }
 
-    uint32_t *draws = boot_draws((uint64_t)seed, (int)B, S, &e);
+    uint32_t *draws = boot_draws((uint64_t)o->seed, (int)B, S, &e);
     if (!draws) die("%s", e.msg);
 
     /* kinds in the probes' order of first appearance; labels sorted */
@@ -265,18 +311,17 @@ int main(int argc, char **argv)
         if (!memchr(kinds, probes[p].vec[0], (size_t)n_kinds) && n_kinds < 8) kinds[n_kinds++] = probes[p].vec[0];
     int *lorder = xmalloc((size_t)L * sizeof *lorder);
     for (int k = 0; k < L; k++) lorder[k] = k;
-    qsort_r(lorder, (size_t)L, sizeof *lorder, cmp_name, &nm);
+    qsort_r(lorder, (size_t)L, sizeof *lorder, cmp_name, (void *)&R->nm);
 
-    FILE *f = of->f;
-    cli_table_model(f, &ph);
-    fprintf(f, "# probes: %s  test: %s (%u stories, %zu tokens)\n", probes_path, input ? input : "stdin", S, pd.n);
+    cli_table_model(f, &R->ph);
+    fprintf(f, "# probes: %s  test: %s (%u stories, %zu tokens)\n", o->probes_path, o->input ? o->input : "stdin", S, R->pd.n);
     const char *keys[] = {"stories-sha256", "split", "split-seed", "train-fraction", "control-task"};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-        const char *v = stream_header_get(&th, keys[k]);
+        const char *v = stream_header_get(&R->th, keys[k]);
         if (v) fprintf(f, "# test %s: %s\n", keys[k], v);
     }
     fprintf(f, "# bootstrap: %ld replicates of %u stories drawn with replacement, seed %lld; 95%% percentile "
-            "interval (numpy.percentile, linear)\n", B, S, seed);
+            "interval (numpy.percentile, linear)\n", B, S, o->seed);
     fprintf(f, "#vector\ttag\trank\thead\tf1\tlo\thi\tbest_share\tsupport\treplicates\n");
     int *cand = xmalloc((size_t)n_probes * sizeof *cand);
     if (top > n_probes) top = n_probes; /* a list never holds more: --top 64 -B 1000000 needs no 512 MB */
@@ -286,7 +331,7 @@ int main(int argc, char **argv)
     for (int kk = 0; kk < n_kinds; kk++) {
         for (int li = 0; li < L; li++) {
             const int k = lorder[li];
-            if (!in_list(tags_list, nm.name[k])) continue;
+            if (!in_list(o->tags_list, nm.name[k])) continue;
             /* the kind's probes, best first (ties: probe order = layer, head) */
             int nc = 0;
             for (int p = 0; p < n_probes; p++)
@@ -305,7 +350,7 @@ int main(int argc, char **argv)
                 int t = cand[a]; cand[a] = cand[bi]; cand[bi] = t;
             }
             for (int a = 0; a < n_top; a++) {
-                for (uint32_t st = 0; st < S; st++) cs[st] = sh.counts[((size_t)cand[a] * S + st) * L + k];
+                for (uint32_t st = 0; st < S; st++) cs[st] = counts[((size_t)cand[a] * S + st) * L + k];
                 boot_f1(cs, S, draws, (int)B, f1 + (size_t)a * B);
                 share[a] = 0;
             }
@@ -342,17 +387,30 @@ int main(int argc, char **argv)
             }
         }
     }
+    free(tot); free(draws); free(lorder); free(cand); free(f1); free(tmp); free(share); free(cs);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init(argv[0]);
+    opts o;
+    parse_args(argc, argv, &o);
+    run R;
+    load_probes(&o, &R);
+    outfile *of = cli_open_output(o.out); /* a bad -o is refused before the work */
+    load_test(&o, &R);
+    check_tags(&o, &R);
+    boot_counts *counts = count(&o, &R);
+    print_table(of->f, &o, &R, counts);
     cli_close_output(of);
-    for (int t = 0; t < threads; t++) free(sh.x[t]);
-    for (int p = 0; p < n_probes; p++) {
-        free(cmap[p]);
-        probe_rec_free(&probes[p]);
+    for (int p = 0; p < R.n_probes; p++) {
+        free(R.cmap[p]);
+        probe_rec_free(&R.probes[p]);
     }
-    probe_rec_free(&probes[n_probes]);
-    stream_header_free(&ph);
-    stream_header_free(&th);
-    free(sh.x); free(sh.counts); free(tot); free(draws); free(lorder); free(cand); free(f1); free(tmp); free(share);
-    free(cs); free(cmap); free(probes); free(offset); free(pd.feats); free(pd.labels); free(pd.story_of);
-    free(pd.token_id); free(nm.name);
+    probe_rec_free(&R.probes[R.n_probes]);
+    stream_header_free(&R.ph);
+    stream_header_free(&R.th);
+    free(counts); free(R.cmap); free(R.probes); free(R.offset); free(R.pd.feats); free(R.pd.labels);
+    free(R.pd.story_of); free(R.pd.token_id); free(R.nm.name);
     return 0;
 }
