@@ -111,8 +111,11 @@ PLAN_ENV = MODEL_NAME=$(MODEL_NAME) NEED_TRAIN=$(if $(filter standin,$(MODEL_RES
   DONE_MAIN=$(call plan_done,$(OUT)/results_keys.json) DONE_CONTROL=$(call plan_done,$(CONTROL_OUT)/results_keys.json) \
   DONE_CT=$(call plan_done,$(CT_OUT)/results_keys.json) N_SEEDS=$(words $(STABILITY_SEEDS)) \
   SEEDS_TODO=$(words $(foreach s,$(OTHER_SEEDS),$(if $(wildcard $(OUT)/seeds/seed-$(s)/results_keys.json),,$(s)))) \
-  CONTROL=$(CONTROL) LAYERS=$(MODEL_LAYERS) \
-  HEADS=$(or $(shell sed -n 's/.*"num_heads": *\([0-9][0-9]*\).*/\1/p' $(MODEL_DIR)/config.json 2>/dev/null | head -n 1),16)
+  CONTROL=$(CONTROL) LAYERS=$(MODEL_LAYERS) N_TRAIN=$(N_TRAIN) N_TEST=$(N_TEST) \
+  HEADS=$(or $(call plan_cfg,num_heads\|n_head),16) EMBD=$(or $(call plan_cfg,hidden_size\|n_embd),64) \
+  VOCAB=$(or $(call plan_cfg,vocab_size),50257)
+# a number from the model's config.json (GPT-Neo's or GPT-2's key names)
+plan_cfg = $(shell sed -n 's/.*"\($(1)\)": *\([0-9][0-9]*\).*/\2/p' $(MODEL_DIR)/config.json 2>/dev/null | head -n 1)
 PLAN ?= yes
 ifeq ($(PLAN)$(MAKE_RESTARTS),yes)
 ifneq ($(filter all,$(MAKECMDGOALS)),)

@@ -7,7 +7,7 @@
 # docs/controls.md "Cost"), so on another machine it is a rough figure.
 # Env (from pipelines/controls.mk): MODEL_NAME NEED_TRAIN TRAIN_STEPS
 # STANDIN_SELECT STUDY_POOL OUT DONE_MAIN DONE_CONTROL DONE_CT SEEDS_TODO
-# N_SEEDS CONTROL LAYERS HEADS, and MAKE_PID (make's process: its -j is
+# N_SEEDS CONTROL LAYERS HEADS EMBD VOCAB N_TRAIN N_TEST, and MAKE_PID (make's process: its -j is
 # read from /proc/MAKE_PID/cmdline, or JOBS when given).
 set -u
 cpus=$(nproc 2>/dev/null || echo 1)
@@ -32,9 +32,19 @@ load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 # (head analyses, figures); the control task (its probes on the same vectors)
 run_cpu=40 main_extra_cpu=45 ct_cpu=35
 probes=$(( 2 * ${LAYERS:-8} * ${HEADS:-16} ))
-scale() { echo $(( $1 * probes / 256 )); }
+# The costs scale with the probes (2 x layers x heads, against 256), with
+# the model's multiply-adds per token and layer (the LM head's share and
+# 12 E^2, against TinyStories-1M's) and with the stories (the measured run
+# used the pool's 400; N_TRAIN + N_TEST when given): a rough figure for
+# other shapes.
+size=$(awk -v e="${EMBD:-64}" -v v="${VOCAB:-50257}" -v l="${LAYERS:-8}" \
+  'BEGIN { printf "%d", 1000 * (v * e / l + 12 * e * e) / (50257 * 64 / 8 + 12 * 64 * 64) }')
+share=1000
+if [ -n "${N_TRAIN:-}" ] && [ -n "${N_TEST:-}" ]; then share=$(( (N_TRAIN + N_TEST) * 1000 / 400 )); fi
+[ "$share" -gt 1000 ] && share=1000
+scale() { echo $(( $1 * probes / 256 * size / 1000 * share / 1000 )); }
 cpu=0
-[ "${DONE_MAIN:-no}" = yes ] || cpu=$(( cpu + $(scale $run_cpu) + main_extra_cpu ))
+[ "${DONE_MAIN:-no}" = yes ] || cpu=$(( cpu + $(scale $run_cpu) + $(scale $main_extra_cpu) ))
 [ "${CONTROL:-yes}" = yes ] && [ "${DONE_CONTROL:-no}" != yes ] && cpu=$(( cpu + $(scale $run_cpu) ))
 [ "${DONE_CT:-no}" = yes ] || cpu=$(( cpu + $(scale $ct_cpu) ))
 cpu=$(( cpu + ${SEEDS_TODO:-0} * $(scale $run_cpu) ))
@@ -49,7 +59,8 @@ what="make all:"
 what+=" the study on ${MODEL_NAME} (stories ${STUDY_POOL}: key and query probes of $(( probes / 2 )) heads, head analyses, figures)"
 what+=", its controls (baselines,"
 [ "${CONTROL:-yes}" = yes ] && what+=" a random-weights model,"
-what+=" a control task, a bootstrap) and ${N_SEEDS:-5} split seeds; into ${OUT}/"
+seeds_txt="${N_SEEDS:-5} split seeds"; [ "${N_SEEDS:-5}" = 1 ] && seeds_txt="1 split seed"
+what+=" a control task, a bootstrap) and $seeds_txt; into ${OUT}/"
 echo "$what"
 when="make all: roughly $(mins $(( train + rest ))) on this machine ($cpus CPUs, -j$jobs"
 [ "$train" -gt 0 ] && when+="; training $(mins "$train"), the rest $(mins "$rest")"
