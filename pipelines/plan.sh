@@ -42,7 +42,7 @@ size=$(awk -v e="${EMBD:-64}" -v v="${VOCAB:-50257}" -v l="${LAYERS:-8}" \
 share=1000
 if [ -n "${N_TRAIN:-}" ] && [ -n "${N_TEST:-}" ]; then share=$(( (N_TRAIN + N_TEST) * 1000 / 400 )); fi
 [ "$share" -gt 1000 ] && share=1000
-scale() { echo $(( $1 * probes / 256 * size / 1000 * share / 1000 )); }
+scale() { awk -v c="$1" -v p="$probes" -v z="$size" -v s="$share" 'BEGIN { v = c * p / 256 * z / 1000 * s / 1000; printf "%d", v < 1 ? 1 : v + 0.5 }'; }
 cpu=0
 [ "${DONE_MAIN:-no}" = yes ] || cpu=$(( cpu + $(scale $run_cpu) + $(scale $main_extra_cpu) ))
 [ "${CONTROL:-yes}" = yes ] && [ "${DONE_CONTROL:-no}" != yes ] && cpu=$(( cpu + $(scale $run_cpu) ))
@@ -65,7 +65,7 @@ echo "$what"
 when="make all: roughly $(mins $(( train + rest ))) on this machine ($cpus CPUs, -j$jobs"
 [ "$train" -gt 0 ] && when+="; training $(mins "$train"), the rest $(mins "$rest")"
 when+=")"
-[ "$rest" -eq 0 ] && [ "$train" -eq 0 ] && when="make all: the probe results are all there; only what changed since is redone"
+[ "$cpu" -eq 0 ] && [ "$train" -eq 0 ] && when="make all: the probe results are all there; only what changed since is redone"
 awk -v l="$load" -v c="$cpus" 'BEGIN { exit !(l > 0.5 * c) }' && when+="; the machine is busy (load $load), so expect longer"
 [ "$jobs" -lt "$cpus" ] && [ "$cpus" -gt 1 ] && when+="; make -j$cpus runs shards and probe jobs on all $cpus cores"
 echo "$when"
