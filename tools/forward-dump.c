@@ -67,7 +67,7 @@ static void usage(void)
         "  --help, --version\n\n"
         "example:\n"
         "  tokenize < stories.txt | postag-join | forward-dump --model m --vectors q,k,z > acts.hs\n"
-        "  forward-dump --model m --generate 12 --prompt 'Once upon a time'\n");
+        "  forward-dump --model m --tokenizer data/cache/tokenizer --generate 12 --prompt 'Once upon a time'\n");
     exit(0);
 }
 
