@@ -115,6 +115,9 @@ static void read_split(stream_reader *r, const tagmap *tm, tagset *names, split 
                 sp->y = xrealloc(sp->y, sp->cap * sizeof *sp->y);
             }
             sp->ids[sp->n] = s.tokens[t].id;
+            if (cls_reserved_label(tag))
+                die("%s: story %u, token %u: the tag '%s' is a name reports use for something else (accuracy, macro "
+                    "avg, weighted avg, (none))", stream_reader_name(r), s.story, t, tag);
             herr he;
             if ((sp->y[sp->n] = tagset_index(names, tag, &he)) < 0) die("%s", he.msg);
             sp->n++;

@@ -51,8 +51,8 @@ static void usage(void)
         "  --seed N           seed of the draws (default 1)\n"
         "  --top N            heads per kind and tag (default 2: the best and the\n"
         "                     runner-up)\n"
-        "  --tags LIST        only these tags, comma-separated (an empty name is the\n"
-        "                     empty tag); a tag no test token has is refused\n"
+        "  --tags LIST        only these tags, comma-separated ((none) or an empty\n"
+        "                     name is the empty tag); a tag no test token has is refused\n"
         "  --threads N        probes scored in parallel (default 2; the output does\n"
         "                     not depend on it)\n"
         "  -o, --output FILE  TSV (default stdout): comment lines naming the model,\n"
@@ -110,7 +110,7 @@ static int in_list(const char *list, const char *tag)
     for (const char *p = list;;) {
         const char *e = strchr(p, ',');
         size_t l = e ? (size_t)(e - p) : strlen(p);
-        if (l == tl && !strncmp(p, tag, l)) return 1;
+        if ((l == tl && !strncmp(p, tag, l)) || (!tl && l == 6 && !strncmp(p, "(none)", 6))) return 1;
         if (!e) return 0;
         p = e + 1;
     }
@@ -243,7 +243,8 @@ static void check_tags(const opts *o, const run *R)
     for (size_t i = 0; i < R->pd.n; i++) n_of[R->pd.labels[i]]++;
     for (const char *p = o->tags_list;;) {
         const char *c = strchr(p, ',');
-        const int l = (int)(c ? (size_t)(c - p) : strlen(p));
+        int l = (int)(c ? (size_t)(c - p) : strlen(p));
+        if (l == 6 && !strncmp(p, "(none)", 6)) l = 0; /* the empty tag, as every tool names it */
         int k;
         for (k = 0; k < L; k++)
             if ((int)strlen(R->nm.name[k]) == l && !strncmp(R->nm.name[k], p, (size_t)l)) break;
@@ -251,7 +252,7 @@ static void check_tags(const opts *o, const run *R)
             if (l)
                 die("--tags: no test token is tagged '%.*s'%s", l, p,
                     R->tm.n_merge || R->tm.n_drop ? " (after the probes' merges and drops)" : "");
-            die("--tags: no test token has the empty tag (an empty name in the list is the empty tag)");
+            die("--tags: no test token has the empty tag ((none) or an empty name in the list is the empty tag)");
         }
         if (!c) break;
         p = c + 1;

@@ -21,6 +21,7 @@
 #include "io/stream.h"
 #include "probe/pyfmt.h"
 #include "probe/report.h"
+#include "text/textin.h"
 
 static void usage(void)
 {
@@ -187,6 +188,9 @@ int main(int argc, char **argv)
     static probe_report A, B; /* static: reachable when die() exits */
     const char *pa = argv[optind], *pb = argv[optind + 1];
     herr he;
+    const int sa = !strcmp(pa, "-"), sb = !strcmp(pb, "-");
+    if (sa && sb) die("both reports read stdin; give one of them as a file");
+    if ((sa || sb) && textin_stdin_check(&he)) die("%s", he.msg);
     if (probe_report_load(&A, pa, &he) || probe_report_load(&B, pb, &he)) die("%s", he.msg);
     const int NL = (int)(A.n_layer < B.n_layer ? A.n_layer : B.n_layer);
     const int NH = (int)(A.n_head < B.n_head ? A.n_head : B.n_head);
@@ -228,7 +232,7 @@ int main(int argc, char **argv)
         const char *want = strcmp(item, "(none)") ? item : "";
         size_t j = 0;
         while (j < n_keys && strcmp(keys[j], want)) j++;
-        if (j == n_keys && !is_avg_key(want)) die("--tags: no probed head of %s or %s has the tag '%s'", pa, pb, item);
+        if (j == n_keys && !is_avg_key(want)) die("--tags: no head probed in both %s and %s has the tag '%s'", pa, pb, item);
         p = c ? c + 1 : NULL;
     }
     static const char *avg_keys[3] = {"accuracy", "macro avg", "weighted avg"};

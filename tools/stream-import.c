@@ -23,6 +23,7 @@
 #include "cli/toolio.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "probe/clsreport.h"
 #include "text/textin.h"
 
 static void usage(void)
@@ -210,6 +211,9 @@ int main(int argc, char **argv)
         k->end = (uint32_t)v[4];
         if (tagged) {
             if (strlen(f[6]) > TAG_MAX) die("%s:%ld: tag '%s' is too long", name, lineno, f[6]);
+            if (cls_reserved_label(f[6]))
+                die("%s:%ld: a tag named '%s' would read as a probe report's own key (accuracy, macro avg, weighted avg, "
+                    "(none) for the empty tag)", name, lineno, f[6]);
             strcpy(k->tag, f[6]);
         }
         p.texts[s->n_tokens] = xmalloc((size_t)tl + 1);

@@ -142,16 +142,22 @@ void cli_parse_index_list(const char *opt, const char *s, uint8_t *mask, int n)
 
 void cli_bad_option(char **argv)
 {
-    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    const char *arg = optind > 0 ? argv[optind - 1] : "?", *cur = argv[optind];
+    const int shortopt = optopt > ' ' && optopt < 127 && optopt != '-' && optopt != '?';
+    /* a short option inside a cluster ("-zq"): getopt has not moved past it,
+     * so argv[optind - 1] is still the argument before */
+    if (shortopt && cur && cur[0] == '-' && cur[1] && cur[1] != '-' && strchr(cur + 1, optopt))
+        die("unknown option '-%c' or it needs a value; see --help", optopt);
     /* getopt_long sets optopt to a known long option's value when its
-     * argument is missing, and to 0 for a long option it does not know */
+     * argument is missing (or one is given to a flag), and to 0 for a long
+     * option it does not know or that abbreviates several */
     if (!strncmp(arg, "--", 2) && arg[2]) {
         const size_t n = strcspn(arg, "=");
         if (optopt && arg[n] == '=') die("option '%.*s' takes no value; see --help", (int)n, arg);
         if (optopt) die("option '%.*s' needs a value; see --help", (int)n, arg);
-        die("unknown option '%.*s'; see --help", (int)n, arg);
+        die("unknown option '%.*s' (an abbreviation must name one option); see --help", (int)n, arg);
     }
-    if (optopt > ' ' && optopt < 127 && optopt != '-' && optopt != '?') die("unknown option '-%c' or it needs a value; see --help", optopt);
+    if (shortopt) die("unknown option '-%c' or it needs a value; see --help", optopt);
     die("unknown option '%s' or it needs a value; see --help", arg);
 }
 

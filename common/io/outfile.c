@@ -12,6 +12,7 @@
 
 static outfile *open_outputs;
 static int hooks_installed;
+static int stdout_taken; /* an outfile onto stdout is open */
 
 static void remove_temporaries(void)
 {
@@ -51,9 +52,24 @@ static void unlist(outfile *o)
 
 static void release(outfile *o)
 {
+    if (o->is_stdout) stdout_taken = 0;
+    free(o->canon);
     free(o->path);
     free(o->tmp);
     free(o);
+}
+
+/* path with its folder resolved ("x", "./x" and "/abs/x" are one file);
+ * NULL when the folder does not resolve (then the open fails anyway). */
+static char *canonical(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    char *rd = dir ? realpath(dir, NULL) : NULL, *out = NULL;
+    if (rd && asprintf(&out, "%s/%s", rd, slash ? slash + 1 : path) < 0) out = NULL;
+    free(dir);
+    free(rd);
+    return out;
 }
 
 outfile *outfile_open(const char *path, herr *e)
@@ -71,7 +87,13 @@ outfile *outfile_open(const char *path, herr *e)
         return NULL;
     }
     if (!path || strcmp(path, "-") == 0) {
+        if (stdout_taken) {
+            herr_set(e, "stdout is given as two outputs; name a file for one of them");
+            release(o);
+            return NULL;
+        }
         o->f = stdout;
+        o->is_stdout = stdout_taken = 1;
         o->path = strdup("stdout");
     } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         o->path = strdup(path);
@@ -83,6 +105,17 @@ outfile *outfile_open(const char *path, herr *e)
         }
     } else {
         o->path = strdup(path);
+        o->canon = canonical(path);
+        for (outfile *p = open_outputs; p && o->canon; p = p->next)
+            if (p->canon && !strcmp(p->canon, o->canon)) {
+                if (strcmp(p->path, path))
+                    herr_set(e, "%s is given as two outputs (as %s too); the second would replace the first", path,
+                             p->path);
+                else
+                    herr_set(e, "%s is given as two outputs; the second would replace the first", path);
+                release(o);
+                return NULL;
+            }
         if (asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
             o->tmp = NULL;
             herr_set(e, "out of memory");

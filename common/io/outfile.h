@@ -20,9 +20,12 @@ typedef struct outfile {
     char *path;           /**< the final name ("stdout" for stdout) */
     char *tmp;            /**< temporary name, or NULL when written in place */
     struct outfile *next; /**< open outputs with a temporary (for cleanup) */
+    char *canon;          /**< the final name with its folder resolved (internal) */
+    int is_stdout;        /**< writes to stdout (internal) */
 } outfile;
 
-/** Open an output.
+/** Open an output.  Two outputs open at once onto the same file (or both
+ *  onto stdout) are refused: the second would silently replace the first.
  *  @param path file name, or NULL / "-" for stdout
  *  @return the handle (write to ->f), or NULL with e set */
 outfile *outfile_open(const char *path, herr *e) __attribute__((warn_unused_result));

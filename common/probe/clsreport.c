@@ -126,3 +126,9 @@ void cls_report_json(FILE *f, const cls_report *r, int level)
     fputc('\n', f);
     indent(f, level); fputc('}', f);
 }
+
+int cls_reserved_label(const char *name)
+{
+    return !strcmp(name, "accuracy") || !strcmp(name, "macro avg") || !strcmp(name, "weighted avg") ||
+           !strcmp(name, "(none)");
+}

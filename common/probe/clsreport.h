@@ -57,6 +57,13 @@ double cls_f1(uint64_t tp, uint64_t pred, uint64_t support);
 /** Free the arrays of a report. @param r report */
 void cls_report_free(cls_report *r);
 
+/** Whether a tag name is one a report already uses for something else:
+ *  classification_report's summary keys ("accuracy", "macro avg",
+ *  "weighted avg") and "(none)", the toolkit's name for the empty tag.  A tag
+ *  of such a name could not be told apart in a report, so the tools that
+ *  make reports refuse it.  @return 1 or 0 */
+int cls_reserved_label(const char *name);
+
 /** Write the report as json.dumps(report, indent=4) writes the dict (keys:
  *  labels, "accuracy", "macro avg", "weighted avg"; each label ->
  *  {"precision", "recall", "f1-score", "support"}), starting at the

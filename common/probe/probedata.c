@@ -1,5 +1,6 @@
 /* probedata.c: gathering probe features and tags from activations. */
 #include "probe/probedata.h"
+#include "probe/clsreport.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,6 +36,12 @@ int probe_gather(stream_reader *r, const act_layout *L, const tagmap *tm, const 
         for (uint32_t t = 0; t < s.n_tokens; t++) {
             char tag[TAG_MAX + 1];
             if (!tagmap_apply(tm, s.tokens[t].tag, tag)) continue;
+            if (cls_reserved_label(tag)) {
+                herr_set(e, "%s: story %u, token %u: the tag '%s' is a name reports use for something else (accuracy, "
+                         "macro avg, weighted avg, (none)); rename it (probe-fit --merge)", stream_reader_name(r),
+                         s.story, t, tag);
+                goto fail;
+            }
             if (n == cap) {
                 size_t nc = cap ? cap + cap / 2 : 4096;
                 int *nl = realloc(labels, nc * sizeof *labels);

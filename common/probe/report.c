@@ -92,6 +92,11 @@ int probe_report_check(probe_report *r, json_t *root, const char *src, herr *e)
                     return -1;
                 }
                 if (is_summary(k)) continue;
+                if (strlen(k) > TAG_MAX) {
+                    free(tags);
+                    return herr_set(e, "%s: L%zuH%zu: the tag '%.20s...' is longer than %d bytes (no POS tag is)", src, l,
+                                    h, k, TAG_MAX);
+                }
                 size_t i;
                 for (i = 0; i < ntags; i++)
                     if (!strcmp(tags[i], k)) break;
@@ -105,6 +110,14 @@ int probe_report_check(probe_report *r, json_t *root, const char *src, herr *e)
                         tags = nt;
                     }
                     tags[ntags++] = k;
+                }
+            }
+            /* classification_report always writes both averages */
+            for (int a = 0; a < 2; a++) {
+                const char *avg = a ? "weighted avg" : "macro avg";
+                if (!json_object_get(rep, avg)) {
+                    free(tags);
+                    return herr_set(e, "%s: L%zuH%zu has no '%s' (not a classification report)", src, l, h, avg);
                 }
             }
         }
@@ -126,13 +139,17 @@ int probe_report_load(probe_report *r, const char *path, herr *e)
     const char *src = from_stdin ? "stdin" : path;
     FILE *f = from_stdin ? stdin : fopen(path, "rb");
     if (!f) return herr_set(e, "%s: %s", src, strerror(errno));
-    struct stat st;
+    struct stat st = {0};
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         if (!from_stdin) fclose(f);
         return herr_set(e, "%s: is a directory, not a probe report", src);
     }
+    if (!from_stdin && S_ISREG(st.st_mode) && st.st_size == 0) {
+        fclose(f);
+        return herr_set(e, "%s: empty file (0 bytes), not a probe report", src);
+    }
     json_error_t je;
-    json_t *root = json_loadf(f, 0, &je);
+    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     if (!from_stdin) fclose(f);
     if (!root) return herr_set(e, "%s:%d: not JSON: %s", src, je.line, je.text);
     int rc = probe_report_check(r, root, src, e);

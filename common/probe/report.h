@@ -10,8 +10,10 @@
  *
  * Checked before any use, so a tool never computes on half a report:
  * every layer has the same number of heads (a rectangular grid), at least
- * one head is probed, each metric is a number (precision, recall, f1-score
- * and accuracy in [0, 1], support a whole count).  Errors name the file,
+ * one head is probed, each probed head has both averages ("macro avg",
+ * "weighted avg"), no key twice, tags of at most TAG_MAX bytes, each metric
+ * a number (precision, recall, f1-score and accuracy in [0, 1], support a
+ * whole count).  Errors name the file,
  * the head (LxHy) and the tag.
  */
 #ifndef HEADS_PROBE_REPORT_H

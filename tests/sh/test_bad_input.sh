@@ -223,7 +223,13 @@ printf '[[{"NN": {"precision": 1, "recall": 1, "f1-score": 0.5, "support": -3}}]
 printf '[[{"NN": 5}]]' >"$J/tag-number.json"
 printf '[[{"accuracy": "high"}]]' >"$J/accuracy-string.json"
 printf '[[{"NN": {"precision": 1, "recall": 1, "f1-score": 0.5, "support": 3}}], [{}, {}, {}]]' >"$J/ragged.json"
-printf '[[{"NN": {"precision": 1, "recall": 1, "f1-score": 0.5, "support": 3}}, 7]]' >"$J/head-number.json"
+M5='{"precision": 1, "recall": 1, "f1-score": 0.5, "support": 3}'
+printf '[[{"NN": %s, "accuracy": 0.5}]]' "$M5" >"$J/noavg.json"
+printf '[[{"NN": %s, "NN": %s, "macro avg": %s, "weighted avg": %s}]]' "$M5" "$M5" "$M5" "$M5" >"$J/dupkey.json"
+printf '[[{"%s": %s, "macro avg": %s, "weighted avg": %s}]]' "$(printf 'T%.0s' {1..70})" "$M5" "$M5" "$M5" >"$J/longtag.json"
+printf '0\t0\t7\t0\t2\tHi\taccuracy\n' >"$F/accuracy.tsv"
+printf '0\t0\t7\t0\t2\tHi\t(none)\n' >"$F/none-tag.tsv"
+printf '[[{"NN": %s, "macro avg": %s, "weighted avg": %s}, 7]]' "$M5" "$M5" "$M5" >"$J/head-number.json"
 printf '[[{"NN": {"precision": 1, "recall": 1, "f1-score": 0.5, "support": 3}}]' >"$J/unclosed.json"
 perl -e 'print "[" x 100000, "]" x 100000' >"$J/deep.json"
 perl -e 'print "[[{\"NN\": {\"f1-score\": 1", "0" x 5000, "}}]]"' >"$J/long-number.json"
@@ -469,6 +475,8 @@ postag-join   | -       | --align study $TAG                                    
 stream-import | -       | --bogus $F/one.tsv                                       | refuse unknown option.*--bogus
 stream-import | -       | --kind probes $F/one.tsv                                 | refuse --kind
 stream-import | -       | --kind '' $F/one.tsv                                     | refuse --kind
+stream-import | -       | $F/accuracy.tsv                                          | refuse tag named 'accuracy'
+stream-import | -       | $F/none-tag.tsv                                          | refuse tag named '\(none\)'
 stream-import | -       | $F/one.tsv $F/one.tsv                                    | refuse $EXTRA
 stream-import | -       | $NOENT                                                   | refuse nonexistent.*No such file
 stream-import | -       | $DIR                                                     | refuse dir.*(directory|not a regular)
@@ -657,6 +665,11 @@ probe-eval    | -       | --probes $PRB $F/h-dhead                              
 probe-eval    | -       | --probes $PRB $F/h-nomodel                               | refuse (names no|no) model
 probe-eval    | -       | --probes $PRBTWICE $ACTS                                 | refuse probes-twice.*both of layer 0 head 0 k
 probe-eval    | -       | --probes $PRBNOMODEL $ACTS                               | refuse probes-nomodel names no model
+probe-eval    | -       | --probes $PRB --json k=$O/x.json --json q=$O/x.json $ACTS | refuse x.json is given as two outputs
+probe-eval    | -       | --probes $PRB --csv $O/x --meta $O/./x $ACTS             | refuse x is given as two outputs
+probe-eval    | -       | --probes $PRB --csv - --json k=- $ACTS                   | refuse stdout is given as two outputs
+probe-eval    | -       | --probes=$PRB -zq $ACTS                                  | refuse unknown option '-z'
+probe-eval    | -       | --pro $PRB $ACTS                                         | accept
 probe-eval    | -       | --probes $PRB $TAG                                       | refuse tagged
 probe-eval    | -       | --probes $PRB $GARB                                      | refuse not a heads stream
 probe-eval    | -       | --probes $PRB $F/acts-cut40                              | refuse truncated
@@ -680,7 +693,13 @@ probe-compare | -       | --bogus $KJ $KJ                                       
 probe-compare | -       | --min-support -1 $KJ $KJ                                 | refuse --min-support
 probe-compare | -       | --min-support x $KJ $KJ                                  | refuse --min-support
 probe-compare | -       | --tags '' $KJ $KJ                                        | refuse --tags
-probe-compare | -       | --tags VBD,NOTATAG $KJ $KJ                              | refuse no probed head .* has the tag 'NOTATAG'
+probe-compare | -       | --tags VBD,NOTATAG $KJ $KJ                              | refuse no head probed in both .* has the tag 'NOTATAG'
+probe-compare | -       | - -                                                      | refuse both reports read stdin
+probe-compare | closed  | - $KJ                                                    | refuse stdin is closed
+probe-compare | -       | $KJ $J/noavg.json                                        | refuse noavg.json: L0H0 has no 'macro avg'
+probe-compare | -       | $KJ $J/dupkey.json                                       | refuse dupkey.json.*duplicate object key
+probe-compare | -       | $KJ $EMPTY                                               | refuse empty file \(0 bytes\)
+report-grid   | -       | --list --model-label x $J/longtag.json                   | refuse longtag.json: L0H0: the tag .* is longer than
 probe-compare | -       | --tags 'VBD,,NN' $KJ $KJ                               | refuse --tags: 'VBD,,NN' has an empty item
 probe-compare | -       | $KJ $NOENT                                               | refuse nonexistent
 probe-compare | -       | $KJ $DIR                                                 | refuse dir.*directory
@@ -1091,6 +1110,7 @@ probe-baselines | -     | --train $TAG -o $DIR $TAG                             
 probe-baselines | -     | --train $TAG -o '' $TAG                                  | refuse empty
 probe-baselines | -     | --train $TAG -o $O/b --json $O/missing/b.json $TAG       | refuse missing
 probe-baselines | -     | --train $TAG --json $DIR $TAG                            | refuse dir.*(directory|not a regular)
+probe-baselines | -     | --train $TAG -o $O/b --json $O/b $TAG                    | refuse b is given as two outputs
 probe-baselines | -     | --train $TAG -o $O/b --json $O/b.json $TOK               | refuse tok is a tokens stream
 probe-baselines | -     | --train $ACTSNAN $TOK                                    | refuse tok is a tokens stream
 probe-baselines | -     | --train $TAG0 $TAG                                       | accept
@@ -1118,6 +1138,7 @@ probe-bootstrap | -     | --probes $PRB --top 65 $ACTS                          
 probe-bootstrap | -     | --probes $PRB --threads 0 $ACTS                          | refuse --threads
 probe-bootstrap | -     | --probes $PRB --tags ZZ $ACTS                            | refuse --tags.*'ZZ'
 probe-bootstrap | -     | --probes $PRB --tags NN,ZZ $ACTS                         | refuse --tags.*'ZZ'
+probe-bootstrap | -     | --probes $PRB --tags '(none)' $ACTS                      | accept
 probe-bootstrap | -     | --probes $PRBRULES --tags VBD $ACTS                      | refuse --tags.*'VBD'.*merges
 probe-bootstrap | -     | --probes $PRBRULES --tags '' $ACTS                       | refuse --tags.*empty tag
 probe-bootstrap | -     | --probes $PRB --tags NN $ACTS1                           | refuse --tags.*'NN'
