@@ -112,6 +112,16 @@ static int check_sizes(const model_config *c, const tensor_set *ts, const model_
     return 0;
 }
 
+/* An untied LM head ([vocab][n_embd]), copied out of the tensor set. */
+static int own_lm_head(gptneo_model *m, const float *lm, herr *e)
+{
+    const size_t n = (size_t)m->cfg.vocab_size * (size_t)m->cfg.n_embd;
+    if (!(m->lm_head_own = malloc(n * sizeof(float)))) return herr_set(e, "model: out of memory");
+    memcpy(m->lm_head_own, lm, n * sizeof(float));
+    m->lm_head = m->lm_head_own;
+    return 0;
+}
+
 static int alloc_params(gptneo_model *m, const model_config *c, herr *e)
 {
     memset(m, 0, sizeof *m);
@@ -133,16 +143,7 @@ static int from_gpt2_tensors(gptneo_model *m, const model_config *c, tensor_set 
         goto fail;
     }
     if (alloc_params(m, c, e) || gpt2_bind(c, ts, &m->w, &lm, e)) goto fail;
-    if (lm) {
-        const size_t n = (size_t)c->vocab_size * (size_t)c->n_embd;
-        m->lm_head_own = malloc(n * sizeof(float));
-        if (!m->lm_head_own) {
-            herr_set(e, "model: out of memory");
-            goto fail;
-        }
-        memcpy(m->lm_head_own, lm, n * sizeof(float));
-        m->lm_head = m->lm_head_own;
-    }
+    if (lm && own_lm_head(m, lm, e)) goto fail;
     tensors_free(ts);
     if (derive(m, e)) {
         gptneo_free(m);
@@ -177,17 +178,9 @@ int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, 
         gptneo_free(m);
         return -1;
     }
-    char got[96], want[96];
-    for (int i = 0; i < nt; i++) {
+    for (int i = 0; i < nt; i++) { /* shapes: checked by check_sizes above */
         const tensor *t = get(ts, ti[i].name, e);
         if (!t) goto fail;
-        if (t->ndim != ti[i].ndim || t->shape[0] != ti[i].shape[0] ||
-            (ti[i].ndim == 2 && t->shape[1] != ti[i].shape[1])) {
-            herr_set(e, "model: tensor %s has shape [%s], config says [%s]", t->name,
-                     tensors_shape_str(t->ndim, t->shape, got, sizeof got),
-                     tensors_shape_str(ti[i].ndim, ti[i].shape, want, sizeof want));
-            goto fail;
-        }
         memcpy(m->params + ti[i].offset, t->data, ti[i].numel * sizeof(float));
     }
     /* q/k/v biases would be silently ignored: refuse them instead. */
@@ -208,13 +201,7 @@ int gptneo_from_tensors(gptneo_model *m, const model_config *c, tensor_set *ts, 
                      (long long)V, (long long)D);
             goto fail;
         }
-        m->lm_head_own = malloc((size_t)V * (size_t)D * sizeof(float));
-        if (!m->lm_head_own) {
-            herr_set(e, "model: out of memory");
-            goto fail;
-        }
-        memcpy(m->lm_head_own, lm->data, (size_t)V * (size_t)D * sizeof(float));
-        m->lm_head = m->lm_head_own;
+        if (own_lm_head(m, lm->data, e)) goto fail;
     }
     free(ti);
     tensors_free(ts);
