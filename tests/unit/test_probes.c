@@ -712,55 +712,66 @@ static size_t load_acts(const char *path, char (**tags)[TAG_MAX + 1], float **X,
     return n;
 }
 
-static void test_randmodel(void)
+/* One model's probes end to end against its golden: make the inputs in
+ * TMP/sub, fit with 2 and 1 threads (same bytes), evaluate, and compare the
+ * np probes of d dimensions the golden names with check_case.  label starts
+ * every check's message; made says how the inputs were made. */
+static void check_model_golden(const char *label, const char *case_name, const char *golden, const char *sub,
+                               int (*make)(const char *), const char *made, int d, int np)
 {
-    char gp[512], dir[512], cmd[4096], probes[600], probes1[600], jk[600], jq[600];
-    snprintf(gp, sizeof gp, "%s/tests/golden/probes/randmodel.json.zst", TOP);
-    if (access(gp, R_OK) != 0) { printf("skip - random-model golden %s not generated\n", gp); return; }
-    snprintf(dir, sizeof dir, "%s/rm", TMP);
+    char gp[512], dir[512], cmd[4096], probes[600], probes1[600], jk[600], jq[600], tp[600];
+    snprintf(gp, sizeof gp, "%s/tests/golden/probes/%s", TOP, golden);
+    if (access(gp, R_OK) != 0) { printf("skip - %s golden %s not generated\n", label, gp); return; }
+    snprintf(dir, sizeof dir, "%s/%s", TMP, sub);
     mkdir(dir, 0777);
-    int ok = make_randmodel_inputs(dir) == 0;
-    CHECK(ok, "random model: model-init + forward-dump make the inputs");
+    int ok = make(dir) == 0;
+    CHECK(ok, "%s: %s make the inputs", label, made);
     if (!ok) return;
     snprintf(probes, sizeof probes, "%s/probes", dir);
     snprintf(probes1, sizeof probes1, "%s/probes1", dir);
     snprintf(jk, sizeof jk, "%s/k.json", dir);
     snprintf(jq, sizeof jq, "%s/q.json", dir);
     snprintf(cmd, sizeof cmd, "%s/probe-fit --threads 2 %s/train.acts > %s", BIN, dir, probes);
-    CHECK(run(cmd) == 0, "random model: probe-fit runs");
+    CHECK(run(cmd) == 0, "%s: probe-fit runs", label);
     snprintf(cmd, sizeof cmd, "%s/probe-fit --threads 1 %s/train.acts > %s", BIN, dir, probes1);
-    CHECK(run(cmd) == 0 && same_file(probes, probes1), "random model: probes byte-identical with 1 and 2 threads");
+    CHECK(run(cmd) == 0 && same_file(probes, probes1), "%s: probes byte-identical with 1 and 2 threads", label);
     snprintf(cmd, sizeof cmd, "%s/probe-eval --probes %s --json k=%s --json q=%s %s/test.acts", BIN, probes, jk, jq,
              dir);
-    CHECK(run(cmd) == 0, "random model: probe-eval runs");
+    CHECK(run(cmd) == 0, "%s: probe-eval runs", label);
     json_t *g = load_zst_json(gp);
     char (*tags)[TAG_MAX + 1] = NULL;
     float *X = NULL;
     int per = 0;
-    char tp[600];
     snprintf(tp, sizeof tp, "%s/test.acts", dir);
     act_layout L;
     size_t n = load_acts(tp, &tags, &X, &per, &L);
     const char **tt = xmalloc((n + 1) * sizeof *tt);
     for (size_t i = 0; i < n; i++) tt[i] = tags[i];
-    CHECK(n > 0 && per == 12 * 4, "random model: %zu test tokens, %d floats each", n, per);
-    /* features in probe order (layer, head, k then q) from the dump's layout */
+    CHECK(n > 0 && per == np * d, "%s: %zu test tokens, %d floats each", label, n, per);
+    /* features in probe order (the golden's) from the dump's layout */
     const json_t *gpr = json_object_get(g, "probes");
-    float *Xp = xmalloc((n + 1) * 12 * 4 * sizeof(float));
-    int offs_ok = n > 0 && per == 48;
-    for (int p = 0; offs_ok && p < 12; p++) {
+    float *Xp = xmalloc((n + 1) * (size_t)np * (size_t)d * sizeof(float));
+    int offs_ok = n > 0 && per == np * d;
+    for (int p = 0; offs_ok && p < np; p++) {
         const json_t *q = json_array_get(gpr, (size_t)p);
         int off = act_offset(&L, (int)json_integer_value(json_object_get(q, "layer")),
                              (int)json_integer_value(json_object_get(q, "head")),
                              json_string_value(json_object_get(q, "vec"))[0]);
         if (off < 0) { offs_ok = 0; break; }
-        for (size_t i = 0; i < n; i++) memcpy(Xp + (i * 12 + (size_t)p) * 4, X + i * 48 + off, 4 * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            memcpy(Xp + (i * (size_t)np + (size_t)p) * (size_t)d, X + i * (size_t)per + off, (size_t)d * sizeof(float));
     }
-    CHECK(offs_ok, "random model: every golden probe's head is in the dump");
-    case_ctx cc = {"random-model", 4, 12, gpr, probes, jk, jq, n, tt, Xp, 0};
+    CHECK(offs_ok, "%s: every golden probe's head is in the dump", label);
+    case_ctx cc = {case_name, d, np, gpr, probes, jk, jq, n, tt, Xp, 0};
     if (offs_ok) check_case(&cc);
     free(tt); free(tags); free(X); free(Xp);
     json_decref(g);
+}
+
+static void test_randmodel(void)
+{
+    check_model_golden("random model", "random-model", "randmodel.json.zst", "rm", make_randmodel_inputs,
+                       "model-init + forward-dump", 4, 12);
 }
 
 /* ------------------------------------------ library error paths (herr) */
@@ -913,51 +924,8 @@ static int make_randmodel64_inputs(const char *dir)
 
 static void test_randmodel64(void)
 {
-    char gp[512], dir[512], cmd[4096], probes[600], probes1[600], jk[600], jq[600], tp[600];
-    snprintf(gp, sizeof gp, "%s/tests/golden/probes/randmodel64.json.zst", TOP);
-    if (access(gp, R_OK) != 0) { printf("skip - 64-dim golden %s not generated\n", gp); return; }
-    snprintf(dir, sizeof dir, "%s/rm64", TMP);
-    mkdir(dir, 0777);
-    int ok = make_randmodel64_inputs(dir) == 0;
-    CHECK(ok, "64-dim heads: tokenize | postag-join | forward-dump make the inputs (real tags)");
-    if (!ok) return;
-    snprintf(probes, sizeof probes, "%s/probes", dir);
-    snprintf(probes1, sizeof probes1, "%s/probes1", dir);
-    snprintf(jk, sizeof jk, "%s/k.json", dir);
-    snprintf(jq, sizeof jq, "%s/q.json", dir);
-    snprintf(cmd, sizeof cmd, "%s/probe-fit --threads 2 %s/train.acts > %s", BIN, dir, probes);
-    CHECK(run(cmd) == 0, "64-dim heads: probe-fit runs");
-    snprintf(cmd, sizeof cmd, "%s/probe-fit --threads 1 %s/train.acts > %s", BIN, dir, probes1);
-    CHECK(run(cmd) == 0 && same_file(probes, probes1), "64-dim heads: probes byte-identical with 1 and 2 threads");
-    snprintf(cmd, sizeof cmd, "%s/probe-eval --probes %s --json k=%s --json q=%s %s/test.acts", BIN, probes, jk, jq,
-             dir);
-    CHECK(run(cmd) == 0, "64-dim heads: probe-eval runs");
-    json_t *g = load_zst_json(gp);
-    char (*tags)[TAG_MAX + 1] = NULL;
-    float *X = NULL;
-    int per = 0;
-    snprintf(tp, sizeof tp, "%s/test.acts", dir);
-    act_layout L;
-    size_t n = load_acts(tp, &tags, &X, &per, &L);
-    const char **tt = xmalloc((n + 1) * sizeof *tt);
-    for (size_t i = 0; i < n; i++) tt[i] = tags[i];
-    CHECK(n > 0 && per == 128, "64-dim heads: %zu test tokens, %d floats each", n, per);
-    const json_t *gpr = json_object_get(g, "probes");
-    float *Xp = xmalloc((n + 1) * 2 * 64 * sizeof(float));
-    int offs_ok = n > 0 && per == 128;
-    for (int p = 0; offs_ok && p < 2; p++) {
-        const json_t *q = json_array_get(gpr, (size_t)p);
-        int off = act_offset(&L, (int)json_integer_value(json_object_get(q, "layer")),
-                             (int)json_integer_value(json_object_get(q, "head")),
-                             json_string_value(json_object_get(q, "vec"))[0]);
-        if (off < 0) { offs_ok = 0; break; }
-        for (size_t i = 0; i < n; i++) memcpy(Xp + (i * 2 + (size_t)p) * 64, X + i * 128 + off, 64 * sizeof(float));
-    }
-    CHECK(offs_ok, "64-dim heads: every golden probe's head is in the dump");
-    case_ctx cc = {"64-dim real tags", 64, 2, gpr, probes, jk, jq, n, tt, Xp, 0};
-    if (offs_ok) check_case(&cc);
-    free(tt); free(tags); free(X); free(Xp);
-    json_decref(g);
+    check_model_golden("64-dim heads", "64-dim real tags", "randmodel64.json.zst", "rm64", make_randmodel64_inputs,
+                       "tokenize | postag-join | forward-dump (real tags)", 64, 2);
 }
 
 /* ------------------------------------------------------------ bad input */
