@@ -103,19 +103,6 @@ static int count_one(void *ctx, size_t item, int w, herr *e)
     return 0;
 }
 
-static int in_list(const char *list, const char *tag)
-{
-    if (!list) return 1;
-    size_t tl = strlen(tag);
-    for (const char *p = list;;) {
-        const char *e = strchr(p, ',');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if ((l == tl && !strncmp(p, tag, l)) || (!tl && l == 6 && !strncmp(p, "(none)", 6))) return 1;
-        if (!e) return 0;
-        p = e + 1;
-    }
-}
-
 static void gather_progress(uint64_t stories) { cli_progress("stories", stories, 0); }
 
 static int cmp_name(const void *a, const void *b, void *ctx)
@@ -332,7 +319,7 @@ static void print_table(FILE *f, const opts *o, const run *R, const boot_counts 
     for (int kk = 0; kk < n_kinds; kk++) {
         for (int li = 0; li < L; li++) {
             const int k = lorder[li];
-            if (!in_list(o->tags_list, nm.name[k])) continue;
+            if (!story_tag_in_list(o->tags_list, nm.name[k])) continue;
             /* the kind's probes, best first (ties: probe order = layer, head) */
             int nc = 0;
             for (int p = 0; p < n_probes; p++)

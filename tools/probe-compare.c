@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/toolio.h"
 #include "io/outfile.h"
+#include "io/records.h"
 #include "io/stream.h"
 #include "probe/pyfmt.h"
 #include "probe/report.h"
@@ -122,20 +123,6 @@ typedef struct row {
     double rho;
     int n;
 } row;
-
-static int in_list(const char *list, const char *tag)
-{
-    if (!list) return 1;
-    size_t tl = strlen(tag);
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t l = e ? (size_t)(e - p) : strlen(p);
-        if ((l == tl && !strncmp(p, tag, l)) || (!tl && l == 6 && !strncmp(p, "(none)", 6))) return 1;
-        if (!e) break;
-        p = e + 1;
-    }
-    return 0;
-}
 
 static int is_avg_key(const char *k)
 {
@@ -243,7 +230,7 @@ int main(int argc, char **argv)
     for (size_t t = 0; t < n_keys + 3; t++) {
         const char *key = t < n_keys ? keys[t] : avg_keys[t - n_keys];
         int avg = t >= n_keys;
-        if (!avg && !in_list(tags, key)) continue;
+        if (!avg && !story_tag_in_list(tags, key)) continue;
         row *r = &rows[n_rows];
         memset(r, 0, sizeof *r);
         snprintf(r->tag, sizeof r->tag, "%s", avg ? key : key);
@@ -291,10 +278,10 @@ int main(int argc, char **argv)
                    "rows: layers 0..%d  columns: heads 0..%d\n", pa, pb, NL - 1, NH - 1);
         /* --tags picks the average rows too here (accuracy: selectivity) */
         int n_shown = 0;
-        for (int i = 0; i < n_rows; i++) n_shown += in_list(tags, rows[i].tag);
+        for (int i = 0; i < n_rows; i++) n_shown += story_tag_in_list(tags, rows[i].tag);
         fprintf(f, "# tags: %d\n", n_shown);
         for (int i = 0, shown = 0; i < n_rows; i++) {
-            if (!in_list(tags, rows[i].tag)) continue;
+            if (!story_tag_in_list(tags, rows[i].tag)) continue;
             if (shown++) fputs("\n\n", f);
             fprintf(f, "# tag: %s\n", rows[i].tag[0] ? rows[i].tag : "(none)");
             for (int l = 0; l < NL; l++) {

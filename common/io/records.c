@@ -239,6 +239,19 @@ void story_token_label(const story_rec *s, uint32_t t, char *out, size_t n)
 
 const char *story_tag_field(const char *tag) { return *tag ? tag : "(none)"; }
 
+int story_tag_in_list(const char *list, const char *tag)
+{
+    if (!list) return 1;
+    const size_t tl = strlen(tag);
+    for (const char *p = list;;) {
+        const char *e = strchr(p, ',');
+        const size_t l = e ? (size_t)(e - p) : strlen(p);
+        if ((l == tl && !strncmp(p, tag, l)) || (!tl && l == 6 && !strncmp(p, "(none)", 6))) return 1;
+        if (!e) return 0;
+        p = e + 1;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 
 void probe_rec_init(probe_rec *p) { memset(p, 0, sizeof *p); }

@@ -106,6 +106,11 @@ void story_token_label(const story_rec *s, uint32_t t, char *out, size_t n);
 /** A tag as a TSV field: the tag, or "(none)" for the empty tag. */
 const char *story_tag_field(const char *tag);
 
+/** Whether a comma-separated list of tag names (an option's, e.g.
+ *  "VBD,CC,(none)") names tag; "(none)" or an empty item names the empty
+ *  tag, as story_tag_field writes it.  A NULL list names every tag. */
+int story_tag_in_list(const char *list, const char *tag);
+
 /* ------------------------------------------------------------------ */
 
 typedef struct probe_rec {

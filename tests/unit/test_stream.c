@@ -120,6 +120,13 @@ int main(void)
     if (!mkdtemp(dir)) return 2;
     char path[256];
 
+    /* Tag lists as options write them: (none) or an empty item is the empty tag. */
+    CHECK(story_tag_in_list("VBD,CC", "CC") && !story_tag_in_list("VBD,CC", "C") && !story_tag_in_list("VBD,CC", ""),
+          "story_tag_in_list: whole names only");
+    CHECK(story_tag_in_list("VBD,(none)", "") && story_tag_in_list(",VBD", "") && story_tag_in_list(NULL, "NN") &&
+              !story_tag_in_list("(none)", "NN"),
+          "story_tag_in_list: (none) and an empty item name the empty tag; no list names every tag");
+
     /* Round trip of every kind, byte-exact, plus decode/encode identity. */
     for (uint32_t kind = 1; kind <= STREAM_KIND_MAX; kind++) {
         snprintf(path, sizeof path, "%s/k%u", dir, kind);
