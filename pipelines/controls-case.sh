@@ -22,8 +22,7 @@ echo "Stable: best in at least 4/5 of the seeds and its interval above the runne
 echo
 echo "| tag | probe | support | best head | F1 [95% interval] | runner-up | F1 [95% interval] | majority F1 | token-id F1 | control F1 | F1 - control | selectivity | best in seeds | stable |"
 echo "|---|---|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---|"
-f3() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.3f", x }'; }
-esc() { local t=$1; [ -z "$t" ] && t="(none)"; t=${t//|/\\|}; t=${t//\`/\\\`}; printf '%s' "$t"; }
+. "$(dirname "$0")/md.sh"
 case_rows() { # the study's kind per tag: key probes, query probes for PRP$
   for tk in '``:k' "'':k" 'VBD:k' 'PRP$:q' 'CC:k'; do
     t=${tk%:*} v=${tk##*:}

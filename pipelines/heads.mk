@@ -47,7 +47,7 @@ $(OUT)/heads/top-tokens.tsv: $(OUT)/heads/select.tsv $$(HEADS_TAGGED) $$(HEADS_M
 
 HEADS_TABLES = $(addprefix $(OUT)/heads/,scores.tsv logit-grid.tsv ablate-sweep.tsv select.tsv stats.tsv top-tokens.tsv)
 # The card ends with the controls of the case-study tags (pipelines/controls.mk).
-$(OUT)/heads.md $(OUT)/heads.tsv &: $$(HEADS_TABLES) $(OUT)/controls.tsv pipelines/heads-report.sh pipelines/controls-case.sh
+$(OUT)/heads.md $(OUT)/heads.tsv &: $$(HEADS_TABLES) $(OUT)/controls.tsv pipelines/heads-report.sh pipelines/controls-case.sh pipelines/md.sh
 	CONTROL=$(CONTROL) CONTROL_SEED=$(CONTROL_SEED) pipelines/heads-report.sh $(OUT)/heads $(OUT)/heads.tsv \
 	  $(OUT)/controls.tsv > $(OUT)/heads.md.tmp && mv $(OUT)/heads.md.tmp $(OUT)/heads.md
 

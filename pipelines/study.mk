@@ -108,7 +108,7 @@ $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/report.csv &: $(OUT)
 STUDY_RESULTS := $(DATA_CACHE)/study/results_keys.json $(DATA_CACHE)/study/results_queries.json
 # The summary reports the controls (pipelines/controls.mk) beside the results.
 $(OUT)/summary.md: $(OUT)/results_keys.json $(OUT)/results_queries.json $(OUT)/train.tagged $(OUT)/test.tagged \
-    $(OUT)/overlap.txt $(OUT)/controls.tsv $(STUDY_RESULTS) pipelines/summary.sh pipelines/controls-case.sh $(T)/probe-compare
+    $(OUT)/overlap.txt $(OUT)/controls.tsv $(STUDY_RESULTS) pipelines/summary.sh pipelines/controls-case.sh pipelines/md.sh $(T)/probe-compare
 	BIN=$(T) MODEL_DIR=$(MODEL_DIR) MODEL_NAME=$(MODEL_NAME) IS_REAL=$(MODEL_IS_REAL) CONTROL=$(CONTROL) \
 	  CONTROL_SEED=$(CONTROL_SEED) pipelines/summary.sh $(OUT) $(STUDY_RESULTS) > $@.tmp && mv $@.tmp $@
 

@@ -46,8 +46,7 @@ ct=$out/controls.tsv
 echo "## Controls and uncertainty: the case-study tags"
 echo
 "$(dirname "$0")/controls-case.sh" "$ct"
-f3() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.3f", x }'; }
-esc() { local t=$1; [ -z "$t" ] && t="(none)"; t=${t//|/\\|}; t=${t//\`/\\\`}; printf '%s' "$t"; }
+. "$(dirname "$0")/md.sh"
 echo
 echo "What these heads do (activity, attention, direct logit attribution, ablation; the study's claims as checks): heads.md, whose rows name the same heads (on TinyStories-1M, the study's)."
 echo
