@@ -25,6 +25,7 @@
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
+#include "cli/toolprobe.h"
 #include "io/outfile.h"
 #include "io/records.h"
 #include "io/stream.h"
@@ -150,7 +151,7 @@ static void parse_args(int argc, char **argv, opts *o)
         die("--probes and the test activations both read stdin; give one of them as a file");
 }
 
-/* The probes and the test split (load_probes, load_test), read and matched. */
+/* The probes (cli_read_probes) and the test split (load_test), read and matched. */
 typedef struct run {
     probe_rec *probes;
     int n_probes, max_dim;
@@ -163,30 +164,6 @@ typedef struct run {
     int **cmap;              /* [n_probes][K_p] class -> index in nm */
 } run;
 
-static void load_probes(const opts *o, run *R)
-{
-    /* static: still reachable (not a leak) when die() exits mid-way */
-    static stream_reader *pr;
-    herr he;
-    pr = cli_open_input(o->probes_path, 1u << STREAM_PROBES);
-    if (tagmap_from_header(&R->tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
-    stream_header_init(&R->ph);
-    stream_header_copy(&R->ph, stream_reader_header(pr));
-    static probe_rec *probes; /* static: reachable when die() exits */
-    const int n_probes = probe_read_all(pr, &probes, &he);
-    if (n_probes < 0) die("%s", he.msg);
-    stream_reader_close(pr);
-    int unconverged = 0;
-    for (int p = 0; p < n_probes; p++) unconverged += !probes[p].converged;
-    if (unconverged)
-        warn("%s: %d of %d probes did not converge (converged=0; probe-fit --max-iter)", o->probes_path, unconverged,
-             n_probes);
-    if (!stream_header_get(&R->ph, "model") || !stream_header_get(&R->ph, "model-sha256"))
-        die("%s names no model (no model / model-sha256 lines): which model's heads would the table rank?",
-            o->probes_path);
-    R->probes = probes;
-    R->n_probes = n_probes;
-}
 
 static void load_test(const opts *o, run *R)
 {
@@ -384,7 +361,7 @@ int main(int argc, char **argv)
     opts o;
     parse_args(argc, argv, &o);
     run R;
-    load_probes(&o, &R);
+    R.probes = cli_read_probes(o.probes_path, &R.tm, &R.ph, &R.n_probes);
     outfile *of = cli_open_output(o.out); /* a bad -o is refused before the work */
     load_test(&o, &R);
     check_tags(&o, &R);

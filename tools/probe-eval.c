@@ -28,6 +28,7 @@
 #include "base/pool.h"
 #include "cli/cli.h"
 #include "cli/toolio.h"
+#include "cli/toolprobe.h"
 #include "io/outfile.h"
 #include "probe/clsreport.h"
 #include "probe/logreg.h"
@@ -175,29 +176,6 @@ static void parse_args(int argc, char **argv, opts *o)
 }
 
 /* Every probe of the probes stream, checked; its tag rules and header. */
-static probe_rec *read_probes(const char *path, tagmap *tm, stream_header *h, int *n_out)
-{
-    stream_reader *pr = cli_open_input(path, 1u << STREAM_PROBES);
-    herr he;
-    if (tagmap_from_header(tm, stream_reader_header(pr), &he) != 0) die("%s: %s", stream_reader_name(pr), he.msg);
-    stream_header_init(h);
-    stream_header_copy(h, stream_reader_header(pr));
-    if (!stream_header_get(h, "model") || !stream_header_get(h, "model-sha256"))
-        die("%s names no model (no model / model-sha256 lines): its probes cannot be matched with the activations' model",
-            stream_reader_name(pr));
-    probe_rec *probes = NULL;
-    const int n = probe_read_all(pr, &probes, &he);
-    if (n < 0) die("%s", he.msg);
-    int unconverged = 0;
-    for (int p = 0; p < n; p++) unconverged += !probes[p].converged;
-    if (unconverged) /* their reports are still made: the flag travels only in the probes */
-        warn("%s: %d of %d probes did not converge (converged=0; probe-fit --max-iter)", stream_reader_name(pr),
-             unconverged, n);
-    stream_reader_close(pr);
-    *n_out = n;
-    return probes;
-}
-
 /* One --json output: the vector kind it reports and its [layer][head] grid
  * of probe indices (-1: not probed). */
 typedef struct json_out {
@@ -355,7 +333,7 @@ int main(int argc, char **argv)
     tagmap tm;
     stream_header probes_h, acts_h;
     int n_probes;
-    probe_rec *probes = read_probes(o.probes, &tm, &probes_h, &n_probes);
+    probe_rec *probes = cli_read_probes(o.probes, &tm, &probes_h, &n_probes);
     json_out json[MAX_OUT];
     for (int j = 0; j < o.n_json; j++) plan_json(o.json_spec[j], probes, n_probes, o.probes, &json[j]);
     /* every output now, before the work: a bad path is refused at once */
