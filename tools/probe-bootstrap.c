@@ -104,7 +104,6 @@ static int count_one(void *ctx, size_t item, int w, herr *e)
     return 0;
 }
 
-static void gather_progress(uint64_t stories) { cli_progress("stories", stories, 0); }
 
 static int cmp_name(const void *a, const void *b, void *ctx)
 {
@@ -151,67 +150,30 @@ static void parse_args(int argc, char **argv, opts *o)
         die("--probes and the test activations both read stdin; give one of them as a file");
 }
 
-/* The probes (cli_read_probes) and the test split (load_test), read and matched. */
+/* The probes (cli_read_probes) and the test split (cli_read_test), read and matched. */
 typedef struct run {
     probe_rec *probes;
-    int n_probes, max_dim;
+    int n_probes;
     tagmap tm;
-    stream_header ph, th;    /* the probes' and the test split's headers */
-    int *offset;             /* [n_probes] in a gathered row */
-    size_t per;              /* floats per gathered row */
-    tagset nm;               /* the test split's (mapped) tags */
-    probe_data pd;
-    int **cmap;              /* [n_probes][K_p] class -> index in nm */
+    stream_header ph;        /* the probes' header */
+    cli_probe_test T;        /* the test split: tokens, header, tags, class maps */
 } run;
 
-
-static void load_test(const opts *o, run *R)
-{
-    static stream_reader *r; /* reachable when die() exits */
-    herr he;
-    const probe_rec *probes = R->probes;
-    const int n_probes = R->n_probes;
-    r = cli_open_input(o->input, 1u << STREAM_ACTIVATIONS);
-    act_layout AL;
-    cli_act_layout(r, &AL, 1);
-    if (probe_match_acts(&R->ph, stream_reader_header(r), stream_reader_name(r), &he)) die("%s", he.msg);
-    stream_header_init(&R->th);
-    stream_header_copy(&R->th, stream_reader_header(r));
-    R->offset = xmalloc((size_t)n_probes * sizeof *R->offset);
-    probe_input *in = xmalloc((size_t)n_probes * sizeof *in);
-    if (probe_inputs(&AL, probes, n_probes, stream_reader_name(r), in, R->offset, &R->per, &he)) die("%s", he.msg);
-    R->max_dim = 1;
-    for (int p = 0; p < n_probes; p++) R->max_dim = (int)probes[p].dim > R->max_dim ? (int)probes[p].dim : R->max_dim;
-    R->nm = (tagset){0, 0, NULL};
-    R->pd = (probe_data){.on_story = gather_progress, .want_tokens = 1};
-    if (probe_gather(r, &AL, &R->tm, in, n_probes, R->per, &R->nm, &R->pd, &he) != 0) die("%s", he.msg);
-    cli_progress_end();
-    stream_reader_close(r);
-    free(in);
-    if (R->pd.n == 0)
-        die("%s: no test tokens%s", o->input ? o->input : "stdin", R->tm.n_drop ? " left after the probes' drops" : "");
-    R->cmap = xmalloc((size_t)n_probes * sizeof *R->cmap);
-    for (int p = 0; p < n_probes; p++) {
-        R->cmap[p] = xmalloc(probes[p].n_classes * sizeof **R->cmap);
-        for (uint32_t k = 0; k < probes[p].n_classes; k++)
-            if ((R->cmap[p][k] = tagset_index(&R->nm, probes[p].classes[k], &he)) < 0) die("%s", he.msg);
-    }
-}
 
 /* Every tag --tags asks for is a tag of the test split. */
 static void check_tags(const opts *o, const run *R)
 {
     if (!o->tags_list) return;
-    const int L = R->nm.n;
+    const int L = R->T.names.n;
     uint64_t *n_of = xcalloc((size_t)L, sizeof *n_of);
-    for (size_t i = 0; i < R->pd.n; i++) n_of[R->pd.labels[i]]++;
+    for (size_t i = 0; i < R->T.pd.n; i++) n_of[R->T.pd.labels[i]]++;
     for (const char *p = o->tags_list;;) {
         const char *c = strchr(p, ',');
         int l = (int)(c ? (size_t)(c - p) : strlen(p));
         if (l == 6 && !strncmp(p, "(none)", 6)) l = 0; /* the empty tag, as every tool names it */
         int k;
         for (k = 0; k < L; k++)
-            if ((int)strlen(R->nm.name[k]) == l && !strncmp(R->nm.name[k], p, (size_t)l)) break;
+            if ((int)strlen(R->T.names.name[k]) == l && !strncmp(R->T.names.name[k], p, (size_t)l)) break;
         if (k == L || !n_of[k]) {
             if (l)
                 die("--tags: no test token is tagged '%.*s'%s", l, p,
@@ -227,14 +189,16 @@ static void check_tags(const opts *o, const run *R)
 /* Per probe, story and label: tp, predicted, support, on the pool. */
 static boot_counts *count(const opts *o, const run *R)
 {
-    const int L = R->nm.n;
-    const uint32_t S = R->pd.n_stories;
-    shared sh = {.probes = R->probes, .offset = R->offset, .cmap = (const int **)R->cmap, .feats = R->pd.feats,
-                 .n = R->pd.n, .per = R->per, .y = R->pd.labels, .story = R->pd.story_of, .n_stories = S, .L = L};
+    const int L = R->T.names.n;
+    const uint32_t S = R->T.pd.n_stories;
+    shared sh = {.probes = R->probes, .offset = R->T.offset, .cmap = (const int **)R->T.cmap, .feats = R->T.pd.feats,
+                 .n = R->T.pd.n, .per = R->T.per, .y = R->T.pd.labels, .story = R->T.pd.story_of, .n_stories = S, .L = L};
     sh.counts = xcalloc((size_t)R->n_probes * S * L, sizeof *sh.counts);
     const int threads = o->threads > R->n_probes ? R->n_probes : o->threads;
     sh.x = xmalloc((size_t)threads * sizeof *sh.x);
-    for (int t = 0; t < threads; t++) sh.x[t] = xmalloc((size_t)R->max_dim * sizeof **sh.x);
+    int max_dim = 1;
+    for (int p = 0; p < R->n_probes; p++) max_dim = (int)R->probes[p].dim > max_dim ? (int)R->probes[p].dim : max_dim;
+    for (int t = 0; t < threads; t++) sh.x[t] = xmalloc((size_t)max_dim * sizeof **sh.x);
     herr e;
     hpool *pool = hpool_new(threads, &e);
     if (!pool) die("%s", e.msg);
@@ -250,11 +214,11 @@ static boot_counts *count(const opts *o, const run *R)
 static void print_table(FILE *f, const opts *o, const run *R, const boot_counts *counts)
 {
     const probe_rec *probes = R->probes;
-    const int n_probes = R->n_probes, L = R->nm.n;
-    const uint32_t S = R->pd.n_stories;
+    const int n_probes = R->n_probes, L = R->T.names.n;
+    const uint32_t S = R->T.pd.n_stories;
     const long B = o->B;
     long top = o->top;
-    const tagset nm = R->nm;
+    const tagset nm = R->T.names;
     herr e;
     /* whole-split totals: F1 per (probe, label) */
     uint64_t *tot = xcalloc((size_t)n_probes * L * 3, sizeof *tot);
@@ -276,13 +240,13 @@ static void print_table(FILE *f, const opts *o, const run *R, const boot_counts 
         if (!memchr(kinds, probes[p].vec[0], (size_t)n_kinds) && n_kinds < 8) kinds[n_kinds++] = probes[p].vec[0];
     int *lorder = xmalloc((size_t)L * sizeof *lorder);
     for (int k = 0; k < L; k++) lorder[k] = k;
-    qsort_r(lorder, (size_t)L, sizeof *lorder, cmp_name, (void *)&R->nm);
+    qsort_r(lorder, (size_t)L, sizeof *lorder, cmp_name, (void *)&R->T.names);
 
     cli_table_model(f, &R->ph);
-    fprintf(f, "# probes: %s  test: %s (%u stories, %zu tokens)\n", o->probes_path, o->input ? o->input : "stdin", S, R->pd.n);
+    fprintf(f, "# probes: %s  test: %s (%u stories, %zu tokens)\n", o->probes_path, o->input ? o->input : "stdin", S, R->T.pd.n);
     const char *keys[] = {"stories-sha256", "split", "split-seed", "train-fraction", "control-task"};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-        const char *v = stream_header_get(&R->th, keys[k]);
+        const char *v = stream_header_get(&R->T.header, keys[k]);
         if (v) fprintf(f, "# test %s: %s\n", keys[k], v);
     }
     fprintf(f, "# bootstrap: %ld replicates of %u stories drawn with replacement, seed %lld; 95%% percentile "
@@ -363,19 +327,19 @@ int main(int argc, char **argv)
     run R;
     R.probes = cli_read_probes(o.probes_path, &R.tm, &R.ph, &R.n_probes);
     outfile *of = cli_open_output(o.out); /* a bad -o is refused before the work */
-    load_test(&o, &R);
+    cli_read_test(&R.T, o.input, R.probes, R.n_probes, &R.tm, &R.ph, 1);
     check_tags(&o, &R);
     boot_counts *counts = count(&o, &R);
     print_table(of->f, &o, &R, counts);
     cli_close_output(of);
     for (int p = 0; p < R.n_probes; p++) {
-        free(R.cmap[p]);
+        free(R.T.cmap[p]);
         probe_rec_free(&R.probes[p]);
     }
     probe_rec_free(&R.probes[R.n_probes]);
     stream_header_free(&R.ph);
-    stream_header_free(&R.th);
-    free(counts); free(R.cmap); free(R.probes); free(R.offset); free(R.pd.feats); free(R.pd.labels);
-    free(R.pd.story_of); free(R.pd.token_id); free(R.nm.name);
+    stream_header_free(&R.T.header);
+    free(counts); free(R.T.cmap); free(R.probes); free(R.T.offset); free(R.T.pd.feats); free(R.T.pd.labels);
+    free(R.T.pd.story_of); free(R.T.pd.token_id); free(R.T.names.name);
     return 0;
 }

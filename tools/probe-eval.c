@@ -114,7 +114,6 @@ static int eval_one(void *ctx, size_t item, int w, herr *e)
     return 0;
 }
 
-static void gather_progress(uint64_t stories) { cli_progress("stories", stories, 0); }
 
 static void csv_field(FILE *f, const char *s) { csv_fwrite(f, s, strlen(s)); }
 
@@ -221,30 +220,6 @@ static void plan_json(const char *spec, const probe_rec *probes, int n, const ch
         }
 }
 
-/* The test tokens: the floats every probe reads, [token][probe][dim] (offset[p]
- * is probe p's place in a row), and the tags mapped as the probes' header says. */
-static probe_data read_test(const char *input, const probe_rec *probes, int n, const tagmap *tm,
-                            const stream_header *probes_h, stream_header *acts_h, tagset *names, int *offset,
-                            size_t *per)
-{
-    stream_reader *r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
-    act_layout L;
-    herr e;
-    cli_act_layout(r, &L, 1);
-    if (probe_match_acts(probes_h, stream_reader_header(r), stream_reader_name(r), &e)) die("%s", e.msg);
-    stream_header_init(acts_h);
-    stream_header_copy(acts_h, stream_reader_header(r));
-    probe_input *in = xmalloc((size_t)n * sizeof *in);
-    if (probe_inputs(&L, probes, n, stream_reader_name(r), in, offset, per, &e)) die("%s", e.msg);
-    probe_data pd = {.on_story = gather_progress};
-    if (probe_gather(r, &L, tm, in, n, *per, names, &pd, &e) != 0) die("%s", e.msg);
-    cli_progress_end();
-    free(in);
-    stream_reader_close(r);
-    if (pd.n == 0) die("%s: no test tokens%s", input ? input : "stdin", tm->n_drop ? " left after the probes' drops" : "");
-    return pd;
-}
-
 /* Every probe's report, on the pool. */
 static void evaluate(eval_shared *sh, int n_probes, int threads)
 {
@@ -331,7 +306,7 @@ int main(int argc, char **argv)
     opts o;
     parse_args(argc, argv, &o);
     tagmap tm;
-    stream_header probes_h, acts_h;
+    stream_header probes_h;
     int n_probes;
     probe_rec *probes = cli_read_probes(o.probes, &tm, &probes_h, &n_probes);
     json_out json[MAX_OUT];
@@ -341,35 +316,25 @@ int main(int argc, char **argv)
     for (int j = 0; j < o.n_json; j++) json[j].of = cli_open_output(json[j].path);
     outfile *meta_of = o.meta ? cli_open_output(o.meta) : NULL;
 
-    tagset nm = {0, 0, NULL};
-    int *offset = xmalloc((size_t)n_probes * sizeof *offset);
-    size_t per;
-    probe_data pd = read_test(o.input, probes, n_probes, &tm, &probes_h, &acts_h, &nm, offset, &per);
-    /* class -> name index maps (adds classes never seen in the test set) */
-    int **cmap = xmalloc((size_t)n_probes * sizeof *cmap);
-    for (int p = 0; p < n_probes; p++) {
-        cmap[p] = xmalloc(probes[p].n_classes * sizeof **cmap);
-        herr he;
-        for (uint32_t k = 0; k < probes[p].n_classes; k++)
-            if ((cmap[p][k] = tagset_index(&nm, probes[p].classes[k], &he)) < 0) die("%s", he.msg);
-    }
-    eval_shared sh = {.probes = probes, .offset = offset, .cmap = (const int **)cmap, .feats = pd.feats,
-                      .n = pd.n, .per = per, .y_true = pd.labels, .nm = &nm};
+    cli_probe_test T;
+    cli_read_test(&T, o.input, probes, n_probes, &tm, &probes_h, 0);
+    eval_shared sh = {.probes = probes, .offset = T.offset, .cmap = (const int **)T.cmap, .feats = T.pd.feats,
+                      .n = T.pd.n, .per = T.per, .y_true = T.pd.labels, .nm = &T.names};
     evaluate(&sh, n_probes, o.threads);
 
     if (csv_of) write_csv(csv_of, probes, sh.reports, n_probes);
     for (int j = 0; j < o.n_json; j++) write_json(&json[j], sh.reports);
-    if (meta_of) write_meta(meta_of, &o, &probes_h, &acts_h, pd.n, n_probes, argc, argv);
+    if (meta_of) write_meta(meta_of, &o, &probes_h, &T.header, T.pd.n, n_probes, argc, argv);
 
     stream_header_free(&probes_h);
-    stream_header_free(&acts_h);
+    stream_header_free(&T.header);
     for (int p = 0; p < n_probes; p++) {
         cls_report_free(&sh.reports[p]);
-        free(cmap[p]);
+        free(T.cmap[p]);
         probe_rec_free(&probes[p]);
     }
     probe_rec_free(&probes[n_probes]);
-    free(probes); free(cmap); free(sh.reports); free(offset);
-    free(pd.labels); free(pd.feats); free(nm.name);
+    free(probes); free(T.cmap); free(sh.reports); free(T.offset);
+    free(T.pd.labels); free(T.pd.feats); free(T.names.name);
     return 0;
 }

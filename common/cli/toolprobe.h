@@ -40,4 +40,53 @@ static inline probe_rec *cli_read_probes(const char *path, tagmap *tm, stream_he
     return probes;
 }
 
+/** Progress while the test split is read (probe_data.on_story). */
+static inline void cli_gather_progress(uint64_t stories) { cli_progress("stories", stories, 0); }
+
+/** The test split a set of probes is scored on (cli_read_test). */
+typedef struct cli_probe_test {
+    probe_data pd;        /**< the gathered tokens: feats [n][per], labels (index in names) */
+    stream_header header; /**< the activations' header */
+    tagset names;         /**< the test tags, then every probe class the test lacks */
+    int *offset;          /**< [n probes] a probe's floats in a gathered row */
+    size_t per;           /**< floats per gathered row */
+    int **cmap;           /**< [n probes][n_classes] class -> index in names */
+} cli_probe_test;
+
+/** Read the activations at input (NULL: stdin) for the probes: the same
+ *  model and tags (probe_match_acts), every probe's vector dumped
+ *  (probe_inputs), the tags mapped by tm; want_tokens keeps each token's
+ *  story and id too.  Dies on every error and on a split with no token
+ *  left.  The caller frees t's arrays and header. */
+static inline void cli_read_test(cli_probe_test *t, const char *input, const probe_rec *probes, int n,
+                                 const tagmap *tm, const stream_header *probes_h, int want_tokens)
+{
+    static stream_reader *r; /* reachable when die() exits */
+    herr e;
+    r = cli_open_input(input, 1u << STREAM_ACTIVATIONS);
+    act_layout L;
+    cli_act_layout(r, &L, 1);
+    if (probe_match_acts(probes_h, stream_reader_header(r), stream_reader_name(r), &e)) die("%s", e.msg);
+    stream_header_init(&t->header);
+    stream_header_copy(&t->header, stream_reader_header(r));
+    t->offset = xmalloc((size_t)n * sizeof *t->offset);
+    probe_input *in = xmalloc((size_t)n * sizeof *in);
+    if (probe_inputs(&L, probes, n, stream_reader_name(r), in, t->offset, &t->per, &e)) die("%s", e.msg);
+    t->names = (tagset){0, 0, NULL};
+    t->pd = (probe_data){.on_story = cli_gather_progress, .want_tokens = want_tokens};
+    if (probe_gather(r, &L, tm, in, n, t->per, &t->names, &t->pd, &e) != 0) die("%s", e.msg);
+    cli_progress_end();
+    free(in);
+    stream_reader_close(r);
+    if (t->pd.n == 0)
+        die("%s: no test tokens%s", input ? input : "stdin", tm->n_drop ? " left after the probes' drops" : "");
+    /* class -> name index maps (adds classes never seen in the test set) */
+    t->cmap = xmalloc((size_t)n * sizeof *t->cmap);
+    for (int p = 0; p < n; p++) {
+        t->cmap[p] = xmalloc(probes[p].n_classes * sizeof **t->cmap);
+        for (uint32_t k = 0; k < probes[p].n_classes; k++)
+            if ((t->cmap[p][k] = tagset_index(&t->names, probes[p].classes[k], &e)) < 0) die("%s", e.msg);
+    }
+}
+
 #endif
