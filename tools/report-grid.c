@@ -54,21 +54,13 @@ static void usage(void)
     exit(0);
 }
 
-static void print_matrix(FILE *f, json_t *root, size_t NL, size_t NH, const char *tag,
-                         const char *metric, const char *src)
+/* One tag's layer x head matrix of metric; NaN where a head was not probed
+ * or has no such tag (probe_report_check has made every metric a number). */
+static void print_matrix(FILE *f, const probe_report *rep, const char *tag, const char *metric)
 {
-    for (size_t l = 0; l < NL; l++) {
-        json_t *row = json_array_get(root, l);
-        for (size_t h = 0; h < NH; h++) {
-            json_t *rep = json_array_get(row, h);
-            json_t *m = json_object_get(rep, tag);
-            double v = NAN;
-            if (m) {
-                json_t *x = json_object_get(m, metric);
-                if (!x || !json_is_number(x))
-                    die("%s: L%zuH%zu tag '%s' has no number '%s'", src, l, h, tag, metric);
-                v = json_number_value(x);
-            }
+    for (size_t l = 0; l < rep->n_layer; l++) {
+        for (size_t h = 0; h < rep->n_head; h++) {
+            const double v = probe_report_metric(rep, l, h, tag, metric);
             if (isnan(v)) fprintf(f, "%sNaN", h ? " " : "");
             else fprintf(f, "%s%.17g", h ? " " : "", v);
         }
@@ -122,7 +114,6 @@ int main(int argc, char **argv)
     static probe_report rep; /* static: still reachable (not a leak) when die() exits mid-way */
     if (probe_report_load(&rep, input, &he)) die("%s", he.msg);
     const char *src = input ? input : "stdin";
-    json_t *root = rep.root;
     const size_t NL = rep.n_layer, NH = rep.n_head, ntags = rep.n_tags;
     const char *const *tags = rep.tags;
     if (tag) {
@@ -149,13 +140,13 @@ int main(int argc, char **argv)
             NL - 1, NH - 1);
     if (tag) {
         fprintf(f, "# tag: %s\n", story_tag_field(tag));
-        print_matrix(f, root, NL, NH, tag, metric, src);
+        print_matrix(f, &rep, tag, metric);
     } else {
         fprintf(f, "# tags: %zu\n", ntags);
         for (size_t i = 0; i < ntags; i++) {
             if (i) fputs("\n\n", f);
             fprintf(f, "# tag: %s\n", story_tag_field(tags[i]));
-            print_matrix(f, root, NL, NH, tags[i], metric, src);
+            print_matrix(f, &rep, tags[i], metric);
         }
     }
     cli_close_output(tab);
