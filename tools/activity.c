@@ -108,8 +108,7 @@ int main(int argc, char **argv)
     if (model_dir) {
         cli_load_model(model_dir, &m);
         have_model = 1;
-        const char *sha = stream_header_get(h, "model-sha256");
-        if (!sha) die("%s: the activations name no model (no model-sha256 line)", stream_reader_name(r));
+        const char *sha = stream_header_get(h, "model-sha256"); /* present: cli_act_layout checked */
         if (strcmp(sha, m.weights_sha256))
             die("--model %s is not the model of the activations (weights sha256 %.12s..., stream's "
                 "model-sha256 %.12s...)",
