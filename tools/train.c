@@ -7,7 +7,8 @@
  * Reads: a tokens (or tagged) stream, from tokenize: its stories are the
  * corpus, split, selected and tokenized as for every other tool.
  * Writes: DIR/config.json (Hugging Face GPT-Neo, "_name_or_path":
- * "heads-standin-tinystories-1m-arch"), DIR/model.safetensors, DIR/training.json
+ * "heads-standin-tinystories-1m-arch" in TinyStories-1M's shape, else
+ * "heads-standin-gptneo-<L>l-<H>h-<D>d"), DIR/model.safetensors, DIR/training.json
  * (what was done, held-out loss, greedy continuation of --prompt); with
  * --log a TSV of the steps, with --checkpoint weights + AdamW moments + data
  * position (resumed bit-identically with --resume).
@@ -55,8 +56,9 @@ static void usage(void)
 "usage: train [options] -o DIR [TOKENS]\n"
 "Train a GPT-Neo model (TinyStories-1M's architecture by default) on the stories\n"
 "of a tokens stream (tokenize's output; default stdin).  Writes DIR/config.json +\n"
-"DIR/model.safetensors (Hugging Face names) named \"" STANDIN_NAME "\":\n"
-"a locally trained stand-in, never TinyStories-1M.\n\n"
+"DIR/model.safetensors (Hugging Face names) named \"" STANDIN_NAME "\"\n"
+"(another shape: \"heads-standin-gptneo-<L>l-<H>h-<D>d\"): a locally trained\n"
+"stand-in, never TinyStories-1M.\n\n"
 "training:\n"
 "  --steps N (8000)     optimizer steps      --batch N (4) rows per step\n"
 "  --seq-len N (512)    tokens per row (longer stories are cut)\n"
@@ -93,6 +95,18 @@ static void usage(void)
 "  tokenize < data/cache/stories/tinystories-train-first2316.txt | \\\n"
 "    train --prompt 'Once upon a time' -o models/standin\n");
     exit(0);
+}
+
+/* Is c TinyStories-1M's shape (the stand-in's name claims that much)? */
+static int same_shape(const model_config *c, const model_config *ts)
+{
+    if (c->n_embd != ts->n_embd || c->n_head != ts->n_head || c->n_layer != ts->n_layer ||
+        c->n_inner != ts->n_inner || c->n_positions != ts->n_positions ||
+        c->vocab_size != ts->vocab_size || c->window_size != ts->window_size)
+        return 0;
+    for (int l = 0; l < c->n_layer; l++)
+        if (c->local[l] != ts->local[l]) return 0;
+    return 1;
 }
 
 static void parse_args(int argc, char **argv, opts *o)
@@ -171,7 +185,11 @@ static void parse_args(int argc, char **argv, opts *o)
     if (c->n_embd % c->n_head == 0) c->d_head = c->n_embd / c->n_head;
     for (int l = 0; l < MODEL_MAX_LAYERS; l++) c->local[l] = l < c->n_layer ? (unsigned char)(l % 2) : 0;
     c->ln_eps = (float)c->ln_eps; /* the trainer computes in float32: its epsilon is a float */
-    snprintf(c->name, sizeof c->name, "%s", STANDIN_NAME);
+    /* only TinyStories-1M's own shape carries its name; a test shape says what it is */
+    model_config ts;
+    model_config_tinystories_1m(&ts);
+    if (same_shape(c, &ts)) snprintf(c->name, sizeof c->name, "%s", STANDIN_NAME);
+    else snprintf(c->name, sizeof c->name, "heads-standin-gptneo-%dl-%dh-%dd", c->n_layer, c->n_head, c->n_embd);
     o->input = cli_single_input(argc, argv);
     if (!o->out) die("no output directory (-o DIR)");
     herr e;
@@ -276,9 +294,10 @@ static void write_training_json(const opts *o, const trainer *t, const trainer_i
                                 const char *cont, int argc, char **argv)
 {
     json_t *j = json_object();
-    json_object_set_new(j, "model", json_string(STANDIN_NAME));
-    json_object_set_new(j, "note", json_string("locally trained stand-in with TinyStories-1M's "
-                        "architecture and tokenizer; not TinyStories-1M"));
+    json_object_set_new(j, "model", json_string(o->cfg.name));
+    json_object_set_new(j, "note", json_string(strcmp(o->cfg.name, STANDIN_NAME)
+        ? "locally trained GPT-Neo test model (not TinyStories-1M's shape) with its tokenizer; not TinyStories-1M"
+        : "locally trained stand-in with TinyStories-1M's architecture and tokenizer; not TinyStories-1M"));
     json_object_set_new(j, "input", json_string(o->input ? o->input : "stdin"));
     json_object_set_new(j, "tokens_sha256", json_string(inf->tokens_sha256));
     json_object_set_new(j, "stories", json_integer(inf->n_stories));

@@ -18,7 +18,13 @@ awk '{print} /^<\|endoftext\|>$/ {n++} n == 16 {exit}' "$STORIES" >"$TMP/s16.txt
 # --- a run, its files ---------------------------------------------------------
 check "train 6 steps from a tokens stream" \
   "$TR" "${TINY[@]}" --steps 6 --log "$TMP/a.tsv" --checkpoint "$TMP/a.ckpt" -o "$TMP/a" "$TMP/s16.tok"
-check "config.json names the stand-in" grep -q '"_name_or_path": "heads-standin-tinystories-1m-arch"' "$TMP/a/config.json"
+check "config.json names a test shape by its shape" grep -q '"_name_or_path": "heads-standin-gptneo-2l-4h-16d"' "$TMP/a/config.json"
+check "training.json: the same name" grep -q '"model": "heads-standin-gptneo-2l-4h-16d"' "$TMP/a/training.json"
+check "train 1 step in TinyStories-1M's shape" \
+  "$TR" --steps 1 --eval-every 0 --threads 2 -o "$TMP/ts" "$TMP/s16.tok"
+check "only TinyStories-1M's shape is named after it" \
+  grep -q '"_name_or_path": "heads-standin-tinystories-1m-arch"' "$TMP/ts/config.json"
+rm -rf "$TMP/ts"
 check "config.json: GPTNeoForCausalLM" grep -q '"GPTNeoForCausalLM"' "$TMP/a/config.json"
 check "config.json: layers alternate global/local" grep -q '"local"' "$TMP/a/config.json"
 names=$(head -c 100000 "$TMP/a/model.safetensors" | grep -ao '"[a-z_.0-9]*weight"' | sort -u | tr '\n' ' ')
