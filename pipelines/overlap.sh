@@ -9,6 +9,8 @@
 #   the tokens stream train read, training.json says so): the story indices
 #   of the two (when both come from the same stories file, by its sha256) and
 #   the story texts (whatever the file) are intersected; both must be empty;
+#   and the study tokens at positions >= training.json's seq_len are counted
+#   (untrained-positions: train never shows the model those positions);
 #   a random model (model-init: "heads_random_test_model": true): never
 #   trained, overlap 0;
 #   TinyStories-1M (IS_REAL=yes): its training stories are not published one
@@ -64,6 +66,15 @@ if [ -f "$model_dir/stories.tokens" ]; then
     exit 1
   fi
   echo "overlap: 0"
+  # train cuts stories at --seq-len, so positions from there on never trained
+  # (their wpe rows keep their initial values): how many study tokens sit there
+  seq=$(sed -n 's/.*"seq_len": *\([0-9]*\).*/\1/p' "$model_dir/training.json" 2>/dev/null | head -n 1)
+  if [ -n "$seq" ]; then
+    read -r n_tok n_far < <({ view --no-header "$train"; view --no-header "$test"; } |
+      awk -F'\t' -v s="$seq" '{ n++ } $2 >= s { m++ } END { print n + 0, m + 0 }')
+    pct=$(awk -v a="$n_far" -v b="$n_tok" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }')
+    echo "untrained-positions: $n_far of the study's $n_tok tokens ($pct%) sit at positions >= $seq, which the model never trained on (train --seq-len $seq cuts longer stories)"
+  fi
 elif grep -q '"heads_random_test_model": *true' "$model_dir/config.json" 2>/dev/null; then
   echo "model-training-stories: none (random weights from model-init, never trained)"
   echo "overlap: 0"

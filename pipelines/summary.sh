@@ -39,6 +39,7 @@ echo "- **overlap of the model's training stories with the study's: $(ov overlap
 echo "  - study stories: $(ov study-stories)"
 echo "  - model's training stories: $(ov model-training-stories)"
 [ -n "$(ov shared-story-indices)" ] && echo "  - shared story indices: $(ov shared-story-indices); shared story texts: $(ov shared-story-texts)"
+[ -n "$(ov untrained-positions)" ] && echo "  - untrained positions: $(ov untrained-positions)"
 echo
 
 # --- the controls of the case-study tags (controls.tsv) ---------------------

@@ -103,7 +103,7 @@ mkdir -p "$TMP/leaky"; cp "$M"/config.json "$M"/model.safetensors "$TMP/leaky/"
 "$BIN/tokenize" --vocab "$DATA/tokenizer/vocab.json" --merges "$DATA/tokenizer/merges.txt" --stories 1800-1999 \
   "$DATA/stories/tinystories-train-first2316.txt" -o "$TMP/leaky/stories.tokens"
 sed 's/"heads_random_test_model": true/"heads_standin_model": true/' "$M/config.json" >"$TMP/leaky/config.json"
-echo '{"input": "leaky/stories.tokens", "heldout_stories": 10}' >"$TMP/leaky/training.json"
+echo '{"input": "leaky/stories.tokens", "heldout_stories": 10, "seq_len": 16}' >"$TMP/leaky/training.json"
 if make -s --no-print-directory -C "$TOP" results "${ARGS[@]}" MODEL="$TMP/leaky" OUT="$TMP/leak" >"$TMP/leak.log" 2>&1; then
   fail "a model trained on study stories must stop make results"
 else
@@ -116,6 +116,10 @@ fi
 if make -s --no-print-directory -C "$TOP" "$TMP/leak/overlap.txt" "${ARGS[@]}" MODEL="$TMP/leaky" OUT="$TMP/leak" >"$TMP/leak2.log" 2>&1; then
   check_eq "trained on other stories: the check passes, overlap 0" "$(sed -n 's/^overlap: //p' "$TMP/leak/overlap.txt")" 0
   check "and it says how many stories the model was given" grep -qE '^model-training-stories: (99|100) given to train' "$TMP/leak/overlap.txt"
+  far=$({ "$BIN/stream-view" --no-header "$TMP/leak/train.tagged"; "$BIN/stream-view" --no-header "$TMP/leak/test.tagged"; } | awk -F'\t' '$2 >= 16' | wc -l)
+  check "and counts the study tokens at positions it never trained (>= seq_len 16: $far)" \
+    grep -qE "^untrained-positions: $far of the study's [0-9]+ tokens \([0-9.]+%\) sit at positions >= 16," "$TMP/leak/overlap.txt"
+  check "(some)" test "$far" -gt 0
 else
   fail "the overlap check on a model trained on other stories"; tail -n 5 "$TMP/leak2.log"
 fi
