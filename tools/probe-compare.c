@@ -6,7 +6,8 @@
  *
  * Reads: two reports in the study's JSON layout.  Writes: a text table, TSV
  * (--tsv) or layer x head matrices (--grid).  Links: probe/report (the
- * checked reader shared with report-grid), probe/pyfmt, cli/toolio.
+ * checked reader shared with report-grid), probe/clsreport (its summary
+ * keys), probe/pyfmt, io/records (--tags), cli/toolio.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -20,6 +21,7 @@
 #include "io/outfile.h"
 #include "io/records.h"
 #include "io/stream.h"
+#include "probe/clsreport.h"
 #include "probe/pyfmt.h"
 #include "probe/report.h"
 #include "text/textin.h"
@@ -124,11 +126,6 @@ typedef struct row {
     int n;
 } row;
 
-static int is_avg_key(const char *k)
-{
-    return !strcmp(k, "accuracy") || !strcmp(k, "macro avg") || !strcmp(k, "weighted avg");
-}
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv)
@@ -200,7 +197,7 @@ int main(int argc, char **argv)
             const char *k;
             json_t *v;
             json_object_foreach((json_t *)cells[s], k, v) {
-                if (is_avg_key(k)) continue;
+                if (cls_summary_key(k)) continue;
                 size_t j;
                 for (j = 0; j < n_keys && strcmp(keys[j], k); j++) {}
                 if (j == n_keys) {
@@ -219,7 +216,7 @@ int main(int argc, char **argv)
         const char *want = strcmp(item, "(none)") ? item : "";
         size_t j = 0;
         while (j < n_keys && strcmp(keys[j], want)) j++;
-        if (j == n_keys && !is_avg_key(want)) die("--tags: no head probed in both %s and %s has the tag '%s'", pa, pb, item);
+        if (j == n_keys && !cls_summary_key(want)) die("--tags: no head probed in both %s and %s has the tag '%s'", pa, pb, item);
         p = c ? c + 1 : NULL;
     }
     static const char *avg_keys[3] = {"accuracy", "macro avg", "weighted avg"};
@@ -233,7 +230,7 @@ int main(int argc, char **argv)
         if (!avg && !story_tag_in_list(tags, key)) continue;
         row *r = &rows[n_rows];
         memset(r, 0, sizeof *r);
-        snprintf(r->tag, sizeof r->tag, "%s", avg ? key : key);
+        snprintf(r->tag, sizeof r->tag, "%s", key);
         r->sup_a = r->sup_b = NAN;
         int n = 0;
         for (int i = 0; i < n_common; i++) {

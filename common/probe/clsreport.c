@@ -127,8 +127,9 @@ void cls_report_json(FILE *f, const cls_report *r, int level)
     indent(f, level); fputc('}', f);
 }
 
-int cls_reserved_label(const char *name)
+int cls_summary_key(const char *k)
 {
-    return !strcmp(name, "accuracy") || !strcmp(name, "macro avg") || !strcmp(name, "weighted avg") ||
-           !strcmp(name, "(none)");
+    return !strcmp(k, "accuracy") || !strcmp(k, "macro avg") || !strcmp(k, "weighted avg");
 }
+
+int cls_reserved_label(const char *name) { return cls_summary_key(name) || !strcmp(name, "(none)"); }

@@ -57,6 +57,11 @@ double cls_f1(uint64_t tp, uint64_t pred, uint64_t support);
 /** Free the arrays of a report. @param r report */
 void cls_report_free(cls_report *r);
 
+/** Whether k is one of classification_report's summary keys: "accuracy",
+ *  "macro avg" or "weighted avg" (the other keys of a report are labels).
+ *  @return 1 or 0 */
+int cls_summary_key(const char *k);
+
 /** Whether a tag name is one a report already uses for something else:
  *  classification_report's summary keys ("accuracy", "macro avg",
  *  "weighted avg") and "(none)", the toolkit's name for the empty tag.  A tag

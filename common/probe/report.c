@@ -1,4 +1,5 @@
 /* report.c: the study's probe report layout, read and checked (report.h). */
+#include "probe/clsreport.h"
 #include "probe/report.h"
 
 #include <errno.h>
@@ -19,8 +20,6 @@ const char *probe_json_kind(const json_t *x)
     if (json_is_object(x)) return "an object";
     return "a number";
 }
-
-static int is_summary(const char *k) { return !strcmp(k, "macro avg") || !strcmp(k, "weighted avg"); }
 
 /* One tag's (or average's) metrics as classification_report writes them. */
 static int check_metrics(const char *src, size_t l, size_t h, const char *k, const json_t *v, herr *e)
@@ -91,7 +90,7 @@ int probe_report_check(probe_report *r, json_t *root, const char *src, herr *e)
                     free(tags);
                     return -1;
                 }
-                if (is_summary(k)) continue;
+                if (cls_summary_key(k)) continue; /* the averages ("accuracy" was handled above) */
                 if (strlen(k) > TAG_MAX) {
                     free(tags);
                     return herr_set(e, "%s: L%zuH%zu: the tag '%.20s...' is longer than %d bytes (no POS tag is)", src, l,
