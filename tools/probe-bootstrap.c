@@ -169,14 +169,13 @@ static void check_tags(const opts *o, const run *R)
     for (size_t i = 0; i < R->T.pd.n; i++) n_of[R->T.pd.labels[i]]++;
     for (const char *p = o->tags_list;;) {
         const char *c = strchr(p, ',');
-        int l = (int)(c ? (size_t)(c - p) : strlen(p));
-        if (l == 6 && !strncmp(p, "(none)", 6)) l = 0; /* the empty tag, as every tool names it */
+        const size_t l = c ? (size_t)(c - p) : strlen(p);
         int k;
         for (k = 0; k < L; k++)
-            if ((int)strlen(R->T.names.name[k]) == l && !strncmp(R->T.names.name[k], p, (size_t)l)) break;
+            if (story_tag_item_names(p, l, R->T.names.name[k])) break;
         if (k == L || !n_of[k]) {
-            if (l)
-                die("--tags: no test token is tagged '%.*s'%s", l, p,
+            if (!story_tag_item_names(p, l, ""))
+                die("--tags: no test token is tagged '%.*s'%s", (int)l, p,
                     R->tm.n_merge || R->tm.n_drop ? " (after the probes' merges and drops)" : "");
             die("--tags: no test token has the empty tag ((none) or an empty name in the list is the empty tag)");
         }

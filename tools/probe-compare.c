@@ -211,12 +211,12 @@ int main(int argc, char **argv)
     /* every tag asked for is one the reports have (a typo selects nothing) */
     for (const char *p = tags; p;) {
         const char *c = strchr(p, ',');
+        const size_t len = c ? (size_t)(c - p) : strlen(p);
         char item[64];
-        snprintf(item, sizeof item, "%.*s", (int)(c ? (size_t)(c - p) : strlen(p)), p);
-        const char *want = strcmp(item, "(none)") ? item : "";
+        snprintf(item, sizeof item, "%.*s", (int)len, p);
         size_t j = 0;
-        while (j < n_keys && strcmp(keys[j], want)) j++;
-        if (j == n_keys && !cls_summary_key(want)) die("--tags: no head probed in both %s and %s has the tag '%s'", pa, pb, item);
+        while (j < n_keys && !story_tag_item_names(p, len, keys[j])) j++;
+        if (j == n_keys && !cls_summary_key(item)) die("--tags: no head probed in both %s and %s has the tag '%s'", pa, pb, item);
         p = c ? c + 1 : NULL;
     }
     static const char *avg_keys[3] = {"accuracy", "macro avg", "weighted avg"};

@@ -239,14 +239,18 @@ void story_token_label(const story_rec *s, uint32_t t, char *out, size_t n)
 
 const char *story_tag_field(const char *tag) { return *tag ? tag : "(none)"; }
 
+int story_tag_item_names(const char *item, size_t len, const char *tag)
+{
+    const size_t tl = strlen(tag);
+    return (len == tl && !strncmp(item, tag, len)) || (!tl && len == 6 && !strncmp(item, "(none)", 6));
+}
+
 int story_tag_in_list(const char *list, const char *tag)
 {
     if (!list) return 1;
-    const size_t tl = strlen(tag);
     for (const char *p = list;;) {
         const char *e = strchr(p, ',');
-        const size_t l = e ? (size_t)(e - p) : strlen(p);
-        if ((l == tl && !strncmp(p, tag, l)) || (!tl && l == 6 && !strncmp(p, "(none)", 6))) return 1;
+        if (story_tag_item_names(p, e ? (size_t)(e - p) : strlen(p), tag)) return 1;
         if (!e) return 0;
         p = e + 1;
     }

@@ -106,6 +106,11 @@ void story_token_label(const story_rec *s, uint32_t t, char *out, size_t n);
 /** A tag as a TSV field: the tag, or "(none)" for the empty tag. */
 const char *story_tag_field(const char *tag);
 
+/** Whether one item of a tag list (len bytes at item, no comma) names tag:
+ *  the same text, or "(none)" or an empty item for the empty tag (as
+ *  story_tag_field writes it).  @return 1 or 0 */
+int story_tag_item_names(const char *item, size_t len, const char *tag);
+
 /** Whether a comma-separated list of tag names (an option's, e.g.
  *  "VBD,CC,(none)") names tag; "(none)" or an empty item names the empty
  *  tag, as story_tag_field writes it.  A NULL list names every tag. */

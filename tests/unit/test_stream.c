@@ -126,6 +126,10 @@ int main(void)
     CHECK(story_tag_in_list("VBD,(none)", "") && story_tag_in_list(",VBD", "") && story_tag_in_list(NULL, "NN") &&
               !story_tag_in_list("(none)", "NN"),
           "story_tag_in_list: (none) and an empty item name the empty tag; no list names every tag");
+    CHECK(story_tag_item_names("CC,VBD", 2, "CC") && !story_tag_item_names("CC,VBD", 3, "CC") &&
+              story_tag_item_names("(none)", 6, "") && story_tag_item_names("", 0, "") &&
+              !story_tag_item_names("(none)", 6, "NN") && !story_tag_item_names("(non", 4, ""),
+          "story_tag_item_names: one item, by its length; (none) or empty for the empty tag");
 
     /* Round trip of every kind, byte-exact, plus decode/encode identity. */
     for (uint32_t kind = 1; kind <= STREAM_KIND_MAX; kind++) {
