@@ -104,7 +104,6 @@ static int count_one(void *ctx, size_t item, int w, herr *e)
     return 0;
 }
 
-
 static int cmp_name(const void *a, const void *b, void *ctx)
 {
     const tagset *t = ctx;
@@ -158,7 +157,6 @@ typedef struct run {
     stream_header ph;        /* the probes' header */
     cli_probe_test T;        /* the test split: tokens, header, tags, class maps */
 } run;
-
 
 /* Every tag --tags asks for is a tag of the test split. */
 static void check_tags(const opts *o, const run *R)

@@ -114,7 +114,6 @@ static int eval_one(void *ctx, size_t item, int w, herr *e)
     return 0;
 }
 
-
 static void csv_field(FILE *f, const char *s) { csv_fwrite(f, s, strlen(s)); }
 
 static void csv_row(FILE *f, const probe_rec *p, const char *label, const cls_metrics *m, int accuracy_row,
@@ -174,7 +173,6 @@ static void parse_args(int argc, char **argv, opts *o)
     if (!o->probes) die("no probes (--probes FILE, written by probe-fit)");
 }
 
-/* Every probe of the probes stream, checked; its tag rules and header. */
 /* One --json output: the vector kind it reports and its [layer][head] grid
  * of probe indices (-1: not probed). */
 typedef struct json_out {
