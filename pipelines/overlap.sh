@@ -23,6 +23,8 @@ model_dir=$1 train=$2 test=$3
 export LC_ALL=C
 view() { "$BIN/stream-view" "$@"; }
 hget() { sed -n "s/^$1: //p" | tail -n 1; }
+# a whole number of the model's training.json (empty when absent)
+tnum() { sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$model_dir/training.json" 2>/dev/null | head -n 1; }
 # story index and text (the token texts joined, as stream-view escapes them)
 stories() { view --no-header "$1" | awk -F'\t' 'BEGIN { s = "-" } { if ($1 != s) { if (n++) print s "\t" t; s = $1; t = "" } t = t $6 } END { if (n) print s "\t" t }'; }
 
@@ -44,7 +46,7 @@ if [ -f "$model_dir/stories.tokens" ]; then
   fi
   m_header=$(view --header "$manifest")
   m_sha=$(hget stories-sha256 <<<"$m_header")
-  heldout=$(sed -n 's/.*"heldout_stories": *\([0-9]*\).*/\1/p' "$model_dir/training.json" 2>/dev/null | head -n 1)
+  heldout=$(tnum heldout_stories)
   stories "$manifest" >"$train.overlap.tmp.m"
   trap 'rm -f "$train.overlap.tmp" "$train.overlap.tmp.m"' EXIT
   n_model=$(wc -l <"$train.overlap.tmp.m")
@@ -68,7 +70,7 @@ if [ -f "$model_dir/stories.tokens" ]; then
   echo "overlap: 0"
   # train cuts stories at --seq-len, so positions from there on never trained
   # (their wpe rows keep their initial values): how many study tokens sit there
-  seq=$(sed -n 's/.*"seq_len": *\([0-9]*\).*/\1/p' "$model_dir/training.json" 2>/dev/null | head -n 1)
+  seq=$(tnum seq_len)
   if [ -n "$seq" ]; then
     read -r n_tok n_far < <({ view --no-header "$train"; view --no-header "$test"; } |
       awk -F'\t' -v s="$seq" '{ n++ } $2 >= s { m++ } END { print n + 0, m + 0 }')
