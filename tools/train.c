@@ -69,6 +69,9 @@ static void usage(void)
 "  --seed N (1)         --threads N (2): same seed + threads -> same weights\n"
 "  --embed-std X (0.1)  initial std of wte / wpe (other matrices: 0.02)\n"
 "  --dropout X (0.1)    dropout on embeddings and block outputs while training\n"
+"  --ema D (0)          save the average of the weights over the steps (an\n"
+"                       exponential moving average with decay D, e.g. 0.999,\n"
+"                       bias-corrected); 0: save the last step's weights\n"
 "  --full-vocab         give every token its own trained wte row; by default the\n"
 "                       tokens absent from the training stories share one row\n"
 "                       (the same loss, exactly, with an LM head ~7x smaller)\n"
@@ -79,6 +82,7 @@ static void usage(void)
 "  --eval-every N (100) held-out loss every N steps (and at the end)\n"
 "  --log-every N (10)   a --log line every N steps\n"
 "  --log FILE           TSV log: step tokens lr train_loss heldout_loss grad_norm seconds\n"
+"                       heldout_loss_ema (the average's; NA without --ema)\n"
 "  --checkpoint FILE    write weights + optimizer state here (every --checkpoint-every\n"
 "                       N steps, default 100, and at the end)\n"
 "  --resume FILE        continue from a checkpoint (same model config and data)\n"
@@ -114,7 +118,7 @@ static void parse_args(int argc, char **argv, opts *o)
     enum { O_STEPS = 256, O_BATCH, O_SEQ, O_LR, O_WARM, O_MINLR, O_WD, O_B1, O_B2, O_AEPS, O_CLIP,
            O_HELD, O_SEED, O_THREADS, O_HIDDEN, O_HEADS, O_LAYERS, O_INNER, O_WINDOW, O_POS, O_EOS,
            O_EVAL, O_LOGEV, O_LOG, O_CKPT, O_CKEV, O_RESUME, O_PROMPT, O_TOK, O_GEN, O_STOP, O_ESTD,
-           O_DROP, O_FULLV, O_HELP, O_VERSION };
+           O_DROP, O_FULLV, O_EMA, O_HELP, O_VERSION };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"steps", required_argument, 0, O_STEPS},
         {"batch", required_argument, 0, O_BATCH}, {"seq-len", required_argument, 0, O_SEQ},
@@ -133,7 +137,7 @@ static void parse_args(int argc, char **argv, opts *o)
         {"prompt", required_argument, 0, O_PROMPT}, {"tokenizer", required_argument, 0, O_TOK},
         {"gen-tokens", required_argument, 0, O_GEN}, {"stop-after", required_argument, 0, O_STOP},
         {"embed-std", required_argument, 0, O_ESTD}, {"dropout", required_argument, 0, O_DROP},
-        {"full-vocab", no_argument, 0, O_FULLV}, {"help", no_argument, 0, O_HELP},
+        {"full-vocab", no_argument, 0, O_FULLV}, {"ema", required_argument, 0, O_EMA}, {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
     trainer_opts *t = &o->t;
     model_config *c = &o->cfg;
@@ -175,6 +179,7 @@ static void parse_args(int argc, char **argv, opts *o)
         case O_STOP: o->stop_after = cli_parse_long("--stop-after", optarg, 1, 100000000); break;
         case O_ESTD: t->embed_std = cli_parse_double("--embed-std", optarg); break;
         case O_DROP: t->dropout = cli_parse_double("--dropout", optarg); break;
+        case O_EMA: t->ema = cli_parse_double("--ema", optarg); break;
         case O_FULLV: t->full_vocab = 1; break;
         case O_HELP: usage(); break;
         case O_VERSION: cli_print_version(); break;
@@ -198,6 +203,7 @@ static void parse_args(int argc, char **argv, opts *o)
     if (!(t->heldout >= 0 && t->heldout < 1)) die("--heldout takes a fraction in [0, 1)");
     if (!(t->embed_std > 0)) die("--embed-std must be > 0");
     if (!(t->dropout >= 0 && t->dropout < 0.9)) die("--dropout must be in [0, 0.9)");
+    if (!(t->ema >= 0 && t->ema < 1)) die("--ema must be in [0, 1)");
     if (!(t->lr > 0) || !(t->clip >= 0) || !(t->weight_decay >= 0))
         die("--lr must be > 0, --clip and --weight-decay >= 0");
     if (!(t->beta1 >= 0 && t->beta1 < 1) || !(t->beta2 >= 0 && t->beta2 < 1))
@@ -290,8 +296,8 @@ static char *sample(opts *o, const model_config *c, const float *params)
 
 /* The run's record, DIR/training.json. */
 static void write_training_json(const opts *o, const trainer *t, const trainer_info *inf,
-                                double last_train, double last_held, double t_train,
-                                const char *cont, int argc, char **argv)
+                                double last_train, double last_held, double held_last_step,
+                                double t_train, const char *cont, int argc, char **argv)
 {
     json_t *j = json_object();
     json_object_set_new(j, "model", json_string(o->cfg.name));
@@ -311,10 +317,14 @@ static void write_training_json(const opts *o, const trainer *t, const trainer_i
     json_object_set_new(j, "seq_len", json_integer(o->t.seq_len));
     json_object_set_new(j, "lr", json_real(o->t.lr));
     json_object_set_new(j, "dropout", json_real(o->t.dropout));
+    json_object_set_new(j, "ema", json_real(o->t.ema));
     json_object_set_new(j, "trained_wte_rows", json_integer(inf->train_vocab));
     json_object_set_new(j, "tokens_sharing_one_row", json_integer(inf->n_unseen));
     json_object_set_new(j, "train_loss", isnan(last_train) ? json_null() : json_real(last_train));
     json_object_set_new(j, "heldout_loss", isnan(last_held) ? json_null() : json_real(last_held));
+    if (o->t.ema > 0) /* the saved model is the average; this is the last step's weights */
+        json_object_set_new(j, "heldout_loss_last_step",
+                            isnan(held_last_step) ? json_null() : json_real(held_last_step));
     json_object_set_new(j, "train_seconds", json_real(t_train));
     if (cont) {
         json_object_set_new(j, "prompt", json_string(o->prompt));
@@ -337,21 +347,28 @@ static void write_training_json(const opts *o, const trainer *t, const trainer_i
 }
 
 /* After the last step: the saved model's held-out loss, throughput, the
- * greedy continuation, the model files, training.json. */
+ * greedy continuation, the model files, training.json.  last_held and
+ * last_avg: the held-out losses of the last step's weights and of their
+ * average (the saved model with --ema), in the training vocabulary. */
 static void finish(opts *o, trainer *t, const trainer_info *inf, long tok_run,
-                   double t_train, double cpu, double last_train, double last_held, int argc,
-                   char **argv)
+                   double t_train, double cpu, double last_train, double last_held,
+                   double last_avg, int argc, char **argv)
 {
     herr e;
     long ht;
+    const double held_last_step = last_held;
+    if (o->t.ema > 0) last_held = last_avg;
     if (inf->n_heldout > 0) {
-        double full_held = trainer_heldout_loss_full(t, &ht, &e);
+        double full_held = trainer_heldout_loss_full(t, TRAINER_AVERAGE, &ht, &e);
         if (full_held < 0) die("%s", e.msg);
         if (!isnan(last_held) && inf->n_unseen > 0)
             fprintf(stderr, "train: held-out loss %.4f nats/token (%ld tokens) of the saved model "
                     "(%.4f from the training vocabulary)\n", full_held, ht, last_held);
         else
             fprintf(stderr, "train: held-out loss %.4f nats/token (%ld tokens)\n", full_held, ht);
+        if (o->t.ema > 0 && !isnan(held_last_step))
+            fprintf(stderr, "train: the saved model is the weights' average (--ema %g); the last "
+                    "step's weights score %.4f\n", o->t.ema, held_last_step);
         last_held = full_held;
     }
     double lm, tot;
@@ -362,7 +379,7 @@ static void finish(opts *o, trainer *t, const trainer_info *inf, long tok_run,
                 tok_run, t_train, tok_run / t_train, (int)(o->t.threads < o->t.batch ? o->t.threads : o->t.batch),
                 tok_run / cpu, tot > 0 ? 100 * lm / tot : 0);
     float *pf = xmalloc(model_param_count(&o->cfg) * sizeof(float));
-    trainer_full_params(t, pf);
+    trainer_full_params(t, TRAINER_AVERAGE, pf);
     char *cont = o->prompt ? sample(o, &o->cfg, pf) : NULL;
     if (cont) fprintf(stderr, "train: greedy: %s\n", cont);
     tensor_set ts;
@@ -372,7 +389,7 @@ static void finish(opts *o, trainer *t, const trainer_info *inf, long tok_run,
         die("%s", e.msg);
     tensors_free(&ts);
     free(pf);
-    write_training_json(o, t, inf, last_train, last_held, t_train, cont, argc, argv);
+    write_training_json(o, t, inf, last_train, last_held, held_last_step, t_train, cont, argc, argv);
     free(cont);
 }
 
@@ -398,7 +415,8 @@ int main(int argc, char **argv)
     FILE *logf = NULL; /* a log that grows as the run goes (appended to on --resume) */
     if (o.log) {
         if (!(logf = fopen(o.log, o.resume ? "a" : "w"))) die("%s: %s", o.log, strerror(errno));
-        if (!o.resume) fprintf(logf, "step\ttokens\tlr\ttrain_loss\theldout_loss\tgrad_norm\tseconds\n");
+        if (!o.resume)
+            fprintf(logf, "step\ttokens\tlr\ttrain_loss\theldout_loss\tgrad_norm\tseconds\theldout_loss_ema\n");
     }
     /* all checks passed: from here on, stderr is the training log */
     fprintf(stderr, "train: %d stories (%zu tokens): %d for training (%ld tokens), %d held out; "
@@ -415,7 +433,7 @@ int main(int argc, char **argv)
                 inf.n_unseen, inf.n_trained);
 
     double cpu_start = now_s(CLOCK_PROCESS_CPUTIME_ID), t_start = now_s(CLOCK_MONOTONIC);
-    double t_train = 0, run_loss = 0, last_held = NAN, last_train = NAN;
+    double t_train = 0, run_loss = 0, last_held = NAN, last_avg = NAN, last_train = NAN;
     long run_tok = 0, tok_run = 0;
     int stopped = 0;
     /* stderr: one progress line on a terminal, a few lines in a log
@@ -440,11 +458,13 @@ int main(int argc, char **argv)
         }
         if (do_eval) {
             long ht;
-            last_held = trainer_heldout_loss(t, &ht);
+            last_held = trainer_heldout_loss(t, TRAINER_CURRENT, &ht);
+            if (o.t.ema > 0) last_avg = trainer_heldout_loss(t, TRAINER_AVERAGE, &ht);
         }
         if (do_log) {
             int k = snprintf(status, sizeof status, "loss %.3f", last_train);
             if (!isnan(last_held)) k += snprintf(status + k, sizeof status - (size_t)k, ", held-out %.3f", last_held);
+            if (!isnan(last_avg)) k += snprintf(status + k, sizeof status - (size_t)k, " (average %.3f)", last_avg);
             k += snprintf(status + k, sizeof status - (size_t)k, ", %.0f tokens/s", tok_run / t_train);
             if (step0) snprintf(status + k, sizeof status - (size_t)k, " (resumed at step %ld)", step0);
         }
@@ -452,7 +472,8 @@ int main(int argc, char **argv)
         if (logf && do_log) {
             fprintf(logf, "%ld\t%ld\t%.6g\t%.6f\t", step, trainer_tokens_seen(t), si.lr, last_train);
             if (do_eval) fprintf(logf, "%.6f", last_held); else fprintf(logf, "NA");
-            fprintf(logf, "\t%.6f\t%.3f\n", si.grad_norm, now_s(CLOCK_MONOTONIC) - t_start);
+            fprintf(logf, "\t%.6f\t%.3f\t", si.grad_norm, now_s(CLOCK_MONOTONIC) - t_start);
+            if (do_eval && o.t.ema > 0) fprintf(logf, "%.6f\n", last_avg); else fprintf(logf, "NA\n");
             fflush(logf);
         }
         int stop = o.stop_after && step == o.stop_after && step < o.t.steps;
@@ -469,12 +490,12 @@ int main(int argc, char **argv)
     }
     cli_progress_end();
     if (!isnan(last_held) && !stopped)
-        fprintf(stderr, "train: step %ld: train loss %.4f (since the last log step), held-out loss %.4f nats/token\n",
-                trainer_step_count(t), last_train, last_held);
+        fprintf(stderr, "train: step %ld: train loss %.4f (since the last log step), held-out loss %.4f nats/token%s\n",
+                trainer_step_count(t), last_train, last_held, o.t.ema > 0 ? " (the last step's weights)" : "");
     if (logf && fclose(logf) != 0) die("%s: write error", o.log);
     if (!stopped)
         finish(&o, t, &inf, tok_run, t_train, now_s(CLOCK_PROCESS_CPUTIME_ID) - cpu_start, last_train,
-               last_held, argc, argv);
+               last_held, last_avg, argc, argv);
     trainer_free(t);
     return 0;
 }

@@ -22,7 +22,7 @@ void trainer_opts_default(trainer_opts *o)
         .steps = 8000, .batch = 4, .seq_len = 512, .warmup = 30, .threads = 2, .eos = 50256,
         .seed = 1, .lr = 1e-2, .min_lr_frac = 0.1, .weight_decay = 0.1, .beta1 = 0.9,
         .beta2 = 0.95, .adam_eps = 1e-8, .clip = 1.0, .heldout = 0.05, .embed_std = 0.1,
-        .dropout = 0.1, .full_vocab = 0,
+        .dropout = 0.1, .full_vocab = 0, .ema = 0,
     };
 }
 
@@ -264,6 +264,7 @@ struct trainer {
     cursor cu;
     size_t n;                 /* trained parameters */
     float *params, *m, *v;    /* [n] each */
+    float *ema, *avg;         /* [n] each with o.ema: a_t, and a_t / (1 - d^t) */
     model_tensor_info *ti;    /* the training layout's tensors */
     int nt_tensors;
     long step, tokens;
@@ -322,6 +323,8 @@ void trainer_free(trainer *t)
     free(t->params);
     free(t->m);
     free(t->v);
+    free(t->ema);
+    free(t->avg);
     free(t->ti);
     free(t->cu.perm);
     free(t->ct.tok);
@@ -344,6 +347,10 @@ trainer *trainer_new(const model_config *c, const trainer_opts *o, train_corpus 
     }
     if (corpus->n == 0) {
         herr_set(e, "empty corpus: no story with tokens");
+        return NULL;
+    }
+    if (!(o->ema >= 0 && o->ema < 1)) {
+        herr_set(e, "--ema %g: the decay must be in [0, 1)", o->ema);
         return NULL;
     }
     trainer *t = calloc(1, sizeof *t);
@@ -392,7 +399,11 @@ trainer *trainer_new(const model_config *c, const trainer_opts *o, train_corpus 
     t->nt_tensors = model_tensor_count(&t->tcfg);
     t->ti = malloc(sizeof *t->ti * (size_t)t->nt_tensors);
     float *pf = malloc(model_param_count(c) * sizeof(float));
-    if (!t->params || !t->m || !t->v || !t->ti || !pf) {
+    if (o->ema > 0) {
+        t->ema = calloc(t->n, sizeof(float));
+        t->avg = malloc(t->n * sizeof(float));
+    }
+    if (!t->params || !t->m || !t->v || !t->ti || !pf || (o->ema > 0 && (!t->ema || !t->avg))) {
         free(pf);
         goto oom;
     }
@@ -486,6 +497,10 @@ int trainer_step(trainer *t, trainer_step_info *si, herr *e)
                      .weight_decay = (float)o->weight_decay};
     opt.lr = gnt_lr_schedule((float)o->lr, t->step, o->warmup, o->steps, (float)o->min_lr_frac);
     gnt_adamw_step(t->ti, t->nt_tensors, &opt, t->params, g, t->m, t->v, t->step);
+    if (t->ema) {
+        const float d = (float)o->ema, c = (float)(1 - o->ema);
+        for (size_t k = 0; k < t->n; k++) t->ema[k] = d * t->ema[k] + c * t->params[k];
+    }
     t->tokens += total;
     si->loss = loss;
     si->tokens = total;
@@ -535,14 +550,23 @@ static double heldout_run(trainer *t, const model_config *cfg, const train_corpu
     return tok ? loss / (double)tok : NAN;
 }
 
-double trainer_heldout_loss(trainer *t, long *ntok)
+/* Weights w in the training layout (the average computed into t->avg). */
+static const float *weights(trainer *t, trainer_weights w)
+{
+    if (w == TRAINER_CURRENT || !t->ema || t->step == 0) return t->params;
+    const float inv = (float)(1 / (1 - pow(t->o.ema, (double)t->step))); /* Adam's bias correction */
+    for (size_t k = 0; k < t->n; k++) t->avg[k] = t->ema[k] * inv;
+    return t->avg;
+}
+
+double trainer_heldout_loss(trainer *t, trainer_weights w, long *ntok)
 {
     *ntok = 0;
     if (t->n_held == 0) return NAN;
-    return heldout_run(t, &t->tcfg, &t->ct, t->teos, t->params, t->wk, t->unseen_nats, ntok);
+    return heldout_run(t, &t->tcfg, &t->ct, t->teos, weights(t, w), t->wk, t->unseen_nats, ntok);
 }
 
-double trainer_heldout_loss_full(trainer *t, long *ntok, herr *e)
+double trainer_heldout_loss_full(trainer *t, trainer_weights w, long *ntok, herr *e)
 {
     *ntok = 0;
     if (t->n_held == 0) return NAN;
@@ -555,7 +579,7 @@ double trainer_heldout_loss_full(trainer *t, long *ntok, herr *e)
     }
     double loss = -1;
     if (ok) {
-        trainer_full_params(t, pf);
+        trainer_full_params(t, w, pf);
         loss = heldout_run(t, &t->full, &t->c, (int)t->o.eos, pf, wf, 0, ntok);
     } else {
         herr_set(e, "out of memory for the full model's evaluation");
@@ -567,9 +591,9 @@ double trainer_heldout_loss_full(trainer *t, long *ntok, herr *e)
     return loss;
 }
 
-void trainer_full_params(const trainer *t, float *out)
+void trainer_full_params(trainer *t, trainer_weights w, float *out)
 {
-    params_to_full(&t->vm, &t->full, t->params, out);
+    params_to_full(&t->vm, &t->full, weights(t, w), out);
 }
 
 void trainer_times(const trainer *t, double *lm_head, double *total)
@@ -587,16 +611,27 @@ void trainer_times(const trainer *t, double *lm_head, double *total)
 /* Checkpoints                                                         */
 
 #define CKPT_MAGIC "HEADSCKP"
-#define CKPT_VERSION 2 /* 2: + the training vocabulary's size */
+/* 2: + the training vocabulary's size; 3: + the weight average (written
+ * only by runs that keep one, so a run without --ema writes version 2) */
+#define CKPT_V2 2
+#define CKPT_V3 3
 enum { CK_VOCAB, CK_NPOS, CK_D, CK_NHEAD, CK_NLAYER, CK_DFF, CK_WINDOW, CK_EPSBITS,
        CK_SEED, CK_SEQLEN, CK_BATCH, CK_EOS, CK_THREADS, CK_STEP, CK_EPOCH, CK_POS,
-       CK_TOKENS, CK_NPARAMS, CK_NTRAIN, CK_TRAINV, CK_NFIELDS };
+       CK_TOKENS, CK_NPARAMS, CK_NTRAIN, CK_TRAINV, CK_V2_NFIELDS, CK_EMABITS = CK_V2_NFIELDS,
+       CK_NFIELDS };
 #define CKPT_LOCAL 64 /* bytes of layer kinds (the format's fixed width) */
 
 static void put_bytes(uint8_t **p, const void *src, size_t n)
 {
     memcpy(*p, src, n);
     *p += n;
+}
+
+static int64_t double_bits(double x)
+{
+    int64_t b;
+    memcpy(&b, &x, 8);
+    return b;
 }
 
 static uint32_t eps_bits(const model_config *c)
@@ -618,15 +653,16 @@ int trainer_checkpoint(const trainer *t, const char *path, herr *e)
     f[CK_SEQLEN] = o->seq_len; f[CK_BATCH] = o->batch; f[CK_EOS] = o->eos;
     f[CK_THREADS] = o->threads; f[CK_STEP] = t->step; f[CK_EPOCH] = t->cu.epoch;
     f[CK_POS] = t->cu.pos; f[CK_TOKENS] = t->tokens; f[CK_NPARAMS] = (int64_t)t->n;
-    f[CK_NTRAIN] = t->n_train; f[CK_TRAINV] = t->vm.train_v;
-    size_t body = 8 + 4 + 4 + sizeof f + CKPT_LOCAL + 64 + 3 * t->n * sizeof(float);
+    f[CK_NTRAIN] = t->n_train; f[CK_TRAINV] = t->vm.train_v; f[CK_EMABITS] = double_bits(o->ema);
+    const int avg = t->ema != NULL;
+    uint32_t ver = avg ? CKPT_V3 : CKPT_V2, nf = avg ? CK_NFIELDS : CK_V2_NFIELDS;
+    size_t body = 8 + 4 + 4 + nf * sizeof f[0] + CKPT_LOCAL + 64 + (3 + (size_t)avg) * t->n * sizeof(float);
     uint8_t *buf = malloc(body + 64), *p = buf;
     if (!buf) return herr_set(e, "%s: out of memory", path);
-    uint32_t ver = CKPT_VERSION, nf = CK_NFIELDS;
     put_bytes(&p, CKPT_MAGIC, 8);
     put_bytes(&p, &ver, 4);
     put_bytes(&p, &nf, 4);
-    put_bytes(&p, f, sizeof f);
+    put_bytes(&p, f, nf * sizeof f[0]);
     unsigned char local[CKPT_LOCAL] = {0};
     memcpy(local, c->local, (size_t)c->n_layer);
     put_bytes(&p, local, CKPT_LOCAL);
@@ -634,6 +670,7 @@ int trainer_checkpoint(const trainer *t, const char *path, herr *e)
     put_bytes(&p, t->params, t->n * sizeof(float));
     put_bytes(&p, t->m, t->n * sizeof(float));
     put_bytes(&p, t->v, t->n * sizeof(float));
+    if (avg) put_bytes(&p, t->ema, t->n * sizeof(float));
     char sum[65];
     sha256_hex_buf(buf, body, sum);
     put_bytes(&p, sum, 64);
@@ -686,20 +723,21 @@ int trainer_resume(trainer *t, const char *path, herr *e)
     int bad = ferror(fp);
     fclose(fp);
     int rc = -1;
-    const size_t fixed = 8 + 4 + 4 + CK_NFIELDS * 8 + CKPT_LOCAL + 64;
     if (bad) { herr_set(e, "%s: read error", path); goto out; }
     if (len < 8 || memcmp(buf, CKPT_MAGIC, 8) != 0) {
         herr_set(e, "%s: not a train checkpoint (bad magic)", path);
         goto out;
     }
-    if (len < fixed + 64) { herr_set(e, "%s: corrupt checkpoint (truncated)", path); goto out; }
+    if (len < 16 + 64) { herr_set(e, "%s: corrupt checkpoint (truncated)", path); goto out; }
     uint32_t ver, nf;
     memcpy(&ver, buf + 8, 4);
     memcpy(&nf, buf + 12, 4);
-    if (ver != CKPT_VERSION || nf != CK_NFIELDS) {
+    if (!(ver == CKPT_V2 && nf == CK_V2_NFIELDS) && !(ver == CKPT_V3 && nf == CK_NFIELDS)) {
         herr_set(e, "%s: checkpoint format version %u not supported", path, ver);
         goto out;
     }
+    const size_t fixed = 8 + 4 + 4 + nf * 8 + CKPT_LOCAL + 64;
+    if (len < fixed + 64) { herr_set(e, "%s: corrupt checkpoint (truncated)", path); goto out; }
     char sum[65];
     sha256_hex_buf(buf, len - 64, sum);
     if (memcmp(sum, buf + len - 64, 64) != 0) {
@@ -707,9 +745,11 @@ int trainer_resume(trainer *t, const char *path, herr *e)
         goto out;
     }
     int64_t f[CK_NFIELDS];
-    memcpy(f, buf + 16, sizeof f);
+    f[CK_EMABITS] = double_bits(0); /* version 2: no average */
+    memcpy(f, buf + 16, nf * 8);
+    const uint8_t *after_f = buf + 16 + nf * 8;
     unsigned char local[CKPT_LOCAL] = {0}, want_local[CKPT_LOCAL] = {0};
-    memcpy(local, buf + 16 + sizeof f, CKPT_LOCAL);
+    memcpy(local, after_f, CKPT_LOCAL);
     memcpy(want_local, g->local, (size_t)g->n_layer);
     struct { const char *what; int64_t have, want; } chk[] = {
         {"vocabulary", f[CK_VOCAB], g->vocab_size}, {"positions", f[CK_NPOS], g->n_positions},
@@ -738,7 +778,13 @@ int trainer_resume(trainer *t, const char *path, herr *e)
                      (long long)run[i].have, (long long)run[i].want);
             goto out;
         }
-    if (memcmp(buf + 16 + sizeof f + CKPT_LOCAL, t->sha256, 64) != 0 || f[CK_NTRAIN] != t->n_train) {
+    if (f[CK_EMABITS] != double_bits(o->ema)) {
+        double was;
+        memcpy(&was, &f[CK_EMABITS], 8);
+        herr_set(e, "%s: checkpoint was trained with --ema %g, not %g", path, was, o->ema);
+        goto out;
+    }
+    if (memcmp(after_f + CKPT_LOCAL, t->sha256, 64) != 0 || f[CK_NTRAIN] != t->n_train) {
         herr_set(e, "%s: checkpoint was trained on other data (token sha256 or split differs)", path);
         goto out;
     }
@@ -747,7 +793,8 @@ int trainer_resume(trainer *t, const char *path, herr *e)
                  (long long)f[CK_TRAINV], t->vm.train_v);
         goto out;
     }
-    if ((size_t)f[CK_NPARAMS] != t->n || len != fixed + 3 * t->n * sizeof(float) + 64) {
+    const size_t arrays = 3 + (t->ema != NULL);
+    if ((size_t)f[CK_NPARAMS] != t->n || len != fixed + arrays * t->n * sizeof(float) + 64) {
         herr_set(e, "%s: corrupt checkpoint (size does not match its config)", path);
         goto out;
     }
@@ -761,6 +808,8 @@ int trainer_resume(trainer *t, const char *path, herr *e)
     memcpy(t->m, q, t->n * sizeof(float));
     q += t->n * sizeof(float);
     memcpy(t->v, q, t->n * sizeof(float));
+    q += t->n * sizeof(float);
+    if (t->ema) memcpy(t->ema, q, t->n * sizeof(float));
     t->step = f[CK_STEP];
     t->tokens = f[CK_TOKENS];
     cursor_set(&t->cu, f[CK_EPOCH], f[CK_POS]);

@@ -26,12 +26,23 @@
  * data, options and thread count give the same weights, bit for bit, and a
  * run resumed from a checkpoint continues exactly as an uninterrupted one.
  *
- * Checkpoint format (version 2, little-endian, written whole or not at all):
+ * Weight averaging (opts.ema = d > 0).  An exponential moving average of
+ * the weights after each step, bias-corrected as Adam corrects its moments
+ * (Kingma & Ba 2015, §3): a_t = d a_{t-1} + (1 - d) p_t from a_0 = 0, and
+ * the average is a_t / (1 - d^t).  It is what the run saves (its held-out
+ * loss is the saved model's); training itself continues from the current
+ * weights p_t.  The average of a noisy end of training generalises better
+ * than its last point (Polyak & Juditsky 1992; Izmailov et al. 2018, SWA).
+ *
+ * Checkpoint format (little-endian, written whole or not at all):
  *   "HEADSCKP", u32 version, u32 field count, i64 fields[20] (model config,
  *   run options, step, epoch, position, tokens, parameter count, training
  *   stories, training vocabulary size), u8 local[64], 64 hex chars of the
  *   corpus's token sha256, f32 params[n], f32 m[n], f32 v[n] (AdamW moments,
  *   training layout), 64 hex chars of the sha256 of everything before.
+ *   That is version 2, which a run without opts.ema still writes.  Version 3
+ *   (runs with opts.ema): 21 fields, the 21st the bits of the float64 decay,
+ *   and f32 ema[n] (the unnormalised a_t) after v.  Both are read.
  */
 #ifndef HEADS_MODEL_TRAINER_H
 #define HEADS_MODEL_TRAINER_H
@@ -61,7 +72,12 @@ typedef struct trainer_opts {
     double embed_std;    /**< initial std of wte, wpe (0.1; other matrices 0.02) */
     double dropout;      /**< GPT-Neo embed/resid dropout while training (0.1) */
     int full_vocab;      /**< 1: every token its own trained row (0) */
+    double ema;          /**< decay of the weight average, in [0, 1); 0 = no average (0) */
 } trainer_opts;
+
+/** Which weights: the optimizer's current ones, or their average (opts.ema;
+ *  without it the average is the current weights). */
+typedef enum trainer_weights { TRAINER_CURRENT, TRAINER_AVERAGE } trainer_weights;
 
 /** Fill o with train's defaults (the stand-in's recipe). */
 void trainer_opts_default(trainer_opts *o);
@@ -129,26 +145,26 @@ typedef struct trainer_step_info {
  *  @return 0, or -1 with e set (a non-finite gradient) */
 int trainer_step(trainer *t, trainer_step_info *s, herr *e) __attribute__((warn_unused_result));
 
-/** Mean held-out cross-entropy (nats/token) of the current weights in the
- *  training vocabulary (a target among the unseen tokens counts as
- *  log(unseen) more: the loss of that one token, not of "any unseen").
+/** Mean held-out cross-entropy (nats/token) of weights w in the training
+ *  vocabulary (a target among the unseen tokens counts as log(unseen)
+ *  more: the loss of that one token, not of "any unseen").
  *  @param ntok receives the target count @return the loss, NaN without held-out stories */
-double trainer_heldout_loss(trainer *t, long *ntok);
+double trainer_heldout_loss(trainer *t, trainer_weights w, long *ntok);
 
 /** Mean held-out cross-entropy of the full model (trainer_full_params),
- *  computed over all V rows: what the saved model scores.
+ *  computed over all V rows: what a saved model scores.
  *  @return the loss, NaN without held-out stories, or -1 with e set (out of memory) */
-double trainer_heldout_loss_full(trainer *t, long *ntok, herr *e);
+double trainer_heldout_loss_full(trainer *t, trainer_weights w, long *ntok, herr *e);
 
 /** Write a checkpoint (through a temporary file renamed into place).
  *  @return 0, or -1 with e set */
 int trainer_checkpoint(const trainer *t, const char *path, herr *e)
     __attribute__((warn_unused_result));
 
-/** The current weights as the full model's parameters (weights.h layout;
- *  unseen tokens' rows = the shared row).
+/** Weights w as the full model's parameters (weights.h layout; unseen
+ *  tokens' rows = the shared row).
  *  @param out [model_param_count(c)] */
-void trainer_full_params(const trainer *t, float *out);
+void trainer_full_params(trainer *t, trainer_weights w, float *out);
 
 /** Seconds in the LM head + loss and in forward/backward, over all workers. */
 void trainer_times(const trainer *t, double *lm_head, double *total);

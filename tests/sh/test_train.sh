@@ -67,6 +67,34 @@ check "dropout: resumed" "$TR" "${TINY[@]}" "${DROP[@]}" --resume "$TMP/dr.ckpt"
 check_same_file "dropout: resumed run = uninterrupted run" "$TMP/da/model.safetensors" "$TMP/dr/model.safetensors"
 check "training.json records the dropout" grep -q '"dropout": 0.2' "$TMP/da/training.json"
 
+# --- weight averaging (--ema): the saved model is the average, the training
+# itself is unchanged, and a run resumes bit-identically ----------------------
+EMA=(--ema 0.8 --steps 6 --log "$TMP/ea.tsv")
+check "train with --ema 0.8" "$TR" "${TINY[@]}" "${EMA[@]}" --checkpoint "$TMP/ea.ckpt" -o "$TMP/ea" "$TMP/s16.tok"
+if cmp -s "$TMP/a/model.safetensors" "$TMP/ea/model.safetensors"; then fail "--ema saves other weights (the average)"; else ok "--ema saves other weights (the average)"; fi
+check_eq "--ema: the training is the run without it (log columns 1-6)" \
+  "$(cut -f1-6 "$TMP/ea.tsv" | sed 1d)" "$(cut -f1-6 "$TMP/a.tsv" | sed 1d)"
+check_eq "TSV log: the average's held-out loss on evaluated steps (3, 6), NA otherwise" \
+  "$(awk -F'\t' 'NR > 1 {printf "%s ", ($8 == "NA" ? "NA" : ($8 > 0 ? "x" : "?"))}' "$TMP/ea.tsv")" "NA NA x NA NA x "
+check_eq "TSV log without --ema: heldout_loss_ema is NA" "$(awk -F'\t' 'NR > 1 {print $8}' "$TMP/a.tsv" | sort -u)" "NA"
+check "training.json records the decay" grep -q '"ema": 0.8' "$TMP/ea/training.json"
+ls_=$(grep -o '"heldout_loss_last_step": [0-9.]*' "$TMP/ea/training.json" | grep -o '[0-9.]*$')
+la=$(grep -o '"heldout_loss": [0-9.]*' "$TMP/a/training.json" | grep -o '[0-9.]*$')
+check "training.json: the last step's held-out loss is the run without --ema's ($ls_ vs $la)" \
+  awk -v a="$ls_" -v b="$la" 'BEGIN {exit !(a > 0 && a - b < 1e-4 && b - a < 1e-4)}'
+check_eq "a run without --ema writes checkpoint format version 2" "$(od -An -tu4 -j8 -N4 "$TMP/a.ckpt" | tr -d ' ')" 2
+check_eq "a run with --ema writes version 3 (+ the average)" "$(od -An -tu4 -j8 -N4 "$TMP/ea.ckpt" | tr -d ' ')" 3
+check "--ema: interrupted after step 4" "$TR" "${TINY[@]}" "${EMA[@]}" --stop-after 4 --checkpoint "$TMP/er.ckpt" -o "$TMP/er" "$TMP/s16.tok"
+check "--ema: resumed" "$TR" "${TINY[@]}" "${EMA[@]}" --resume "$TMP/er.ckpt" --checkpoint "$TMP/er.ckpt" -o "$TMP/er" "$TMP/s16.tok"
+check_same_file "--ema: resumed run = uninterrupted run (the average)" "$TMP/ea/model.safetensors" "$TMP/er/model.safetensors"
+check_same_file "--ema: resumed run = uninterrupted run (final checkpoint)" "$TMP/ea.ckpt" "$TMP/er.ckpt"
+check_fails "an --ema checkpoint resumed without --ema is refused" '^train: .*checkpoint was trained with --ema 0.8, not 0$' \
+  "$TR" "${TINY[@]}" --steps 6 --resume "$TMP/ea.ckpt" -o "$TMP/x" "$TMP/s16.tok"
+check_fails "a version 2 checkpoint resumed with --ema is refused" '^train: .*checkpoint was trained with --ema 0, not 0.8$' \
+  "$TR" "${TINY[@]}" --steps 6 --ema 0.8 --resume "$TMP/r3.ckpt" -o "$TMP/x" "$TMP/s16.tok"
+check_fails "--ema 1 refused" '^train: --ema must be in \[0, 1\)' \
+  "$TR" "${TINY[@]}" --ema 1 --steps 2 -o "$TMP/x" "$TMP/s16.tok"
+
 # --- the shared row of tokens absent from the training stories ---------------
 # The run trains a compact vocabulary; its held-out loss (+ log(unseen) per
 # unseen target) must equal the loss of the saved full-vocabulary model,

@@ -13,6 +13,8 @@
 
 #include "model/gptneo_train.h"
 #include "model/init.h"
+#include "model/trainer.h"
+#include "model/weights.h"
 #include "testlib.h"
 
 /* ------------------------------------------------------------------ */
@@ -545,6 +547,78 @@ static void test_adamw(void)
     free(p); free(g); free(m); free(v);
 }
 
+/* ------------------------------------------------------------------ */
+/* weight averaging (trainer.h): the saved average against the
+ * bias-corrected EMA recomputed in double from each step's weights */
+
+static trainer *avg_trainer(double ema)
+{
+    model_config c;
+    tiny_config(&c);
+    trainer_opts o;
+    trainer_opts_default(&o);
+    o.steps = 6; o.batch = 2; o.seq_len = 8; o.warmup = 1; o.threads = 2; o.eos = 12;
+    o.heldout = 0.25; o.ema = ema; o.dropout = 0.1;
+    train_corpus corpus;
+    train_corpus_init(&corpus);
+    herr e;
+    for (int s = 0; s < 8; s++) {
+        uint32_t ids[6];
+        for (int i = 0; i < 6; i++) ids[i] = (uint32_t)((s * 7 + i * 3) % 11); /* 11, 12 unseen */
+        if (train_corpus_add(&corpus, ids, 6, c.vocab_size, &e)) return NULL;
+    }
+    trainer *t = trainer_new(&c, &o, &corpus, NULL, &e);
+    CHECK(t != NULL, "trainer on a tiny config: %s", t ? "" : e.msg);
+    return t;
+}
+
+static void test_weight_average(void)
+{
+    model_config c;
+    tiny_config(&c);
+    const size_t np = model_param_count(&c);
+    const double d = 0.7;
+    trainer *t = avg_trainer(d), *t0 = avg_trainer(0);
+    if (!t || !t0) return;
+    float *cur = malloc(np * 4), *avg = malloc(np * 4);
+    double *a = calloc(np, sizeof *a), worst = 0;
+    herr e;
+    int same0 = 1, same_run = 1;
+    for (int step = 1; step <= 6; step++) {
+        trainer_step_info si;
+        CHECK(trainer_step(t, &si, &e) == 0 && trainer_step(t0, &si, &e) == 0, "step %d", step);
+        trainer_full_params(t, TRAINER_CURRENT, cur);
+        for (size_t k = 0; k < np; k++) a[k] = d * a[k] + (1 - d) * cur[k];
+        trainer_full_params(t, TRAINER_AVERAGE, avg);
+        const double corr = 1 - pow(d, step);
+        for (size_t k = 0; k < np; k++) {
+            double want = a[k] / corr, err = fabs(avg[k] - want) / (1e-3 + fabs(want));
+            if (err > worst) worst = err;
+        }
+        /* averaging never changes the training itself */
+        float *c0 = malloc(np * 4), *a0 = malloc(np * 4);
+        trainer_full_params(t0, TRAINER_CURRENT, c0);
+        trainer_full_params(t0, TRAINER_AVERAGE, a0);
+        same0 &= memcmp(c0, a0, np * 4) == 0;
+        same_run &= memcmp(c0, cur, np * 4) == 0;
+        free(c0);
+        free(a0);
+    }
+    CHECK(worst < 1e-5, "average = a_t / (1 - d^t), a_t = d a_{t-1} + (1 - d) p_t, over 6 steps "
+          "(worst relative error %.2g)", worst);
+    CHECK(same0, "without --ema the average is the current weights");
+    CHECK(same_run, "--ema leaves the trained weights bit-identical");
+    long n1, n2;
+    double l_avg = trainer_heldout_loss(t, TRAINER_AVERAGE, &n1), l_cur = trainer_heldout_loss(t, TRAINER_CURRENT, &n2);
+    CHECK(isfinite(l_avg) && isfinite(l_cur) && n1 == n2 && n1 > 0 && l_avg != l_cur,
+          "held-out loss of the average (%.5f) and of the current weights (%.5f) differ", l_avg, l_cur);
+    free(cur);
+    free(avg);
+    free(a);
+    trainer_free(t);
+    trainer_free(t0);
+}
+
 int main(void)
 {
     test_embedding();
@@ -558,5 +632,6 @@ int main(void)
     test_model();
     test_dropout();
     test_adamw();
+    test_weight_average();
     TEST_END();
 }
