@@ -866,6 +866,9 @@ train         | -       | $TINY --lr nan -o $O/m $TOK                           
 train         | -       | $TINY --lr -1 -o $O/m $TOK                               | refuse --lr
 train         | -       | $TINY --heldout 1.5 -o $O/m $TOK                         | refuse --heldout
 train         | -       | $TINY --dropout 2 -o $O/m $TOK                           | refuse --dropout
+train         | -       | $TINY --ema 1 -o $O/m $TOK                               | refuse --ema
+train         | -       | $TINY --ema nan -o $O/m $TOK                             | refuse --ema
+train         | -       | $TINY --ema -0.5 -o $O/m $TOK                            | refuse --ema
 train         | -       | $TINY --beta2 x -o $O/m $TOK                             | refuse --beta2
 train         | -       | $TINY --beta1 1 -o $O/m $TOK                             | refuse --beta1
 train         | -       | $TINY --adam-eps 0 -o $O/m $TOK                          | refuse --adam-eps
