@@ -51,7 +51,7 @@ cpu=$(( cpu + ${SEEDS_TODO:-0} * $(scale $run_cpu) ))
 rest=$(( (cpu + par - 1) / par ))
 # training: 2 threads whatever -j is (TRAIN_THREADS), ~0.107 s a step here
 train=0
-[ "${NEED_TRAIN:-no}" = yes ] && train=$(( ${TRAIN_STEPS:-8000} * 107 / 1000 ))
+[ "${NEED_TRAIN:-no}" = yes ] && train=$(( ${TRAIN_STEPS:-12000} * 107 / 1000 ))
 mins() { awk -v s="$1" 'BEGIN { if (s < 90) printf "%d s", s; else printf "%d min", (s + 30) / 60 }'; }
 
 what="make all:"
