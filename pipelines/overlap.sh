@@ -69,7 +69,7 @@ if [ -f "$model_dir/stories.tokens" ]; then
   fi
   echo "overlap: 0"
   # train cuts stories at --seq-len, so positions from there on never trained
-  # (their wpe rows keep their initial values): how many study tokens sit there
+  # (their wpe rows get no gradient; weight decay shrinks them): how many study tokens sit there
   seq=$(tnum seq_len)
   if [ -n "$seq" ]; then
     read -r n_tok n_far < <({ view --no-header "$train"; view --no-header "$test"; } |
