@@ -1227,5 +1227,6 @@ for t in "$TOP"/tools/*.c; do
 done
 check "at least 150 cases ($total, $n_known known failures)" test "$total" -ge 150
 check "no case changed a fixture" sh -c "cd '$F' && sha256sum --quiet -c '$TMP/fixtures.sha'"
-elapsed=$(( $(date +%s) - start ))
-check "the matrix ran in under 60 s (${elapsed}s)" test "$elapsed" -lt 60
+# Its wall time is reported, not asserted: on a loaded machine or under the
+# sanitizers it varies by a factor of 4 (the per-case timeout catches a hang).
+echo "# the matrix ran in $(( $(date +%s) - start )) s"
