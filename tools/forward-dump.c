@@ -83,8 +83,8 @@ typedef struct worker {
     size_t lens_cap;
 } worker;
 
-/* A batch for the pool: stories in input order, cut into groups that are
- * run together (gptneo_forward_stories); group i is stories g[i] .. g[i+1]-1. */
+/* A batch for the pool: stories in input order, cut into groups run in one
+ * pass each; group i is stories g[i] .. g[i+1]-1 (one story: read_batch). */
 typedef struct batch {
     story_rec *s;
     size_t n, cap;
@@ -473,26 +473,25 @@ static void dump_layout(const opts *o, const gptneo_model *m, act_layout *L)
     L->floats_per_token = L->n_layers * L->n_heads * L->per_head;
 }
 
-/* Read stories into b, checking them against the model, in K (or K + 1)
- * groups of at least G tokens each (the last group at the end of the input
- * may have fewer; a story of one token is a group of its own).  Groups
- * depend on the input only, never on --threads, so neither do the floats.  @return 1 if the input may have more stories, 0 at its end */
-static int read_batch(story_input *in, const gptneo_model *m, batch *b, size_t K, uint32_t G)
+/* Read up to K stories into b, checking them against the model.  Each
+ * story is a group of its own, run alone: grouping stories into one product
+ * (gptneo_forward_stories) saved about 3% of GPT-2 small's forward here, but
+ * BLAS kernels may round a row by its place in the product (OpenBLAS's
+ * Haswell sgemm computes the last rows of a product another way), so a
+ * story's floats would depend on its neighbours, i.e. on the input file and
+ * its shards.  @return 1 if the input may have more stories, 0 at its end */
+static int read_batch(story_input *in, const gptneo_model *m, batch *b, size_t K)
 {
     b->n = b->ng = 0;
-    if (reserve((void **)&b->g, &b->gcap, K + 2, sizeof *b->g)) die("out of memory");
+    if (reserve((void **)&b->g, &b->gcap, K + 1, sizeof *b->g)) die("out of memory");
     b->g[0] = 0;
-    uint32_t tokens = 0;
     while (b->ng < K) {
         if (b->n == b->cap) {
             size_t old = b->cap;
             if (reserve((void **)&b->s, &b->cap, b->n + 1, sizeof *b->s)) die("out of memory");
             memset(b->s + old, 0, (b->cap - old) * sizeof *b->s);
         }
-        if (!input_next(in, &b->s[b->n])) {
-            if (b->n > b->g[b->ng]) b->g[++b->ng] = b->n; /* the last, short group */
-            return 0;
-        }
+        if (!input_next(in, &b->s[b->n])) return 0;
         const story_rec *s = &b->s[b->n++];
         if (!(s->flags & STORY_HAS_TOKENS)) die("story %u has no tokens", s->story);
         if (s->n_tokens > (uint32_t)model_max_tokens(&m->cfg))
@@ -502,29 +501,10 @@ static int read_batch(story_input *in, const gptneo_model *m, batch *b, size_t K
             if (s->tokens[t].id >= (uint32_t)m->cfg.vocab_size)
                 die("story %u: token id %u at position %u is outside the vocabulary (%d)", s->story,
                     s->tokens[t].id, t, m->cfg.vocab_size);
-        if (G > 1 && s->n_tokens == 1) {
-            /* alone: BLAS computes a one-row product another way (gemv),
-             * so in a group its floats would depend on its neighbours */
-            if (b->n - 1 > b->g[b->ng]) b->g[++b->ng] = b->n - 1;
-            b->g[++b->ng] = b->n;
-            tokens = 0;
-            continue;
-        }
-        tokens += s->n_tokens;
-        if (tokens >= G) {
-            b->g[++b->ng] = b->n;
-            tokens = 0;
-        }
+        b->g[++b->ng] = b->n;
     }
     return 1;
 }
-
-/* Tokens run together in one pass: on wide models (GPT-2 small) BLAS packs
- * every weight matrix once per product, a cost per story that batching
- * stories into about this many rows amortises; narrow models (TinyStories-1M,
- * 64 wide) gain nothing and run one story at a time, as they always have. */
-#define GROUP_TOKENS 512
-#define GROUP_MIN_EMBD 256
 
 /* The dump: batches of stories computed by the pool while the previous
  * batch is written (compressed) by this thread, in input order. */
@@ -546,8 +526,7 @@ static void run_dump(const opts *o, const gptneo_model *m, const act_layout *Lp,
     herr e;
     hpool *pool = hpool_new(o->threads, &e);
     if (!pool) die("%s", e.msg);
-    const uint32_t G = m->cfg.n_embd >= GROUP_MIN_EMBD ? GROUP_TOKENS : 1;
-    const size_t K = (size_t)o->threads * (G > 1 ? 2 : 8); /* groups per batch */
+    const size_t K = (size_t)o->threads * 8; /* stories per batch */
     job j = {.m = m, .L = &L, .ws = xcalloc((size_t)o->threads, sizeof *j.ws)};
     for (int i = 0; i < o->threads; i++) {
         gptneo_acts_init(&j.ws[i].a);
@@ -558,7 +537,7 @@ static void run_dump(const opts *o, const gptneo_model *m, const act_layout *Lp,
     int cur = 0;
     size_t pending = 0; /* stories of bufs[1 - cur] computed, not yet written */
     for (;;) {
-        int more = read_batch(in, m, &bufs[cur], K, G);
+        int more = read_batch(in, m, &bufs[cur], K);
         j.b = &bufs[cur];
         hpool_start(pool, bufs[cur].ng, HPOOL_DYNAMIC, run_group, &j);
         for (size_t i = 0; i < pending; i++) {

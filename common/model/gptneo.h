@@ -192,8 +192,11 @@ int gptneo_forward(const gptneo_model *m, const uint32_t *ids, int T,
  *  once over all rows, so BLAS packs each weight matrix once per batch
  *  instead of once per story (about a tenth of GPT-2 small's forward at 170
  *  tokens a story); each story attends only to itself and its positions
- *  start at 0, exactly as gptneo_forward runs it alone.  The per-story
- *  requests (attn_layer, attn_row) are refused when n > 1.
+ *  start at 0, exactly as gptneo_forward runs it alone, but equal to it
+ *  only to float rounding: a BLAS kernel may round a row by its place in the
+ *  product (OpenBLAS's Haswell sgemm does for the last rows), which is why
+ *  forward-dump runs each story alone.  The per-story requests (attn_layer,
+ *  attn_row) are refused when n > 1.
  *  @param ids [lens[0] + ... + lens[n-1]] @param lens [n], each 1..model_max_tokens
  *  @return 0, or -1 with e set */
 int gptneo_forward_stories(const gptneo_model *m, const uint32_t *ids, const int *lens, int n,
