@@ -3,8 +3,10 @@
 # how long that takes on this machine.  The estimate counts only what is not
 # done yet (outputs present are taken as done, as make will) and divides the
 # CPU time of the work by the cores make may use (-j, nproc); the per-stage
-# CPU costs below were measured on the project's 2-core machine (AMD EPYC,
-# docs/controls.md "Cost"), so on another machine it is a rough figure.
+# CPU costs below were measured on a 2-core AMD EPYC (Zen 5, 2.1 GHz;
+# 2026-12-01: bench_controls and the no-training `make all`, README's bench
+# table, docs/controls.md "Cost"), the slower of the machines the project has run on (the other did
+# the same work in 0.76x the CPU time), so elsewhere it is a rough figure.
 # Env (from pipelines/controls.mk): MODEL_NAME NEED_TRAIN TRAIN_STEPS
 # STANDIN_SELECT STUDY_POOL OUT DONE_MAIN DONE_CONTROL DONE_CT SEEDS_TODO
 # N_SEEDS CONTROL LAYERS HEADS EMBD VOCAB N_TRAIN N_TEST, and MAKE_PID (make's process: its -j is
@@ -26,11 +28,13 @@ jobs=${JOBS:-1}
 par=$(( jobs < cpus ? jobs : cpus )); [ "$par" -ge 1 ] || par=1
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 
-# CPU seconds, measured (docs/controls.md): one run of the study's DAG
-# (tokenize + tag + forward of ~400 stories, 2 x LAYERS x HEADS probes on
-# ~50,000 tokens, their evaluation), per 256 probes; the main run's extras
-# (head analyses, figures); the control task (its probes on the same vectors)
-run_cpu=40 main_extra_cpu=45 ct_cpu=35
+# CPU seconds, measured: one run of the study's DAG (tokenize + tag +
+# forward of ~400 stories, 2 x LAYERS x HEADS probes on ~50,000 tokens,
+# their evaluation), per 256 probes (the main run and a split seed: 73-80);
+# the main run's extras (head analyses with the ablation sweep, figures,
+# bootstrap, tables: 190); the control model's run (its probes converge
+# sooner: 40); the control task (its probes on the same vectors: 41)
+run_cpu=76 main_extra_cpu=190 ctl_cpu=40 ct_cpu=41
 probes=$(( 2 * ${LAYERS:-8} * ${HEADS:-16} ))
 # The costs scale with the probes (2 x layers x heads, against 256), with
 # the model's multiply-adds per token and layer (the LM head's share and
@@ -45,13 +49,15 @@ if [ -n "${N_TRAIN:-}" ] && [ -n "${N_TEST:-}" ]; then share=$(( (N_TRAIN + N_TE
 scale() { awk -v c="$1" -v p="$probes" -v z="$size" -v s="$share" 'BEGIN { v = c * p / 256 * z / 1000 * s / 1000; printf "%d", v < 1 ? 1 : v + 0.5 }'; }
 cpu=0
 [ "${DONE_MAIN:-no}" = yes ] || cpu=$(( cpu + $(scale $run_cpu) + $(scale $main_extra_cpu) ))
-[ "${CONTROL:-yes}" = yes ] && [ "${DONE_CONTROL:-no}" != yes ] && cpu=$(( cpu + $(scale $run_cpu) ))
+[ "${CONTROL:-yes}" = yes ] && [ "${DONE_CONTROL:-no}" != yes ] && cpu=$(( cpu + $(scale $ctl_cpu) ))
 [ "${DONE_CT:-no}" = yes ] || cpu=$(( cpu + $(scale $ct_cpu) ))
 cpu=$(( cpu + ${SEEDS_TODO:-0} * $(scale $run_cpu) ))
 rest=$(( (cpu + par - 1) / par ))
-# training: 2 threads whatever -j is (TRAIN_THREADS), ~0.107 s a step here
+# training: 2 threads whatever -j is (TRAIN_THREADS), 0.144 s a step there
+# (12,000 steps in 28:53 with the held-out evaluations; the other machine:
+# about 0.107)
 train=0
-[ "${NEED_TRAIN:-no}" = yes ] && train=$(( ${TRAIN_STEPS:-12000} * 107 / 1000 ))
+[ "${NEED_TRAIN:-no}" = yes ] && train=$(( ${TRAIN_STEPS:-12000} * 144 / 1000 ))
 mins() { awk -v s="$1" 'BEGIN { if (s < 90) printf "%d s", s; else printf "%d min", (s + 30) / 60 }'; }
 
 what="make all:"

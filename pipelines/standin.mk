@@ -1,6 +1,6 @@
 # standin.mk: the locally trained stand-in for TinyStories-1M (docs/train.md).
 #
-#   make models/standin/model.safetensors     train it (once; about 21 min on 2 cores)
+#   make models/standin/model.safetensors     train it (once; 21-29 min on 2 cores, by machine)
 #   make standin-clean                        forget it (the next `make all
 #                                             MODEL=standin` trains it again)
 #
