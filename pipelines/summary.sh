@@ -62,6 +62,8 @@ table() {
   fi
   echo "## $kind probes"
   echo
+  echo 'Best head `-`: no probe of any head predicts the tag (F1 0 in every head).'
+  echo
   if [ "$IS_REAL" = yes ]; then
     echo "| tag | support | best head (ours) | F1 | best head (study) | F1 | same | Spearman of the 8x16 grids |"
     echo "|---|---:|---|---:|---|---:|---|---:|"
@@ -74,10 +76,13 @@ table() {
     awk -F'\t' 'NR > 1 && $1 != "``" && $1 != "'"''"'" && $1 != "VBD" && $1 != "PRP$" && $1 != "CC"' <<<"$tsv"; } |
   awk -F'\t' -v real="$IS_REAL" '{
       tag = ($1 == "") ? "(none)" : $1; gsub(/\|/, "\\|", tag); gsub(/`/, "\\`", tag)
+      # F1 0 in every head: no head predicts the tag, so none is its best
+      # (probe-compare names the first head of the tie)
+      ours = ($5 + 0 == 0) ? "-" : $4; theirs = ($7 + 0 == 0) ? "-" : $6
       if (real == "yes")
-        printf "| %s | %d | %s | %.3f | %s | %.3f | %s | %s |\n", tag, $2, $4, $5, $6, $7, $8, ($13 == "-" ? "-" : sprintf("%.3f", $13))
+        printf "| %s | %d | %s | %.3f | %s | %.3f | %s | %s |\n", tag, $2, ours, $5, theirs, $7, $8, ($13 == "-" ? "-" : sprintf("%.3f", $13))
       else
-        printf "| %s | %d | %s | %.3f |\n", tag, $2, $4, $5
+        printf "| %s | %d | %s | %.3f |\n", tag, $2, ours, $5
     }'
   echo
 }
@@ -89,10 +94,15 @@ for v in k q; do
   kind=Key; [ "$v" = q ] && kind=Query
   echo "## $kind probes: every tag with its controls"
   echo
+  echo 'Best head `-`: F1 0 in every head; best in seeds `-`: its wins would be ties at 0.'
+  echo
   echo "| tag | support | best head | F1 [95% interval] | runner-up F1 | token-id F1 | control F1 | selectivity | best in seeds | stable |"
   echo "|---|---:|---|---|---:|---:|---:|---:|---:|---|"
   awk -F'\t' -v v="$v" '!/^#/ && $1 == v' "$ct" | while IFS=$'\t' read -r _ t sup best f1 lo hi share ru ruf1 rulo ruhi maj tok cf dcf cbest cbf1 sel wins seeds stable; do
-    echo "| $(esc "$t") | $sup | $best | $(f3 "$f1") [$(f3 "$lo"), $(f3 "$hi")] | $(f3 "$ruf1") | $(f3 "$tok") | $(f3 "$cf") | $(f3 "$sel") | $wins of $seeds | $stable |"
+    won="$wins of $seeds"
+    # F1 0 in every head: no best head, and its "wins" are ties at 0
+    if awk -v x="$f1" 'BEGIN { exit !(x == "0" || x + 0 == 0) }'; then best=-; won=-; fi
+    echo "| $(esc "$t") | $sup | $best | $(f3 "$f1") [$(f3 "$lo"), $(f3 "$hi")] | $(f3 "$ruf1") | $(f3 "$tok") | $(f3 "$cf") | $(f3 "$sel") | $won | $stable |"
   done
   echo
 done

@@ -68,6 +68,11 @@ check "the control model is a random model of the same shape, named as such" \
 check_eq "overlap with the model's training stories: 0 (a random model)" "$(sed -n 's/^overlap: //p' "$TMP/j1/overlap.txt")" 0
 check_eq "the summary's case-study rows: 5, each with interval, baselines, control, selectivity and seeds" \
   "$(grep -cE '^\| [^|]+ \| (key|query) \| [0-9]+ \| L[0-9]+H[0-9]+ \| [0-9.]+ \[[0-9.]+, [0-9.]+\] \|.* \| -?[0-9.]+ \| [0-9] of 2 \| (yes|no) \|$' "$TMP/j1/summary.md")" 5
+# A tag no head's probe predicts (F1 0 everywhere) has no best head: the
+# tie's first head (L0H0) is never shown as if it were one
+check "the summary shows no best head with F1 0.000 (every-tag tables)" \
+  bash -c "! grep -qE '^\| [^|]+ \| [0-9]+ \| L[0-9]+H[0-9]+ \| 0\.000( \[|\s\|)' '$TMP/j1/summary.md'"
+check "... but '-' for the tags no head predicts" grep -qE '^\| [^|]+ \| [0-9]+ \| - \| 0\.000 \|' "$TMP/j1/summary.md"
 check "the summary states the overlap" grep -q '^- \*\*overlap of the model.s training stories with the study.s: 0\*\*' "$TMP/j1/summary.md"
 check "no NaN in the summary or the controls table" bash -c "! grep -qiw nan '$TMP/j1/summary.md' '$TMP/j1/controls.tsv'"
 
