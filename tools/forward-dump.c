@@ -79,16 +79,13 @@ typedef struct worker {
     gptneo_acts a;
     uint32_t *ids;
     size_t ids_cap;
-    int *lens;
-    size_t lens_cap;
 } worker;
 
-/* A batch for the pool: stories in input order, cut into groups run in one
- * pass each; group i is stories g[i] .. g[i+1]-1 (one story: read_batch). */
+/* A batch for the pool: stories in input order, each run alone
+ * (read_batch says why). */
 typedef struct batch {
     story_rec *s;
     size_t n, cap;
-    size_t *g, ng, gcap; /* [ng + 1] */
 } batch;
 
 typedef struct job {
@@ -111,59 +108,43 @@ static int reserve(void **p, size_t *cap, size_t want, size_t sz)
     return 0;
 }
 
-/* Run group gi (its stories with tokens, in one pass) and attach each
- * story's floats [n_tokens][floats_per_token]. */
-static int run_group(void *ctx, size_t gi, int wi, herr *e)
+/* Run story si of the batch and attach its floats [n_tokens][floats_per_token]. */
+static int run_story(void *ctx, size_t si, int wi, herr *e)
 {
     job *j = ctx;
     worker *w = &j->ws[wi];
     const act_layout *L = j->L;
     const gptneo_model *m = j->m;
     const int dk = m->cfg.d_head;
-    story_rec *first = &j->b->s[j->b->g[gi]], *end = &j->b->s[j->b->g[gi + 1]];
-    size_t R = 0;
-    int n = 0;
-    for (story_rec *s = first; s < end; s++) {
-        free(s->floats);
-        s->floats = NULL;
-        s->flags |= STORY_HAS_FLOATS;
-        s->floats_per_token = (uint32_t)L->floats_per_token;
-        if (!s->n_tokens) continue;
-        if (reserve((void **)&w->ids, &w->ids_cap, R + s->n_tokens, sizeof *w->ids) ||
-            reserve((void **)&w->lens, &w->lens_cap, (size_t)n + 1, sizeof *w->lens))
-            return herr_set(e, "story %u: out of memory", s->story);
-        for (uint32_t t = 0; t < s->n_tokens; t++) w->ids[R + t] = s->tokens[t].id;
-        R += s->n_tokens;
-        w->lens[n++] = (int)s->n_tokens;
-    }
-    if (!n) return 0;
-    if (gptneo_forward_stories(m, w->ids, w->lens, n, &w->a, e))
-        return herr_prefix(e, "story %u: ", first->story);
-    size_t r0 = 0; /* the story's first row */
-    for (story_rec *s = first; s < end; s++) {
-        const size_t T = s->n_tokens;
-        if (!T) continue;
-        float *out = malloc(T * (size_t)L->floats_per_token * sizeof(float)); /* [T][F] */
-        if (!out) return herr_set(e, "story %u: out of memory", s->story);
-        for (size_t t = 0; t < T; t++) {
-            float *o = out + t * (size_t)L->floats_per_token;
-            const int r = (int)(r0 + t);
-            for (int li = 0; li < L->n_layers; li++)
-                for (int hi = 0; hi < L->n_heads; hi++) {
-                    const int l = L->layers[li], h = L->heads[hi];
-                    for (int vi = 0; vi < L->n_vecs; vi++) {
-                        if (L->vecs[vi] == 'a') {
-                            *o++ = w->a.activity[((size_t)l * R + r) * m->cfg.n_head + h];
-                        } else {
-                            memcpy(o, gptneo_vec(&w->a, dk, l, r, h, L->vecs[vi]), (size_t)dk * sizeof(float));
-                            o += dk;
-                        }
+    story_rec *s = &j->b->s[si];
+    const size_t T = s->n_tokens;
+    free(s->floats);
+    s->floats = NULL;
+    s->flags |= STORY_HAS_FLOATS;
+    s->floats_per_token = (uint32_t)L->floats_per_token;
+    if (!T) return 0;
+    if (reserve((void **)&w->ids, &w->ids_cap, T, sizeof *w->ids))
+        return herr_set(e, "story %u: out of memory", s->story);
+    for (size_t t = 0; t < T; t++) w->ids[t] = s->tokens[t].id;
+    if (gptneo_forward(m, w->ids, (int)T, &w->a, e)) return herr_prefix(e, "story %u: ", s->story);
+    float *out = malloc(T * (size_t)L->floats_per_token * sizeof(float)); /* [T][F] */
+    if (!out) return herr_set(e, "story %u: out of memory", s->story);
+    for (size_t t = 0; t < T; t++) {
+        float *o = out + t * (size_t)L->floats_per_token;
+        for (int li = 0; li < L->n_layers; li++)
+            for (int hi = 0; hi < L->n_heads; hi++) {
+                const int l = L->layers[li], h = L->heads[hi];
+                for (int vi = 0; vi < L->n_vecs; vi++) {
+                    if (L->vecs[vi] == 'a') {
+                        *o++ = w->a.activity[((size_t)l * T + t) * m->cfg.n_head + h];
+                    } else {
+                        memcpy(o, gptneo_vec(&w->a, dk, l, (int)t, h, L->vecs[vi]), (size_t)dk * sizeof(float));
+                        o += dk;
                     }
                 }
-        }
-        s->floats = out;
-        r0 += T;
+            }
     }
+    s->floats = out;
     return 0;
 }
 
@@ -474,7 +455,7 @@ static void dump_layout(const opts *o, const gptneo_model *m, act_layout *L)
 }
 
 /* Read up to K stories into b, checking them against the model.  Each
- * story is a group of its own, run alone: grouping stories into one product
+ * story runs alone: grouping stories into one product
  * (gptneo_forward_stories) saved about 3% of GPT-2 small's forward here, but
  * BLAS kernels may round a row by its place in the product (OpenBLAS's
  * Haswell sgemm computes the last rows of a product another way), so a
@@ -482,10 +463,8 @@ static void dump_layout(const opts *o, const gptneo_model *m, act_layout *L)
  * its shards.  @return 1 if the input may have more stories, 0 at its end */
 static int read_batch(story_input *in, const gptneo_model *m, batch *b, size_t K)
 {
-    b->n = b->ng = 0;
-    if (reserve((void **)&b->g, &b->gcap, K + 1, sizeof *b->g)) die("out of memory");
-    b->g[0] = 0;
-    while (b->ng < K) {
+    b->n = 0;
+    while (b->n < K) {
         if (b->n == b->cap) {
             size_t old = b->cap;
             if (reserve((void **)&b->s, &b->cap, b->n + 1, sizeof *b->s)) die("out of memory");
@@ -501,7 +480,6 @@ static int read_batch(story_input *in, const gptneo_model *m, batch *b, size_t K
             if (s->tokens[t].id >= (uint32_t)m->cfg.vocab_size)
                 die("story %u: token id %u at position %u is outside the vocabulary (%d)", s->story,
                     s->tokens[t].id, t, m->cfg.vocab_size);
-        b->g[++b->ng] = b->n;
     }
     return 1;
 }
@@ -539,7 +517,7 @@ static void run_dump(const opts *o, const gptneo_model *m, const act_layout *Lp,
     for (;;) {
         int more = read_batch(in, m, &bufs[cur], K);
         j.b = &bufs[cur];
-        hpool_start(pool, bufs[cur].ng, HPOOL_DYNAMIC, run_group, &j);
+        hpool_start(pool, bufs[cur].n, HPOOL_DYNAMIC, run_story, &j);
         for (size_t i = 0; i < pending; i++) {
             cli_write_story(w, &bufs[1 - cur].s[i]);
             tokens += bufs[1 - cur].s[i].n_tokens;
@@ -564,12 +542,10 @@ static void run_dump(const opts *o, const gptneo_model *m, const act_layout *Lp,
     for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < bufs[k].cap; i++) story_free(&bufs[k].s[i]);
         free(bufs[k].s);
-        free(bufs[k].g);
     }
     for (int i = 0; i < o->threads; i++) {
         gptneo_acts_free(&j.ws[i].a);
         free(j.ws[i].ids);
-        free(j.ws[i].lens);
     }
     free(j.ws);
 }
