@@ -91,6 +91,17 @@ typedef struct logreg_opts {
  *  @return LOGREG_NEWTON or LOGREG_NEWTON_CG */
 logreg_solver logreg_pick_solver(logreg_solver s, int d, int K);
 
+/** The vector width of the LOGREG_NEWTON objective and gradient pass (the
+ *  probes' hot loop): 0 = two doubles (SSE2, any x86-64), 1 = eight
+ *  (AVX-512F).  Both give the same bits: each lane does the same operations
+ *  in the same order, and the one sum across classes keeps the two-lane
+ *  order.  The first fit picks 1 when the CPU and the OS run AVX-512F.
+ *  Process-wide; set it before fits start, not during them (tests compare
+ *  the two).
+ *  @param level -1 to ask, 0 or 1 to set (1 is ignored without AVX-512F)
+ *  @return the width in use from now on */
+int logreg_simd(int level);
+
 /** @return "newton" or "newton-cg" (anything else: "auto") */
 const char *logreg_solver_name(logreg_solver s);
 

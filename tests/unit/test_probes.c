@@ -1036,6 +1036,72 @@ static void test_bad_input(void)
     check_fails("probe-eval: --json FILE with two vector kinds", "probe-eval", "KIND=FILE", cmd);
 }
 
+/* ------------------------------------ the objective's two vector widths */
+
+/* The AVX-512 objective (logreg_simd 1) must give the bits of the SSE2 one
+ * (0): the same weights, loss, gradient and steps, on fits that take the
+ * subsampled and the full Hessian, binary and multinomial, K a multiple
+ * of 8 or not, d = 1, 4 (specialised), 7 and 17 (generic; > 16 uses the
+ * workspace's feature buffer), one badly scaled feature (double Hessian). */
+static void test_simd_widths(void)
+{
+    if (logreg_simd(1) != 1) {
+        printf("skip - the CPU or the OS does not run AVX-512F: only the SSE2 objective is used\n");
+        logreg_simd(0);
+        return;
+    }
+    static const struct { size_t n; int d, K; double scale; } cs[] = {
+        {20000, 4, 39, 1}, {3000, 4, 39, 1}, {5000, 4, 2, 1}, {6000, 1, 8, 1},
+        {5000, 7, 13, 1}, {4000, 17, 5, 1}, {6000, 4, 16, 300},
+    };
+    logreg_ws *ws = logreg_ws_new();
+    for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ci++) {
+        const size_t n = cs[ci].n;
+        const int d = cs[ci].d, K = cs[ci].K;
+        double *X = malloc(n * d * sizeof(double)), *Wt = malloc((size_t)K * (d + 1) * sizeof(double));
+        double *W[2] = {malloc((size_t)K * (d + 1) * sizeof(double)), malloc((size_t)K * (d + 1) * sizeof(double))};
+        int *y = malloc(n * sizeof(int));
+        if (!X || !Wt || !W[0] || !W[1] || !y) { CHECK(0, "simd widths: out of memory"); return; }
+        unsigned long long st = 0x9e3779b97f4a7c15ull * (ci + 1);
+#define RND() (st ^= st << 13, st ^= st >> 7, st ^= st << 17, (double)(st >> 11) / 9007199254740992.0)
+        for (size_t j = 0; j < (size_t)K * (d + 1); j++) Wt[j] = 3.0 * (RND() - 0.5);
+        for (size_t i = 0; i < n; i++) {
+            for (int a = 0; a < d; a++) X[i * d + a] = (double)(float)((RND() - 0.5) * 4.0 * (a == 0 ? cs[ci].scale : 1.0));
+            /* the class: argmax of a noisy linear score (every class is
+             * forced once at the start) */
+            int best = 0;
+            double bs = -INFINITY;
+            for (int k = 0; k < K; k++) {
+                double sc = Wt[(size_t)k * (d + 1) + d] - 0.1 * k + 2.0 * RND();
+                for (int a = 0; a < d; a++) sc += Wt[(size_t)k * (d + 1) + a] * X[i * d + a] / (a == 0 ? cs[ci].scale : 1.0);
+                if (sc > bs) { bs = sc; best = k; }
+            }
+            y[i] = i < (size_t)K ? (int)i : best;
+        }
+#undef RND
+        logreg_opts o;
+        logreg_default_opts(&o);
+        logreg_result res[2];
+        int rc[2];
+        herr e;
+        for (int w = 0; w < 2; w++) {
+            logreg_simd(w);
+            rc[w] = logreg_fit_ws(ws, X, y, n, d, K, &o, W[w], &res[w], &e);
+        }
+        CHECK(rc[0] == 0 && rc[1] == 0 && res[0].solver == LOGREG_NEWTON, "simd widths n %zu d %d K %d: both fit (Newton)", n,
+              d, K);
+        CHECK(memcmp(W[0], W[1], (size_t)K * (d + 1) * sizeof(double)) == 0 && res[0].iterations == res[1].iterations &&
+                  memcmp(&res[0].loss, &res[1].loss, sizeof(double)) == 0 &&
+                  memcmp(&res[0].grad_max, &res[1].grad_max, sizeof(double)) == 0 && res[0].converged == res[1].converged,
+              "simd widths n %zu d %d K %d: eight-double objective gives the two-double one's bits (%d iterations, "
+              "loss %.6f, converged %d)",
+              n, d, K, res[0].iterations, res[0].loss, res[0].converged);
+        free(X); free(Wt); free(W[0]); free(W[1]); free(y);
+    }
+    logreg_ws_free(ws);
+    logreg_simd(1);
+}
+
 int main(int argc, char **argv)
 {
     cli_init("test_probes");
@@ -1057,6 +1123,7 @@ int main(int argc, char **argv)
     test_reports();
     test_bad_input();
     test_library_errors();
+    test_simd_widths();
     test_synthetic("synthetic.json.zst", "");
     test_synthetic("large.json.zst", "");
     /* the Newton-CG solver (64-dim heads' default) on the same cases */
