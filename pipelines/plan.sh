@@ -28,13 +28,15 @@ jobs=${JOBS:-1}
 par=$(( jobs < cpus ? jobs : cpus )); [ "$par" -ge 1 ] || par=1
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
 
-# CPU seconds, measured: one run of the study's DAG (tokenize + tag +
-# forward of ~400 stories, 2 x LAYERS x HEADS probes on ~50,000 tokens,
-# their evaluation), per 256 probes (the main run and a split seed: 73-80);
-# the main run's extras (head analyses with the ablation sweep, figures,
-# bootstrap, tables: 190); the control model's run (its probes converge
-# sooner: 40); the control task (its probes on the same vectors: 41)
-run_cpu=76 main_extra_cpu=190 ctl_cpu=40 ct_cpu=41
+# CPU seconds, measured (bench_controls and a whole make -j2 all without
+# training, 2026-12-01, 2-core AMD EPYC Zen 5 at 2.1 GHz, AVX-512 probe
+# objective): one run of the study's DAG (tokenize + tag + forward of ~400
+# stories, 2 x LAYERS x HEADS probes on ~50,000 tokens, their evaluation),
+# per 256 probes (the main run and a split seed: 59-60); the main run's
+# extras (head analyses with the ablation sweep, figures, bootstrap,
+# tables: 97); the control model's run (its probes converge sooner: 28);
+# the control task (its probes on the same vectors: 33)
+run_cpu=60 main_extra_cpu=97 ctl_cpu=28 ct_cpu=33
 probes=$(( 2 * ${LAYERS:-8} * ${HEADS:-16} ))
 # The costs scale with the probes (2 x layers x heads, against 256), with
 # the model's multiply-adds per token and layer (the LM head's share and
