@@ -7,7 +7,7 @@ build/bench/stream-bench: bench/stream-bench.c $(LIBCOMMON)
 	$(CC) $(ALL_CFLAGS) $< $(LIBCOMMON) $(PKG_LIBS) -o $@
 
 .PHONY: bench
-bench: $(TOOLS) build/bench/stream-bench $(DATA_FOR_TESTS)
+bench: $(TOOLS) build/bench/stream-bench $(DATA_FOR_TESTS) $(BUILD)/.deps-bench
 	@for b in bench/bench_*.sh; do \
 	  case "$$b" in *"$(BENCH)"*) ;; *) continue;; esac; \
 	  echo "== $$b"; \
