@@ -5,8 +5,13 @@
 #include "probe/logreg.h"
 
 #include <cblas.h>
+#if defined(__x86_64__)
+#define LOGREG_AVX512 1 /* the eight-wide objective exists (chosen at run time) */
 #include <cpuid.h>
 #include <immintrin.h>
+#else
+#define LOGREG_AVX512 0
+#endif
 #include <f77blas.h>
 #include <math.h>
 #include <pthread.h>
@@ -243,6 +248,7 @@ static double objective2(const fit_ctx *c, const double *W, double *Ps, double *
     }
 }
 
+#if LOGREG_AVX512
 /* ------------------------------------------------ the objective on AVX-512
  *
  * objective_d with eight doubles per vector instead of two, for CPUs with
@@ -383,11 +389,24 @@ int logreg_simd(int level)
     if (level == 0 || (level == 1 && cpu_has_avx512())) simd_level = level;
     return simd_level;
 }
+#else
+static int simd_level = 0;
+static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
+static void simd_pick(void) {}
+int logreg_simd(int level)
+{
+    (void)level;
+    return 0;
+}
+#endif
 
 /* The objective in the vector width newton() chose (c->Kp8 > 0: AVX-512). */
 static double objective(const fit_ctx *c, const double *W, double *Ps, double *G)
 {
-    return c->Kp8 ? objective8(c, W, Ps, G) : objective2(c, W, Ps, G);
+#if LOGREG_AVX512
+    if (c->Kp8) return objective8(c, W, Ps, G);
+#endif
+    return objective2(c, W, Ps, G);
 }
 
 /* Gradient over the free rows into g [npar] from the sums G; @return max
@@ -641,7 +660,7 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
         c.WT8 = ws_get(ws, WS_WT8, (size_t)D * c.Kp8 * sizeof(double));
         c.G8 = ws_get(ws, WS_G8, (size_t)D * c.Kp8 * sizeof(double));
         c.z8 = ws_get(ws, WS_Z8, (size_t)c.Kp8 * sizeof(double));
-        c.xb8 = ws_get(ws, WS_XB8, (size_t)d * sizeof(v8d));
+        c.xb8 = ws_get(ws, WS_XB8, (size_t)d * 8 * sizeof(double));
         if (!c.WT8 || !c.G8 || !c.z8 || !c.xb8) {
             herr_set(e, "out of memory for a fit of %d classes, dimension %d", K, d);
             goto out;

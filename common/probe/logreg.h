@@ -95,7 +95,8 @@ logreg_solver logreg_pick_solver(logreg_solver s, int d, int K);
  *  probes' hot loop): 0 = two doubles (SSE2, any x86-64), 1 = eight
  *  (AVX-512F).  Both give the same bits: each lane does the same operations
  *  in the same order, and the one sum across classes keeps the two-lane
- *  order.  The first fit picks 1 when the CPU and the OS run AVX-512F.
+ *  order.  The first fit picks 1 when the CPU and the OS run AVX-512F
+ *  (x86-64 builds; elsewhere it is always 0).
  *  Process-wide; set it before fits start, not during them (tests compare
  *  the two).
  *  @param level -1 to ask, 0 or 1 to set (1 is ignored without AVX-512F)
