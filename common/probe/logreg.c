@@ -4,6 +4,13 @@
  * exact objective and gradient in both. */
 #include "probe/logreg.h"
 
+/* The two objective widths give the same bits only if no multiply and add
+ * are fused: GCC's ISO C mode and the build's -ffp-contract=off keep them
+ * apart; clang needs the pragma. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #include <cblas.h>
 #if defined(__x86_64__)
 #define LOGREG_AVX512 1 /* the eight-wide objective exists (chosen at run time) */
@@ -126,7 +133,7 @@ static inline v2d vexp(v2d x)
 }
 
 /* Everything one fit needs; sizes in the comments.  Kp = K rounded up to a
- * multiple of 2 (padding columns: intercept -1e300, so exp gives its
+ * multiple of 2 (padding columns: intercept -inf, so exp gives its
  * floor there; they are never summed). */
 typedef struct fit_ctx {
     size_t n, ns, stride; int d, D, K, Kp, r0, Kf, npar, npair;
@@ -163,7 +170,7 @@ static inline __attribute__((always_inline)) double objective_d(const fit_ctx *c
     double *WT = c->WT;
     for (int a = 0; a < D; a++)
         for (int k = 0; k < Kp; k++)
-            WT[(size_t)a * Kp + k] = k < K ? W[(size_t)k * D + a] : a == d ? -1e300 : 0.0;
+            WT[(size_t)a * Kp + k] = k < K ? W[(size_t)k * D + a] : a == d ? -INFINITY : 0.0;
     memset(G, 0, (size_t)D * Kp * sizeof(double));
     double loss = 0.0;
     v2d *z = (v2d *)c->z;
@@ -296,7 +303,7 @@ objective8_d(const fit_ctx *c, const double *W, double *Ps, double *G, const int
     double *WT = c->WT8;
     for (int a = 0; a < D; a++)
         for (int k = 0; k < Kp8; k++)
-            WT[(size_t)a * Kp8 + k] = k < K ? W[(size_t)k * D + a] : a == d ? -1e300 : 0.0;
+            WT[(size_t)a * Kp8 + k] = k < K ? W[(size_t)k * D + a] : a == d ? -INFINITY : 0.0;
     memset(c->G8, 0, (size_t)D * Kp8 * sizeof(double));
     double loss = 0.0;
     v8d *z = (v8d *)c->z8;
@@ -769,6 +776,7 @@ static int newton(logreg_ws *ws, const double *X, const int *y, size_t n, int d,
     res->grad_max = gmax;
     res->solver = LOGREG_NEWTON;
     res->hess_products = 0;
+    res->vector_doubles = c.Kp8 ? 8 : 2;
     rc = 0;
 out:
     return rc;
@@ -1127,6 +1135,7 @@ static int newton_cg(logreg_ws *ws, const double *X, const int *y, size_t n, int
     res->loss = f;
     res->grad_max = gmax;
     res->solver = LOGREG_NEWTON_CG;
+    res->vector_doubles = 0;
     res->hess_products = c.hv;
     return 0;
 }

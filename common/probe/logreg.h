@@ -117,6 +117,8 @@ typedef struct logreg_result {
     double grad_max;  /**< max |gradient| at the returned weights */
     logreg_solver solver; /**< the solver that ran */
     long hess_products;   /**< Hessian-vector products (NEWTON_CG), 0 for NEWTON */
+    int vector_doubles;   /**< doubles per vector in NEWTON's objective pass (2 or 8,
+                               logreg_simd); 0 for NEWTON_CG */
 } logreg_result;
 
 /** Scratch memory for fits, reused between the fits of one thread (one

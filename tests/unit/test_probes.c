@@ -1088,8 +1088,9 @@ static void test_simd_widths(void)
             logreg_simd(w);
             rc[w] = logreg_fit_ws(ws, X, y, n, d, K, &o, W[w], &res[w], &e);
         }
-        CHECK(rc[0] == 0 && rc[1] == 0 && res[0].solver == LOGREG_NEWTON, "simd widths n %zu d %d K %d: both fit (Newton)", n,
-              d, K);
+        CHECK(rc[0] == 0 && rc[1] == 0 && res[0].solver == LOGREG_NEWTON && res[1].solver == LOGREG_NEWTON &&
+                  res[0].vector_doubles == 2 && res[1].vector_doubles == 8,
+              "simd widths n %zu d %d K %d: both fit (Newton), two and eight doubles wide", n, d, K);
         CHECK(memcmp(W[0], W[1], (size_t)K * (d + 1) * sizeof(double)) == 0 && res[0].iterations == res[1].iterations &&
                   memcmp(&res[0].loss, &res[1].loss, sizeof(double)) == 0 &&
                   memcmp(&res[0].grad_max, &res[1].grad_max, sizeof(double)) == 0 && res[0].converged == res[1].converged,
