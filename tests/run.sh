@@ -24,7 +24,13 @@ alone=${CHECK_ALONE-test_slurm}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 passed=0 failed=0 skipped=0
 log=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$log"' EXIT
+# The tests run in the launcher's own process group (set -m below), so an
+# interrupted run (Ctrl-C, kill) ends the tests it started, not just the
+# launcher; INT / TERM go through exit so that the EXIT trap runs.
+launcher=
+trap '[ -n "$launcher" ] && kill -TERM -- -"$launcher" 2>/dev/null; rm -rf "$log"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 names=()
 for t in "${tests[@]}"; do
   name=$(basename "$t"); name=${name%.sh}
@@ -40,6 +46,7 @@ run_one() { # run_one KEY PATH: its output in $log/KEY.out, then "rc seconds" in
   else "$2" >"$log/$1.out" 2>&1 </dev/null; rc=$?; fi
   echo "$rc $(( $(date +%s) - start ))" >"$log/$1.rc.tmp" && mv "$log/$1.rc.tmp" "$log/$1.rc"
 }
+set -m
 (
   for i in "${!names[@]}"; do  # keys by position: a unit test and a shell test share names
     case " $alone " in
@@ -50,6 +57,8 @@ run_one() { # run_one KEY PATH: its output in $log/KEY.out, then "rc seconds" in
   done
   wait
 ) &
+launcher=$!
+set +m
 for i in "${!names[@]}"; do
   name=${names[$i]%%:*}
   while [ ! -f "$log/$i.rc" ]; do sleep 0.2; done
