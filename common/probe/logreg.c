@@ -108,18 +108,23 @@ static void exp_tab_fill(void)
  * Taylor series to r^5 (truncation < 4e-17 relative), times 2^(j/64) from
  * the table and 2^e from the exponent bits.  x below -700 gives exp(-700)
  * (~1e-304, nothing next to the largest term 1); NaN stays NaN. */
+#define EXP_FLOOR (-700.0)
+#define EXP_SHIFT 0x1.8p52                  /* 1.5 * 2^52: rounds to an integer in the low bits */
+#define EXP_64_LOG2E (64.0 * 1.4426950408889634)
+/* ln2/64 split so that kd (|kd| < 2^17) times the high part is exact */
+#define EXP_LN2HI_64 (6.93147180369123816490e-01 / 64.0)
+#define EXP_LN2LO_64 (1.90821492927058770002e-10 / 64.0)
 static inline v2d vexp(v2d x)
 {
-    const v2d lo = {-700.0, -700.0};
+    const v2d lo = {EXP_FLOOR, EXP_FLOOR};
     v2u below = (v2u)(x < lo); /* all ones where x < lo; NaN compares false */
     x = (v2d)(((v2u)lo & below) | ((v2u)x & ~below));
-    const double shift = 0x1.8p52;
-    v2d t = x * (64.0 * 1.4426950408889634) + shift;
+    const double shift = EXP_SHIFT;
+    v2d t = x * EXP_64_LOG2E + shift;
     /* k = 64 e + j in the low bits of t (two's complement, k <= 0) */
     v2u ku = (v2u)t - (v2u)(v2d){shift, shift};
     v2d kd = t - shift;
-    /* ln2/64 split so that kd (|kd| < 2^17) times the high part is exact */
-    v2d r = (x - kd * (6.93147180369123816490e-01 / 64.0)) - kd * (1.90821492927058770002e-10 / 64.0);
+    v2d r = (x - kd * EXP_LN2HI_64) - kd * EXP_LN2LO_64;
     v2d p = r * (1.0 / 120.0) + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
     p = p * r + 0.5;
@@ -130,6 +135,29 @@ static inline v2d vexp(v2d x)
      * (2^(j/64) in [1, 2), e >= -1011: the result stays normal) */
     v2u tab = {exp_tab_bits[j[0]], exp_tab_bits[j[1]]};
     return p * (v2d)(tab + ((ku & ~(unsigned long long)63) << 46));
+}
+
+/* W [K][d+1] into WT [d+1][Kpad], transposed; padding columns k >= K get
+ * weights 0 and intercept -inf (exp gives its floor there, never the
+ * maximum). */
+static inline __attribute__((always_inline)) void weights_padded(const double *W, double *WT, int K, int Kpad,
+                                                                   int d)
+{
+    const int D = d + 1;
+    for (int a = 0; a < D; a++)
+        for (int k = 0; k < Kpad; k++)
+            WT[(size_t)a * Kpad + k] = k < K ? W[(size_t)k * D + a] : a == d ? -INFINITY : 0.0;
+}
+
+/* The L2 term 1/(2C) sum_k ||w_k||^2 over the free rows r0..K-1 of W
+ * [K][d+1] (intercepts not penalised), summed in row order. */
+static inline __attribute__((always_inline)) double l2_penalty(const double *W, int r0, int K, int d, double inv_c)
+{
+    const int D = d + 1;
+    double pen = 0.0;
+    for (int k = r0; k < K; k++)
+        for (int a = 0; a < d; a++) pen += W[(size_t)k * D + a] * W[(size_t)k * D + a];
+    return 0.5 * inv_c * pen;
 }
 
 /* Everything one fit needs; sizes in the comments.  Kp = K rounded up to a
@@ -168,9 +196,7 @@ static inline __attribute__((always_inline)) double objective_d(const fit_ctx *c
 {
     const int K = c->K, Kp = c->Kp, D = d + 1, nv = Kp / 2;
     double *WT = c->WT;
-    for (int a = 0; a < D; a++)
-        for (int k = 0; k < Kp; k++)
-            WT[(size_t)a * Kp + k] = k < K ? W[(size_t)k * D + a] : a == d ? -INFINITY : 0.0;
+    weights_padded(W, WT, K, Kp, d);
     memset(G, 0, (size_t)D * Kp * sizeof(double));
     double loss = 0.0;
     v2d *z = (v2d *)c->z;
@@ -238,10 +264,7 @@ static inline __attribute__((always_inline)) double objective_d(const fit_ctx *c
             g[(size_t)d * nv + v] += r;
         }
     }
-    double pen = 0.0;
-    for (int k = c->r0; k < K; k++)
-        for (int a = 0; a < d; a++) pen += W[(size_t)k * D + a] * W[(size_t)k * D + a];
-    return loss + 0.5 * c->inv_c * pen;
+    return loss + l2_penalty(W, c->r0, K, d, c->inv_c);
 }
 
 /* objective_d with d known to the compiler for the probes' d = 4 (and
@@ -278,14 +301,14 @@ static inline __attribute__((always_inline, target("avx512f"))) v8d bc8(double v
 /* vexp on eight values (the same steps; the table read by a gather) */
 static inline __attribute__((always_inline, target("avx512f"))) v8d vexp8(v8d x)
 {
-    const v8d lo = bc8(-700.0);
+    const v8d lo = bc8(EXP_FLOOR);
     v8u below = (v8u)(x < lo);
     x = (v8d)(((v8u)lo & below) | ((v8u)x & ~below));
-    const double shift = 0x1.8p52;
-    v8d t = x * (64.0 * 1.4426950408889634) + shift;
+    const double shift = EXP_SHIFT;
+    v8d t = x * EXP_64_LOG2E + shift;
     v8u ku = (v8u)t - (v8u)bc8(shift);
     v8d kd = t - shift;
-    v8d r = (x - kd * (6.93147180369123816490e-01 / 64.0)) - kd * (1.90821492927058770002e-10 / 64.0);
+    v8d r = (x - kd * EXP_LN2HI_64) - kd * EXP_LN2LO_64;
     v8d p = r * (1.0 / 120.0) + 1.0 / 24.0;
     p = p * r + 1.0 / 6.0;
     p = p * r + 0.5;
@@ -301,9 +324,7 @@ objective8_d(const fit_ctx *c, const double *W, double *Ps, double *G, const int
 {
     const int K = c->K, Kp = c->Kp, Kp8 = c->Kp8, D = d + 1, nv = Kp8 / 8, np2 = Kp / 2;
     double *WT = c->WT8;
-    for (int a = 0; a < D; a++)
-        for (int k = 0; k < Kp8; k++)
-            WT[(size_t)a * Kp8 + k] = k < K ? W[(size_t)k * D + a] : a == d ? -INFINITY : 0.0;
+    weights_padded(W, WT, K, Kp8, d);
     memset(c->G8, 0, (size_t)D * Kp8 * sizeof(double));
     double loss = 0.0;
     v8d *z = (v8d *)c->z8;
@@ -356,10 +377,7 @@ objective8_d(const fit_ctx *c, const double *W, double *Ps, double *G, const int
         }
     }
     for (int a = 0; a < D; a++) memcpy(G + (size_t)a * Kp, c->G8 + (size_t)a * Kp8, (size_t)Kp * sizeof(double));
-    double pen = 0.0;
-    for (int k = c->r0; k < K; k++)
-        for (int a = 0; a < d; a++) pen += W[(size_t)k * D + a] * W[(size_t)k * D + a];
-    return loss + 0.5 * c->inv_c * pen;
+    return loss + l2_penalty(W, c->r0, K, d, c->inv_c);
 }
 
 static __attribute__((target("avx512f"))) double objective8(const fit_ctx *c, const double *W, double *Ps,
@@ -382,30 +400,22 @@ static int cpu_has_avx512(void)
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return (lo & 0xe6) == 0xe6; /* SSE, AVX, opmask, ZMM0-15 hi, ZMM16-31 */
 }
+#else
+static int cpu_has_avx512(void) { return 0; }
+#endif
 
-static int simd_level = -1; /* -1: not chosen yet */
+/* The objective's width (logreg_simd): 1 where the CPU runs AVX-512F, read
+ * once, at the first fit or logreg_simd call. */
+static int simd_avail, simd_level;
 static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
-static void simd_pick(void)
-{
-    if (simd_level < 0) simd_level = cpu_has_avx512();
-}
+static void simd_pick(void) { simd_level = simd_avail = cpu_has_avx512(); }
 
 int logreg_simd(int level)
 {
     pthread_once(&simd_once, simd_pick);
-    if (level == 0 || (level == 1 && cpu_has_avx512())) simd_level = level;
+    if (level == 0 || (level == 1 && simd_avail)) simd_level = level;
     return simd_level;
 }
-#else
-static int simd_level = 0;
-static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
-static void simd_pick(void) {}
-int logreg_simd(int level)
-{
-    (void)level;
-    return 0;
-}
-#endif
 
 /* The objective in the vector width newton() chose (c->Kp8 > 0: AVX-512). */
 static double objective(const fit_ctx *c, const double *W, double *Ps, double *G)
@@ -874,10 +884,7 @@ static double ncg_objective(const ncg_ctx *c, const double *W, double *P, double
         /* G += R^T X~ (the last column: the intercepts' sums) */
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, D, B, 1.0, c->A, K, Xb, D, 1.0, G, D);
     }
-    double pen = 0.0;
-    for (int k = c->r0; k < K; k++)
-        for (int a = 0; a < d; a++) pen += W[(size_t)k * D + a] * W[(size_t)k * D + a];
-    return loss + 0.5 * c->inv_c * pen;
+    return loss + l2_penalty(W, c->r0, K, d, c->inv_c);
 }
 
 /* Gradient over the free rows into g [npar] from the sums G; @return
