@@ -98,12 +98,22 @@ for v in k q; do
   echo
   echo "| tag | support | best head | F1 [95% interval] | runner-up F1 | token-id F1 | control F1 | selectivity | best in seeds | stable |"
   echo "|---|---:|---|---|---:|---:|---:|---:|---:|---|"
-  awk -F'\t' -v v="$v" '!/^#/ && $1 == v' "$ct" | while IFS=$'\t' read -r _ t sup best f1 lo hi share ru ruf1 rulo ruhi maj tok cf dcf cbest cbf1 sel wins seeds stable; do
-    won="$wins of $seeds"
-    # F1 0 in every head: no best head, and its "wins" are ties at 0
-    if awk -v x="$f1" 'BEGIN { exit !(x == "0" || x + 0 == 0) }'; then best=-; won=-; fi
-    echo "| $(esc "$t") | $sup | $best | $(f3 "$f1") [$(f3 "$lo"), $(f3 "$hi")] | $(f3 "$ruf1") | $(f3 "$tok") | $(f3 "$cf") | $(f3 "$sel") | $won | $stable |"
-  done
+  # one awk for the table (a shell loop with an awk per number forked ~600
+  # times); awk keeps empty fields, which read with a tab IFS collapsed (the
+  # empty tag's row came out shifted by a column)
+  awk -F'\t' -v v="$v" '
+    function f3(x) { return (x == "-" || x == "") ? "-" : sprintf("%.3f", x) }
+    function esc(t) { if (t == "") return "(none)"; gsub(/\|/, "\\|", t); gsub(/`/, "\\`", t); return t }
+    !/^#/ && $1 == v {
+      # columns: kind tag support best f1 lo hi share runner-up ruf1 rulo
+      # ruhi majority tokid control_f1 f1-control control_best
+      # control_best_f1 selectivity wins seeds stable
+      best = $4; won = $20 " of " $21
+      # F1 0 in every head: no best head, and its "wins" are ties at 0
+      if ($5 == "0" || $5 + 0 == 0) { best = "-"; won = "-" }
+      printf "| %s | %s | %s | %s [%s, %s] | %s | %s | %s | %s | %s | %s |\n", esc($2), $3, best, f3($5), f3($6),
+        f3($7), f3($10), f3($14), f3($15), f3($19), won, $22
+    }' "$ct"
   echo
 done
 

@@ -73,6 +73,12 @@ check_eq "the summary's case-study rows: 5, each with interval, baselines, contr
 check "the summary shows no best head with F1 0.000 (every-tag tables)" \
   bash -c "! grep -qE '^\| [^|]+ \| [0-9]+ \| L[0-9]+H[0-9]+ \| 0\.000( \[|\s\|)' '$TMP/j1/summary.md'"
 check "... but '-' for the tags no head predicts" grep -qE '^\| [^|]+ \| [0-9]+ \| - \| 0\.000 \|' "$TMP/j1/summary.md"
+# every row of the every-tag tables ends in its seeds and stable cells (a
+# shell read once collapsed the empty tag's empty field and shifted its row)
+check "the every-tag tables: each row ends '| N of M (or -) | yes|no |', the untagged tokens as (none)" \
+  awk '/^## .* every tag with its controls/ { on = 1; next } /^## / { on = 0 }
+       on && /^\| / && !/^\| tag \|/ { n++; if ($0 !~ /\| ([0-9]+ of [0-9]+|-) \| (yes|no) \|$/) bad++; if ($0 ~ /^\| \(none\) \| /) none++ }
+       END { exit !(n > 0 && bad == 0 && none == 2) }' "$TMP/j1/summary.md"
 check "the summary states the overlap" grep -q '^- \*\*overlap of the model.s training stories with the study.s: 0\*\*' "$TMP/j1/summary.md"
 check "no NaN in the summary or the controls table" bash -c "! grep -qiw nan '$TMP/j1/summary.md' '$TMP/j1/controls.tsv'"
 
